@@ -1,0 +1,1 @@
+"""The contract every Minh Bạch service agrees on, and the few platform helpers they share."""

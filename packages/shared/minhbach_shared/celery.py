@@ -1,0 +1,71 @@
+"""The Celery app factory: at-least-once delivery, the same way in every service."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from celery import Celery
+from kombu import Queue  # type: ignore[attr-defined]
+
+from minhbach_shared.observability import install_celery_correlation
+from minhbach_shared.settings import BaseServiceSettings
+
+# Celery countdowns and ETAs sit in Redis' unacked set; one longer than the
+# visibility timeout would be delivered again. Anything longer than this lives in
+# the database (next_attempt_at) and a periodic task picks it up.
+MAX_COUNTDOWN_S = 60
+
+
+def make_celery(
+    name: str,
+    settings: BaseServiceSettings,
+    *,
+    queues: Iterable[str],
+    task_routes: Mapping[str, dict[str, str]] | None = None,
+    beat_schedule: Mapping[str, dict[str, Any]] | None = None,
+    include: Iterable[str] = (),
+) -> Celery:
+    if settings.visibility_timeout_s <= MAX_COUNTDOWN_S * 2:
+        raise ValueError("visibility timeout must be well above MAX_COUNTDOWN_S")
+    app = Celery(name, broker=settings.redis_url, include=list(include))
+    app.conf.update(
+        # At least once: acknowledge after the task ran, and give the message back
+        # if the worker process dies under it. Tasks are idempotent.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        # One message at a time per process: a killed worker holds back little,
+        # and a long task never sits on a queue of short ones.
+        worker_prefetch_multiplier=1,
+        broker_transport_options={
+            "visibility_timeout": settings.visibility_timeout_s,
+            "socket_timeout": 5,
+            "socket_connect_timeout": 5,
+            "retry_on_timeout": True,
+        },
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        task_publish_retry=True,
+        task_publish_retry_policy={"max_retries": 5, "interval_start": 0.1, "interval_step": 0.5},
+        task_queues=[Queue(q) for q in queues],  # type: ignore[no-untyped-call]
+        task_default_queue=next(iter(queues)),
+        task_routes=dict(task_routes or {}),
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        timezone="UTC",
+        enable_utc=True,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=True,  # for Flower
+        task_send_sent_event=True,
+        beat_schedule=dict(beat_schedule or {}),
+    )
+    install_celery_correlation(app)
+    return app
+
+
+def backoff_countdown(attempt: int, *, base_s: float = 0.5, cap_s: float = MAX_COUNTDOWN_S) -> float:
+    """Exponential backoff with full jitter, capped below the visibility timeout."""
+    import random
+
+    return random.uniform(0, min(cap_s, base_s * 2**attempt))

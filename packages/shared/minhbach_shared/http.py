@@ -1,0 +1,115 @@
+"""What every service's FastAPI app has: errors as JSON 4xx, health, metrics, correlation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from minhbach_shared.observability import CorrelationMiddleware, metrics_response
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """A rule said no. Subclasses set the HTTP status; `errors` names the fields."""
+
+    status_code = 400
+
+    def __init__(self, message: str, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or []
+
+
+class NotFound(DomainError):
+    status_code = 404
+
+
+class Conflict(DomainError):
+    status_code = 409
+
+
+class Unprocessable(DomainError):
+    status_code = 422
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body",)]
+    return ".".join(parts) or "body"
+
+
+def install_platform(
+    app: FastAPI,
+    *,
+    service: str,
+    readiness: Callable[[], dict[str, str]],
+) -> None:
+    """Add the correlation middleware, error handlers, /healthz, /readyz and /metrics."""
+    app.add_middleware(CorrelationMiddleware, service=service)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": _field(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return JSONResponse(
+            status_code=422, content={"detail": f"invalid request: {summary}", "errors": errors}
+        )
+
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(
+            status_code=exc.status_code, content={"detail": exc.message, "errors": exc.errors}
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            status_code=exc.status_code,
+            content={"detail": exc.detail, "errors": []},
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return JSONResponse(status_code=500, content={"detail": "internal error", "errors": []})
+
+    @app.get("/healthz", tags=["platform"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["platform"])
+    def readyz() -> JSONResponse:
+        checks = readiness()
+        ok = all(v == "ok" for v in checks.values())
+        body = {"status": "ok" if ok else "unavailable", **checks}
+        return JSONResponse(status_code=200 if ok else 503, content=body)
+
+    app.add_route("/metrics", metrics_response, include_in_schema=False)
+
+
+def check_readiness(*, engine: Any, redis: Any) -> dict[str, str]:
+    from sqlalchemy import text
+
+    result: dict[str, str] = {}
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        result["database"] = "ok"
+    except Exception as exc:
+        result["database"] = f"error: {type(exc).__name__}"
+    try:
+        redis.ping()
+        result["redis"] = "ok"
+    except Exception as exc:
+        result["redis"] = f"error: {type(exc).__name__}"
+    return result

@@ -1,0 +1,25 @@
+"""Task and queue names: the only place they are spelled."""
+
+# The relay of every owning service sends lists of envelopes to this task.
+INGEST_TASK = "notifier.ingest"
+EVENTS_QUEUE = "events"
+
+# One queue per disclosure channel, so a slow channel never holds the others back.
+CHANNEL_QUEUES: dict[str, str] = {
+    "portal": "channel.portal",
+}
+
+
+def channel_queue(channel: str) -> str:
+    return CHANNEL_QUEUES[channel]
+
+
+def channel_task(channel: str) -> str:
+    """The task that delivers pending rows of one channel, e.g. `channel.portal`."""
+    return f"channel.{channel}"
+
+
+# The notifier's own periodic work (beat) runs on its own queue, beside channel work.
+NOTIFIER_QUEUE = "notifier"
+PUMP_TASK = "notifier.pump"
+RECONCILE_TASK = "notifier.reconcile"

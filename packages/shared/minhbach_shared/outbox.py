@@ -1,0 +1,152 @@
+"""Transactional outbox: an event is written in the same transaction as the change.
+
+A relay process sends unsent rows, many envelopes per Celery message, to
+`notifier.ingest` and only then marks them sent. A crash between the two sends
+them again; the notifier ignores event ids it has seen, so nothing is lost and
+nothing is disclosed twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from minhbach_shared import names
+from minhbach_shared.db import WRITE, UtcDateTime
+from minhbach_shared.events import Envelope
+from minhbach_shared.observability import correlation_id
+
+log = logging.getLogger(__name__)
+
+Sender = Callable[[list[dict[str, Any]]], None]
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    """The outbox table, declared on the owning service's metadata (for its migrations)."""
+    return Table(
+        "outbox",
+        metadata,
+        Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("envelope", Text, nullable=False),
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("sent_at", UtcDateTime, nullable=True, index=True),
+    )
+
+
+def add_events(session: Session, table: Table, events: Sequence[Envelope]) -> None:
+    """Stage events in the caller's transaction; they leave only if it commits."""
+    if not events:
+        return
+    now = datetime.now(UTC)
+    session.execute(
+        table.insert(),
+        [
+            {
+                "event_id": str(e.id),
+                "envelope": json.dumps(_with_correlation(e).to_wire(), ensure_ascii=False),
+                "created_at": now,
+            }
+            for e in events
+        ],
+    )
+
+
+def _with_correlation(event: Envelope) -> Envelope:
+    if event.correlation_id is None and (cid := correlation_id.get()):
+        return event.model_copy(update={"correlation_id": cid})
+    return event
+
+
+def wake_key(service: str) -> str:
+    return f"mb:outbox:wake:{service}"
+
+
+class OutboxRelay:
+    """Sends unsent outbox rows in order, in batches, and marks them sent."""
+
+    def __init__(self, *, engine: Engine, table: Table, send: Sender, batch_size: int = 200) -> None:
+        self.engine = engine
+        self.table = table
+        self.send = send
+        self.batch_size = batch_size
+
+    def relay_once(self) -> int:
+        """Send one batch; return how many envelopes left."""
+        with Session(self.engine) as session:
+            session.connection(execution_options=WRITE)
+            rows = session.execute(
+                select(self.table.c.seq, self.table.c.envelope)
+                .where(self.table.c.sent_at.is_(None))
+                .order_by(self.table.c.seq)
+                .limit(self.batch_size)
+            ).all()
+            if not rows:
+                return 0
+            self.send([json.loads(r.envelope) for r in rows])
+            # A crash here sends the batch again: at least once, never lost.
+            session.execute(
+                update(self.table)
+                .where(self.table.c.seq.in_([r.seq for r in rows]))
+                .values(sent_at=datetime.now(UTC))
+            )
+            session.commit()
+            return len(rows)
+
+    def drain(self) -> int:
+        total = 0
+        while sent := self.relay_once():
+            total += sent
+        return total
+
+    def run_forever(self, *, redis: Any, service: str, poll_s: float = 1.0) -> None:
+        """Drain whenever a writer wakes us (Redis list), and at least every `poll_s`."""
+        key = wake_key(service)
+        log.info("outbox relay started", extra={"service": service})
+        while True:
+            try:
+                sent = self.drain()
+                if sent:
+                    log.info("outbox relayed", extra={"events": sent})
+                redis.blpop([key], timeout=poll_s)
+                redis.delete(key)
+            except Exception:  # keep relaying through Redis or database outages
+                log.exception("outbox relay failed; retrying")
+                time.sleep(poll_s)
+
+
+def celery_sender(app: Any) -> Sender:
+    def send(envelopes: list[dict[str, Any]]) -> None:
+        app.send_task(names.INGEST_TASK, args=[envelopes], queue=names.EVENTS_QUEUE)
+
+    return send
+
+
+def wake_relay(redis: Any, service: str) -> None:
+    """Tell the relay there is something to send; losing this only costs one poll."""
+    try:
+        key = wake_key(service)
+        pipe = redis.pipeline()
+        pipe.lpush(key, 1)
+        pipe.ltrim(key, 0, 0)
+        pipe.execute()
+    except Exception:
+        log.warning("could not wake the outbox relay; it will poll", exc_info=True)

@@ -1,0 +1,49 @@
+"""Settings read from the environment, with defaults that run locally with no .env file.
+
+Platform settings every service shares are read from `MB_*` variables (one Redis,
+one JWT secret, one visibility timeout); a service's own settings use its prefix,
+e.g. `PROCEDURES_DATABASE_URL`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "minhbach-local-development-secret-do-not-deploy"  # noqa: S105
+
+# Redis re-delivers an unacknowledged message after this long; every Celery app
+# uses the same value and no countdown or ETA may come near it (see celery.py).
+# 15 minutes: far longer than any task runs, short enough that a message held
+# by a worker killed with -9 comes back the same quarter hour. Reconciliation
+# repairs faster than that anyway.
+DEFAULT_VISIBILITY_TIMEOUT_S = 900
+
+
+def _shared(name: str) -> AliasChoices:
+    return AliasChoices(f"MB_{name.upper()}", name)
+
+
+class BaseServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    environment: Literal["local", "test", "production"] = Field(
+        "local", validation_alias=_shared("environment")
+    )
+    redis_url: str = Field("redis://127.0.0.1:6379/0", validation_alias=_shared("redis_url"))
+    jwt_secret: str = Field(DEV_JWT_SECRET, validation_alias=_shared("jwt_secret"), min_length=32)
+    visibility_timeout_s: int = Field(
+        DEFAULT_VISIBILITY_TIMEOUT_S, validation_alias=_shared("visibility_timeout_s"), ge=10
+    )
+    log_level: str = Field("INFO", validation_alias=_shared("log_level"))
+    log_json: bool = Field(True, validation_alias=_shared("log_json"))
+    var_dir: Path = Field(Path("var"), validation_alias=_shared("var_dir"))
+
+    @model_validator(mode="after")
+    def _refuse_dev_secret_in_production(self) -> BaseServiceSettings:
+        if self.environment == "production" and self.jwt_secret == DEV_JWT_SECRET:
+            raise ValueError("MB_JWT_SECRET must be set to a real secret in production")
+        return self

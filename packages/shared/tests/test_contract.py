@@ -1,0 +1,76 @@
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from minhbach_shared.auth import Role, decode_token, issue_token
+from minhbach_shared.events import Envelope, EventType
+from minhbach_shared.settings import DEV_JWT_SECRET, BaseServiceSettings
+from minhbach_shared.text import fold, slugify
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def envelope(**overrides):
+    fields = {
+        "type": "procedure.amended",
+        "source": "procedures",
+        "subject": {"kind": "procedure", "id": "MB.XD.001"},
+        "version": 2,
+    }
+    return Envelope.model_validate({**fields, **overrides})
+
+
+def test_envelope_round_trips_through_json():
+    sent = envelope(data={"name": "Cấp giấy phép xây dựng"})
+    received = Envelope.model_validate(json.loads(json.dumps(sent.to_wire())))
+    assert received == sent
+    assert received.type is EventType.PROCEDURE_AMENDED
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("type", "procedure.renamed"), ("version", 0), ("subject", {"kind": "user", "id": "1"})],
+)
+def test_envelope_refuses_what_the_contract_does_not_allow(field, value):
+    with pytest.raises(ValidationError) as err:
+        envelope(**{field: value})
+    assert err.value.errors()[0]["loc"][0] == field
+
+
+def test_envelope_schema_in_docs_is_current():
+    written = json.loads((ROOT / "docs" / "event-envelope.schema.json").read_text())
+    assert written == Envelope.model_json_schema()
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        ("GIẤY PHÉP QUY HOẠCH", "giay phep quy hoach"),
+        ("Đường điện", "duong dien"),
+        ("nhà ở hình thành trong tương lai", "nha o hinh thanh trong tuong lai"),
+        # decomposed input (NFD) folds the same as composed
+        ("Xa\u0302\u0300y du\u031b\u0323ng", "xay dung"),
+    ],
+)
+def test_fold_strips_every_mark_and_d_stroke(text, folded):
+    assert fold(text) == folded
+
+
+def test_slugify_makes_ascii_paths_from_vietnamese():
+    assert slugify("Quy hoạch xây dựng, kiến trúc") == "quy-hoach-xay-dung-kien-truc"
+    assert slugify("Đô thị") == "do-thi"
+
+
+def test_token_carries_roles():
+    token = issue_token(DEV_JWT_SECRET, subject="an-editor", roles=[Role.EDITOR])
+    principal = decode_token(DEV_JWT_SECRET, token)
+    assert principal.subject == "an-editor"
+    assert principal.roles == {Role.EDITOR}
+
+
+def test_production_refuses_the_development_secret():
+    with pytest.raises(ValidationError, match="MB_JWT_SECRET"):
+        BaseServiceSettings(environment="production")
+    assert BaseServiceSettings(environment="production", jwt_secret="x" * 40).jwt_secret == "x" * 40

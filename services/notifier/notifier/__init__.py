@@ -1,0 +1,1 @@
+"""Minh Bạch notifier: the disclosure ledger and the channel renderers."""

@@ -1,0 +1,69 @@
+"""Wiring shared by the API and the worker: everything is built here, from settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis as redis_lib
+from celery import Celery
+
+from minhbach_shared import names
+from minhbach_shared.celery import make_celery
+from minhbach_shared.db import make_engine
+from notifier.broker import CeleryDispatcher
+from notifier.channels import CHANNELS, build_channels
+from notifier.owners import OwnerRegistry, http_registry
+from notifier.services import Notifier
+from notifier.settings import Settings
+
+
+def queues() -> list[str]:
+    return [names.EVENTS_QUEUE, *(names.channel_queue(c) for c in CHANNELS), names.NOTIFIER_QUEUE]
+
+
+def make_notifier_celery(settings: Settings) -> Celery:
+    routes: dict[str, dict[str, str]] = {
+        names.INGEST_TASK: {"queue": names.EVENTS_QUEUE},
+        names.PUMP_TASK: {"queue": names.NOTIFIER_QUEUE},
+        names.RECONCILE_TASK: {"queue": names.NOTIFIER_QUEUE},
+        **{names.channel_task(c): {"queue": names.channel_queue(c)} for c in CHANNELS},
+    }
+    # A beat tick that finds its queue still full is worthless: let it expire.
+    beat: dict[str, dict[str, Any]] = {
+        names.PUMP_TASK: {
+            "task": names.PUMP_TASK,
+            "schedule": settings.pump_interval_s,
+            "options": {"queue": names.NOTIFIER_QUEUE, "expires": settings.pump_interval_s * 2},
+        },
+        names.RECONCILE_TASK: {
+            "task": names.RECONCILE_TASK,
+            "schedule": settings.reconcile_interval_s,
+            "options": {"queue": names.NOTIFIER_QUEUE, "expires": settings.reconcile_interval_s},
+        },
+    }
+    return make_celery(
+        "notifier",
+        settings,
+        queues=queues(),
+        task_routes=routes,
+        beat_schedule=beat,
+        include=["notifier.tasks"],
+    )
+
+
+def build_notifier(
+    settings: Settings,
+    *,
+    celery: Celery,
+    owners: OwnerRegistry | None = None,
+    redis: Any = None,
+) -> Notifier:
+    redis = redis if redis is not None else redis_lib.Redis.from_url(settings.redis_url)
+    return Notifier(
+        engine=make_engine(settings.database_url),
+        owners=owners
+        or http_registry({"procedures": settings.procedures_url}, timeout_s=settings.owner_timeout_s),
+        channels=build_channels(settings),
+        dispatcher=CeleryDispatcher(celery=celery, redis=redis),
+        settings=settings,
+    )

@@ -1,0 +1,108 @@
+"""Channel work on Redis/Celery: coalesced enqueueing, short retries, queue inspection."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from minhbach_shared import names
+from minhbach_shared.celery import MAX_COUNTDOWN_S
+
+log = logging.getLogger(__name__)
+
+# While this flag is set a channel task is already waiting: a burst of changes
+# costs one task, not one per change. The task deletes it before it claims rows.
+FLAG_TTL_S = 60
+PUBLISHED_HEADER = "mb_published_at"
+RUNS_KEY = "mb:notifier:channel-runs"
+
+
+def queued_flag(channel: str) -> str:
+    return f"mb:channel:{channel}:queued"
+
+
+def retry_flag(channel: str) -> str:
+    return f"mb:channel:{channel}:retry"
+
+
+class Dispatcher(Protocol):
+    def enqueue_channel(self, channel: str) -> bool: ...
+    def clear_channel_flag(self, channel: str) -> None: ...
+    def retry_channel(self, channel: str, countdown_s: float) -> None: ...
+    def record_run(self, channel: str) -> None: ...
+
+
+class CeleryDispatcher:
+    def __init__(self, *, celery: Any, redis: Any) -> None:
+        self.celery = celery
+        self.redis = redis
+
+    def _send(self, channel: str, **options: Any) -> None:
+        self.celery.send_task(
+            names.channel_task(channel),
+            queue=names.channel_queue(channel),
+            headers={PUBLISHED_HEADER: datetime.now(UTC).isoformat()},
+            **options,
+        )
+
+    def enqueue_channel(self, channel: str) -> bool:
+        """Queue one run of `channel` unless one is already waiting; True when sent."""
+        flag = queued_flag(channel)
+        try:
+            if not self.redis.set(flag, 1, nx=True, ex=FLAG_TTL_S):
+                return False
+            self._send(channel)
+            return True
+        except Exception:
+            # The rows are committed: the pump finds them within pump_interval_s.
+            log.warning(
+                "could not queue channel work; the pump will", exc_info=True, extra={"channel": channel}
+            )
+            try:
+                self.redis.delete(flag)
+            except Exception:
+                log.debug("could not clear the channel flag", exc_info=True)
+            return False
+
+    def clear_channel_flag(self, channel: str) -> None:
+        self.redis.delete(queued_flag(channel))
+
+    def retry_channel(self, channel: str, countdown_s: float) -> None:
+        """A short wait rides a Celery countdown; longer ones wait for the pump."""
+        countdown = max(0.0, min(countdown_s, MAX_COUNTDOWN_S))
+        try:
+            if self.redis.set(retry_flag(channel), 1, nx=True, ex=max(1, int(countdown) + 1)):
+                self._send(channel, countdown=countdown)
+        except Exception:
+            log.warning("could not schedule a channel retry; the pump will", exc_info=True)
+
+    def record_run(self, channel: str) -> None:
+        try:
+            self.redis.hincrby(RUNS_KEY, channel, 1)
+        except Exception:
+            log.debug("could not count the channel run", exc_info=True)
+
+    def runs(self) -> dict[str, int]:
+        return {k.decode(): int(v) for k, v in self.redis.hgetall(RUNS_KEY).items()}
+
+    def queue_stats(self, queue: str) -> dict[str, Any]:
+        """Depth (LLEN) and, when the oldest message says when it was sent, its age."""
+        depth = int(self.redis.llen(queue))
+        oldest_age_s: float | None = None
+        if depth:
+            # kombu pushes on the left and pops on the right: the oldest is last.
+            raw = self.redis.lindex(queue, -1)
+            try:
+                headers = json.loads(raw).get("headers") or {}
+                published = headers.get(PUBLISHED_HEADER)
+                if published:
+                    sent = datetime.fromisoformat(published)
+                    oldest_age_s = max(0.0, (datetime.now(UTC) - sent).total_seconds())
+            except (TypeError, ValueError, AttributeError):
+                oldest_age_s = None
+        return {"queue": queue, "depth": depth, "oldest_age_s": oldest_age_s}
+
+    def unacked(self) -> int:
+        return int(self.redis.hlen("unacked"))

@@ -1,0 +1,60 @@
+"""What a disclosure channel is: a name, an exclusive section, and `deliver`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+from notifier.ledger import SubjectKey
+from notifier.repository import Delivery, SubjectState
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one delivery: the version the channel now shows, or why it failed."""
+
+    version: int | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @classmethod
+    def shown(cls, version: int) -> Outcome:
+        return cls(version=version)
+
+    @classmethod
+    def failed(cls, error: str) -> Outcome:
+        return cls(error=error)
+
+
+class ReadModel:
+    """A snapshot of every subject's current state, taken inside the channel's exclusive section."""
+
+    def __init__(self, subjects: Iterable[SubjectState]) -> None:
+        self.by_key: dict[SubjectKey, SubjectState] = {s.key: s for s in subjects}
+
+    def get(self, key: SubjectKey) -> SubjectState | None:
+        return self.by_key.get(key)
+
+    def of_kind(self, kind: str) -> list[SubjectState]:
+        return [s for s in self.by_key.values() if s.kind == kind]
+
+
+class Channel(Protocol):
+    name: str
+
+    def exclusive(self) -> AbstractContextManager[object]:
+        """Held around claim, deliver and record, so two workers never interleave."""
+        ...
+
+    def deliver(self, batch: Sequence[Delivery], model: ReadModel) -> dict[int, Outcome]:
+        """Show each delivery's subject at its current state; one Outcome per delivery id."""
+        ...
+
+    def shown_versions(self, model: ReadModel) -> dict[SubjectKey, int | None]:
+        """What the channel really shows for each subject of `model` (None: nothing)."""
+        ...

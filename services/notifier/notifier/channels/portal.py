@@ -1,0 +1,434 @@
+"""The portal channel: the reform section of the Department's site, as static HTML.
+
+Every file is written to a temporary file beside it and renamed over it, so a
+reader never sees half a page. Subject pages are rendered per changed subject;
+the index pages and the feed once per run, however many subjects changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import re
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from minhbach_shared.text import fold, nfc, slugify
+from notifier.channels.base import Outcome, ReadModel
+from notifier.ledger import SubjectKey
+from notifier.repository import Delivery, SubjectState
+
+log = logging.getLogger(__name__)
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+SITE_TITLE = "Cải cách hành chính — Sở Xây dựng tỉnh Thái Bình"
+DEPARTMENT = "Sở Xây dựng tỉnh Thái Bình"
+FEED_ID = "urn:minhbach:portal:feed"
+LATEST_ON_HOME = 10
+FEED_ENTRIES = 200
+
+IN_FORCE = "in_force"
+TIME_UNITS = {"working_days": "ngày làm việc", "days": "ngày", "hours": "giờ", "months": "tháng"}
+ACTIONS = {
+    "new": "Công bố mới",
+    "amend": "Sửa đổi, bổ sung",
+    "replace": "Thay thế",
+    "abolish": "Bãi bỏ",
+}
+DECISION_STATUS = {"scheduled": "Sắp có hiệu lực", "in_effect": "Đang có hiệu lực", "draft": "Dự thảo"}
+_VERSION_META = re.compile(r'<meta name="mb:version" content="(\d+)">')
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,150}$")
+
+
+def page_name(identifier: str) -> str:
+    """A file name for a code or id: kept as is when safe (MB.XD.001), else slugified."""
+    return identifier if _SAFE_NAME.match(identifier) else slugify(identifier)
+
+
+def _parse_dt(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def vn_date(value: Any) -> str:
+    """dd/mm/yyyy in Vietnam time; a bare date stays that date."""
+    if not value:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(VN).strftime("%d/%m/%Y")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    text = str(value)
+    if len(text) == 10:
+        try:
+            return date.fromisoformat(text).strftime("%d/%m/%Y")
+        except ValueError:
+            return text
+    parsed = _parse_dt(text)
+    return parsed.astimezone(VN).strftime("%d/%m/%Y") if parsed else text
+
+
+def vn_datetime(value: datetime | None) -> str:
+    return value.astimezone(VN).strftime("%H:%M %d/%m/%Y") if value else ""
+
+
+def vnd(amount: Any) -> str:
+    try:
+        return f"{int(amount):,}".replace(",", ".") + " đồng"
+    except (TypeError, ValueError):
+        return str(amount)
+
+
+def _text(value: Any) -> str:
+    return nfc(str(value)) if value is not None else ""
+
+
+def _texts(value: Any) -> list[str]:
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [nfc(value)]
+    return [_text(v) for v in value if v not in (None, "")]
+
+
+# -- view models ---------------------------------------------------------------------
+
+
+@dataclass
+class Entry:
+    """One change, for the home page and the Atom feed."""
+
+    id: str
+    title: str
+    href: str
+    updated: datetime
+    summary: str
+
+
+def _dossier(raw: Any) -> dict[str, Any]:
+    raw = raw or {}
+    items = []
+    for item in raw.get("items") or []:
+        if isinstance(item, str):
+            items.append({"name": nfc(item), "originals": None, "copies": None})
+        else:
+            items.append(
+                {
+                    "name": _text(item.get("name")),
+                    "originals": item.get("originals"),
+                    "copies": item.get("copies"),
+                }
+            )
+    return {"items": items, "sets": raw.get("sets", raw.get("copies"))}
+
+
+def _processing_time(raw: Any) -> str:
+    if not isinstance(raw, dict):
+        return _text(raw)
+    unit = TIME_UNITS.get(str(raw.get("unit")), _text(raw.get("unit")))
+    return f"{raw.get('value')} {unit}".strip()
+
+
+def _history(raw: Any) -> list[dict[str, Any]]:
+    out = []
+    for h in raw or []:
+        decision = h.get("decision") or {}
+        out.append(
+            {
+                "version": h.get("version"),
+                "action": ACTIONS.get(h.get("action", ""), _text(h.get("action"))),
+                "action_code": h.get("action"),
+                "status": h.get("status"),
+                "effective_at": _parse_dt(h.get("effective_at")),
+                "effective": vn_date(decision.get("effective_on") or h.get("effective_at")),
+                "decision_id": decision.get("id"),
+                "decision_number": _text(decision.get("number")),
+                "decision_title": _text(decision.get("title")),
+                "signed_on": vn_date(decision.get("signed_on")),
+            }
+        )
+    return out
+
+
+def procedure_view(subject: SubjectState, names: dict[str, str]) -> dict[str, Any]:
+    s = subject.state
+    history = _history(s.get("history"))
+    status = s.get("status", IN_FORCE)
+    # The decision that ended it is the newest history entry with the ending action.
+    ending_action = {"abolished": "abolish", "replaced": "replace"}.get(status)
+    ending = next((h for h in reversed(history) if h["action_code"] == ending_action), None)
+    if ending is None and history and status != IN_FORCE:
+        ending = history[-1]
+    replaced_by = s.get("replaced_by")
+    return {
+        "code": _text(s.get("code") or subject.id),
+        "page": page_name(subject.id),
+        "version": subject.version,
+        "status": status,
+        "in_force": status == IN_FORCE,
+        "name": _text(s.get("name")),
+        "field": _text(s.get("field")) or "Khác",
+        "field_slug": slugify(_text(s.get("field")) or "Khác"),
+        "level": _text(s.get("level")),
+        "agency": _text(s.get("agency")),
+        "subjects": _texts(s.get("subjects")),
+        "steps": _texts(s.get("steps")),
+        "submission_methods": _texts(s.get("submission_methods")),
+        "dossier": _dossier(s.get("dossier")),
+        "processing_time": _processing_time(s.get("processing_time")),
+        "result": _text(s.get("result")),
+        "fees": [
+            {"name": _text(f.get("name")), "amount": vnd(f.get("amount_vnd"))} for f in s.get("fees") or []
+        ],
+        "forms": _texts(s.get("forms")),
+        "requirements": _texts(s.get("requirements")),
+        "legal_basis": _texts(s.get("legal_basis")),
+        "online_service": _text(s.get("online_service")),
+        "replaced_by": _text(replaced_by) if replaced_by else None,
+        "replaced_by_page": page_name(str(replaced_by)) if replaced_by else None,
+        "replaced_by_name": names.get(str(replaced_by), "") if replaced_by else "",
+        "ending": ending,
+        "effective": vn_date(s.get("effective_at")),
+        "history": history,
+        "search": fold(f"{s.get('code', '')} {s.get('name', '')} {s.get('field', '')}"),
+    }
+
+
+def decision_view(subject: SubjectState) -> dict[str, Any]:
+    s = subject.state
+    status = s.get("status", "in_effect")
+    changes = [
+        {
+            "action": ACTIONS.get(c.get("action", ""), _text(c.get("action"))),
+            "code": _text(c.get("procedure_code")),
+            "page": page_name(str(c.get("procedure_code", ""))),
+            "name": _text(c.get("procedure_name")),
+            "replaced_by": _text(c.get("replaced_by")) if c.get("replaced_by") else None,
+            "replaced_by_page": page_name(str(c["replaced_by"])) if c.get("replaced_by") else None,
+        }
+        for c in s.get("changes") or []
+    ]
+    return {
+        "id": subject.id,
+        "page": page_name(subject.id),
+        "version": subject.version,
+        "number": _text(s.get("number")),
+        "title": _text(s.get("title")),
+        "issuer": _text(s.get("issuer")),
+        "signed_on": vn_date(s.get("signed_on")),
+        "effective_on": vn_date(s.get("effective_on")),
+        "effective_on_iso": s.get("effective_on") or "",
+        "status": status,
+        "status_label": DECISION_STATUS.get(status, _text(status)),
+        "scheduled": status == "scheduled",
+        "published_at": _parse_dt(s.get("published_at")),
+        "applied_at": _parse_dt(s.get("applied_at")),
+        "changes": changes,
+    }
+
+
+def entries(procedures: Sequence[dict[str, Any]], decisions: Sequence[dict[str, Any]]) -> list[Entry]:
+    """Every change of every procedure and decision, newest first."""
+    out: list[Entry] = []
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    for p in procedures:
+        for h in p["history"]:
+            decision = f" theo Quyết định số {h['decision_number']}" if h["decision_number"] else ""
+            out.append(
+                Entry(
+                    id=f"urn:minhbach:procedure:{p['code']}:v{h['version']}",
+                    title=f"{h['action']}: {p['name']} (phiên bản {h['version']})",
+                    href=f"thu-tuc/{p['page']}.html",
+                    updated=h["effective_at"] or epoch,
+                    summary=f"Thủ tục {p['code']} — {h['action'].lower()}{decision}, "
+                    f"hiệu lực từ ngày {h['effective']}.",
+                )
+            )
+    for d in decisions:
+        label = "có hiệu lực" if d["status"] == "in_effect" else "sắp có hiệu lực"
+        out.append(
+            Entry(
+                id=f"urn:minhbach:decision:{d['id']}:v{d['version']}",
+                title=f"Quyết định số {d['number']}: {d['title']}",
+                href=f"quyet-dinh/{d['page']}.html",
+                updated=d["applied_at"] or d["published_at"] or epoch,
+                summary=f"Quyết định số {d['number']} ({label} từ ngày {d['effective_on']}, "
+                f"phiên bản {d['version']}), {len(d['changes'])} thủ tục.",
+            )
+        )
+    out.sort(key=lambda e: (e.updated, e.id), reverse=True)
+    return out
+
+
+# -- writing -------------------------------------------------------------------------
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` as UTF-8 so that readers see the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(nfc(text).encode("utf-8"))
+        # mkstemp makes 0600; the web server reading the portal is another user.
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+class PortalChannel:
+    name = "portal"
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.env = Environment(
+            loader=PackageLoader("notifier", "templates"),
+            autoescape=select_autoescape(["html", "xml"]),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters["vn_date"] = vn_date
+        self.env.filters["vn_datetime"] = vn_datetime
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[object]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / ".lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield lock
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    # The site ---------------------------------------------------------------------
+
+    def deliver(self, batch: Sequence[Delivery], model: ReadModel) -> dict[int, Outcome]:
+        names = {p.id: _text(p.state.get("name")) for p in model.of_kind("procedure")}
+        outcomes: dict[int, Outcome] = {}
+        for delivery in batch:
+            subject = model.get(delivery.key)
+            if subject is None:
+                outcomes[delivery.id] = Outcome.failed("subject is not in the read model")
+                continue
+            try:
+                self._render_subject(subject, names)
+                outcomes[delivery.id] = Outcome.shown(subject.version)
+            except Exception as exc:
+                log.exception("portal page failed", extra={"subject": delivery.key})
+                outcomes[delivery.id] = Outcome.failed(f"{type(exc).__name__}: {exc}")
+        if any(o.ok for o in outcomes.values()):
+            try:
+                self.render_indexes(model)
+            except Exception as exc:
+                log.exception("portal indexes failed")
+                error = f"indexes: {type(exc).__name__}: {exc}"
+                outcomes = {k: o if not o.ok else Outcome.failed(error) for k, o in outcomes.items()}
+        return outcomes
+
+    def _render_subject(self, subject: SubjectState, names: dict[str, str]) -> None:
+        if subject.kind == "procedure":
+            view = procedure_view(subject, names)
+            html = self.env.get_template("procedure.html").render(root="../", p=view, site=SITE_TITLE)
+            write_atomic(self.root / "thu-tuc" / f"{view['page']}.html", html)
+        elif subject.kind == "decision":
+            view = decision_view(subject)
+            html = self.env.get_template("decision.html").render(root="../", d=view, site=SITE_TITLE)
+            write_atomic(self.root / "quyet-dinh" / f"{view['page']}.html", html)
+        else:
+            raise ValueError(f"the portal does not show {subject.kind} yet")
+
+    def render_indexes(self, model: ReadModel) -> None:
+        names = {p.id: _text(p.state.get("name")) for p in model.of_kind("procedure")}
+        procedures = sorted(
+            (procedure_view(p, names) for p in model.of_kind("procedure")), key=lambda p: p["code"]
+        )
+        decisions = sorted(
+            (decision_view(d) for d in model.of_kind("decision")),
+            key=lambda d: (d["effective_on_iso"], d["id"]),
+            reverse=True,
+        )
+        in_force = [p for p in procedures if p["in_force"]]
+        by_field: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for p in in_force:
+            by_field[p["field"]].append(p)
+        every_field = {p["field"]: p["field_slug"] for p in procedures}
+        fields = [
+            {"name": name, "slug": every_field[name], "procedures": by_field.get(name, [])}
+            for name in sorted(every_field, key=fold)
+        ]
+        changes = entries(procedures, decisions)
+        now = datetime.now(UTC)
+        common = {"site": SITE_TITLE, "department": DEPARTMENT, "generated_at": now}
+        render = self.env.get_template
+        for field in fields:
+            html = render("field.html").render(root="../", field=field, **common)
+            write_atomic(self.root / "linh-vuc" / f"{field['slug']}.html", html)
+        write_atomic(
+            self.root / "thu-tuc" / "index.html",
+            render("procedures.html").render(
+                root="../", fields=[f for f in fields if f["procedures"]], **common
+            ),
+        )
+        write_atomic(
+            self.root / "quyet-dinh" / "index.html",
+            render("decisions.html").render(root="../", decisions=decisions, **common),
+        )
+        write_atomic(
+            self.root / "feed.xml",
+            render("feed.xml").render(
+                feed_id=FEED_ID,
+                entries=changes[:FEED_ENTRIES],
+                updated=changes[0].updated if changes else now,
+                **common,
+            ),
+        )
+        write_atomic(
+            self.root / "index.html",
+            render("index.html").render(
+                root="",
+                fields=[f for f in fields if f["procedures"]],
+                in_force=len(in_force),
+                decisions=len(decisions),
+                latest=changes[:LATEST_ON_HOME],
+                **common,
+            ),
+        )
+
+    # The audit ----------------------------------------------------------------------
+
+    def shown_versions(self, model: ReadModel) -> dict[SubjectKey, int | None]:
+        """Read each subject page's `mb:version` marker: what the public really sees."""
+        shown: dict[SubjectKey, int | None] = {}
+        index_missing = not (self.root / "index.html").exists()
+        for key, subject in model.by_key.items():
+            folder = {"procedure": "thu-tuc", "decision": "quyet-dinh"}.get(subject.kind)
+            if folder is None:
+                continue
+            path = self.root / folder / f"{page_name(subject.id)}.html"
+            try:
+                head = path.read_text(encoding="utf-8")[:4000]
+            except (FileNotFoundError, NotADirectoryError):
+                shown[key] = None
+                continue
+            match = _VERSION_META.search(head)
+            # Without the home page nothing is reachable: count everything as missing.
+            shown[key] = int(match.group(1)) if match and not index_missing else None
+        return shown

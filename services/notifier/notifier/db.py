@@ -1,0 +1,59 @@
+"""The notifier's tables: seen events, the read model, deliveries and the ledger."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Index, Integer, PrimaryKeyConstraint, String, Table, Text
+
+from minhbach_shared.db import UtcDateTime, make_metadata
+
+metadata = make_metadata()
+
+seen_events = Table(
+    "seen_events",
+    metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("seen_at", UtcDateTime, nullable=False, index=True),
+)
+
+# The read model: the owner's current state of every subject, as last fetched.
+subjects = Table(
+    "subjects",
+    metadata,
+    Column("kind", String(20), nullable=False),
+    Column("id", String(200), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=True),
+    PrimaryKeyConstraint("kind", "id"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel", String(30), nullable=False),
+    Column("subject_kind", String(20), nullable=False),
+    Column("subject_id", String(200), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime, nullable=True),
+    Column("occurred_at", UtcDateTime, nullable=True),
+    Index("ix_deliveries_due", "channel", "status", "next_attempt_at"),
+    Index("ix_deliveries_subject", "channel", "subject_kind", "subject_id"),
+)
+
+ledger = Table(
+    "ledger",
+    metadata,
+    Column("channel", String(30), nullable=False),
+    Column("subject_kind", String(20), nullable=False),
+    Column("subject_id", String(200), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("disclosed_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("channel", "subject_kind", "subject_id"),
+)

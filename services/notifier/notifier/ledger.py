@@ -1,0 +1,143 @@
+"""The disclosure ledger's rules: pure functions, no framework, no I/O.
+
+Per channel and subject the ledger holds the highest version disclosed. An event
+is worth work only when it is new (id not seen) and newer than what the read
+model holds; a delivery only when it is newer than what the channel shows.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+SubjectKey = tuple[str, str]
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"
+    SUPERSEDED = "superseded"
+
+
+@dataclass(frozen=True)
+class EventRef:
+    """What the rules need from an event."""
+
+    event_id: str
+    kind: str
+    subject_id: str
+    version: int
+    occurred_at: datetime | None
+
+    @property
+    def key(self) -> SubjectKey:
+        return (self.kind, self.subject_id)
+
+
+def fresh_events(events: Iterable[EventRef], seen: set[str]) -> list[EventRef]:
+    """Events whose id was never seen, each id once (a batch may repeat one)."""
+    out: list[EventRef] = []
+    taken = set(seen)
+    for event in events:
+        if event.event_id in taken:
+            continue
+        taken.add(event.event_id)
+        out.append(event)
+    return out
+
+
+def newest_per_subject(events: Iterable[EventRef]) -> dict[SubjectKey, EventRef]:
+    """The winning event of each subject: the highest version (the later one on a tie)."""
+    newest: dict[SubjectKey, EventRef] = {}
+    for event in events:
+        held = newest.get(event.key)
+        if held is None or event.version >= held.version:
+            newest[event.key] = event
+    return newest
+
+
+def is_stale(version: int, held: int | None) -> bool:
+    """True when `held` (read model or ledger) already has `version` or newer."""
+    return held is not None and version <= held
+
+
+def raised(current: int | None, new: int) -> int:
+    """The ledger's next version: it never goes down."""
+    return new if current is None else max(current, new)
+
+
+@dataclass(frozen=True)
+class PendingRef:
+    delivery_id: int
+    kind: str
+    subject_id: str
+    version: int
+
+    @property
+    def key(self) -> SubjectKey:
+        return (self.kind, self.subject_id)
+
+
+def split_batch(
+    pending: Sequence[PendingRef], disclosed: dict[SubjectKey, int]
+) -> tuple[list[PendingRef], list[PendingRef]]:
+    """(work, superseded): per subject the newest pending row is work unless already disclosed."""
+    best: dict[SubjectKey, PendingRef] = {}
+    superseded: list[PendingRef] = []
+    for row in pending:
+        held = best.get(row.key)
+        if held is None or row.version > held.version:
+            if held is not None:
+                superseded.append(held)
+            best[row.key] = row
+        else:
+            superseded.append(row)
+    work: list[PendingRef] = []
+    for key, row in best.items():
+        if is_stale(row.version, disclosed.get(key)):
+            superseded.append(row)
+        else:
+            work.append(row)
+    return work, superseded
+
+
+def backoff_delay_s(attempts: int, *, base_s: float, cap_s: float, rng: random.Random | None = None) -> float:
+    """Exponential backoff with jitter after `attempts` failures: in [d/2, d], d = base*2^(n-1) <= cap."""
+    exponent = max(attempts - 1, 0)
+    # 2**exponent overflows float math long before it matters; the cap decides anyway.
+    delay = cap_s if exponent > 60 else min(cap_s, base_s * 2**exponent)
+    return (rng or random).uniform(delay / 2, delay)
+
+
+def next_attempt_at(
+    now: datetime, attempts: int, *, base_s: float, cap_s: float, rng: random.Random | None = None
+) -> datetime:
+    return now + timedelta(seconds=backoff_delay_s(attempts, base_s=base_s, cap_s=cap_s, rng=rng))
+
+
+def is_dead(attempts: int, max_attempts: int) -> bool:
+    """A delivery that has failed `max_attempts` times gets no more automatic attempts."""
+    return attempts >= max_attempts
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Nearest-rank percentile (q in 0..100); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def latency_summary(values: Sequence[float]) -> dict[str, float | int | None]:
+    return {
+        "count": len(values),
+        "p50": percentile(values, 50),
+        "p90": percentile(values, 90),
+        "p99": percentile(values, 99),
+    }

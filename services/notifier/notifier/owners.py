@@ -1,0 +1,92 @@
+"""Clients of the owning services' APIs: the notifier fetches current state, never trusts `data`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import httpx
+
+from minhbach_shared.events import Subject
+from minhbach_shared.observability import http_client
+
+log = logging.getLogger(__name__)
+
+Versions = list[tuple[str, str, int]]
+
+
+class OwnerClient(Protocol):
+    """An owner of some subject kinds."""
+
+    def fetch(self, subject: Subject) -> dict[str, Any] | None:
+        """The subject's current state; None when the owner says 404."""
+        ...
+
+    def versions(self) -> Versions:
+        """(kind, id, version) of every published subject it owns."""
+        ...
+
+
+class HttpOwner:
+    """An owner reached over HTTP; `paths` maps a kind to its URL template."""
+
+    def __init__(self, client: httpx.Client, paths: Mapping[str, str]) -> None:
+        self.client = client
+        self.paths = dict(paths)
+
+    def fetch(self, subject: Subject) -> dict[str, Any] | None:
+        path = self.paths[subject.kind.value].format(id=quote(subject.id, safe=""))
+        response = self.client.get(path)
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
+
+    def versions(self) -> Versions:
+        response = self.client.get("/v1/sync/versions")
+        response.raise_for_status()
+        return [(s["kind"], str(s["id"]), int(s["version"])) for s in response.json()["subjects"]]
+
+    def close(self) -> None:
+        self.client.close()
+
+
+# Which owner serves which kinds, and where. Add content and hotline here.
+OWNER_PATHS: dict[str, dict[str, str]] = {
+    "procedures": {"procedure": "/v1/procedures/{id}", "decision": "/v1/decisions/{id}"},
+}
+
+
+class OwnerRegistry:
+    """Kind -> the owner that serves it."""
+
+    def __init__(self, owners: Mapping[str, OwnerClient], kinds: Mapping[str, str]) -> None:
+        self.owners = dict(owners)
+        self.kinds = dict(kinds)
+
+    @classmethod
+    def single(cls, owner: OwnerClient, kinds: Iterable[str] = ("procedure", "decision")) -> OwnerRegistry:
+        return cls({"procedures": owner}, {k: "procedures" for k in kinds})
+
+    def for_kind(self, kind: str) -> OwnerClient | None:
+        name = self.kinds.get(kind)
+        return self.owners.get(name) if name else None
+
+    def close(self) -> None:
+        for owner in self.owners.values():
+            if (close := getattr(owner, "close", None)) is not None:
+                close()
+
+
+def http_registry(base_urls: Mapping[str, str], *, timeout_s: float = 5.0) -> OwnerRegistry:
+    """Owners over HTTP; `base_urls` maps an owner name (see OWNER_PATHS) to its base URL."""
+    owners: dict[str, OwnerClient] = {}
+    kinds: dict[str, str] = {}
+    for name, base_url in base_urls.items():
+        paths = OWNER_PATHS[name]
+        owners[name] = HttpOwner(http_client(base_url, timeout_s=timeout_s), paths)
+        kinds.update({kind: name for kind in paths})
+    return OwnerRegistry(owners, kinds)

@@ -1,0 +1,101 @@
+"""The notifier API's response and query shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DeliveryStatusName = Literal["pending", "sent", "dead", "superseded"]
+
+
+class ChannelRead(BaseModel):
+    name: str
+    health: Literal["ok", "degraded", "failing"]
+    lag_s: float = Field(description="age in seconds of the oldest pending delivery")
+    backlog: int = Field(description="pending deliveries")
+    dead: int
+
+
+class DeliveryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    channel: str
+    subject_kind: str
+    subject_id: str
+    version: int
+    status: DeliveryStatusName
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    occurred_at: datetime | None
+
+
+class DeliveryPage(BaseModel):
+    items: list[DeliveryRead]
+    total: int
+    page: int
+    size: int
+
+
+class ResyncRead(BaseModel):
+    channel: str
+    deliveries: int
+
+
+class LatencySummary(BaseModel):
+    count: int
+    p50: float | None
+    p90: float | None
+    p99: float | None
+
+
+class CellRead(BaseModel):
+    version: int | None
+    disclosed_at: datetime | None
+    state: Literal["current", "stale", "missing"]
+
+
+class SubjectRow(BaseModel):
+    kind: str
+    id: str
+    version: int
+    channels: dict[str, CellRead]
+
+
+class DriftItem(BaseModel):
+    channel: str
+    kind: str
+    id: str
+    version: int
+    disclosed: int | None
+
+
+class DisclosureReport(BaseModel):
+    generated_at: datetime
+    channels: list[str]
+    subjects: list[SubjectRow]
+    stale: list[DriftItem]
+    missing: list[DriftItem]
+    time_to_disclose: dict[str, LatencySummary]
+
+
+class QueueRead(BaseModel):
+    queue: str
+    depth: int
+    oldest_age_s: float | None = Field(description="null when the oldest message carries no send time")
+    dead_letters: int
+
+
+class QueuesRead(BaseModel):
+    queues: list[QueueRead]
+    unacked: int
+    channel_runs: dict[str, int]
+
+
+def as_dict(obj: Any) -> dict[str, Any]:
+    return {k: getattr(obj, k) for k in obj.__dataclass_fields__}

@@ -1,0 +1,483 @@
+"""The notifier's use cases, each write one transaction; channel work is queued after commit."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from prometheus_client import Counter, Histogram
+from pydantic import ValidationError
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from minhbach_shared.celery import MAX_COUNTDOWN_S
+from minhbach_shared.db import WRITE
+from minhbach_shared.events import Envelope, Subject
+from minhbach_shared.http import Conflict, NotFound
+from notifier import ledger
+from notifier import repository as repo
+from notifier.broker import Dispatcher
+from notifier.channels.base import Channel, Outcome, ReadModel
+from notifier.ledger import DeliveryStatus, EventRef, SubjectKey
+from notifier.owners import OwnerRegistry
+from notifier.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DISCLOSURE_LATENCY = Histogram(
+    "mb_disclosure_latency_seconds",
+    "From the event to the channel showing it",
+    ["channel"],
+    buckets=(0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600, 4 * 3600, 24 * 3600),
+)
+DELIVERIES = Counter("mb_deliveries_total", "Delivery outcomes", ["channel", "outcome"])
+EVENTS = Counter("mb_events_total", "Events ingested", ["outcome"])
+SEEN_EVENTS_KEPT = timedelta(days=30)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class IngestReport:
+    invalid: int = 0
+    duplicates: int = 0
+    stale: int = 0
+    dropped: int = 0
+    changed: list[SubjectKey] = field(default_factory=list)
+
+
+@dataclass
+class RunReport:
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+    superseded: int = 0
+
+
+@dataclass
+class ReconcileReport:
+    fetched: list[SubjectKey] = field(default_factory=list)
+    redelivered: dict[str, list[SubjectKey]] = field(default_factory=dict)
+    unreachable: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Target:
+    version: int
+    occurred_at: datetime | None
+
+
+class Notifier:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        owners: OwnerRegistry,
+        channels: Mapping[str, Channel],
+        dispatcher: Dispatcher,
+        settings: Settings,
+        clock: Callable[[], datetime] = utcnow,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.engine = engine
+        self.owners = owners
+        self.channels = dict(channels)
+        self.dispatcher = dispatcher
+        self.settings = settings
+        self.clock = clock
+        self.rng = rng
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        with Session(self.engine) as session:
+            session.connection(execution_options=WRITE)
+            yield session
+
+    def channel(self, name: str) -> Channel:
+        try:
+            return self.channels[name]
+        except KeyError:
+            raise NotFound(f"unknown channel: {name}", [{"field": "name", "message": "unknown"}]) from None
+
+    # -- ingest ------------------------------------------------------------------------
+
+    def ingest(self, raw_envelopes: Sequence[Any]) -> IngestReport:
+        """Take a batch of envelopes; fetch each changed subject once; fan out to channels."""
+        report = IngestReport()
+        refs: list[EventRef] = []
+        for raw in raw_envelopes:
+            try:
+                envelope = Envelope.model_validate(raw)
+            except ValidationError as exc:
+                report.invalid += 1
+                log.warning("invalid envelope dropped", extra={"errors": exc.errors(include_url=False)[:5]})
+                continue
+            refs.append(
+                EventRef(
+                    event_id=str(envelope.id),
+                    kind=envelope.subject.kind.value,
+                    subject_id=envelope.subject.id,
+                    version=envelope.version,
+                    occurred_at=envelope.occurred_at,
+                )
+            )
+        if not refs:
+            EVENTS.labels("invalid").inc(report.invalid)
+            return report
+        with Session(self.engine) as session:
+            fresh = ledger.fresh_events(refs, repo.seen_ids(session, [r.event_id for r in refs]))
+            newest = ledger.newest_per_subject(fresh)
+            held = repo.subject_versions(session, list(newest))
+        report.duplicates = len(refs) - len(fresh)
+        targets = {
+            key: _Target(e.version, e.occurred_at)
+            for key, e in newest.items()
+            if not ledger.is_stale(e.version, held.get(key))
+        }
+        report.stale = len(newest) - len(targets)
+        changed, dropped = self._refresh(targets, seen=[e.event_id for e in fresh])
+        report.changed, report.dropped = changed, dropped
+        for outcome, n in (
+            ("invalid", report.invalid),
+            ("duplicate", report.duplicates),
+            ("stale", report.stale),
+        ):
+            EVENTS.labels(outcome).inc(n)
+        EVENTS.labels("applied").inc(len(changed))
+        log.info(
+            "ingested",
+            extra={
+                "events": len(refs),
+                "changed": len(changed),
+                "duplicates": report.duplicates,
+                "stale": report.stale,
+                "dropped": dropped,
+            },
+        )
+        return report
+
+    def _refresh(
+        self, targets: Mapping[SubjectKey, _Target], *, seen: Sequence[str]
+    ) -> tuple[list[SubjectKey], int]:
+        """Fetch current state once per subject, then in one transaction: read model + deliveries."""
+        fetched: dict[SubjectKey, tuple[int, dict[str, Any], datetime | None]] = {}
+        dropped = 0
+        for key, target in targets.items():
+            owner = self.owners.for_kind(key[0])
+            if owner is None:
+                log.info("no owner for this kind yet; dropped", extra={"subject": key})
+                dropped += 1
+                continue
+            # httpx errors propagate: the task retries and nothing has been written.
+            state = owner.fetch(Subject(kind=key[0], id=key[1]))  # type: ignore[arg-type]
+            if state is None:
+                log.warning("owner has no such subject (404); dropped", extra={"subject": key})
+                dropped += 1
+                continue
+            # The owner may already be past the event: what it returns is what we show.
+            fetched[key] = (int(state.get("version", target.version)), state, target.occurred_at)
+        if not seen and not fetched:
+            return [], dropped
+        now = self.clock()
+        changed: list[SubjectKey] = []
+        with self._write() as session:
+            repo.mark_seen(session, seen, now=now)
+            held = repo.subject_versions(session, list(fetched))
+            for key, (version, state, occurred_at) in fetched.items():
+                if ledger.is_stale(version, held.get(key)):
+                    continue
+                repo.upsert_subject(
+                    session, key=key, version=version, state=state, now=now, occurred_at=occurred_at
+                )
+                for channel in self.channels:
+                    repo.add_delivery(
+                        session, channel=channel, key=key, version=version, now=now, occurred_at=occurred_at
+                    )
+                changed.append(key)
+            session.commit()
+        if changed:
+            for channel in self.channels:
+                self.dispatcher.enqueue_channel(channel)
+        return changed, dropped
+
+    # -- channel runs -------------------------------------------------------------------
+
+    def run_channel(self, name: str, *, now: datetime | None = None) -> RunReport:
+        """Deliver every due pending row of one channel in one go (index pages once)."""
+        channel = self.channel(name)
+        report = RunReport()
+        # Delete the flag before claiming: a row committed after our SELECT sets it
+        # again and queues the next run, so no change waits for the pump.
+        self.dispatcher.clear_channel_flag(name)
+        self.dispatcher.record_run(name)
+        with ExitStack() as stack:
+            unavailable: str | None = None
+            try:
+                stack.enter_context(channel.exclusive())
+            except OSError as exc:
+                # The channel cannot even be locked (its directory is gone, a disk
+                # is full): that is a failed attempt of every due row, not a crash.
+                unavailable = f"channel unavailable: {type(exc).__name__}: {exc}"
+            now = now or self.clock()
+            with Session(self.engine) as session:
+                due = repo.due_deliveries(
+                    session, channel=name, now=now, limit=self.settings.channel_batch_size
+                )
+                if not due:
+                    return report
+                disclosed = {k: v for k, (v, _) in repo.disclosed(session, channel=name).items()}
+                model = ReadModel(repo.all_subjects(session))
+            by_id = {d.id: d for d in due}
+            work_refs, superseded = ledger.split_batch(
+                [ledger.PendingRef(d.id, d.subject_kind, d.subject_id, d.version) for d in due], disclosed
+            )
+            work = [by_id[r.delivery_id] for r in work_refs]
+            if unavailable is not None:
+                outcomes = {d.id: Outcome.failed(unavailable) for d in work}
+            else:
+                outcomes = channel.deliver(work, model) if work else {}
+            done = self.clock()
+            soonest: float | None = None
+            with self._write() as session:
+                repo.set_status(session, [r.delivery_id for r in superseded], DeliveryStatus.SUPERSEDED)
+                report.superseded = len(superseded)
+                sent = [d for d in work if outcomes.get(d.id) is not None and outcomes[d.id].ok]
+                repo.mark_sent(session, [d.id for d in sent], now=done)
+                for d in sent:
+                    shown = outcomes[d.id].version or d.version
+                    repo.raise_ledger(session, channel=name, key=d.key, version=shown, now=done)
+                    if d.occurred_at is not None:
+                        DISCLOSURE_LATENCY.labels(name).observe(
+                            max((done - d.occurred_at).total_seconds(), 0)
+                        )
+                report.sent = len(sent)
+                for d in work:
+                    outcome = outcomes.get(d.id)
+                    if outcome is not None and outcome.ok:
+                        continue
+                    error = outcome.error if outcome is not None and outcome.error else "no outcome"
+                    attempts = d.attempts + 1
+                    dead = ledger.is_dead(attempts, self.settings.max_attempts)
+                    next_at = ledger.next_attempt_at(
+                        done,
+                        attempts,
+                        base_s=self.settings.retry_base_s,
+                        cap_s=self.settings.retry_cap_s,
+                        rng=self.rng,
+                    )
+                    repo.mark_failed(
+                        session,
+                        d.id,
+                        attempts=attempts,
+                        status=DeliveryStatus.DEAD if dead else DeliveryStatus.PENDING,
+                        next_at=next_at,
+                        error=error,
+                    )
+                    if dead:
+                        report.dead += 1
+                        log.error(
+                            "delivery is dead", extra={"delivery": d.id, "channel": name, "error": error}
+                        )
+                    else:
+                        report.failed += 1
+                        wait = (next_at - done).total_seconds()
+                        soonest = wait if soonest is None else min(soonest, wait)
+                session.commit()
+        DELIVERIES.labels(name, "sent").inc(report.sent)
+        DELIVERIES.labels(name, "failed").inc(report.failed)
+        DELIVERIES.labels(name, "dead").inc(report.dead)
+        DELIVERIES.labels(name, "superseded").inc(report.superseded)
+        if len(due) >= self.settings.channel_batch_size:
+            self.dispatcher.enqueue_channel(name)
+        if soonest is not None and soonest <= MAX_COUNTDOWN_S:
+            self.dispatcher.retry_channel(name, soonest)
+        log.info("channel run", extra={"channel": name, **report.__dict__})
+        return report
+
+    # -- periodic backstops -------------------------------------------------------------
+
+    def pump(self, *, now: datetime | None = None) -> list[str]:
+        """Queue every channel that has due pending rows (a lost message costs one interval)."""
+        now = now or self.clock()
+        with Session(self.engine) as session:
+            due = [name for name in self.channels if repo.has_due(session, channel=name, now=now)]
+        return [name for name in due if self.dispatcher.enqueue_channel(name)]
+
+    def reconcile(self) -> ReconcileReport:
+        """Compare owners' versions, the read model, the ledger and what channels show; repair."""
+        report = ReconcileReport()
+        wanted: dict[SubjectKey, int] = {}
+        for name, owner in self.owners.owners.items():
+            try:
+                versions = owner.versions()
+            except Exception:
+                log.warning("owner unreachable; reconcile skips it", exc_info=True, extra={"owner": name})
+                report.unreachable.append(name)
+                continue
+            for kind, subject_id, version in versions:
+                if self.owners.for_kind(kind) is owner:
+                    wanted[(kind, subject_id)] = version
+        with Session(self.engine) as session:
+            held = repo.subject_versions(session)
+        targets = {
+            key: _Target(version, None)
+            for key, version in wanted.items()
+            if not ledger.is_stale(version, held.get(key))
+        }
+        if targets:
+            try:
+                report.fetched, _ = self._refresh(targets, seen=[])
+            except Exception:
+                log.warning("reconcile could not fetch; next round will", exc_info=True)
+        for name in self.channels:
+            report.redelivered[name] = self._repair_channel(name)
+        with self._write() as session:
+            repo.prune_seen(session, before=self.clock() - SEEN_EVENTS_KEPT)
+            session.commit()
+        if report.fetched or any(report.redelivered.values()):
+            log.info(
+                "reconciled",
+                extra={
+                    "fetched": len(report.fetched),
+                    "redelivered": {k: len(v) for k, v in report.redelivered.items()},
+                },
+            )
+        return report
+
+    def _repair_channel(self, name: str) -> list[SubjectKey]:
+        """Redeliver subjects the channel does not really show at the read model's version."""
+        channel = self.channels[name]
+        repaired: list[SubjectKey] = []
+        with channel.exclusive(), self._write() as session:
+            now = self.clock()
+            model = ReadModel(repo.all_subjects(session))
+            disclosed = {k: v for k, (v, _) in repo.disclosed(session, channel=name).items()}
+            open_rows = repo.open_versions(session, channel=name)
+            shown = channel.shown_versions(model)
+            lost = [k for k, v in disclosed.items() if k in shown and (shown[k] or 0) < v]
+            repo.forget_ledger(session, channel=name, keys=lost)
+            for key, subject in model.by_key.items():
+                if key not in shown:
+                    continue
+                really = min(disclosed.get(key, 0), shown[key] or 0)
+                if really < subject.version and open_rows.get(key, 0) < subject.version:
+                    repo.add_delivery(
+                        session, channel=name, key=key, version=subject.version, now=now, occurred_at=now
+                    )
+                    repaired.append(key)
+            session.commit()
+        if repaired:
+            self.dispatcher.enqueue_channel(name)
+        return repaired
+
+    # -- operators --------------------------------------------------------------------
+
+    def retry_delivery(self, delivery_id: int) -> repo.Delivery:
+        with self._write() as session:
+            delivery = repo.get_delivery(session, delivery_id)
+            if delivery is None:
+                raise NotFound(f"no delivery {delivery_id}")
+            if delivery.status not in (DeliveryStatus.DEAD, DeliveryStatus.PENDING):
+                raise Conflict(
+                    f"delivery {delivery_id} is {delivery.status}; only dead or pending ones can be retried",
+                    [{"field": "status", "message": delivery.status}],
+                )
+            repo.reschedule(session, delivery_id, now=self.clock())
+            session.commit()
+            updated = repo.get_delivery(session, delivery_id)
+        self.dispatcher.enqueue_channel(delivery.channel)
+        assert updated is not None
+        return updated
+
+    def resync(self, name: str) -> int:
+        """Forget what the channel shows and deliver every subject of the read model again."""
+        self.channel(name)
+        with self._write() as session:
+            now = self.clock()
+            repo.forget_ledger(session, channel=name)
+            subjects = repo.all_subjects(session)
+            for s in subjects:
+                repo.add_delivery(
+                    session, channel=name, key=s.key, version=s.version, now=now, occurred_at=now
+                )
+            session.commit()
+        self.dispatcher.enqueue_channel(name)
+        log.info("channel resync", extra={"channel": name, "subjects": len(subjects)})
+        return len(subjects)
+
+    # -- reads ------------------------------------------------------------------------
+
+    def channel_status(self) -> list[dict[str, Any]]:
+        now = self.clock()
+        out = []
+        with Session(self.engine) as session:
+            for name in self.channels:
+                stats = repo.channel_stats(session, channel=name)
+                oldest = stats["oldest_pending_at"]
+                if oldest is not None and oldest.tzinfo is None:
+                    oldest = oldest.replace(tzinfo=UTC)
+                lag = max((now - oldest).total_seconds(), 0.0) if oldest else 0.0
+                health = "failing" if stats["failing"] else "degraded" if stats["dead"] else "ok"
+                out.append(
+                    {
+                        "name": name,
+                        "health": health,
+                        "lag_s": lag,
+                        "backlog": stats["backlog"],
+                        "dead": stats["dead"],
+                    }
+                )
+        return out
+
+    def list_deliveries(
+        self, *, status: str | None, channel: str | None, page: int, size: int
+    ) -> tuple[list[repo.Delivery], int]:
+        with Session(self.engine) as session:
+            return repo.page_deliveries(
+                session, status=status, channel=channel, offset=(page - 1) * size, limit=size
+            )
+
+    def disclosure_report(self) -> dict[str, Any]:
+        with Session(self.engine) as session:
+            subjects = repo.all_subjects(session)
+            disclosed = {name: repo.disclosed(session, channel=name) for name in self.channels}
+            latency = {
+                name: ledger.latency_summary(repo.latencies(session, channel=name)) for name in self.channels
+            }
+        rows: list[dict[str, Any]] = []
+        stale: list[dict[str, Any]] = []
+        missing: list[dict[str, Any]] = []
+        for s in subjects:
+            cells: dict[str, Any] = {}
+            for name in self.channels:
+                held = disclosed[name].get(s.key)
+                version, at = held if held else (None, None)
+                state = "missing" if version is None else "stale" if version < s.version else "current"
+                cells[name] = {"version": version, "disclosed_at": at, "state": state}
+                item = {
+                    "channel": name,
+                    "kind": s.kind,
+                    "id": s.id,
+                    "version": s.version,
+                    "disclosed": version,
+                }
+                if state == "missing":
+                    missing.append(item)
+                elif state == "stale":
+                    stale.append(item)
+            rows.append({"kind": s.kind, "id": s.id, "version": s.version, "channels": cells})
+        return {
+            "generated_at": self.clock(),
+            "channels": list(self.channels),
+            "subjects": rows,
+            "stale": stale,
+            "missing": missing,
+            "time_to_disclose": latency,
+        }

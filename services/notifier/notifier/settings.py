@@ -1,0 +1,28 @@
+"""The notifier's settings: `NOTIFIER_*` variables, platform ones from `MB_*`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from minhbach_shared.settings import BaseServiceSettings
+
+
+class Settings(BaseServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="NOTIFIER_", extra="ignore", populate_by_name=True)
+
+    database_url: str = "sqlite:///./var/notifier.db"
+    procedures_url: str = "http://127.0.0.1:8001"
+    owner_timeout_s: float = Field(5.0, gt=0)
+    portal_dir: Path = Path("var/portal")
+    reconcile_interval_s: float = Field(60.0, gt=0)
+    pump_interval_s: float = Field(5.0, gt=0)
+    # A delivery that failed this many times is dead: visible to operators, replayable.
+    max_attempts: int = Field(8, ge=1)
+    # Backoff between delivery attempts, kept in the delivery row (next_attempt_at).
+    retry_base_s: float = Field(2.0, gt=0)
+    retry_cap_s: float = Field(3600.0, gt=0)
+    # How many pending rows one channel run takes at most (a burst needs a few runs).
+    channel_batch_size: int = Field(2000, ge=1)

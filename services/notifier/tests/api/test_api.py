@@ -1,0 +1,110 @@
+"""The notifier API over a real SQLite file and redis-server."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from minhbach_shared.auth import Role, issue_token
+from notifier.app import create_app
+from notifier.owners import OwnerRegistry
+from notifier.testing import envelope, procedure_state
+
+
+@pytest.fixture
+def client(settings, owner):
+    with TestClient(create_app(settings, owners=OwnerRegistry.single(owner))) as c:
+        yield c
+
+
+@pytest.fixture
+def service(client):
+    return client.app.state.notifier
+
+
+def auth(settings, role):
+    return {"Authorization": f"Bearer {issue_token(settings.jwt_secret, subject='t', roles=[role])}"}
+
+
+def publish(service, owner, code="MB.XD.001", version=1):
+    owner.put("procedure", procedure_state(code, version))
+    service.ingest([envelope("procedure", code, version)])
+
+
+def test_platform_endpoints(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json()["status"] == "ok"
+    assert "mb_http_requests_total" in client.get("/metrics").text
+
+
+def test_channels_show_backlog_and_lag(client, service, owner):
+    publish(service, owner)
+    [portal] = client.get("/v1/channels").json()
+    assert portal["name"] == "portal" and portal["backlog"] == 1 and portal["health"] == "ok"
+    assert portal["lag_s"] >= 0
+    service.run_channel("portal")
+    assert client.get("/v1/channels").json()[0]["backlog"] == 0
+
+
+def test_deliveries_page_and_filter(client, service, owner):
+    publish(service, owner, "MB.XD.001")
+    publish(service, owner, "MB.XD.002")
+    page = client.get("/v1/deliveries", params={"status": "pending", "channel": "portal", "size": 1}).json()
+    assert page["total"] == 2 and len(page["items"]) == 1 and page["size"] == 1
+    assert client.get("/v1/deliveries", params={"status": "sent"}).json()["total"] == 0
+    bad = client.get("/v1/deliveries", params={"status": "nope", "size": 0})
+    assert bad.status_code == 422 and {e["field"] for e in bad.json()["errors"]} == {
+        "query.status",
+        "query.size",
+    }
+
+
+def test_operator_endpoints_need_the_operator_role(client, settings):
+    for path in ("/v1/deliveries/1/retry", "/v1/channels/portal/resync"):
+        assert client.post(path).status_code == 401
+        assert client.post(path, headers={"Authorization": "Bearer junk"}).status_code == 401
+        assert client.post(path, headers=auth(settings, Role.EDITOR)).status_code == 403
+
+
+def test_retry_and_resync(client, service, owner, settings):
+    op = auth(settings, Role.OPERATOR)
+    assert client.post("/v1/deliveries/999/retry", headers=op).status_code == 404
+    assert client.post("/v1/channels/fax/resync", headers=op).status_code == 404
+    publish(service, owner)
+    service.run_channel("portal")
+    [sent] = client.get("/v1/deliveries", params={"status": "sent"}).json()["items"]
+    conflict = client.post(f"/v1/deliveries/{sent['id']}/retry", headers=op)
+    assert conflict.status_code == 409 and "sent" in conflict.json()["detail"]
+    response = client.post("/v1/channels/portal/resync", headers=op)
+    assert response.status_code == 202 and response.json() == {"channel": "portal", "deliveries": 1}
+    [pending] = client.get("/v1/deliveries", params={"status": "pending"}).json()["items"]
+    assert client.post(f"/v1/deliveries/{pending['id']}/retry", headers=op).json()["status"] == "pending"
+
+
+def test_disclosure_report_and_queues(client, service, owner):
+    publish(service, owner)
+    report = client.get("/v1/disclosure/report").json()
+    assert report["subjects"][0]["channels"]["portal"]["state"] == "missing"
+    service.run_channel("portal")
+    report = client.get("/v1/disclosure/report").json()
+    assert report["subjects"][0]["channels"]["portal"] | {"disclosed_at": None} == {
+        "version": 1,
+        "state": "current",
+        "disclosed_at": None,
+    }
+    assert report["time_to_disclose"]["portal"]["count"] == 1
+    # The direct run above cleared the flag, so this change queues a second message.
+    publish(service, owner, "MB.XD.002")
+    queues = {q["queue"]: q for q in client.get("/v1/ops/queues").json()["queues"]}
+    assert set(queues) == {"events", "channel.portal", "notifier"}
+    assert queues["channel.portal"]["depth"] == 2
+    assert queues["channel.portal"]["oldest_age_s"] is not None
+    assert queues["events"]["depth"] == 0 and queues["events"]["oldest_age_s"] is None
+
+
+def test_portal_is_served(client, service, owner):
+    publish(service, owner)
+    service.run_channel("portal")
+    home = client.get("/portal/")
+    assert home.status_code == 200 and "text/html" in home.headers["content-type"]
+    assert "Cải cách hành chính" in home.text
+    page = client.get("/portal/thu-tuc/MB.XD.001.html")
+    assert page.status_code == 200 and 'data-version="1"' in page.text

@@ -1,0 +1,61 @@
+"""Fixtures: a migrated SQLite file, the real redis-server, a Notifier with a fake owner."""
+
+from __future__ import annotations
+
+import pytest
+
+from minhbach_shared import names
+from notifier.bootstrap import build_notifier, make_notifier_celery
+from notifier.manage import migrate
+from notifier.owners import OwnerRegistry
+from notifier.settings import Settings
+from notifier.testing import FakeOwner
+
+
+@pytest.fixture
+def settings(tmp_path, redis_server):
+    s = Settings(
+        database_url=f"sqlite:///{tmp_path}/notifier.db",
+        portal_dir=tmp_path / "portal",
+        redis_url=redis_server.url,
+        max_attempts=3,
+        retry_base_s=0.01,
+        retry_cap_s=0.05,
+        log_json=False,
+        environment="test",
+    )
+    migrate(s)
+    return s
+
+
+@pytest.fixture
+def owner():
+    return FakeOwner()
+
+
+@pytest.fixture
+def redis_client(redis_server):
+    client = redis_server.client()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def celery_app(settings):
+    app = make_notifier_celery(settings)
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def notifier(settings, owner, celery_app, redis_client):
+    service = build_notifier(
+        settings, celery=celery_app, owners=OwnerRegistry.single(owner), redis=redis_client
+    )
+    yield service
+    service.engine.dispose()
+
+
+@pytest.fixture
+def portal_queue_depth(redis_client):
+    return lambda: int(redis_client.llen(names.channel_queue("portal")))

@@ -1,0 +1,52 @@
+"""A tiny owner API over real HTTP (uvicorn in a thread), serving contract-shaped JSON."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import uvicorn
+from fastapi import FastAPI, HTTPException
+
+from minhbach_shared.testing import free_port, wait_until
+from notifier.testing import FakeOwner
+
+
+def owner_api(owner: FakeOwner) -> FastAPI:
+    app = FastAPI()
+
+    def state(kind: str, subject_id: str) -> dict:
+        found = owner.states.get((kind, subject_id))
+        if found is None:
+            raise HTTPException(404, "not published")
+        if found.get("_fail"):
+            raise HTTPException(503, "owner overloaded")
+        return found
+
+    @app.get("/v1/procedures/{code}")
+    def procedure(code: str) -> dict:
+        return state("procedure", code)
+
+    @app.get("/v1/decisions/{decision_id}")
+    def decision(decision_id: str) -> dict:
+        return state("decision", decision_id)
+
+    @app.get("/v1/sync/versions")
+    def versions() -> dict:
+        return {"subjects": [{"kind": k, "id": i, "version": v} for k, i, v in owner.versions()]}
+
+    return app
+
+
+@pytest.fixture
+def owner_server(owner):
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(owner_api(owner), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_until(lambda: server.started, timeout=10, message="owner API up")
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -1,0 +1,46 @@
+"""owners.py against a real HTTP server."""
+
+import httpx
+import pytest
+
+from minhbach_shared.events import Subject
+from notifier.owners import http_registry
+from notifier.testing import decision_state, envelope, procedure_state
+
+
+@pytest.fixture
+def registry(owner_server):
+    registry = http_registry({"procedures": owner_server}, timeout_s=2)
+    yield registry
+    registry.close()
+
+
+def test_fetch_versions_and_404(registry, owner):
+    owner.put("procedure", procedure_state("MB.XD.001", 2))
+    owner.put("decision", decision_state(3, 1))
+    client = registry.for_kind("procedure")
+    assert registry.for_kind("decision") is client and registry.for_kind("ticket") is None
+    assert client.fetch(Subject(kind="procedure", id="MB.XD.001"))["version"] == 2
+    assert client.fetch(Subject(kind="decision", id="3"))["number"] == "12/QĐ-SXD"
+    assert client.fetch(Subject(kind="procedure", id="MB.XD.404")) is None
+    assert sorted(client.versions()) == [("decision", "3", 1), ("procedure", "MB.XD.001", 2)]
+
+
+def test_server_error_is_an_httpx_error(registry, owner):
+    owner.put("procedure", procedure_state("MB.XD.001", 1) | {"_fail": True})
+    with pytest.raises(httpx.HTTPStatusError):
+        registry.for_kind("procedure").fetch(Subject(kind="procedure", id="MB.XD.001"))
+
+
+def test_unreachable_owner_is_an_httpx_error():
+    registry = http_registry({"procedures": "http://127.0.0.1:9"}, timeout_s=0.5)
+    with pytest.raises(httpx.HTTPError):
+        registry.for_kind("procedure").fetch(Subject(kind="procedure", id="MB.XD.001"))
+
+
+def test_ingest_over_http(notifier, registry, owner, settings):
+    notifier.owners = registry
+    owner.put("procedure", procedure_state("MB.XD.001", 1))
+    assert notifier.ingest([envelope("procedure", "MB.XD.001", 1)]).changed == [("procedure", "MB.XD.001")]
+    notifier.run_channel("portal")
+    assert (settings.portal_dir / "thu-tuc" / "MB.XD.001.html").exists()

@@ -1,0 +1,102 @@
+"""Ingest against a real SQLite file and a real redis-server; only the owner is fake."""
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from notifier import repository as repo
+from notifier.db import deliveries, seen_events, subjects
+from notifier.testing import decision_state, envelope, procedure_state
+
+
+def count(notifier, table, *where):
+    with Session(notifier.engine) as s:
+        return s.scalar(select(func.count()).select_from(table).where(*where))
+
+
+def versions(notifier):
+    with Session(notifier.engine) as s:
+        return repo.subject_versions(s)
+
+
+def test_ingest_fetches_state_and_writes_one_delivery_per_channel(notifier, owner, portal_queue_depth):
+    owner.put("procedure", procedure_state("MB.XD.001", 1))
+    report = notifier.ingest([envelope("procedure", "MB.XD.001", 1, "procedure.published")])
+    assert report.changed == [("procedure", "MB.XD.001")]
+    assert versions(notifier) == {("procedure", "MB.XD.001"): 1}
+    assert count(notifier, deliveries, deliveries.c.status == "pending") == 1
+    assert portal_queue_depth() == 1
+
+
+def test_duplicate_event_id_changes_nothing(notifier, owner):
+    owner.put("procedure", procedure_state("MB.XD.001", 1))
+    event = envelope("procedure", "MB.XD.001", 1)
+    notifier.ingest([event])
+    before = (count(notifier, deliveries), count(notifier, seen_events), len(owner.fetches))
+    report = notifier.ingest([event, event])
+    assert report.duplicates == 2 and report.changed == []
+    assert (count(notifier, deliveries), count(notifier, seen_events), len(owner.fetches)) == before
+
+
+def test_older_version_after_newer_changes_nothing(notifier, owner):
+    owner.put("procedure", procedure_state("MB.XD.001", 2))
+    notifier.ingest([envelope("procedure", "MB.XD.001", 2)])
+    fetches = len(owner.fetches)
+    report = notifier.ingest([envelope("procedure", "MB.XD.001", 1)])
+    assert report.stale == 1 and report.changed == []
+    assert len(owner.fetches) == fetches, "a stale event must not even cost a fetch"
+    assert versions(notifier) == {("procedure", "MB.XD.001"): 2}
+    assert count(notifier, deliveries) == 1
+
+
+def test_fetched_state_newer_than_event_wins(notifier, owner):
+    owner.put("procedure", procedure_state("MB.XD.001", 3))
+    notifier.ingest([envelope("procedure", "MB.XD.001", 1)])
+    assert versions(notifier) == {("procedure", "MB.XD.001"): 3}
+    # The events for versions 2 and 3 arrive later: nothing more to do.
+    report = notifier.ingest([envelope("procedure", "MB.XD.001", 2), envelope("procedure", "MB.XD.001", 3)])
+    assert report.changed == [] and count(notifier, deliveries) == 1
+
+
+def test_invalid_envelope_is_dropped_not_the_batch(notifier, owner):
+    owner.put("decision", decision_state(3, 1))
+    report = notifier.ingest([{"id": "nope"}, "garbage", envelope("decision", "3", 1)])
+    assert report.invalid == 2 and report.changed == [("decision", "3")]
+
+
+def test_owner_404_drops_the_subject(notifier, owner):
+    report = notifier.ingest([envelope("procedure", "MB.XD.404", 1)])
+    assert report.dropped == 1 and count(notifier, subjects) == 0
+
+
+def test_owner_down_raises_and_writes_nothing(notifier, owner):
+    owner.put("procedure", procedure_state("MB.XD.001", 1))
+    owner.down = True
+    event = envelope("procedure", "MB.XD.001", 1)
+    with pytest.raises(httpx.HTTPError):
+        notifier.ingest([event])
+    assert count(notifier, seen_events) == count(notifier, subjects) == count(notifier, deliveries) == 0
+    owner.down = False
+    assert notifier.ingest([event]).changed == [("procedure", "MB.XD.001")]
+
+
+def test_burst_coalesces_into_few_channel_runs(notifier, owner, portal_queue_depth, settings):
+    codes = [f"MB.XD.{n:03d}" for n in range(50)]
+    events = []
+    for version in range(1, 5):  # 50 subjects x 4 versions = 200 events
+        for code in codes:
+            owner.put("procedure", procedure_state(code, version, name=f"Thủ tục số {code}"))
+            events.append(envelope("procedure", code, version))
+    for start in range(0, len(events), 10):  # the relay sends many envelopes per message
+        notifier.ingest(events[start : start + 10])
+    assert portal_queue_depth() == 1, "one waiting run covers the whole burst"
+    report = notifier.run_channel("portal")
+    assert report.sent == 50
+    for code in codes:
+        page = (settings.portal_dir / "thu-tuc" / f"{code}.html").read_text(encoding="utf-8")
+        assert '<meta name="mb:version" content="4">' in page
+    assert count(notifier, deliveries, deliveries.c.status == "pending") == 0
+    # Nothing left: another run is a cheap no-op, and the pump queues nothing.
+    assert notifier.run_channel("portal").sent == 0
+    assert notifier.pump() == []

@@ -1,0 +1,172 @@
+"""The portal channel writes correct, complete Vietnamese pages, atomically."""
+
+import re
+import unicodedata
+import xml.etree.ElementTree as ET
+
+from notifier.testing import decision_ref, decision_state, envelope, procedure_state
+
+
+def publish(notifier, owner, *states):
+    events = []
+    for kind, state in states:
+        owner.put(kind, state)
+        events.append(envelope(kind, str(state.get("code") or state["id"]), state["version"]))
+    notifier.ingest(events)
+    return notifier.run_channel("portal")
+
+
+def read(settings, relative):
+    raw = (settings.portal_dir / relative).read_bytes()
+    text = raw.decode("utf-8")
+    assert unicodedata.is_normalized("NFC", text), f"{relative} is not NFC"
+    return text
+
+
+def test_procedure_page_shows_every_component(notifier, owner, settings):
+    # A decomposed (NFD) name from the owner is still written as NFC.
+    name = unicodedata.normalize("NFD", "Cấp giấy phép xây dựng mới đối với công trình cấp I, cấp II")
+    publish(notifier, owner, ("procedure", procedure_state("MB.XD.001", 2, name=name)))
+    page = read(settings, "thu-tuc/MB.XD.001.html")
+    assert '<html lang="vi">' in page and '<meta charset="utf-8">' in page
+    assert 'name="viewport"' in page
+    assert '<meta name="mb:version" content="2">' in page and 'data-version="2"' in page
+    for text in [
+        "Cấp giấy phép xây dựng mới đối với công trình cấp I, cấp II",
+        "Hoạt động xây dựng",
+        "Cấp tỉnh",
+        "Sở Xây dựng tỉnh Thái Bình",
+        "Tổ chức, Cá nhân",
+        "Bước 1: Tổ chức, cá nhân nộp hồ sơ",
+        "Trực tuyến trên Cổng dịch vụ công",
+        "Đơn đề nghị cấp giấy phép xây dựng",
+        "Bản chính",
+        "Bản sao",
+        "Số lượng hồ sơ: 1 bộ",
+        "20 ngày làm việc",
+        "Giấy phép xây dựng",
+        "Lệ phí cấp giấy phép xây dựng: 150.000 đồng",
+        "Mẫu số 01 - Đơn đề nghị cấp giấy phép xây dựng",
+        "Yêu cầu, điều kiện thực hiện",
+        "Luật Xây dựng số 50/2014/QH13",
+        "một phần",
+        "Phiên bản 2",
+        "12/QĐ-SXD",
+        "12/QĐ-SXD",
+        "Quyết định công bố thủ tục hành chính lĩnh vực xây dựng",
+        "27/11/2026",
+    ]:
+        assert text in page, text
+
+
+def test_free_procedure_says_khong(notifier, owner, settings):
+    state = procedure_state("MB.XD.002", 1)
+    state["fees"] = []
+    publish(notifier, owner, ("procedure", state))
+    page = read(settings, "thu-tuc/MB.XD.002.html")
+    assert re.search(r"<dt>Phí, lệ phí</dt><dd>Không</dd>", page)
+
+
+def test_abolished_and_replaced_procedures_leave_the_lists(notifier, owner, settings):
+    field = "Quy hoạch xây dựng, kiến trúc"
+    publish(
+        notifier,
+        owner,
+        ("procedure", procedure_state("MB.QH.001", 1, name="Thẩm định đồ án quy hoạch", field=field)),
+        ("procedure", procedure_state("MB.QH.002", 1, name="Cấp chứng chỉ quy hoạch", field=field)),
+        ("procedure", procedure_state("MB.XD.001", 1)),
+    )
+    slug = "quy-hoach-xay-dung-kien-truc"
+    assert "MB.QH.001" in read(settings, "thu-tuc/index.html")
+    assert "MB.QH.002" in read(settings, f"linh-vuc/{slug}.html")
+
+    abolish = decision_ref(7, "45/QĐ-SXD", "2026-12-01")
+    replace = decision_ref(8, "46/QĐ-SXD", "2026-12-02")
+    publish(
+        notifier,
+        owner,
+        (
+            "procedure",
+            procedure_state(
+                "MB.QH.001",
+                2,
+                field=field,
+                status="abolished",
+                actions=[("new", decision_ref()), ("abolish", abolish)],
+            ),
+        ),
+        (
+            "procedure",
+            procedure_state(
+                "MB.QH.002",
+                2,
+                field=field,
+                status="replaced",
+                replaced_by="MB.XD.001",
+                actions=[("new", decision_ref()), ("replace", replace)],
+            ),
+        ),
+    )
+    listing = read(settings, "thu-tuc/index.html")
+    field_page = read(settings, f"linh-vuc/{slug}.html")
+    home = read(settings, "index.html")
+    for code in ("MB.QH.001", "MB.QH.002"):
+        assert f"{code}.html" not in listing
+        assert f"{code}.html" not in field_page
+    assert "MB.XD.001" in listing
+    assert "Hiện không có thủ tục nào của lĩnh vực này đang có hiệu lực" in field_page
+    assert "Cải cách hành chính — Sở Xây dựng tỉnh Thái Bình" in home
+
+    abolished = read(settings, "thu-tuc/MB.QH.001.html")
+    assert "Thủ tục này đã bị bãi bỏ theo Quyết định số 45/QĐ-SXD" in abolished
+    assert "01/12/2026" in abolished
+    replaced = read(settings, "thu-tuc/MB.QH.002.html")
+    assert "Thủ tục này đã được thay thế bởi thủ tục" in replaced
+    assert '<a href="MB.XD.001.html">MB.XD.001' in replaced
+    assert "theo Quyết định số 46/QĐ-SXD" in replaced
+
+
+def test_decisions_list_marks_scheduled_ones(notifier, owner, settings):
+    publish(
+        notifier,
+        owner,
+        ("decision", decision_state(3, 1)),
+        ("decision", decision_state(9, 1, number="99/QĐ-SXD", status="scheduled", effective_on="2027-01-01")),
+    )
+    listing = read(settings, "quyet-dinh/index.html")
+    assert "99/QĐ-SXD" in listing and "sắp có hiệu lực" in listing and "01/01/2027" in listing
+    page = read(settings, "quyet-dinh/9.html")
+    assert "Quyết định sắp có hiệu lực: áp dụng từ ngày 01/01/2027" in page
+    assert '<meta name="mb:version" content="1">' in page
+
+
+def test_feed_is_atom_newest_first_with_stable_ids(notifier, owner, settings):
+    publish(
+        notifier, owner, ("procedure", procedure_state("MB.XD.001", 2)), ("decision", decision_state(3, 2))
+    )
+    raw = (settings.portal_dir / "feed.xml").read_bytes()
+    assert raw.startswith(b'<?xml version="1.0" encoding="utf-8"?>')
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    root = ET.fromstring(raw)  # noqa: S314 - the feed we just wrote
+    ids = [e.findtext("a:id", namespaces=ns) for e in root.findall("a:entry", ns)]
+    assert "urn:minhbach:procedure:MB.XD.001:v2" in ids and "urn:minhbach:procedure:MB.XD.001:v1" in ids
+    assert "urn:minhbach:decision:3:v2" in ids
+    updated = [e.findtext("a:updated", namespaces=ns) for e in root.findall("a:entry", ns)]
+    assert updated == sorted(updated, reverse=True)
+    assert "theo Quyết định số 22/QĐ-SXD" in raw.decode("utf-8")
+
+
+def test_writes_are_atomic_and_leave_no_temp_files(notifier, owner, settings):
+    for version in (1, 2, 3):
+        publish(notifier, owner, ("procedure", procedure_state("MB.XD.001", version)))
+    leftovers = [p for p in settings.portal_dir.rglob("*") if p.name.endswith(".tmp")]
+    assert leftovers == []
+    page = settings.portal_dir / "thu-tuc" / "MB.XD.001.html"
+    assert oct(page.stat().st_mode & 0o777) == "0o644"
+    assert '<meta name="mb:version" content="3">' in page.read_text(encoding="utf-8")
+
+
+def test_escapes_html_from_the_owner(notifier, owner, settings):
+    publish(notifier, owner, ("procedure", procedure_state("MB.XD.003", 1, name="<script>alert(1)</script>")))
+    page = read(settings, "thu-tuc/MB.XD.003.html")
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page

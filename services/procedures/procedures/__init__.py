@@ -1,0 +1,1 @@
+"""Minh Bạch procedures service: administrative procedures, their versions, publication decisions."""

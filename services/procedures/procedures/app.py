@@ -1,0 +1,46 @@
+"""The composition root: `uvicorn --factory procedures.app:create_app`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from redis import Redis
+
+from minhbach_shared.db import make_engine
+from minhbach_shared.http import check_readiness, install_platform
+from minhbach_shared.observability import configure_logging
+from procedures import routes
+from procedures.settings import Settings
+from procedures.worker import APPLY_DUE_TASK, QUEUE, create_celery
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(service="procedures", level=settings.log_level, json_logs=settings.log_json)
+    # Engines and clients connect lazily, on first use.
+    engine = make_engine(settings.database_url)
+    redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    celery_app = create_celery(settings)
+
+    def schedule_apply(countdown_s: float) -> None:
+        celery_app.send_task(APPLY_DUE_TASK, queue=QUEUE, countdown=countdown_s)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+        redis.close()
+
+    app = FastAPI(
+        title="Minh Bạch procedures",
+        version="1.0.0",
+        description="Administrative procedures, their versions and publication decisions.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.context = routes.Context(engine=engine, redis=redis, schedule_apply=schedule_apply)
+    install_platform(app, service="procedures", readiness=lambda: check_readiness(engine=engine, redis=redis))
+    app.include_router(routes.router)
+    return app

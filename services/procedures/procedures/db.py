@@ -1,0 +1,106 @@
+"""Tables of the procedures database (Alembic migrations are generated from this metadata)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from minhbach_shared.db import UtcDateTime, make_metadata
+from minhbach_shared.outbox import outbox_table
+
+metadata = make_metadata()
+
+procedures = Table(
+    "procedures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("code", String(50), nullable=False, unique=True),
+    Column("status", String(20), nullable=False, index=True),
+    # The published version number; 0 while the procedure has never been in force.
+    Column("version", Integer, nullable=False, default=0),
+    # The public content of `version`, and the editors' working draft (null when none).
+    Column("published", JSON, nullable=True),
+    Column("draft", JSON, nullable=True),
+    Column("name", String(500), nullable=False),
+    Column("field", String(500), nullable=True, index=True),
+    Column("replaced_by", String(50), nullable=True),
+    Column("effective_at", UtcDateTime, nullable=True),
+    # Folded (accent-free, lower-case) text of the published content, for the
+    # portable search path; SQLite searches the FTS5 table `procedure_search`.
+    Column("search_name", Text, nullable=True),
+    Column("search_body", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("number", String(100), nullable=False),
+    Column("title", String(500), nullable=False),
+    Column("issuer", String(500), nullable=False),
+    Column("signed_on", Date, nullable=False),
+    Column("effective_on", Date, nullable=False),
+    Column("effective_at", UtcDateTime, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("version", Integer, nullable=False, default=0),
+    Column("published_at", UtcDateTime, nullable=True),
+    Column("applied_at", UtcDateTime, nullable=True),
+    Column("failure_reason", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_decisions_status_effective_at", "status", "effective_at"),
+)
+
+decision_changes = Table(
+    "decision_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "decision_id", Integer, ForeignKey("decisions.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("position", Integer, nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("procedure_code", String(50), nullable=False),
+    Column("replaced_by", String(50), nullable=True),
+    UniqueConstraint("decision_id", "position", name="uq_decision_changes_decision_id_position"),
+)
+
+procedure_versions = Table(
+    "procedure_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("procedure_code", String(50), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("content", JSON, nullable=False),
+    Column("decision_id", Integer, ForeignKey("decisions.id"), nullable=True, index=True),
+    Column("effective_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("procedure_code", "version", name="uq_procedure_versions_procedure_code_version"),
+)
+
+outbox = outbox_table(metadata)
+
+# Created by the migration on SQLite only (FTS5); rowid is procedures.id.
+SEARCH_TABLE_DDL = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS procedure_search USING fts5("
+    "code, name, body, tokenize = 'unicode61 remove_diacritics 2')"
+)
+
+
+def include_in_autogenerate(name: str | None, type_: str, _parent_names: object) -> bool:
+    """Alembic autogenerate ignores the FTS5 table and its shadow tables (made by hand)."""
+    return not (type_ == "table" and (name or "").startswith("procedure_search"))

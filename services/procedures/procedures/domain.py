@@ -1,0 +1,407 @@
+"""Procedures and publication decisions: the rules, and the events they record.
+
+A procedure's public content changes only when a decision takes effect. Editors
+work on a draft (for a procedure in force: its working draft, applied by an
+`amend`); every published state is kept as a numbered version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from minhbach_shared.events import Envelope, EventType, Subject, SubjectKind
+
+SOURCE = "procedures"
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+Content = dict[str, Any]
+
+
+class ProcedureStatus(StrEnum):
+    DRAFT = "draft"
+    IN_FORCE = "in_force"
+    REPLACED = "replaced"
+    ABOLISHED = "abolished"
+
+
+class Action(StrEnum):
+    NEW = "new"
+    AMEND = "amend"
+    REPLACE = "replace"
+    ABOLISH = "abolish"
+
+
+class DecisionStatus(StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    IN_EFFECT = "in_effect"
+    # A scheduled decision that was no longer valid when it fell due; nothing applied.
+    FAILED = "failed"
+
+
+# The mandatory components, in the order the national procedure form lists them.
+_TEXT_COMPONENTS = ("name", "field", "level", "agency", "result")
+_LIST_COMPONENTS = ("subjects", "steps", "submission_methods", "legal_basis")
+# May be empty lists (fees [] means free of charge) but must have been filled in.
+_PRESENT_COMPONENTS = ("processing_time", "fees", "forms", "requirements")
+COMPONENT_ORDER = (
+    "name",
+    "field",
+    "level",
+    "agency",
+    "subjects",
+    "steps",
+    "submission_methods",
+    "dossier",
+    "processing_time",
+    "result",
+    "fees",
+    "forms",
+    "requirements",
+    "legal_basis",
+)
+
+
+def missing_components(content: Mapping[str, Any]) -> list[str]:
+    """The mandatory components `content` lacks, in form order."""
+    missing: set[str] = set()
+    for name in _TEXT_COMPONENTS:
+        value = content.get(name)
+        if not isinstance(value, str) or not value.strip():
+            missing.add(name)
+    for name in _LIST_COMPONENTS:
+        if not content.get(name):
+            missing.add(name)
+    for name in _PRESENT_COMPONENTS:
+        if content.get(name) is None:
+            missing.add(name)
+    dossier = content.get("dossier")
+    if not isinstance(dossier, Mapping) or not dossier.get("items"):
+        missing.add("dossier")
+    return [name for name in COMPONENT_ORDER if name in missing]
+
+
+def effective_at_for(effective_on: date) -> datetime:
+    """00:00 in Vietnam on `effective_on`, as UTC (17:00 UTC the day before)."""
+    return datetime.combine(effective_on, time(0, 0), tzinfo=VN_TZ).astimezone(UTC)
+
+
+def vietnam_today(now: datetime) -> date:
+    return now.astimezone(VN_TZ).date()
+
+
+class RuleBroken(Exception):
+    """An operation the current state does not allow (mapped to 409)."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why one change of a decision cannot take effect."""
+
+    index: int
+    procedure_code: str
+    message: str
+    missing: tuple[str, ...] = ()
+
+    def as_error(self) -> dict[str, Any]:
+        return {
+            "field": f"changes[{self.index}]",
+            "procedure_code": self.procedure_code,
+            "missing": list(self.missing),
+            "message": self.message,
+        }
+
+
+class DecisionRejected(Exception):
+    """A decision that cannot take effect; `problems` names each change and what it lacks."""
+
+    def __init__(self, decision_number: str, problems: list[Problem]) -> None:
+        self.problems = problems
+        incomplete = {p.procedure_code for p in problems if p.missing}
+        if len(incomplete) == len(problems):
+            reason = f"{len(incomplete)} procedure{'s are' if len(incomplete) != 1 else ' is'} incomplete"
+        else:
+            reason = f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found"
+        super().__init__(f"decision {decision_number} cannot be published: {reason}")
+        self.message = str(self)
+
+
+@dataclass(frozen=True)
+class ProcedureVersion:
+    """One published state of a procedure, kept forever."""
+
+    code: str
+    version: int
+    status: ProcedureStatus
+    action: Action
+    content: Content
+    decision_id: int | None
+    effective_at: datetime
+
+
+@dataclass
+class Procedure:
+    code: str
+    draft: Content | None
+    status: ProcedureStatus = ProcedureStatus.DRAFT
+    version: int = 0
+    published: Content | None = None
+    replaced_by: str | None = None
+    effective_at: datetime | None = None
+    id: int | None = None
+    events: list[Envelope] = field(default_factory=list, repr=False)
+    new_versions: list[ProcedureVersion] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def create(cls, code: str, content: Content) -> Procedure:
+        return cls(code=code, draft=dict(content))
+
+    @property
+    def ever_published(self) -> bool:
+        return self.version > 0
+
+    @property
+    def working_content(self) -> Content:
+        """What an editor sees: the working draft, else the published content."""
+        if self.draft is not None:
+            return self.draft
+        return dict(self.published or {})
+
+    def edit(self, changes: Mapping[str, Any]) -> None:
+        """Change the draft; for a procedure in force, its working draft for a later `amend`."""
+        if self.status in (ProcedureStatus.REPLACED, ProcedureStatus.ABOLISHED):
+            raise RuleBroken(f"procedure {self.code} is {self.status.value} and can no longer be edited")
+        self.draft = {**self.working_content, **changes}
+
+    # Applying changes; a Decision validates first, so these only record.
+
+    def put_in_force(self, *, decision_id: int | None, at: datetime) -> None:
+        assert self.draft is not None
+        self.published = self.draft
+        self.draft = None
+        self.status = ProcedureStatus.IN_FORCE
+        self._new_version(Action.NEW, EventType.PROCEDURE_PUBLISHED, decision_id, at)
+
+    def amend(self, *, decision_id: int | None, at: datetime) -> None:
+        assert self.draft is not None
+        self.published = self.draft
+        self.draft = None
+        self._new_version(Action.AMEND, EventType.PROCEDURE_AMENDED, decision_id, at)
+
+    def replace_by(self, code: str, *, decision_id: int | None, at: datetime) -> None:
+        self.status = ProcedureStatus.REPLACED
+        self.replaced_by = code
+        self.draft = None
+        self._new_version(Action.REPLACE, EventType.PROCEDURE_REPLACED, decision_id, at)
+
+    def abolish(self, *, decision_id: int | None, at: datetime) -> None:
+        self.status = ProcedureStatus.ABOLISHED
+        self.draft = None
+        self._new_version(Action.ABOLISH, EventType.PROCEDURE_ABOLISHED, decision_id, at)
+
+    def _new_version(
+        self, action: Action, event_type: EventType, decision_id: int | None, at: datetime
+    ) -> None:
+        self.version += 1
+        self.effective_at = at
+        content = dict(self.published or {})
+        self.new_versions.append(
+            ProcedureVersion(
+                code=self.code,
+                version=self.version,
+                status=self.status,
+                action=action,
+                content=content,
+                decision_id=decision_id,
+                effective_at=at,
+            )
+        )
+        self.events.append(
+            Envelope(
+                type=event_type,
+                source=SOURCE,
+                subject=Subject(kind=SubjectKind.PROCEDURE, id=self.code),
+                version=self.version,
+                data={
+                    "name": content.get("name"),
+                    "field": content.get("field"),
+                    "status": self.status.value,
+                    "decision_id": decision_id,
+                    "replaced_by": self.replaced_by,
+                },
+            )
+        )
+
+
+@dataclass(frozen=True)
+class Change:
+    action: Action
+    procedure_code: str
+    replaced_by: str | None = None
+
+
+@dataclass
+class Decision:
+    """A publication decision: the only way a procedure enters, changes or leaves force."""
+
+    number: str
+    title: str
+    issuer: str
+    signed_on: date
+    effective_on: date
+    changes: list[Change]
+    id: int | None = None
+    status: DecisionStatus = DecisionStatus.DRAFT
+    version: int = 0
+    published_at: datetime | None = None
+    applied_at: datetime | None = None
+    failure_reason: str | None = None
+    events: list[Envelope] = field(default_factory=list, repr=False)
+
+    @property
+    def effective_at(self) -> datetime:
+        return effective_at_for(self.effective_on)
+
+    def involved_codes(self) -> list[str]:
+        """Every procedure code the decision touches, in change order, without repeats."""
+        codes: dict[str, None] = {}
+        for change in self.changes:
+            codes[change.procedure_code] = None
+            if change.replaced_by:
+                codes[change.replaced_by] = None
+        return list(codes)
+
+    def problems(self, procedures: Mapping[str, Procedure]) -> list[Problem]:
+        """Every reason the decision cannot take effect now; empty when it can."""
+        found: list[Problem] = []
+        seen: set[str] = set()
+        for index, change in enumerate(self.changes):
+            code = change.procedure_code
+            if code in seen:
+                found.append(Problem(index, code, f"procedure {code} appears more than once in the decision"))
+                continue
+            seen.add(code)
+            if (wrong := self._problem(change, procedures)) is not None:
+                message, missing = wrong
+                found.append(Problem(index, code, message, tuple(missing)))
+        return found
+
+    def _problem(self, change: Change, procedures: Mapping[str, Procedure]) -> tuple[str, list[str]] | None:
+        """What stops one change, as (message, missing components); None if nothing does."""
+        code = change.procedure_code
+        procedure = procedures.get(code)
+        if procedure is None:
+            return f"procedure {code} does not exist", []
+        if change.action is Action.NEW:
+            if procedure.ever_published:
+                return f"procedure {code} has already been in force; use amend", []
+            missing = missing_components(procedure.working_content)
+            return (_incomplete(missing), missing) if missing else None
+        if procedure.status is not ProcedureStatus.IN_FORCE:
+            return f"procedure {code} is not in force", []
+        if change.action is Action.AMEND:
+            if procedure.draft is None:
+                return f"procedure {code} has no working draft to amend", []
+            missing = missing_components(procedure.draft)
+            return (_incomplete(missing), missing) if missing else None
+        if change.action is Action.REPLACE:
+            return self._replacement_problem(code, change.replaced_by, procedures)
+        return None  # abolish: being in force is enough
+
+    def _replacement_problem(
+        self, code: str, successor: str | None, procedures: Mapping[str, Procedure]
+    ) -> tuple[str, list[str]] | None:
+        new_codes = {c.procedure_code for c in self.changes if c.action is Action.NEW}
+        leaving = {c.procedure_code for c in self.changes if c.action in (Action.REPLACE, Action.ABOLISH)}
+        if not successor:
+            return "replaced_by is required to replace a procedure", []
+        if successor == code:
+            return f"procedure {code} cannot replace itself", []
+        if successor not in procedures:
+            return f"replacement procedure {successor} does not exist", []
+        if successor in leaving:
+            return f"replacement procedure {successor} leaves force in the same decision", []
+        if procedures[successor].status is not ProcedureStatus.IN_FORCE and successor not in new_codes:
+            return (
+                f"replacement procedure {successor} is not in force "
+                "and this decision does not put it in force",
+                [],
+            )
+        return None
+
+    def publish(self, procedures: Mapping[str, Procedure], *, now: datetime) -> None:
+        """Publish; applies at once when the effective moment has come, else schedules."""
+        if self.status is not DecisionStatus.DRAFT:
+            raise RuleBroken(f"decision {self.number} is already published ({self.status.value})")
+        if problems := self.problems(procedures):
+            raise DecisionRejected(self.number, problems)
+        due = self.effective_at <= now
+        self.status = DecisionStatus.IN_EFFECT if due else DecisionStatus.SCHEDULED
+        self.version = 1
+        self.published_at = now
+        if due:
+            self.applied_at = now
+        self._record(EventType.DECISION_PUBLISHED)
+        if due:
+            self._apply(procedures)
+
+    def is_due(self, now: datetime) -> bool:
+        return self.status is DecisionStatus.SCHEDULED and self.effective_at <= now
+
+    def apply_due(self, procedures: Mapping[str, Procedure], *, now: datetime) -> bool:
+        """Apply a scheduled decision whose time has come, whole or not at all."""
+        if not self.is_due(now):
+            return False
+        if problems := self.problems(procedures):
+            self.status = DecisionStatus.FAILED
+            self.failure_reason = "; ".join(f"{p.procedure_code}: {p.message}" for p in problems)
+            return False
+        self.status = DecisionStatus.IN_EFFECT
+        self.version = 2
+        self.applied_at = now
+        self._record(EventType.DECISION_APPLIED)
+        self._apply(procedures)
+        return True
+
+    def _apply(self, procedures: Mapping[str, Procedure]) -> None:
+        # The procedures' events join the decision's, so they leave in change order.
+        at = self.effective_at
+        for change in self.changes:
+            procedure = procedures[change.procedure_code]
+            if change.action is Action.NEW:
+                procedure.put_in_force(decision_id=self.id, at=at)
+            elif change.action is Action.AMEND:
+                procedure.amend(decision_id=self.id, at=at)
+            elif change.action is Action.REPLACE:
+                assert change.replaced_by is not None
+                procedure.replace_by(change.replaced_by, decision_id=self.id, at=at)
+            else:
+                procedure.abolish(decision_id=self.id, at=at)
+            self.events.extend(procedure.events)
+            procedure.events.clear()
+
+    def _record(self, event_type: EventType) -> None:
+        self.events.append(
+            Envelope(
+                type=event_type,
+                source=SOURCE,
+                subject=Subject(kind=SubjectKind.DECISION, id=str(self.id)),
+                version=self.version,
+                data={
+                    "number": self.number,
+                    "title": self.title,
+                    "status": self.status.value,
+                    "effective_on": self.effective_on.isoformat(),
+                    "changes": len(self.changes),
+                },
+            )
+        )
+
+
+def _incomplete(missing: list[str]) -> str:
+    return f"missing mandatory components: {', '.join(missing)}"

@@ -1,0 +1,314 @@
+"""Loading and saving procedures and decisions, and the read queries. Nothing here commits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import Session
+
+from minhbach_shared.events import Envelope
+from procedures import search
+from procedures.db import decision_changes, decisions, procedure_versions, procedures
+from procedures.domain import (
+    Action,
+    Change,
+    Decision,
+    DecisionStatus,
+    Procedure,
+    ProcedureStatus,
+)
+
+PUBLISHED_DECISION = (DecisionStatus.SCHEDULED, DecisionStatus.IN_EFFECT, DecisionStatus.FAILED)
+
+
+def _procedure(row: Row[Any]) -> Procedure:
+    return Procedure(
+        id=row.id,
+        code=row.code,
+        status=ProcedureStatus(row.status),
+        version=row.version,
+        published=row.published,
+        draft=row.draft,
+        replaced_by=row.replaced_by,
+        effective_at=row.effective_at,
+    )
+
+
+class Repository:
+    """Entities loaded or added in one unit of work; `persist` writes them all back."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._procedures: dict[str, Procedure] = {}
+        self._decisions: list[Decision] = []
+
+    # Procedures
+
+    def get_procedure(self, code: str) -> Procedure | None:
+        return self.get_procedures([code]).get(code)
+
+    def get_procedures(self, codes: Sequence[str]) -> dict[str, Procedure]:
+        """Procedures by code, in the order asked (missing codes left out)."""
+        wanted = [c for c in codes if c not in self._procedures]
+        if wanted:
+            rows = self.session.execute(
+                select(procedures).where(procedures.c.code.in_(wanted)).with_for_update()
+            ).all()
+            for row in rows:
+                self._procedures[row.code] = _procedure(row)
+        return {c: self._procedures[c] for c in codes if c in self._procedures}
+
+    def procedure_exists(self, code: str) -> bool:
+        return bool(self.session.execute(select(exists().where(procedures.c.code == code))).scalar())
+
+    def has_procedures(self) -> bool:
+        return bool(self.session.execute(select(exists().select_from(procedures))).scalar())
+
+    def add_procedure(self, procedure: Procedure) -> None:
+        now = datetime.now(UTC)
+        content = procedure.working_content
+        procedure.id = self.session.execute(
+            insert(procedures)
+            .values(
+                code=procedure.code,
+                status=procedure.status.value,
+                version=procedure.version,
+                published=procedure.published,
+                draft=procedure.draft,
+                name=content.get("name") or procedure.code,
+                field=content.get("field"),
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(procedures.c.id)
+        ).scalar_one()
+        self._procedures[procedure.code] = procedure
+
+    def _save_procedure(self, procedure: Procedure, now: datetime) -> None:
+        # Name and field follow the public version once there is one.
+        shown = procedure.published if procedure.published is not None else procedure.working_content
+        self.session.execute(
+            update(procedures)
+            .where(procedures.c.id == procedure.id)
+            .values(
+                status=procedure.status.value,
+                version=procedure.version,
+                published=procedure.published,
+                draft=procedure.draft,
+                name=shown.get("name") or procedure.code,
+                field=shown.get("field"),
+                replaced_by=procedure.replaced_by,
+                effective_at=procedure.effective_at,
+                updated_at=now,
+            )
+        )
+        if procedure.new_versions:
+            self.session.execute(
+                insert(procedure_versions),
+                [
+                    {
+                        "procedure_code": v.code,
+                        "version": v.version,
+                        "status": v.status.value,
+                        "action": v.action.value,
+                        "content": v.content,
+                        "decision_id": v.decision_id,
+                        "effective_at": v.effective_at,
+                        "created_at": now,
+                    }
+                    for v in procedure.new_versions
+                ],
+            )
+            procedure.new_versions.clear()
+            assert procedure.id is not None
+            search.index_procedure(
+                self.session,
+                procedure_id=procedure.id,
+                code=procedure.code,
+                content=procedure.published or {},
+            )
+
+    # Decisions
+
+    def get_decision(self, decision_id: int) -> Decision | None:
+        row = self.session.execute(
+            select(decisions).where(decisions.c.id == decision_id).with_for_update()
+        ).one_or_none()
+        if row is None:
+            return None
+        changes = self.session.execute(
+            select(decision_changes)
+            .where(decision_changes.c.decision_id == decision_id)
+            .order_by(decision_changes.c.position)
+        ).all()
+        decision = Decision(
+            id=row.id,
+            number=row.number,
+            title=row.title,
+            issuer=row.issuer,
+            signed_on=row.signed_on,
+            effective_on=row.effective_on,
+            changes=[Change(Action(c.action), c.procedure_code, c.replaced_by) for c in changes],
+            status=DecisionStatus(row.status),
+            version=row.version,
+            published_at=row.published_at,
+            applied_at=row.applied_at,
+            failure_reason=row.failure_reason,
+        )
+        self._decisions.append(decision)
+        return decision
+
+    def add_decision(self, decision: Decision) -> None:
+        now = datetime.now(UTC)
+        decision.id = self.session.execute(
+            insert(decisions)
+            .values(
+                number=decision.number,
+                title=decision.title,
+                issuer=decision.issuer,
+                signed_on=decision.signed_on,
+                effective_on=decision.effective_on,
+                effective_at=decision.effective_at,
+                status=decision.status.value,
+                version=decision.version,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(decisions.c.id)
+        ).scalar_one()
+        self.session.execute(
+            insert(decision_changes),
+            [
+                {
+                    "decision_id": decision.id,
+                    "position": i,
+                    "action": c.action.value,
+                    "procedure_code": c.procedure_code,
+                    "replaced_by": c.replaced_by,
+                }
+                for i, c in enumerate(decision.changes)
+            ],
+        )
+        self._decisions.append(decision)
+
+    def due_decision_ids(self, now: datetime) -> list[int]:
+        return list(
+            self.session.execute(
+                select(decisions.c.id)
+                .where(decisions.c.status == DecisionStatus.SCHEDULED.value, decisions.c.effective_at <= now)
+                .order_by(decisions.c.effective_at, decisions.c.id)
+            ).scalars()
+        )
+
+    def _save_decision(self, decision: Decision, now: datetime) -> None:
+        self.session.execute(
+            update(decisions)
+            .where(decisions.c.id == decision.id)
+            .values(
+                status=decision.status.value,
+                version=decision.version,
+                published_at=decision.published_at,
+                applied_at=decision.applied_at,
+                failure_reason=decision.failure_reason,
+                updated_at=now,
+            )
+        )
+
+    # Unit of work support
+
+    def persist(self) -> None:
+        now = datetime.now(UTC)
+        for decision in self._decisions:
+            self._save_decision(decision, now)
+        for procedure in self._procedures.values():
+            self._save_procedure(procedure, now)
+
+    def collect_events(self) -> list[Envelope]:
+        """Events recorded since loading: decisions first, then procedures in load order."""
+        collected: list[Envelope] = []
+        entities: list[Decision | Procedure] = [*self._decisions, *self._procedures.values()]
+        for entity in entities:
+            collected.extend(entity.events)
+            entity.events.clear()
+        return collected
+
+
+# Read queries (public and editor views)
+
+
+def procedure_row(session: Session, code: str) -> Row[Any] | None:
+    return session.execute(select(procedures).where(procedures.c.code == code)).one_or_none()
+
+
+def version_rows(session: Session, code: str) -> list[Row[Any]]:
+    return list(
+        session.execute(
+            select(
+                procedure_versions,
+                decisions.c.number.label("decision_number"),
+                decisions.c.title.label("decision_title"),
+                decisions.c.signed_on.label("decision_signed_on"),
+                decisions.c.effective_on.label("decision_effective_on"),
+            )
+            .outerjoin(decisions, decisions.c.id == procedure_versions.c.decision_id)
+            .where(procedure_versions.c.procedure_code == code)
+            .order_by(procedure_versions.c.version)
+        ).all()
+    )
+
+
+def decision_row(session: Session, decision_id: int) -> Row[Any] | None:
+    return session.execute(select(decisions).where(decisions.c.id == decision_id)).one_or_none()
+
+
+def change_rows(session: Session, decision_ids: Iterable[int]) -> dict[int, list[Row[Any]]]:
+    ids = list(decision_ids)
+    grouped: dict[int, list[Row[Any]]] = {i: [] for i in ids}
+    if not ids:
+        return grouped
+    rows = session.execute(
+        select(decision_changes, procedures.c.name.label("procedure_name"))
+        .outerjoin(procedures, procedures.c.code == decision_changes.c.procedure_code)
+        .where(decision_changes.c.decision_id.in_(ids))
+        .order_by(decision_changes.c.decision_id, decision_changes.c.position)
+    ).all()
+    for row in rows:
+        grouped[row.decision_id].append(row)
+    return grouped
+
+
+def published_decisions(session: Session, *, page: int, size: int) -> tuple[list[Row[Any]], int]:
+    published = decisions.c.status.in_([s.value for s in PUBLISHED_DECISION])
+    total = session.execute(select(func.count()).select_from(decisions).where(published)).scalar_one()
+    rows = session.execute(
+        select(decisions)
+        .where(published)
+        .order_by(decisions.c.published_at.desc(), decisions.c.id.desc())
+        .limit(size)
+        .offset((page - 1) * size)
+    ).all()
+    return list(rows), int(total)
+
+
+def subject_versions(session: Session) -> list[tuple[str, str, int]]:
+    found: list[tuple[str, str, int]] = [
+        ("procedure", r.code, r.version)
+        for r in session.execute(
+            select(procedures.c.code, procedures.c.version)
+            .where(procedures.c.version > 0)
+            .order_by(procedures.c.code)
+        )
+    ]
+    found.extend(
+        ("decision", str(r.id), r.version)
+        for r in session.execute(
+            select(decisions.c.id, decisions.c.version)
+            .where(decisions.c.version > 0)
+            .order_by(decisions.c.id)
+        )
+    )
+    return found

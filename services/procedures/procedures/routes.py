@@ -1,0 +1,158 @@
+"""HTTP endpoints: parse, call a use case, return a schema."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+import jwt
+from fastapi import APIRouter, Depends, Path, Query, Request, status
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from minhbach_shared.auth import Principal, Role, decode_token, require_roles
+from procedures import schemas, services
+from procedures.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the routes need, built once in create_app."""
+
+    engine: Engine
+    redis: Any
+    schedule_apply: Any
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.engine, self.redis)
+
+
+def _context(request: Request) -> Context:
+    ctx: Context = request.app.state.context
+    return ctx
+
+
+def _read_session(ctx: Annotated[Context, Depends(_context)]) -> Iterator[Session]:
+    with Session(ctx.engine) as session:
+        yield session
+
+
+def _is_editor(request: Request) -> bool:
+    """Optional auth for reads that show more to editors; a bad token just sees the public view."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return False
+    try:
+        principal = decode_token(request.app.state.settings.jwt_secret, token)
+    except jwt.InvalidTokenError:
+        return False
+    return bool(principal.roles & {Role.EDITOR, Role.APPROVER})
+
+
+Ctx = Annotated[Context, Depends(_context)]
+ReadSession = Annotated[Session, Depends(_read_session)]
+Editor = Annotated[Principal, require_roles(Role.EDITOR)]
+Approver = Annotated[Principal, require_roles(Role.APPROVER)]
+CodePath = Annotated[str, Path(max_length=50, description="procedure code")]
+DecisionId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+PageQuery = Annotated[int, Query(ge=1, le=100_000)]
+SizeQuery = Annotated[int, Query(ge=1, le=100)]
+
+
+class PublicStatus(StrEnum):
+    IN_FORCE = "in_force"
+    REPLACED = "replaced"
+    ABOLISHED = "abolished"
+
+
+router = APIRouter(prefix="/v1")
+
+
+@router.post(
+    "/procedures",
+    status_code=status.HTTP_201_CREATED,
+    response_model=schemas.ProcedureDraftRead,
+    tags=["procedures"],
+)
+def create_procedure(
+    body: schemas.ProcedureCreate, ctx: Ctx, session: ReadSession, _: Editor
+) -> schemas.ProcedureDraftRead:
+    services.create_procedure(ctx.uow(), body)
+    return services.get_draft(session, body.code)
+
+
+@router.patch("/procedures/{code}", response_model=schemas.ProcedureDraftRead, tags=["procedures"])
+def update_procedure(
+    code: CodePath, body: schemas.ProcedureUpdate, ctx: Ctx, session: ReadSession, _: Editor
+) -> schemas.ProcedureDraftRead:
+    services.update_procedure(ctx.uow(), code, body)
+    return services.get_draft(session, code)
+
+
+@router.get("/procedures", response_model=schemas.ProcedurePage, tags=["procedures"])
+def search_procedures(
+    session: ReadSession,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    field: Annotated[str | None, Query(max_length=500)] = None,
+    status: PublicStatus = PublicStatus.IN_FORCE,
+    page: PageQuery = 1,
+    size: SizeQuery = 20,
+) -> schemas.ProcedurePage:
+    return services.search_procedures(session, q=q, field=field, status=status.value, page=page, size=size)
+
+
+@router.get("/procedures/{code}", response_model=schemas.ProcedureRead, tags=["procedures"])
+def get_procedure(code: CodePath, session: ReadSession) -> schemas.ProcedureRead:
+    return services.get_procedure(session, code)
+
+
+@router.get("/procedures/{code}/draft", response_model=schemas.ProcedureDraftRead, tags=["procedures"])
+def get_draft(code: CodePath, session: ReadSession, _: Editor) -> schemas.ProcedureDraftRead:
+    return services.get_draft(session, code)
+
+
+@router.get("/procedures/{code}/versions", response_model=schemas.ProcedureVersions, tags=["procedures"])
+def list_versions(code: CodePath, session: ReadSession) -> schemas.ProcedureVersions:
+    return services.list_versions(session, code)
+
+
+@router.post(
+    "/decisions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=schemas.DecisionRead,
+    tags=["decisions"],
+)
+def create_decision(
+    body: schemas.DecisionCreate, ctx: Ctx, session: ReadSession, _: Editor
+) -> schemas.DecisionRead:
+    decision_id = services.create_decision(ctx.uow(), body)
+    return services.get_decision(session, decision_id, include_drafts=True)
+
+
+@router.post("/decisions/{decision_id}/publish", response_model=schemas.DecisionRead, tags=["decisions"])
+def publish_decision(
+    decision_id: DecisionId, ctx: Ctx, session: ReadSession, _: Approver
+) -> schemas.DecisionRead:
+    services.publish_decision(
+        ctx.uow(), decision_id, now=datetime.now(UTC), schedule_apply=ctx.schedule_apply
+    )
+    return services.get_decision(session, decision_id, include_drafts=True)
+
+
+@router.get("/decisions", response_model=schemas.DecisionPage, tags=["decisions"])
+def list_decisions(session: ReadSession, page: PageQuery = 1, size: SizeQuery = 20) -> schemas.DecisionPage:
+    return services.list_decisions(session, page=page, size=size)
+
+
+@router.get("/decisions/{decision_id}", response_model=schemas.DecisionRead, tags=["decisions"])
+def get_decision(decision_id: DecisionId, request: Request, session: ReadSession) -> schemas.DecisionRead:
+    return services.get_decision(session, decision_id, include_drafts=_is_editor(request))
+
+
+@router.get("/sync/versions", response_model=schemas.SyncVersions, tags=["sync"])
+def sync_versions(session: ReadSession) -> schemas.SyncVersions:
+    return services.sync_versions(session)

@@ -1,0 +1,291 @@
+"""API models. Input is strict: limits, patterns and enums make bad input a precise 422."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from minhbach_shared.text import nfc
+from procedures.domain import Action, DecisionStatus, ProcedureStatus
+
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$"
+
+
+def _nfc(value: Any) -> Any:
+    return nfc(value) if isinstance(value, str) else value
+
+
+# The before-validator sits last so it runs first: lengths count NFC characters.
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), BeforeValidator(_nfc)
+]
+Item = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), BeforeValidator(_nfc)
+]
+Items = Annotated[list[Item], Field(max_length=100)]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=CODE_PATTERN)]
+Count = Annotated[int, Field(ge=0, le=1000)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TimeUnit(StrEnum):
+    WORKING_DAYS = "working_days"
+    DAYS = "days"
+    HOURS = "hours"
+    MONTHS = "months"
+
+
+class OnlineService(StrEnum):
+    FULL = "toàn trình"
+    PARTIAL = "một phần"
+    NONE = "không"
+
+
+class DossierItem(Input):
+    name: Item
+    originals: Count = 1
+    copies: Count = 0
+
+
+class Dossier(Input):
+    """Rich shape `{items: [{name, originals, copies}], sets}`; also the sample's short shape."""
+
+    items: Annotated[list[DossierItem], Field(max_length=100)] = []
+    sets: Count = 1
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_shape(cls, value: Any) -> Any:
+        # procedures-sample.json: {"items": ["..."], "copies": 1}, copies meaning sets.
+        if not isinstance(value, dict):
+            return value
+        value = dict(value)
+        if "copies" in value and "sets" not in value:
+            value["sets"] = value.pop("copies")
+        items = value.get("items")
+        if isinstance(items, list):
+            value["items"] = [
+                {"name": i, "originals": 1, "copies": 0} if isinstance(i, str) else i for i in items
+            ]
+        return value
+
+
+class ProcessingTime(Input):
+    value: Annotated[int, Field(ge=0, le=100_000)]
+    unit: TimeUnit
+
+
+class Fee(Input):
+    """`amount_vnd` null means set elsewhere (e.g. by a Ministry of Finance tariff; see `note`)."""
+
+    name: Item
+    amount_vnd: Annotated[int, Field(ge=0, le=10**13)] | None
+    note: Item | None = None
+
+
+class ProcedureFields(Input):
+    """Every component; all optional so drafts can be partial."""
+
+    field: Name | None = None
+    level: Name | None = None
+    agency: Name | None = None
+    subjects: Items | None = None
+    steps: Items | None = None
+    submission_methods: Items | None = None
+    dossier: Dossier | None = None
+    processing_time: ProcessingTime | None = None
+    result: Item | None = None
+    fees: Annotated[list[Fee], Field(max_length=100)] | None = None
+    forms: Items | None = None
+    requirements: Items | None = None
+    legal_basis: Items | None = None
+    online_service: OnlineService | None = None
+
+
+class ProcedureCreate(ProcedureFields):
+    code: Code
+    name: Name
+
+    def content(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude={"code"})
+
+
+class ProcedureUpdate(ProcedureFields):
+    """Only the fields sent change; `null` clears a component (not the name)."""
+
+    # No `| None`: an explicit null name is a 422, leaving it out keeps the name.
+    name: Name = None  # type: ignore[assignment]
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+class ProcedureContent(BaseModel):
+    name: str | None = None
+    field: str | None = None
+    level: str | None = None
+    agency: str | None = None
+    subjects: list[str] | None = None
+    steps: list[str] | None = None
+    submission_methods: list[str] | None = None
+    dossier: Dossier | None = None
+    processing_time: ProcessingTime | None = None
+    result: str | None = None
+    fees: list[Fee] | None = None
+    forms: list[str] | None = None
+    requirements: list[str] | None = None
+    legal_basis: list[str] | None = None
+    online_service: OnlineService | None = None
+
+
+class DecisionRef(BaseModel):
+    id: int
+    number: str
+    title: str
+    signed_on: date
+    effective_on: date
+
+
+class HistoryEntry(BaseModel):
+    version: int
+    action: Action
+    status: ProcedureStatus
+    effective_at: datetime
+    decision: DecisionRef | None
+
+
+class ProcedureRead(ProcedureContent):
+    """The current published version."""
+
+    code: str
+    status: ProcedureStatus
+    version: int
+    replaced_by: str | None = None
+    effective_at: datetime | None
+    history: list[HistoryEntry]
+
+
+class ProcedureDraftRead(ProcedureContent):
+    """What an editor works on: the draft, or for a procedure in force its working draft."""
+
+    code: str
+    status: ProcedureStatus
+    version: int
+    has_working_draft: bool
+    missing: list[str] = Field(description="mandatory components still missing")
+    updated_at: datetime
+
+
+class ProcedureSummary(BaseModel):
+    code: str
+    name: str
+    field: str | None
+    status: ProcedureStatus
+    version: int
+    replaced_by: str | None
+    effective_at: datetime | None
+
+
+class ProcedurePage(BaseModel):
+    items: list[ProcedureSummary]
+    total: int
+    page: int
+    size: int
+
+
+class ProcedureVersionRead(BaseModel):
+    version: int
+    action: Action
+    status: ProcedureStatus
+    effective_at: datetime
+    decision: DecisionRef | None
+    content: ProcedureContent
+
+
+class ProcedureVersions(BaseModel):
+    code: str
+    items: list[ProcedureVersionRead]
+
+
+class ChangeCreate(Input):
+    action: Action
+    procedure_code: Code
+    replaced_by: Code | None = None
+
+    @model_validator(mode="after")
+    def _replaced_by_only_for_replace(self) -> ChangeCreate:
+        if self.action is Action.REPLACE and not self.replaced_by:
+            raise ValueError("replaced_by is required when action is replace")
+        if self.action is not Action.REPLACE and self.replaced_by:
+            raise ValueError("replaced_by is only allowed when action is replace")
+        return self
+
+
+class DecisionCreate(Input):
+    number: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), BeforeValidator(_nfc)
+    ]
+    title: Name
+    issuer: Name
+    signed_on: date
+    effective_on: date
+    changes: Annotated[list[ChangeCreate], Field(min_length=1, max_length=1000)]
+
+    @model_validator(mode="after")
+    def _effective_after_signing(self) -> DecisionCreate:
+        if self.effective_on < self.signed_on:
+            raise ValueError("effective_on cannot be before signed_on")
+        return self
+
+
+class ChangeRead(BaseModel):
+    action: Action
+    procedure_code: str
+    procedure_name: str | None
+    replaced_by: str | None
+
+
+class DecisionRead(BaseModel):
+    id: int
+    number: str
+    title: str
+    issuer: str
+    signed_on: date
+    effective_on: date
+    effective_at: datetime
+    status: DecisionStatus
+    version: int
+    published_at: datetime | None
+    applied_at: datetime | None
+    failure_reason: str | None = None
+    changes: list[ChangeRead]
+
+
+class DecisionPage(BaseModel):
+    items: list[DecisionRead]
+    total: int
+    page: int
+    size: int
+
+
+class SyncSubject(BaseModel):
+    kind: str
+    id: str
+    version: int
+
+
+class SyncVersions(BaseModel):
+    subjects: list[SyncSubject]

@@ -1,0 +1,32 @@
+"""Thin tasks: parse arguments, call a use case."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+
+from redis import Redis
+from sqlalchemy import Engine
+
+from minhbach_shared.db import make_engine
+from procedures import services
+from procedures.settings import Settings
+from procedures.uow import UnitOfWork
+from procedures.worker import APPLY_DUE_TASK, app
+
+
+@cache
+def _resources() -> tuple[Engine, Redis]:
+    # Built on first use in the worker process, never at import.
+    settings = Settings()
+    return make_engine(settings.database_url), Redis.from_url(settings.redis_url)
+
+
+@app.task(name=APPLY_DUE_TASK)
+def apply_due_decisions(as_of: str | None = None) -> int:
+    """Apply scheduled decisions due at `as_of` (ISO timestamp; default now)."""
+    now = datetime.fromisoformat(as_of) if as_of else datetime.now(UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    engine, redis = _resources()
+    return services.apply_due_decisions(lambda: UnitOfWork(engine, redis), now=now)

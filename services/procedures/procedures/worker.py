@@ -1,0 +1,37 @@
+"""The service's Celery app: `celery -A procedures.worker worker -Q procedures` (and `beat`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery, signals
+
+from minhbach_shared.celery import make_celery
+from minhbach_shared.observability import configure_logging
+from procedures.settings import Settings
+
+QUEUE = "procedures"
+APPLY_DUE_TASK = "procedures.apply_due_decisions"
+
+
+def create_celery(settings: Settings | None = None) -> Celery:
+    settings = settings or Settings()
+    return make_celery(
+        "procedures",
+        settings,
+        queues=[QUEUE],
+        task_routes={APPLY_DUE_TASK: {"queue": QUEUE}},
+        beat_schedule={
+            "apply-due-decisions": {"task": APPLY_DUE_TASK, "schedule": settings.apply_due_every_s},
+        },
+        include=["procedures.tasks"],
+    )
+
+
+app = create_celery()
+
+
+@signals.setup_logging.connect(weak=False)
+def _logging(**_: Any) -> None:
+    settings = Settings()
+    configure_logging(service="procedures", level=settings.log_level, json_logs=settings.log_json)

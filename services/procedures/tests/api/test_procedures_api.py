@@ -1,0 +1,441 @@
+"""The procedures and decisions API, end to end through FastAPI on a real SQLite file and Redis."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from minhbach_shared.testing import RedisServer
+from procedures.domain import vietnam_today
+from procedures.settings import Settings
+
+
+def today_vn() -> date:
+    return vietnam_today(datetime.now(UTC))
+
+
+def decision_body(*changes: dict[str, Any], effective_on: date | None = None) -> dict[str, Any]:
+    effective = effective_on or today_vn()
+    return {
+        "number": "12/QĐ-SXD",
+        "title": "Công bố thủ tục hành chính",
+        "issuer": "Sở Xây dựng tỉnh Thái Bình",
+        "signed_on": min(effective, today_vn()).isoformat(),
+        "effective_on": effective.isoformat(),
+        "changes": list(changes),
+    }
+
+
+def new(code: str) -> dict[str, Any]:
+    return {"action": "new", "procedure_code": code}
+
+
+def create(client: TestClient, editor: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
+    response = client.post("/v1/procedures", json=body, headers=editor)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def publish(
+    client: TestClient, editor: dict[str, str], approver: dict[str, str], body: dict[str, Any]
+) -> dict[str, Any]:
+    created = client.post("/v1/decisions", json=body, headers=editor)
+    assert created.status_code == 201, created.text
+    published = client.post(f"/v1/decisions/{created.json()['id']}/publish", headers=approver)
+    assert published.status_code == 200, published.text
+    return published.json()
+
+
+def outbox_rows(settings: Settings) -> list[dict[str, Any]]:
+    engine = create_engine(settings.database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT envelope FROM outbox ORDER BY seq")).scalars().all()
+    engine.dispose()
+    return [json.loads(r) for r in rows]
+
+
+@pytest.fixture
+def in_force(client, editor, approver, sample):  # type: ignore[no-untyped-def]
+    """MB.XD.001 and MB.XD.004 in force (published by one decision)."""
+    for code in ("MB.XD.001", "MB.XD.004"):
+        create(client, editor, sample[code])
+    return publish(client, editor, approver, decision_body(new("MB.XD.001"), new("MB.XD.004")))
+
+
+class TestPlatform:
+    def test_health_readiness_metrics_and_openapi(self, client: TestClient) -> None:
+        assert client.get("/healthz").json() == {"status": "ok"}
+        assert client.get("/readyz").json() == {"status": "ok", "database": "ok", "redis": "ok"}
+        assert client.get("/metrics").status_code == 200
+        assert "/v1/procedures" in client.get("/openapi.json").json()["paths"]
+
+    def test_readiness_reports_redis_down(self, client: TestClient, redis_server: RedisServer) -> None:
+        redis_server.stop()
+        response = client.get("/readyz")
+        assert response.status_code == 503 and response.json()["redis"].startswith("error")
+
+
+class TestAuth:
+    def test_writes_need_a_token(self, client: TestClient, sample: dict[str, Any]) -> None:
+        response = client.post("/v1/procedures", json=sample["MB.XD.001"])
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert client.patch("/v1/procedures/X", json={}).status_code == 401
+        assert client.post("/v1/decisions", json=decision_body(new("X"))).status_code == 401
+        assert client.post("/v1/decisions/1/publish").status_code == 401
+
+    def test_a_bad_token_is_401(self, client: TestClient, sample: dict[str, Any]) -> None:
+        response = client.post(
+            "/v1/procedures", json=sample["MB.XD.001"], headers={"Authorization": "Bearer nope"}
+        )
+        assert response.status_code == 401
+
+    def test_wrong_roles_are_403(
+        self, client: TestClient, editor: dict[str, str], hotline: dict[str, str], sample: dict[str, Any]
+    ) -> None:
+        assert client.post("/v1/procedures", json=sample["MB.XD.001"], headers=hotline).status_code == 403
+        create(client, editor, sample["MB.XD.001"])
+        decision_id = client.post(
+            "/v1/decisions", json=decision_body(new("MB.XD.001")), headers=editor
+        ).json()["id"]
+        response = client.post(f"/v1/decisions/{decision_id}/publish", headers=editor)
+        assert response.status_code == 403 and response.json()["detail"] == "requires role: approver"
+        assert client.get("/v1/procedures/MB.XD.001/draft", headers=hotline).status_code == 403
+
+
+class TestDrafts:
+    def test_the_sample_shape_is_accepted_and_normalised(
+        self, client: TestClient, editor: dict[str, str], sample: dict[str, Any]
+    ) -> None:
+        draft = create(client, editor, sample["MB.XD.001"])
+        assert draft["status"] == "draft" and draft["version"] == 0 and draft["missing"] == []
+        assert draft["dossier"]["sets"] == 1
+        assert draft["dossier"]["items"][0] == {
+            "name": "Đơn đề nghị cấp giấy phép xây dựng",
+            "originals": 1,
+            "copies": 0,
+        }
+
+    def test_a_fee_set_by_tariff_keeps_its_note(
+        self, client: TestClient, editor: dict[str, str], sample: dict[str, Any]
+    ) -> None:
+        draft = create(client, editor, sample["MB.XD.006"])
+        assert draft["fees"][0]["amount_vnd"] is None
+        assert draft["fees"][0]["note"] == "Theo biểu phí của Bộ Tài chính"
+
+    def test_a_draft_needs_only_code_and_name_and_text_is_nfc(
+        self, client: TestClient, editor: dict[str, str]
+    ) -> None:
+        decomposed = "Thu\u0309 tu\u0323c"  # "Thủ tục" typed with combining marks
+        draft = create(client, editor, {"code": "MB.X.1", "name": f"  {decomposed}  "})
+        assert draft["name"] == "Thủ tục"
+        assert "steps" in draft["missing"] and "fees" in draft["missing"]
+
+    def test_a_draft_is_not_public(self, client: TestClient, editor: dict[str, str]) -> None:
+        create(client, editor, {"code": "MB.X.1", "name": "Nháp"})
+        response = client.get("/v1/procedures/MB.X.1")
+        assert response.status_code == 404
+        assert response.json()["detail"] == "procedure MB.X.1 not found"
+        assert client.get("/v1/procedures/MB.X.1/versions").status_code == 404
+        assert client.get("/v1/procedures/MB.X.1/draft", headers=editor).json()["name"] == "Nháp"
+
+    def test_duplicate_code_is_409(self, client: TestClient, editor: dict[str, str]) -> None:
+        create(client, editor, {"code": "MB.X.1", "name": "A"})
+        response = client.post("/v1/procedures", json={"code": "MB.X.1", "name": "B"}, headers=editor)
+        assert response.status_code == 409 and response.json()["detail"] == "procedure MB.X.1 already exists"
+
+    def test_patch_changes_only_what_is_sent(self, client: TestClient, editor: dict[str, str]) -> None:
+        create(client, editor, {"code": "MB.X.1", "name": "A", "steps": ["Bước 1"]})
+        response = client.patch("/v1/procedures/MB.X.1", json={"fees": [], "forms": None}, headers=editor)
+        assert response.status_code == 200
+        body = response.json()
+        assert body["name"] == "A" and body["steps"] == ["Bước 1"] and body["fees"] == []
+
+    def test_patch_of_an_unknown_procedure_is_404(self, client: TestClient, editor: dict[str, str]) -> None:
+        response = client.patch("/v1/procedures/NOPE", json={"name": "x"}, headers=editor)
+        assert response.status_code == 404 and response.json()["detail"] == "procedure NOPE not found"
+
+    @pytest.mark.parametrize(
+        ("body", "field"),
+        [
+            ({"code": "MB.X.1"}, "name"),
+            ({"code": "MB.X.1", "name": "   "}, "name"),
+            ({"code": "MB.X.1", "name": "x" * 501}, "name"),
+            ({"code": "bad code!", "name": "x"}, "code"),
+            ({"code": "MB.X.1", "name": "x", "colour": "red"}, "colour"),
+            ({"code": "MB.X.1", "name": "x", "steps": "one step"}, "steps"),
+            ({"code": "MB.X.1", "name": "x", "steps": ["y" * 2001]}, "steps.0"),
+            ({"code": "MB.X.1", "name": "x", "steps": ["s"] * 101}, "steps"),
+            ({"code": "MB.X.1", "name": "x", "fees": [{"name": "f", "amount_vnd": -1}]}, "fees.0.amount_vnd"),
+            (
+                {"code": "MB.X.1", "name": "x", "processing_time": {"value": 3, "unit": "weeks"}},
+                "processing_time.unit",
+            ),
+            ({"code": "MB.X.1", "name": "x", "online_service": "có"}, "online_service"),
+            ({"code": "MB.X.1", "name": "x", "dossier": {"items": [], "extra": 1}}, "dossier.extra"),
+        ],
+    )
+    def test_bad_input_is_422_naming_the_field(
+        self, client: TestClient, editor: dict[str, str], body: dict[str, Any], field: str
+    ) -> None:
+        response = client.post("/v1/procedures", json=body, headers=editor)
+        assert response.status_code == 422, response.text
+        assert field in [e["field"] for e in response.json()["errors"]]
+
+    def test_malformed_json_is_422(self, client: TestClient, editor: dict[str, str]) -> None:
+        response = client.post(
+            "/v1/procedures", content=b'{"code": ', headers={**editor, "Content-Type": "application/json"}
+        )
+        assert response.status_code == 422
+
+    def test_patch_cannot_null_the_name(self, client: TestClient, editor: dict[str, str]) -> None:
+        create(client, editor, {"code": "MB.X.1", "name": "A"})
+        response = client.patch("/v1/procedures/MB.X.1", json={"name": None}, headers=editor)
+        assert response.status_code == 422 and response.json()["errors"][0]["field"] == "name"
+
+
+class TestPublishing:
+    def test_publish_puts_procedures_in_force_with_history(
+        self, client: TestClient, in_force: dict[str, Any]
+    ) -> None:
+        assert in_force["status"] == "in_effect" and in_force["version"] == 1
+        assert in_force["published_at"] is not None and in_force["applied_at"] is not None
+        assert in_force["changes"][0]["procedure_name"].startswith("Cấp giấy phép xây dựng mới")
+        procedure = client.get("/v1/procedures/MB.XD.001").json()
+        assert procedure["status"] == "in_force" and procedure["version"] == 1
+        assert procedure["effective_at"].endswith("17:00:00Z")
+        assert procedure["history"] == [
+            {
+                "version": 1,
+                "action": "new",
+                "status": "in_force",
+                "effective_at": procedure["effective_at"],
+                "decision": {
+                    "id": in_force["id"],
+                    "number": "12/QĐ-SXD",
+                    "title": "Công bố thủ tục hành chính",
+                    "signed_on": in_force["signed_on"],
+                    "effective_on": in_force["effective_on"],
+                },
+            }
+        ]
+
+    def test_outbox_holds_the_events_in_order(self, settings: Settings, in_force: dict[str, Any]) -> None:
+        events = outbox_rows(settings)
+        assert [(e["type"], e["subject"]["id"], e["version"]) for e in events] == [
+            ("decision.published", str(in_force["id"]), 1),
+            ("procedure.published", "MB.XD.001", 1),
+            ("procedure.published", "MB.XD.004", 1),
+        ]
+        assert all(e["source"] == "procedures" and e["correlation_id"] for e in events)
+        assert events[1]["data"]["field"] == "Hoạt động xây dựng"
+        assert events[1]["data"]["decision_id"] == in_force["id"]
+
+    def test_an_incomplete_procedure_blocks_the_whole_decision(
+        self,
+        client: TestClient,
+        editor: dict[str, str],
+        approver: dict[str, str],
+        settings: Settings,
+        sample: dict[str, Any],
+    ) -> None:
+        create(client, editor, sample["MB.XD.001"])
+        incomplete = {k: v for k, v in sample["MB.XD.002"].items() if k not in ("steps", "fees")}
+        create(client, editor, incomplete)
+        create(client, editor, {"code": "MB.X.9", "name": "Chỉ có tên"})
+        body = decision_body(new("MB.XD.001"), new("MB.XD.002"), new("MB.X.9"))
+        decision_id = client.post("/v1/decisions", json=body, headers=editor).json()["id"]
+        response = client.post(f"/v1/decisions/{decision_id}/publish", headers=approver)
+        assert response.status_code == 422
+        problem = response.json()
+        assert problem["detail"] == "decision 12/QĐ-SXD cannot be published: 2 procedures are incomplete"
+        assert problem["errors"][0] == {
+            "field": "changes[1]",
+            "procedure_code": "MB.XD.002",
+            "missing": ["steps", "fees"],
+            "message": "missing mandatory components: steps, fees",
+        }
+        assert problem["errors"][1]["procedure_code"] == "MB.X.9"
+        # Nothing changed: no procedure in force, the decision still a draft, no event.
+        assert client.get("/v1/procedures/MB.XD.001").status_code == 404
+        assert client.get(f"/v1/decisions/{decision_id}", headers=editor).json()["status"] == "draft"
+        assert outbox_rows(settings) == []
+
+    def test_publishing_twice_is_409_and_unknown_decision_404(
+        self, client: TestClient, approver: dict[str, str], in_force: dict[str, Any]
+    ) -> None:
+        again = client.post(f"/v1/decisions/{in_force['id']}/publish", headers=approver)
+        assert again.status_code == 409
+        assert client.post("/v1/decisions/999/publish", headers=approver).status_code == 404
+
+    def test_new_for_a_procedure_in_force_is_422(
+        self, client: TestClient, editor: dict[str, str], approver: dict[str, str], in_force: dict[str, Any]
+    ) -> None:
+        decision_id = client.post(
+            "/v1/decisions", json=decision_body(new("MB.XD.001")), headers=editor
+        ).json()["id"]
+        response = client.post(f"/v1/decisions/{decision_id}/publish", headers=approver)
+        assert response.status_code == 422
+        assert (
+            response.json()["errors"][0]["message"]
+            == "procedure MB.XD.001 has already been in force; use amend"
+        )
+
+    def test_amend_replace_abolish_keep_every_version(
+        self,
+        client: TestClient,
+        editor: dict[str, str],
+        approver: dict[str, str],
+        settings: Settings,
+        sample: dict[str, Any],
+        in_force: dict[str, Any],
+    ) -> None:
+        # An editor's change to a procedure in force waits in its working draft.
+        patched = client.patch(
+            "/v1/procedures/MB.XD.001",
+            json={"fees": [{"name": "Lệ phí", "amount_vnd": 200000}]},
+            headers=editor,
+        )
+        assert patched.json()["has_working_draft"] is True
+        assert client.get("/v1/procedures/MB.XD.001").json()["fees"][0]["amount_vnd"] == 150000
+
+        publish(client, editor, approver, decision_body({"action": "amend", "procedure_code": "MB.XD.001"}))
+        amended = client.get("/v1/procedures/MB.XD.001").json()
+        assert amended["version"] == 2 and amended["fees"][0]["amount_vnd"] == 200000
+
+        create(client, editor, sample["MB.XD.005"])
+        publish(
+            client,
+            editor,
+            approver,
+            decision_body(
+                {"action": "replace", "procedure_code": "MB.XD.001", "replaced_by": "MB.XD.005"},
+                new("MB.XD.005"),
+                {"action": "abolish", "procedure_code": "MB.XD.004"},
+            ),
+        )
+        replaced = client.get("/v1/procedures/MB.XD.001").json()
+        assert replaced["status"] == "replaced" and replaced["replaced_by"] == "MB.XD.005"
+        assert [h["action"] for h in replaced["history"]] == ["new", "amend", "replace"]
+        assert client.get("/v1/procedures/MB.XD.004").json()["status"] == "abolished"
+        assert client.get("/v1/procedures/MB.XD.005").json()["status"] == "in_force"
+
+        versions = client.get("/v1/procedures/MB.XD.001/versions").json()
+        assert [(v["version"], v["status"]) for v in versions["items"]] == [
+            (1, "in_force"),
+            (2, "in_force"),
+            (3, "replaced"),
+        ]
+        assert versions["items"][0]["content"]["fees"][0]["amount_vnd"] == 150000
+
+        types = [(e["type"], e["subject"]["id"], e["version"]) for e in outbox_rows(settings)][3:]
+        assert types[1] == ("procedure.amended", "MB.XD.001", 2)
+        assert types[3:] == [
+            ("procedure.replaced", "MB.XD.001", 3),
+            ("procedure.published", "MB.XD.005", 1),
+            ("procedure.abolished", "MB.XD.004", 2),
+        ]
+        # A procedure out of force can no longer be edited.
+        assert client.patch("/v1/procedures/MB.XD.004", json={"name": "x"}, headers=editor).status_code == 409
+
+    def test_public_search_excludes_out_of_force_unless_asked(
+        self, client: TestClient, editor: dict[str, str], approver: dict[str, str], in_force: dict[str, Any]
+    ) -> None:
+        publish(client, editor, approver, decision_body({"action": "abolish", "procedure_code": "MB.XD.004"}))
+        assert [p["code"] for p in client.get("/v1/procedures").json()["items"]] == ["MB.XD.001"]
+        abolished = client.get("/v1/procedures", params={"status": "abolished"}).json()
+        assert [p["code"] for p in abolished["items"]] == ["MB.XD.004"]
+        assert client.get("/v1/procedures", params={"status": "draft"}).status_code == 422
+
+
+class TestDecisions:
+    def test_decision_input_is_validated(self, client: TestClient, editor: dict[str, str]) -> None:
+        body = decision_body({"action": "replace", "procedure_code": "MB.X.1"})
+        assert client.post("/v1/decisions", json=body, headers=editor).status_code == 422
+        body = decision_body({"action": "merge", "procedure_code": "MB.X.1"})
+        response = client.post("/v1/decisions", json=body, headers=editor)
+        assert response.status_code == 422 and response.json()["errors"][0]["field"] == "changes.0.action"
+        body = decision_body()
+        assert client.post("/v1/decisions", json=body, headers=editor).status_code == 422
+        body = decision_body(new("MB.X.1")) | {"signed_on": "2030-01-01", "effective_on": "2029-01-01"}
+        assert client.post("/v1/decisions", json=body, headers=editor).status_code == 422
+
+    def test_drafts_are_hidden_from_the_public(self, client: TestClient, editor: dict[str, str]) -> None:
+        decision_id = client.post("/v1/decisions", json=decision_body(new("MB.X.1")), headers=editor).json()[
+            "id"
+        ]
+        assert client.get(f"/v1/decisions/{decision_id}").status_code == 404
+        assert client.get(f"/v1/decisions/{decision_id}", headers=editor).json()["status"] == "draft"
+        assert client.get("/v1/decisions").json()["total"] == 0
+
+    def test_published_decisions_newest_first(
+        self, client: TestClient, editor: dict[str, str], approver: dict[str, str], in_force: dict[str, Any]
+    ) -> None:
+        later = publish(
+            client, editor, approver, decision_body({"action": "abolish", "procedure_code": "MB.XD.004"})
+        )
+        page = client.get("/v1/decisions", params={"size": 1}).json()
+        assert page["total"] == 2 and page["size"] == 1
+        assert [d["id"] for d in page["items"]] == [later["id"]]
+        assert client.get(f"/v1/decisions/{in_force['id']}").json()["version"] == 1
+        assert client.get("/v1/decisions/12345").status_code == 404
+
+    def test_sync_versions_lists_every_published_subject(
+        self, client: TestClient, editor: dict[str, str], in_force: dict[str, Any]
+    ) -> None:
+        create(client, editor, {"code": "MB.X.1", "name": "nháp"})
+        assert client.get("/v1/sync/versions").json() == {
+            "subjects": [
+                {"kind": "procedure", "id": "MB.XD.001", "version": 1},
+                {"kind": "procedure", "id": "MB.XD.004", "version": 1},
+                {"kind": "decision", "id": str(in_force["id"]), "version": 1},
+            ]
+        }
+
+
+class TestScheduledDecisions:
+    def test_a_future_decision_is_scheduled_then_applied_by_the_task(
+        self,
+        client: TestClient,
+        editor: dict[str, str],
+        approver: dict[str, str],
+        settings: Settings,
+        sample: dict[str, Any],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        create(client, editor, sample["MB.QH.001"])
+        effective_on = today_vn() + timedelta(days=10)
+        scheduled = publish(
+            client, editor, approver, decision_body(new("MB.QH.001"), effective_on=effective_on)
+        )
+        assert scheduled["status"] == "scheduled" and scheduled["applied_at"] is None
+        assert client.get("/v1/procedures/MB.QH.001").status_code == 404
+
+        from procedures import tasks
+
+        monkeypatch.setenv("PROCEDURES_DATABASE_URL", settings.database_url)
+        monkeypatch.setenv("MB_REDIS_URL", settings.redis_url)
+        tasks._resources.cache_clear()
+        effective_at = datetime.fromisoformat(scheduled["effective_at"])
+        try:
+            assert tasks.apply_due_decisions((effective_at - timedelta(seconds=1)).isoformat()) == 0
+            assert client.get("/v1/procedures/MB.QH.001").status_code == 404
+            assert tasks.apply_due_decisions(effective_at.isoformat()) == 1
+            assert tasks.apply_due_decisions(effective_at.isoformat()) == 0  # idempotent
+        finally:
+            tasks._resources()[0].dispose()
+            tasks._resources.cache_clear()
+
+        assert client.get("/v1/procedures/MB.QH.001").json()["status"] == "in_force"
+        applied = client.get(f"/v1/decisions/{scheduled['id']}").json()
+        assert applied["status"] == "in_effect" and applied["version"] == 2
+        assert [(e["type"], e["version"]) for e in outbox_rows(settings)] == [
+            ("decision.published", 1),
+            ("decision.applied", 2),
+            ("procedure.published", 1),
+        ]

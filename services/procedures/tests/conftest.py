@@ -1,0 +1,75 @@
+"""Fixtures: a migrated SQLite file per test, a real redis-server, the app, tokens, sample data."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from minhbach_shared.auth import Role, issue_token
+from minhbach_shared.db import migrate
+from minhbach_shared.testing import RedisServer
+from procedures.app import create_app
+from procedures.manage import MIGRATIONS
+from procedures.settings import Settings
+
+DATA = Path("/work/shared/data")
+SAMPLE_PATH = DATA / "procedures-sample.json"
+
+
+@pytest.fixture(scope="session")
+def sample_payload() -> dict[str, Any]:
+    return json.loads(SAMPLE_PATH.read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def sample(sample_payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Sample procedures by code (fresh copies, safe to change)."""
+    return {p["code"]: copy.deepcopy(p) for p in sample_payload["procedures"]}
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[[str], Settings]:
+    def make(redis_url: str) -> Settings:
+        db_url = f"sqlite:///{tmp_path / 'procedures.db'}"
+        migrate(db_url, MIGRATIONS)
+        return Settings(
+            database_url=db_url, redis_url=redis_url, environment="test", log_json=False, var_dir=tmp_path
+        )
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: Callable[[str], Settings], redis_server: RedisServer) -> Settings:
+    return make_settings(redis_server.url)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings), raise_server_exceptions=False) as c:
+        yield c
+
+
+def _token(settings: Settings, *roles: Role) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(settings.jwt_secret, subject='test', roles=list(roles))}"}
+
+
+@pytest.fixture
+def editor(settings: Settings) -> dict[str, str]:
+    return _token(settings, Role.EDITOR)
+
+
+@pytest.fixture
+def approver(settings: Settings) -> dict[str, str]:
+    return _token(settings, Role.APPROVER)
+
+
+@pytest.fixture
+def hotline(settings: Settings) -> dict[str, str]:
+    return _token(settings, Role.HOTLINE)

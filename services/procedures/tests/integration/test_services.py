@@ -1,0 +1,71 @@
+"""Use cases on a real SQLite file: scheduling near midnight, the portable search path."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session
+
+from minhbach_shared.db import make_engine
+from minhbach_shared.testing import RedisServer
+from procedures import schemas, search, services
+from procedures.settings import Settings
+from procedures.uow import UnitOfWork
+
+
+def test_a_decision_due_within_a_minute_also_gets_a_countdown_task(
+    settings: Settings, redis_server: RedisServer, sample: dict[str, Any]
+) -> None:
+    engine = make_engine(settings.database_url)
+    redis = redis_server.client()
+    services.create_procedure(UnitOfWork(engine, redis), schemas.ProcedureCreate(**sample["MB.VL.001"]))
+    decision_id = services.create_decision(
+        UnitOfWork(engine, redis),
+        schemas.DecisionCreate(
+            number="5/QĐ-SXD",
+            title="Công bố",
+            issuer="Sở Xây dựng",
+            signed_on=date(2026, 11, 27),
+            effective_on=date(2026, 11, 28),
+            changes=[schemas.ChangeCreate(action="new", procedure_code="MB.VL.001")],
+        ),
+    )
+    countdowns: list[float] = []
+    # 23:59:30 in Vietnam on 27 Nov: the decision takes effect in 30 seconds.
+    now = datetime(2026, 11, 27, 16, 59, 30, tzinfo=UTC)
+    decision = services.publish_decision(
+        UnitOfWork(engine, redis), decision_id, now=now, schedule_apply=countdowns.append
+    )
+    assert decision.status.value == "scheduled" and countdowns == [31.0]
+
+    assert services.apply_due_decisions(lambda: UnitOfWork(engine, redis), now=now) == 0
+    later = now + timedelta(seconds=31)
+    assert services.apply_due_decisions(lambda: UnitOfWork(engine, redis), now=later) == 1
+    with Session(engine) as session:
+        assert services.get_procedure(session, "MB.VL.001").status.value == "in_force"
+    engine.dispose()
+
+
+def test_the_portable_search_path_finds_the_same(
+    settings: Settings,
+    redis_server: RedisServer,
+    sample_payload: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The PostgreSQL path (folded columns + ILIKE per word), run here on SQLite."""
+    engine = make_engine(settings.database_url)
+    services.load_demo(UnitOfWork(engine, redis_server.client()), sample_payload, now=datetime.now(UTC))
+    monkeypatch.setattr(search, "_is_sqlite", lambda _session: False)
+    with Session(engine) as session:
+
+        def find(q: str) -> list[str]:
+            page = services.search_procedures(session, q=q, field=None, status="in_force", page=1, size=50)
+            return [p.code for p in page.items]
+
+        assert find("MB.XD.006")[0] == "MB.XD.006"
+        assert find("môi giới") == ["MB.BDS.001"]
+        found = find("giay phep xay dung")
+        assert found[-1] == "MB.XD.002" and "MB.BDS.001" not in found
+    engine.dispose()

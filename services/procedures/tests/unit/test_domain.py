@@ -1,0 +1,244 @@
+"""The rules of procedures and decisions, without a database."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from minhbach_shared.events import EventType
+from procedures.domain import (
+    Action,
+    Change,
+    Decision,
+    DecisionRejected,
+    DecisionStatus,
+    Procedure,
+    ProcedureStatus,
+    RuleBroken,
+    effective_at_for,
+    missing_components,
+    vietnam_today,
+)
+
+NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)  # 10:00 in Vietnam, 27 Nov
+
+
+def complete(name: str = "Cấp giấy phép xây dựng") -> dict[str, Any]:
+    return {
+        "name": name,
+        "field": "Hoạt động xây dựng",
+        "level": "Cấp tỉnh",
+        "agency": "Sở Xây dựng",
+        "subjects": ["Tổ chức"],
+        "steps": ["Bước 1: nộp hồ sơ"],
+        "submission_methods": ["Trực tuyến"],
+        "dossier": {"items": [{"name": "Đơn đề nghị", "originals": 1, "copies": 0}], "sets": 1},
+        "processing_time": {"value": 20, "unit": "working_days"},
+        "result": "Giấy phép",
+        "fees": [],
+        "forms": [],
+        "requirements": [],
+        "legal_basis": ["Luật Xây dựng 2014"],
+        "online_service": "một phần",
+    }
+
+
+def decision(*changes: Change, effective_on: date = date(2026, 11, 27), id: int = 7) -> Decision:
+    return Decision(
+        id=id,
+        number="12/QĐ-SXD",
+        title="Công bố thủ tục",
+        issuer="Sở Xây dựng",
+        signed_on=date(2026, 11, 20),
+        effective_on=effective_on,
+        changes=list(changes),
+    )
+
+
+def in_force(code: str, name: str = "Thủ tục") -> Procedure:
+    procedure = Procedure.create(code, complete(name))
+    decision(Change(Action.NEW, code), id=1).publish({code: procedure}, now=NOW)
+    procedure.events.clear()
+    procedure.new_versions.clear()
+    return procedure
+
+
+class TestCompleteness:
+    def test_a_complete_procedure_lacks_nothing(self) -> None:
+        assert missing_components(complete()) == []
+
+    def test_missing_components_are_named_in_form_order(self) -> None:
+        content = complete()
+        del content["fees"]
+        content["steps"] = []
+        content["agency"] = "  "
+        assert missing_components(content) == ["agency", "steps", "fees"]
+
+    def test_empty_fees_forms_and_requirements_are_complete_but_null_is_not(self) -> None:
+        content = complete() | {"fees": [], "forms": [], "requirements": []}
+        assert missing_components(content) == []
+        content["requirements"] = None
+        assert missing_components(content) == ["requirements"]
+
+    def test_a_dossier_without_items_is_missing(self) -> None:
+        assert missing_components(complete() | {"dossier": {"items": [], "sets": 1}}) == ["dossier"]
+
+    def test_a_draft_with_only_a_name_lacks_everything_else(self) -> None:
+        assert len(missing_components({"name": "x"})) == 13
+
+
+class TestEffectiveTime:
+    def test_a_decision_takes_effect_at_midnight_in_vietnam(self) -> None:
+        assert effective_at_for(date(2026, 11, 27)) == datetime(2026, 11, 26, 17, 0, tzinfo=UTC)
+
+    def test_vietnam_date_is_ahead_of_utc_in_the_evening(self) -> None:
+        evening_utc = datetime(2026, 11, 26, 18, 30, tzinfo=UTC)  # 01:30 on 27 Nov in Vietnam
+        assert vietnam_today(evening_utc) == date(2026, 11, 27)
+        assert effective_at_for(vietnam_today(evening_utc)) <= evening_utc
+
+    def test_a_decision_for_tomorrow_in_vietnam_is_due_at_17_utc_today(self) -> None:
+        d = decision(Change(Action.NEW, "A"), effective_on=date(2026, 11, 28))
+        d.publish({"A": Procedure.create("A", complete())}, now=NOW)
+        assert d.status is DecisionStatus.SCHEDULED
+        assert not d.is_due(datetime(2026, 11, 27, 16, 59, 59, tzinfo=UTC))
+        assert d.is_due(datetime(2026, 11, 27, 17, 0, tzinfo=UTC))
+
+
+class TestPublishNew:
+    def test_publishing_puts_a_complete_procedure_in_force(self) -> None:
+        procedure = Procedure.create("A", complete())
+        d = decision(Change(Action.NEW, "A"))
+        d.publish({"A": procedure}, now=NOW)
+        assert d.status is DecisionStatus.IN_EFFECT and d.version == 1
+        assert procedure.status is ProcedureStatus.IN_FORCE and procedure.version == 1
+        assert procedure.published == complete() and procedure.draft is None
+        assert procedure.effective_at == datetime(2026, 11, 26, 17, 0, tzinfo=UTC)
+        assert [(e.type, e.version) for e in [*d.events, *procedure.events]] == [
+            (EventType.DECISION_PUBLISHED, 1),
+            (EventType.PROCEDURE_PUBLISHED, 1),
+        ]
+        assert procedure.new_versions[0].action is Action.NEW
+
+    def test_an_incomplete_procedure_is_refused_and_nothing_changes(self) -> None:
+        good = Procedure.create("A", complete())
+        bad = Procedure.create(
+            "B",
+            {"name": "Thiếu", **{k: v for k, v in complete().items() if k not in ("name", "steps", "fees")}},
+        )
+        d = decision(Change(Action.NEW, "A"), Change(Action.NEW, "B"))
+        with pytest.raises(DecisionRejected) as rejected:
+            d.publish({"A": good, "B": bad}, now=NOW)
+        assert rejected.value.message == "decision 12/QĐ-SXD cannot be published: 1 procedure is incomplete"
+        assert [p.as_error() for p in rejected.value.problems] == [
+            {
+                "field": "changes[1]",
+                "procedure_code": "B",
+                "missing": ["steps", "fees"],
+                "message": "missing mandatory components: steps, fees",
+            }
+        ]
+        assert d.status is DecisionStatus.DRAFT and d.events == []
+        assert good.status is ProcedureStatus.DRAFT and good.events == [] and good.version == 0
+
+    def test_new_refuses_a_procedure_that_was_ever_in_force(self) -> None:
+        procedure = in_force("A")
+        with pytest.raises(DecisionRejected, match="1 problem found"):
+            decision(Change(Action.NEW, "A")).publish({"A": procedure}, now=NOW)
+
+    def test_an_unknown_procedure_and_a_repeated_code_are_refused(self) -> None:
+        d = decision(Change(Action.NEW, "A"), Change(Action.ABOLISH, "A"), Change(Action.NEW, "Z"))
+        problems = d.problems({"A": Procedure.create("A", complete())})
+        assert [(p.index, p.message) for p in problems] == [
+            (1, "procedure A appears more than once in the decision"),
+            (2, "procedure Z does not exist"),
+        ]
+
+    def test_a_decision_is_published_once(self) -> None:
+        procedure = Procedure.create("A", complete())
+        d = decision(Change(Action.NEW, "A"))
+        d.publish({"A": procedure}, now=NOW)
+        with pytest.raises(RuleBroken):
+            d.publish({"A": procedure}, now=NOW)
+
+
+class TestAmendReplaceAbolish:
+    def test_amend_publishes_the_working_draft_as_the_next_version(self) -> None:
+        procedure = in_force("A")
+        procedure.edit({"fees": [{"name": "Lệ phí", "amount_vnd": 100000}]})
+        assert procedure.published is not None and procedure.published["fees"] == []  # public unchanged
+        d = decision(Change(Action.AMEND, "A"))
+        d.publish({"A": procedure}, now=NOW)
+        assert procedure.version == 2 and procedure.draft is None
+        assert procedure.published["fees"] == [{"name": "Lệ phí", "amount_vnd": 100000}]
+        assert [(e.type, e.version) for e in d.events] == [
+            (EventType.DECISION_PUBLISHED, 1),
+            (EventType.PROCEDURE_AMENDED, 2),
+        ]
+
+    def test_amend_needs_a_working_draft_that_is_complete(self) -> None:
+        procedure = in_force("A")
+        assert decision(Change(Action.AMEND, "A")).problems({"A": procedure})[0].message == (
+            "procedure A has no working draft to amend"
+        )
+        procedure.edit({"steps": []})
+        assert decision(Change(Action.AMEND, "A")).problems({"A": procedure})[0].missing == ("steps",)
+
+    def test_replace_by_a_new_procedure_listed_later_in_the_same_decision(self) -> None:
+        old, new = in_force("OLD"), Procedure.create("NEW", complete("Thủ tục mới"))
+        d = decision(Change(Action.REPLACE, "OLD", "NEW"), Change(Action.NEW, "NEW"))
+        d.publish({"OLD": old, "NEW": new}, now=NOW)
+        assert old.status is ProcedureStatus.REPLACED and old.replaced_by == "NEW" and old.version == 2
+        assert new.status is ProcedureStatus.IN_FORCE and new.version == 1
+        assert [e.type for e in d.events][1:] == [EventType.PROCEDURE_REPLACED, EventType.PROCEDURE_PUBLISHED]
+        assert d.events[1].data["replaced_by"] == "NEW"
+
+    def test_replace_needs_a_replacement_in_force_or_put_in_force(self) -> None:
+        old, draft = in_force("OLD"), Procedure.create("NEW", complete())
+        problems = decision(Change(Action.REPLACE, "OLD", "NEW")).problems({"OLD": old, "NEW": draft})
+        assert "is not in force" in problems[0].message
+        missing = decision(Change(Action.REPLACE, "OLD", None)).problems({"OLD": old})
+        assert missing[0].message == "replaced_by is required to replace a procedure"
+
+    def test_abolish_takes_a_procedure_out_of_force(self) -> None:
+        procedure = in_force("A")
+        d = decision(Change(Action.ABOLISH, "A"))
+        d.publish({"A": procedure}, now=NOW)
+        assert procedure.status is ProcedureStatus.ABOLISHED and procedure.version == 2
+        assert d.events[1].type is EventType.PROCEDURE_ABOLISHED
+        with pytest.raises(RuleBroken):
+            procedure.edit({"name": "x"})
+
+    def test_abolish_refuses_a_procedure_not_in_force(self) -> None:
+        problems = decision(Change(Action.ABOLISH, "A")).problems({"A": Procedure.create("A", complete())})
+        assert problems[0].message == "procedure A is not in force"
+
+
+class TestScheduled:
+    def test_a_scheduled_decision_applies_whole_when_due(self) -> None:
+        a, b = Procedure.create("A", complete()), Procedure.create("B", complete())
+        d = decision(Change(Action.NEW, "A"), Change(Action.NEW, "B"), effective_on=date(2026, 12, 1))
+        d.publish({"A": a, "B": b}, now=NOW)
+        assert a.status is ProcedureStatus.DRAFT and a.events == [] and d.version == 1
+        assert not d.apply_due({"A": a, "B": b}, now=NOW)
+        assert d.apply_due({"A": a, "B": b}, now=datetime(2026, 12, 1, tzinfo=UTC))
+        assert d.status is DecisionStatus.IN_EFFECT and d.version == 2
+        assert [e.type for e in d.events] == [
+            EventType.DECISION_PUBLISHED,
+            EventType.DECISION_APPLIED,
+            EventType.PROCEDURE_PUBLISHED,
+            EventType.PROCEDURE_PUBLISHED,
+        ]
+        assert a.status is b.status is ProcedureStatus.IN_FORCE
+
+    def test_a_scheduled_decision_that_became_invalid_fails_and_changes_nothing(self) -> None:
+        a = Procedure.create("A", complete())
+        d = decision(Change(Action.NEW, "A"), effective_on=date(2026, 12, 1))
+        d.publish({"A": a}, now=NOW)
+        d.events.clear()
+        a.edit({"legal_basis": []})  # an editor emptied it meanwhile
+        assert not d.apply_due({"A": a}, now=datetime(2026, 12, 1, tzinfo=UTC))
+        assert d.status is DecisionStatus.FAILED and d.events == [] and a.events == []
+        assert d.failure_reason == "A: missing mandatory components: legal_basis"
+        assert a.status is ProcedureStatus.DRAFT
