@@ -174,3 +174,11 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop(signal.SIGKILL)
+
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def shared_dir() -> Path:
+    """The project's shared/ folder (demo data, schemas): ../shared beside the checkout."""
+    return Path(os.environ.get("MB_SHARED_DIR") or REPO_ROOT.parent / "shared")

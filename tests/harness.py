@@ -1,0 +1,183 @@
+"""The whole system as separate processes, started from the Procfile's own command lines.
+
+Each process gets its own free port, temporary databases and portal directory, so a
+test (or a benchmark) runs beside a running `make up`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from minhbach_shared.auth import Role, issue_token
+from minhbach_shared.settings import DEV_JWT_SECRET
+from minhbach_shared.testing import REPO_ROOT, RedisServer, ServiceProcess, free_port, wait_until
+
+PROCFILE = REPO_ROOT / "Procfile"
+BIN = Path(sys.executable).parent
+_DEFAULT = re.compile(r"\$\{(\w+):-([^}]*)\}")
+
+
+def procfile() -> dict[str, str]:
+    entries: dict[str, str] = {}
+    for line in PROCFILE.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, command = line.split(":", 1)
+            entries[name.strip()] = command.strip()
+    return entries
+
+
+def expand(command: str, env: dict[str, str]) -> list[str]:
+    """Expand ${VAR:-default} as the shell would, then split into argv."""
+    return shlex.split(_DEFAULT.sub(lambda m: env.get(m.group(1)) or m.group(2), command))
+
+
+# Everything but Redis (the test owns it) and Flower (nobody looks at it in a test).
+APP_PROCESSES = (
+    "procedures",
+    "procedures-relay",
+    "procedures-worker",
+    "procedures-beat",
+    "notifier",
+    "notifier-events",
+    "notifier-portal",
+    "notifier-beat",
+)
+HEALTH = {"procedures": "PROCEDURES_PORT", "notifier": "NOTIFIER_PORT"}
+
+
+@dataclass
+class System:
+    root: Path
+    redis: RedisServer
+    overrides: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.procedures_port = free_port()
+        self.notifier_port = free_port()
+        var = self.root / "var"
+        var.mkdir(parents=True, exist_ok=True)
+        self.portal_dir = var / "portal"
+        self.env: dict[str, str] = {
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            "MB_ENVIRONMENT": "test",
+            "MB_REDIS_URL": self.redis.url,
+            "MB_VAR_DIR": str(var),
+            "MB_LOG_JSON": "true",
+            "PROCEDURES_PORT": str(self.procedures_port),
+            "PROCEDURES_DATABASE_URL": f"sqlite:///{var / 'procedures.db'}",
+            "PROCEDURES_APPLY_DUE_EVERY_S": "1",
+            "NOTIFIER_PORT": str(self.notifier_port),
+            "NOTIFIER_DATABASE_URL": f"sqlite:///{var / 'notifier.db'}",
+            "NOTIFIER_PROCEDURES_URL": f"http://127.0.0.1:{self.procedures_port}",
+            "NOTIFIER_PORTAL_DIR": str(self.portal_dir),
+            "NOTIFIER_PUMP_INTERVAL_S": "1",
+            "NOTIFIER_RECONCILE_INTERVAL_S": "3",
+            "NOTIFIER_RETRY_BASE_S": "0.2",
+            **self.overrides,
+        }
+
+    @property
+    def procedures_url(self) -> str:
+        return f"http://127.0.0.1:{self.procedures_port}"
+
+    @property
+    def notifier_url(self) -> str:
+        return f"http://127.0.0.1:{self.notifier_port}"
+
+    def manage(self, service: str, *args: str) -> None:
+        subprocess.run(
+            [sys.executable, "-m", f"{service}.manage", *args],
+            env={**os.environ, **self.env},
+            check=True,
+            capture_output=True,
+        )
+
+    def start(self, names: tuple[str, ...] = APP_PROCESSES) -> System:
+        self.manage("procedures", "migrate")
+        self.manage("notifier", "migrate")
+        for name in names:
+            self.start_process(name)
+        return self
+
+    def start_process(self, name: str) -> ServiceProcess:
+        port_var = HEALTH.get(name)
+        process = ServiceProcess(
+            name=name,
+            argv=expand(procfile()[name], self.env),
+            env=self.env,
+            log_path=self.root / "logs" / f"{name}.log",
+            health_url=f"http://127.0.0.1:{self.env[port_var]}/healthz" if port_var else None,
+        )
+        self.processes[name] = process.start()
+        return process
+
+    def restart_process(self, name: str) -> None:
+        self.processes[name].kill()
+        self.start_process(name)
+
+    def stop(self) -> None:
+        for process in reversed(list(self.processes.values())):
+            process.stop()
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {n}\n{p.tail(30)}" for n, p in self.processes.items())
+
+    # --- talking to it, as a user would -------------------------------------------
+
+    def token(self, *roles: Role) -> dict[str, str]:
+        secret = self.env.get("MB_JWT_SECRET", DEV_JWT_SECRET)
+        return {"Authorization": f"Bearer {issue_token(secret, subject='e2e', roles=list(roles))}"}
+
+    def procedures(self) -> httpx.Client:
+        return httpx.Client(base_url=self.procedures_url, timeout=10)
+
+    def notifier(self) -> httpx.Client:
+        return httpx.Client(base_url=self.notifier_url, timeout=10)
+
+    def portal_page(self, path: str) -> httpx.Response:
+        return httpx.get(f"{self.notifier_url}/portal/{path}", timeout=10)
+
+    def wait_for_page(self, path: str, contains: str, *, timeout: float = 15.0) -> str:
+        def shows() -> str | None:
+            page = self.portal_page(path)
+            return page.text if page.status_code == 200 and contains in page.text else None
+
+        try:
+            return str(wait_until(shows, timeout=timeout, message=f"/portal/{path} to show {contains!r}"))
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{self.logs()}") from None
+
+    def create_procedure(self, body: dict[str, Any]) -> None:
+        with self.procedures() as api:
+            response = api.post("/v1/procedures", json=body, headers=self.token(Role.EDITOR))
+            assert response.status_code == 201, response.text
+
+    def decide(self, number: str, changes: list[dict[str, Any]], *, effective_on: str) -> httpx.Response:
+        """Create a decision and publish it; returns the publish response."""
+        with self.procedures() as api:
+            created = api.post(
+                "/v1/decisions",
+                json={
+                    "number": number,
+                    "title": f"Công bố thủ tục hành chính ({number})",
+                    "issuer": "Sở Xây dựng tỉnh Thái Bình",
+                    "signed_on": effective_on,
+                    "effective_on": effective_on,
+                    "changes": changes,
+                },
+                headers=self.token(Role.EDITOR),
+            )
+            assert created.status_code == 201, created.text
+            return api.post(
+                f"/v1/decisions/{created.json()['id']}/publish", headers=self.token(Role.APPROVER)
+            )
