@@ -1,0 +1,387 @@
+"""docker-compose.yml, checked statically (no Docker engine needed).
+
+The compose file must run the same system as the Procfile: the same command lines
+(modulo host binding and `${VAR:-default}` expansions), every long-running service
+with a healthcheck, start order by health, one PostgreSQL database per service.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jsonschema
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+# ../shared beside the repository root (where CI has it).
+SHARED = Path(__file__).resolve().parents[3] / "shared"
+COMPOSE = ROOT / "docker-compose.yml"
+PROCFILE = ROOT / "Procfile"
+INIT_DB = ROOT / "deploy" / "postgres" / "init-databases.sh"
+PORTAL_CONF = ROOT / "deploy" / "nginx" / "portal.conf"
+
+APIS = {"procedures": 8001, "notifier": 8004}
+LONG_RUNNING_RESTART = "unless-stopped"
+# ${VAR}, ${VAR:-default}, ${VAR-default}; not ${VAR:?message} (that one must stay).
+EXPANSION = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}")
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def parse_procfile(text: str) -> dict[str, str]:
+    """`name: command` lines; blank lines and `#` comments ignored."""
+    processes: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, command = line.partition(":")
+        assert sep and re.fullmatch(r"[\w.-]+", name), f"Procfile line {number} is not `name: command`"
+        assert name not in processes, f"Procfile names {name} twice"
+        processes[name] = command.strip()
+    return processes
+
+
+def expand(text: str, env: dict[str, str]) -> str:
+    """Replace `${VAR:-default}` by the container's value of VAR, else by the default."""
+
+    def one(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return str(env[name])
+        assert default is not None, f"${{{name}}} has no default and no value"
+        return default
+
+    return EXPANSION.sub(one, text)
+
+
+def procfile_argv(command: str, env: dict[str, str]) -> list[str]:
+    """A Procfile command as a container runs it: expanded, listening on all interfaces."""
+    return shlex.split(expand(command, env).replace("127.0.0.1", "0.0.0.0"))
+
+
+def split_command(command: str | list[str]) -> tuple[list[str], list[str]]:
+    """(steps before the main process, main process argv) of a compose `command`.
+
+    `sh -c "a && b && exec main"` gives ([a, b], main); a plain command gives ([], it).
+    """
+    argv = shlex.split(command) if isinstance(command, str) else [str(part) for part in command]
+    if argv[:2] != ["sh", "-c"]:
+        return [], argv
+    assert len(argv) == 3, f"sh -c takes one script: {argv}"
+    *before, main = [step.strip() for step in argv[2].split("&&")]
+    main_argv = shlex.split(main)
+    assert main_argv[0] == "exec", f"the main process must be exec'd (signals reach it): {main!r}"
+    return before, main_argv[1:]
+
+
+def environment(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) for item in env)
+    return {str(k): str(v) for k, v in env.items()}
+
+
+def long_running(service: dict[str, Any]) -> bool:
+    return service.get("restart", "no") != "no"
+
+
+def dockerfile_instructions(text: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, with backslash continuations joined."""
+    joined = re.sub(r"\\\n", " ", text)
+    result = []
+    for line in joined.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            instruction, _, args = stripped.partition(" ")
+            result.append((instruction.upper(), args.strip()))
+    return result
+
+
+# --- fixtures ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return compose["services"]
+
+
+@pytest.fixture(scope="module")
+def procfile() -> dict[str, str]:
+    return parse_procfile(PROCFILE.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def app_services(services: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Containers of our own images that run for good (not one-shot profile jobs)."""
+    return {name: s for name, s in services.items() if "build" in s and long_running(s)}
+
+
+# --- the parser and normaliser themselves -----------------------------------------------
+
+
+def test_procfile_parser_and_normalisation() -> None:
+    parsed = parse_procfile(
+        "# c\n\nweb: uvicorn a:b --host 127.0.0.1 --port ${PORT:-80}\nb: x -s ${D:-var}/s\n"
+    )
+    assert parsed == {"web": "uvicorn a:b --host 127.0.0.1 --port ${PORT:-80}", "b": "x -s ${D:-var}/s"}
+    assert procfile_argv(parsed["web"], {}) == ["uvicorn", "a:b", "--host", "0.0.0.0", "--port", "80"]
+    assert procfile_argv(parsed["b"], {"D": "/app/var"}) == ["x", "-s", "/app/var/s"]
+    assert split_command(["sh", "-c", "m migrate && exec u --x 1"]) == (["m migrate"], ["u", "--x", "1"])
+    assert split_command("celery -A w worker") == ([], ["celery", "-A", "w", "worker"])
+    with pytest.raises(AssertionError):
+        split_command(["sh", "-c", "m migrate && u"])
+
+
+# --- schema, images, Dockerfiles ---------------------------------------------------------
+
+
+def test_compose_file_is_valid_against_the_compose_spec(compose: dict[str, Any]) -> None:
+    schema = json.loads((SHARED / "schemas" / "compose-spec.json").read_text(encoding="utf-8"))
+    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(compose), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
+
+
+def test_each_build_has_its_dockerfile_and_copy_sources(services: dict[str, dict[str, Any]]) -> None:
+    built = {name: s["build"] for name, s in services.items() if "build" in s}
+    assert {"procedures", "notifier", "flower"} <= built.keys()
+    for name, build in built.items():
+        context = (ROOT / build["context"]).resolve()
+        dockerfile = context / build.get("dockerfile", "Dockerfile")
+        assert dockerfile.is_file(), f"{name}: no {dockerfile}"
+        copies = [
+            args for op, args in dockerfile_instructions(dockerfile.read_text()) if op in {"COPY", "ADD"}
+        ]
+        assert copies, f"{name}: {dockerfile} copies nothing"
+        for args in copies:
+            parts = json.loads(args) if args.startswith("[") else shlex.split(args)
+            if any(p.startswith("--from") for p in parts):
+                continue
+            sources = [p for p in parts if not p.startswith("--")][:-1]
+            assert sources, f"{name}: malformed {args!r}"
+            for source in sources:
+                assert list(context.glob(source)), f"{name}: COPY source {source} missing from {context}"
+
+
+def test_one_image_per_dockerfile(services: dict[str, dict[str, Any]]) -> None:
+    image_of: dict[str, set[str]] = {}
+    for name, s in services.items():
+        if "build" in s:
+            assert s.get("image", "").endswith(":local"), f"{name}: name the image it builds"
+            image_of.setdefault(s["build"]["dockerfile"], set()).add(s["image"])
+    assert all(len(images) == 1 for images in image_of.values()), image_of
+    assert len({next(iter(i)) for i in image_of.values()}) == len(image_of), "two Dockerfiles, one tag"
+    assert services["procedures-worker"]["image"] == services["procedures"]["image"]
+    assert services["notifier-events"]["image"] == services["notifier"]["image"]
+
+
+# --- the same processes as the Procfile --------------------------------------------------
+
+
+def test_app_services_are_exactly_the_procfile_processes(
+    app_services: dict[str, dict[str, Any]], procfile: dict[str, str]
+) -> None:
+    # Redis runs from its own image (checked below); everything else is one of ours.
+    assert set(app_services) == set(procfile) - {"redis"}
+
+
+def test_commands_match_the_procfile(
+    app_services: dict[str, dict[str, Any]], procfile: dict[str, str]
+) -> None:
+    for name, service in app_services.items():
+        assert "command" in service, f"{name}: relies on the image's CMD, not the Procfile's command"
+        _, argv = split_command(service["command"])
+        assert argv == procfile_argv(procfile[name], environment(service)), name
+
+
+def test_apis_migrate_before_they_start(app_services: dict[str, dict[str, Any]]) -> None:
+    for name, port in APIS.items():
+        before, argv = split_command(app_services[name]["command"])
+        assert before == [f"python -m {name}.manage migrate"], name
+        assert argv[0] == "uvicorn" and argv[argv.index("--port") + 1] == str(port)
+        assert f"{port}:{port}" in app_services[name]["ports"]
+    for name, service in app_services.items():
+        if name not in APIS:
+            assert split_command(service["command"])[0] == [], f"{name} must not migrate (its API does)"
+
+
+def test_redis_has_aof_like_the_procfile(
+    services: dict[str, dict[str, Any]], procfile: dict[str, str]
+) -> None:
+    redis = services["redis"]
+    assert redis["image"].startswith("redis:7")
+    argv = shlex.split(redis["command"]) if isinstance(redis["command"], str) else redis["command"]
+    assert argv[0] == "redis-server"
+    options = dict(zip(argv[1::2], argv[2::2], strict=True))
+    assert options["--appendonly"] == "yes"
+    assert options["--appendfsync"] == "everysec"
+    local = shlex.split(procfile["redis"])
+    assert local[local.index("--appendonly") + 1] == "yes"
+    assert any(v.endswith(":/data") for v in redis["volumes"]), "AOF must live on a volume"
+
+
+# --- health and start order --------------------------------------------------------------
+
+
+def test_every_long_running_service_has_a_healthcheck(services: dict[str, dict[str, Any]]) -> None:
+    running = {name: s for name, s in services.items() if long_running(s)}
+    assert len(running) >= 12
+    for name, service in running.items():
+        assert service["restart"] == LONG_RUNNING_RESTART, name
+        check = service.get("healthcheck")
+        assert check and not check.get("disable") and check.get("test"), f"{name}: no healthcheck"
+        assert check["test"][0] in {"CMD", "CMD-SHELL"}, name
+    for name, port in APIS.items():
+        assert f"http://127.0.0.1:{port}/healthz" in " ".join(services[name]["healthcheck"]["test"])
+    for name, node in {
+        "procedures-worker": "procedures",
+        "notifier-events": "events",
+        "notifier-portal": "portal",
+    }.items():
+        # $$ is compose's escape: the shell sees $HOSTNAME, which celery's %h expands to.
+        check = services[name]["healthcheck"]["test"]
+        assert check[0] == "CMD-SHELL" and f"inspect ping -d {node}@$$HOSTNAME" in check[1], name
+
+
+def test_one_shot_jobs_do_not_inherit_the_api_healthcheck(services: dict[str, dict[str, Any]]) -> None:
+    demo = services["procedures-demo"]
+    assert demo["profiles"] == ["demo"]
+    assert demo["restart"] == "no"
+    assert demo["healthcheck"] == {"disable": True}
+    assert split_command(demo["command"])[1][:4] == ["python", "-m", "procedures.manage", "load-demo"]
+    host, container = demo["volumes"][0].rsplit(":", 2)[:2]
+    data_dir = (ROOT / expand(host, {})).resolve()
+    assert data_dir == SHARED.resolve() / "data"
+    assert (data_dir / Path(demo["command"].split()[-1]).name).is_file()
+    assert container == "/data"
+
+
+def test_every_depends_on_waits_for_a_condition(services: dict[str, dict[str, Any]]) -> None:
+    edges = 0
+    for name, service in services.items():
+        depends = service.get("depends_on", {})
+        assert isinstance(depends, dict), f"{name}: depends_on without conditions"
+        for target, spec in depends.items():
+            edges += 1
+            assert target in services, f"{name} -> {target}"
+            assert spec.get("condition") in {"service_healthy", "service_completed_successfully"}, name
+            if spec["condition"] == "service_healthy":
+                assert "healthcheck" in services[target], f"{name} waits for {target}, which has none"
+    assert edges >= 12
+
+
+def test_start_order(services: dict[str, dict[str, Any]]) -> None:
+    def healthy(name: str) -> set[str]:
+        deps = services[name].get("depends_on", {})
+        return {t for t, s in deps.items() if s["condition"] == "service_healthy"}
+
+    for api in APIS:
+        assert {"postgres", "redis"} <= healthy(api), api
+    for name in services:
+        for api in APIS:
+            if name.startswith(f"{api}-"):
+                assert api in healthy(name), f"{name} must wait for {api} (its migrations)"
+    assert "notifier" in healthy("nginx")
+
+
+# --- configuration -----------------------------------------------------------------------
+
+
+def test_app_environment(app_services: dict[str, dict[str, Any]]) -> None:
+    for name, service in app_services.items():
+        env = environment(service)
+        assert env["MB_ENVIRONMENT"] == "production", name
+        assert env["MB_REDIS_URL"] == "redis://redis:6379/0", name
+        assert env["MB_LOG_JSON"] == "true", name
+        assert env["MB_VAR_DIR"] == "/app/var", name
+        # Required: compose refuses to start without it; never a default.
+        assert re.fullmatch(r"\$\{MB_JWT_SECRET:\?[^}]+\}", env["MB_JWT_SECRET"]), name
+        if name.startswith("notifier"):
+            assert env["NOTIFIER_PROCEDURES_URL"] == "http://procedures:8001", name
+    assert "MB_JWT_SECRET:-" not in COMPOSE.read_text(encoding="utf-8")
+
+
+def _database_urls(services: dict[str, dict[str, Any]]) -> dict[str, str]:
+    urls: dict[str, str] = {}
+    for name, service in services.items():
+        for key, value in environment(service).items():
+            if key.endswith("_DATABASE_URL"):
+                assert urls.setdefault(key, value) == value, f"{name}: {key} differs from other containers"
+    return urls
+
+
+def test_one_postgres_database_per_service(services: dict[str, dict[str, Any]], tmp_path: Path) -> None:
+    postgres = environment(services["postgres"])
+    urls = _database_urls(services)
+    assert set(urls) == {"PROCEDURES_DATABASE_URL", "NOTIFIER_DATABASE_URL"}
+    expected = set()
+    for key, url in urls.items():
+        parts = urlsplit(expand(url, {}))
+        assert parts.scheme == "postgresql+psycopg", key
+        assert (parts.hostname, parts.port) == ("postgres", 5432), key
+        assert parts.username == postgres["POSTGRES_USER"], key
+        assert parts.password == expand(postgres["POSTGRES_PASSWORD"], {}), key
+        database = parts.path.lstrip("/")
+        assert database == key.removesuffix("_DATABASE_URL").lower(), f"{key}: the service's own database"
+        expected.add(database)
+    assert "${POSTGRES_PASSWORD:-" in postgres["POSTGRES_PASSWORD"]
+
+    mounts = services["postgres"]["volumes"]
+    assert f"./{INIT_DB.relative_to(ROOT)}:/docker-entrypoint-initdb.d/{INIT_DB.name}:ro" in mounts
+
+    # Run the init script with a psql that records what it was asked to do.
+    log = tmp_path / "psql.log"
+    fake = tmp_path / "psql"
+    fake.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> {log}\n')
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}", "POSTGRES_USER": "minhbach"}
+    subprocess.run(["sh", str(INIT_DB)], env=env, check=True, capture_output=True)
+    created = set(re.findall(r'CREATE DATABASE "(\w+)" OWNER "minhbach"', log.read_text()))
+    assert created == expected
+
+
+def test_portal_is_shared_with_nginx(services: dict[str, dict[str, Any]]) -> None:
+    writers = {name: s for name, s in services.items() if name.startswith("notifier") and "build" in s}
+    for name, service in writers.items():
+        portal_dir = environment(service)["NOTIFIER_PORTAL_DIR"]
+        assert f"portal:{portal_dir}" in service["volumes"], name
+    assert "portal:/srv/portal:ro" in services["nginx"]["volumes"]
+    assert "./deploy/nginx/portal.conf:/etc/nginx/conf.d/default.conf:ro" in services["nginx"]["volumes"]
+    assert "8080:8080" in services["nginx"]["ports"]
+
+
+def test_nginx_portal_config() -> None:
+    conf = PORTAL_CONF.read_text(encoding="utf-8")
+    directives = {
+        "listen 8080",
+        "root /srv;",
+        "location /portal/",
+        "charset utf-8;",
+        "gzip on;",
+        "index index.html;",
+        "expires $portal_expires;",
+        'add_header X-Content-Type-Options "nosniff" always;',
+        "add_header Content-Security-Policy",
+        "location = /healthz",
+    }
+    missing = {d for d in directives if d not in conf}
+    assert not missing
+    assert conf.count("{") == conf.count("}")
+    # Security headers at server level are dropped by any location with its own add_header.
+    code = re.sub(r"#.*", "", conf)
+    locations = re.findall(r"^\s*location\b[^{]*\{[^}]*\}", code, flags=re.MULTILINE)
+    assert len(locations) >= 4 and not any("add_header" in loc for loc in locations)
