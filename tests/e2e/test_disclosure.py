@@ -10,8 +10,7 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 
 from minhbach_shared.auth import Role
-from tests.conftest import VIETNAM, today_in_vietnam
-from tests.harness import System
+from minhbach_shared.harness import VIETNAM, System, today_in_vietnam
 
 
 def page_version(html: str) -> int:

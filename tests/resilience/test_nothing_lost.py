@@ -19,10 +19,9 @@ from sqlalchemy import Engine
 from minhbach_shared import names
 from minhbach_shared.auth import Role
 from minhbach_shared.db import make_engine
+from minhbach_shared.harness import System, today_in_vietnam
 from minhbach_shared.outbox import OutboxRelay, celery_sender
 from minhbach_shared.testing import wait_until
-from tests.conftest import today_in_vietnam
-from tests.harness import System
 
 pytestmark = pytest.mark.system
 

@@ -7,6 +7,8 @@ ports and temporary directories so they run beside a running `make up`.
 from __future__ import annotations
 
 import contextlib
+import copy
+import json
 import os
 import shutil
 import signal
@@ -17,10 +19,14 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 import redis as redis_lib
+
+if TYPE_CHECKING:
+    from minhbach_shared.harness import System
 
 
 def free_port() -> int:
@@ -182,3 +188,60 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 def shared_dir() -> Path:
     """The project's shared/ folder (demo data, schemas): ../shared beside the checkout."""
     return Path(os.environ.get("MB_SHARED_DIR") or REPO_ROOT.parent / "shared")
+
+
+# --- the running system, for the cross-service tests in tests/ -------------------
+
+
+@pytest.fixture(scope="session")
+def sample_procedures() -> list[dict[str, Any]]:
+    path = shared_dir() / "data" / "procedures-sample.json"
+    procedures: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))["procedures"]
+    return procedures
+
+
+@pytest.fixture
+def procedure_like(sample_procedures: list[dict[str, Any]]):  # type: ignore[no-untyped-def]
+    """A complete procedure shaped like the sample, under a new code and name."""
+
+    def make(code: str, name: str | None = None, base: int = 0) -> dict[str, Any]:
+        body = copy.deepcopy(sample_procedures[base % len(sample_procedures)])
+        body["code"] = code
+        if name:
+            body["name"] = name
+        return body
+
+    return make
+
+
+def _start_system(root: Path, **overrides: str) -> tuple[RedisServer, System]:
+    from minhbach_shared.harness import System
+
+    redis = RedisServer(port=free_port(), dir=root / "redis")
+    redis.start()
+    system = System(root=root, redis=redis, overrides=overrides)
+    try:
+        system.start()
+    except Exception:
+        system.stop()
+        redis.stop()
+        raise
+    return redis, system
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    """One running system shared by a module's tests (each test uses its own codes)."""
+    redis, running = _start_system(tmp_path_factory.mktemp("system"))
+    yield running
+    running.stop()
+    redis.stop()
+
+
+@pytest.fixture
+def fresh_system(tmp_path: Path) -> Iterator[System]:
+    """A system of its own, for tests that kill parts of it."""
+    redis, running = _start_system(tmp_path)
+    yield running
+    running.stop()
+    redis.stop()

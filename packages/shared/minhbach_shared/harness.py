@@ -1,5 +1,7 @@
 """The whole system as separate processes, started from the Procfile's own command lines.
 
+For the cross-service tests (tests/) and the benchmarks (bench/); never imported by a service.
+
 Each process gets its own free port, temporary databases and portal directory, so a
 test (or a benchmark) runs beside a running `make up`.
 """
@@ -12,8 +14,10 @@ import shlex
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -22,8 +26,13 @@ from minhbach_shared.settings import DEV_JWT_SECRET
 from minhbach_shared.testing import REPO_ROOT, RedisServer, ServiceProcess, free_port, wait_until
 
 PROCFILE = REPO_ROOT / "Procfile"
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 BIN = Path(sys.executable).parent
 _DEFAULT = re.compile(r"\$\{(\w+):-([^}]*)\}")
+
+
+def today_in_vietnam() -> str:
+    return datetime.now(VIETNAM).date().isoformat()
 
 
 def procfile() -> dict[str, str]:
