@@ -148,5 +148,5 @@ def wake_relay(redis: Any, service: str) -> None:
         pipe.lpush(key, 1)
         pipe.ltrim(key, 0, 0)
         pipe.execute()
-    except Exception:
-        log.warning("could not wake the outbox relay; it will poll", exc_info=True)
+    except Exception as exc:
+        log.warning("could not wake the outbox relay (%s); it will poll", type(exc).__name__)
