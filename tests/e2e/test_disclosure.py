@@ -6,6 +6,7 @@ against a real redis-server, as started from the Procfile.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -220,3 +221,37 @@ def test_writes_need_the_right_role_and_bad_input_names_the_field(system: System
         assert (
             notifier.post("/v1/channels/portal/resync", headers=system.token(Role.EDITOR)).status_code == 403
         )
+
+
+def test_correlation_id_travels_from_the_request_to_the_notifiers_fetch(system: System, procedure_like):
+    system.create_procedure(procedure_like("E2E.COR.1", "Thủ tục theo dõi mã tương quan"))
+    with system.procedures() as api:
+        created = api.post(
+            "/v1/decisions",
+            json={
+                "number": "110/QĐ-SXD",
+                "title": "Công bố thủ tục",
+                "issuer": "Sở Xây dựng tỉnh Thái Bình",
+                "signed_on": today_in_vietnam(),
+                "effective_on": today_in_vietnam(),
+                "changes": [{"action": "new", "procedure_code": "E2E.COR.1"}],
+            },
+            headers=system.token(Role.EDITOR),
+        )
+        published = api.post(
+            f"/v1/decisions/{created.json()['id']}/publish",
+            headers={**system.token(Role.APPROVER), "X-Correlation-ID": "e2e-corr-7f3a"},
+        )
+    assert published.headers["X-Correlation-ID"] == "e2e-corr-7f3a"
+    system.wait_for_page("thu-tuc/E2E.COR.1.html", "Thủ tục theo dõi mã tương quan")
+
+    def access_lines() -> list[dict]:
+        log = system.processes["procedures"].log_path.read_text(encoding="utf-8")
+        return [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+
+    # the notifier's fetch of the procedure arrived carrying the approver's request id
+    fetches = [
+        line for line in access_lines() if line.get("message", "").startswith("GET /v1/procedures/E2E.COR.1 ")
+    ]
+    assert fetches, "the notifier never fetched the procedure"
+    assert {line["correlation_id"] for line in fetches} == {"e2e-corr-7f3a"}

@@ -6,9 +6,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from celery import Celery
-from kombu import Queue  # type: ignore[attr-defined]
+from kombu import Exchange, Queue  # type: ignore[attr-defined]
 
-from minhbach_shared.observability import install_celery_correlation
+from minhbach_shared.observability import configure_logging, install_celery_correlation
 from minhbach_shared.settings import BaseServiceSettings
 
 # Celery countdowns and ETAs sit in Redis' unacked set; one longer than the
@@ -47,7 +47,8 @@ def make_celery(
         broker_connection_max_retries=None,
         task_publish_retry=True,
         task_publish_retry_policy={"max_retries": 5, "interval_start": 0.1, "interval_step": 0.5},
-        task_queues=[Queue(q) for q in queues],  # type: ignore[no-untyped-call]
+        # Each queue its own direct exchange and routing key: no message can reach two queues.
+        task_queues=[Queue(q, Exchange(q, type="direct"), routing_key=q) for q in queues],  # type: ignore[no-untyped-call]
         task_default_queue=next(iter(queues)),
         task_routes=dict(task_routes or {}),
         task_serializer="json",
@@ -69,3 +70,12 @@ def backoff_countdown(attempt: int, *, base_s: float = 0.5, cap_s: float = MAX_C
     import random
 
     return random.uniform(0, min(cap_s, base_s * 2**attempt))
+
+
+def use_service_logging(service: str, settings: BaseServiceSettings) -> None:
+    """Make a worker or beat log as the service does (JSON, correlation id), not as Celery would."""
+    from celery import signals
+
+    @signals.setup_logging.connect(weak=False)  # type: ignore[untyped-decorator]
+    def _setup(**_: Any) -> None:
+        configure_logging(service=service, level=settings.log_level, json_logs=settings.log_json)

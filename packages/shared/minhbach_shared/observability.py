@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CORRELATION_HEADER = "X-Correlation-ID"
 correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
+access_log = logging.getLogger("minhbach.access")
 
 HTTP_REQUESTS = Counter(
     "mb_http_requests_total", "HTTP requests served", ["service", "method", "route", "status"]
@@ -95,8 +96,17 @@ class CorrelationMiddleware:
         finally:
             route = scope.get("route")
             path = getattr(route, "path", None) or "unmatched"
+            elapsed = time.perf_counter() - started
             HTTP_REQUESTS.labels(self.service, scope["method"], path, str(status)).inc()
-            HTTP_LATENCY.labels(self.service, scope["method"], path).observe(time.perf_counter() - started)
+            HTTP_LATENCY.labels(self.service, scope["method"], path).observe(elapsed)
+            # Our access log: one JSON line per request, with its correlation id.
+            access_log.info(
+                "%s %s %s",
+                scope["method"],
+                scope["path"],
+                status,
+                extra={"status": status, "duration_ms": round(elapsed * 1000, 1)},
+            )
             correlation_id.reset(token)
 
 

@@ -10,11 +10,13 @@ import contextlib
 import copy
 import json
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -245,3 +247,170 @@ def fresh_system(tmp_path: Path) -> Iterator[System]:
     yield running
     running.stop()
     redis.stop()
+
+
+# --- a throwaway PostgreSQL cluster, for the tests in tests/postgres ----------------
+
+
+def postgres_bin_dir() -> Path | None:
+    """The newest Debian PostgreSQL server binaries (/usr/lib/postgresql/<major>/bin), if any."""
+    found = [
+        d.parent for d in Path("/usr/lib/postgresql").glob("*/bin/initdb") if (d.parent / "pg_ctl").exists()
+    ]
+    return max(found, key=lambda d: int(d.parent.name) if d.parent.name.isdigit() else 0, default=None)
+
+
+@dataclass
+class PostgresServer:
+    """A PostgreSQL cluster in a temporary directory, on 127.0.0.1:`port`, for tests only.
+
+    PostgreSQL refuses to run as root: as root its commands run as the unprivileged
+    `postgres` user (created by the Debian package), which owns the data directory.
+    Durability is off (fsync, synchronous_commit, full_page_writes): it is thrown away.
+    """
+
+    bin_dir: Path
+    root: Path
+    port: int
+    user: str = "postgres"
+    password: str = field(default_factory=lambda: os.urandom(12).hex(), repr=False)
+    _databases: int = 0
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def log_path(self) -> Path:
+        return self.root / "postgres.log"
+
+    def _as_owner(self) -> list[str]:
+        return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    def _run(self, *argv: str) -> None:
+        result = subprocess.run(
+            [*self._as_owner(), *argv], capture_output=True, text=True, timeout=120, check=False
+        )
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"{' '.join(argv)} failed ({result.returncode}):\n"
+                f"{result.stdout}\n{result.stderr}\n{self.tail()}"
+            )
+
+    def tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except (FileNotFoundError, PermissionError):
+            return ""
+
+    def start(self) -> None:
+        pwfile = self.root / "pwfile"
+        pwfile.write_text(self.password + "\n")
+        self.root.chmod(0o700)
+        if os.geteuid() == 0:
+            import pwd
+
+            owner = pwd.getpwnam("postgres")
+            for path in (self.root, pwfile):
+                os.chown(path, owner.pw_uid, owner.pw_gid)
+        self._run(
+            str(self.bin_dir / "initdb"),
+            "--pgdata",
+            str(self.data_dir),
+            "--username",
+            self.user,
+            "--pwfile",
+            str(pwfile),
+            "--auth-local",
+            "scram-sha-256",
+            "--auth-host",
+            "scram-sha-256",
+            "--encoding",
+            "UTF8",
+            "--locale",
+            "C.UTF-8",
+            "--no-sync",
+        )
+        pwfile.unlink()
+        options = " ".join(
+            [
+                "-c listen_addresses=127.0.0.1",
+                f"-p {self.port}",
+                f"-c unix_socket_directories={self.root}",
+                "-c fsync=off",
+                "-c synchronous_commit=off",
+                "-c full_page_writes=off",
+                "-c max_connections=100",
+            ]
+        )
+        self._run(
+            str(self.bin_dir / "pg_ctl"),
+            "start",
+            "--wait",
+            "--timeout",
+            "60",
+            "--pgdata",
+            str(self.data_dir),
+            "--log",
+            str(self.log_path),
+            "-o",
+            options,
+        )
+
+    def stop(self) -> None:
+        if (self.data_dir / "postmaster.pid").exists():
+            self._run(
+                str(self.bin_dir / "pg_ctl"), "stop", "--wait", "--pgdata", str(self.data_dir), "-m", "fast"
+            )
+
+    def url(self, database: str = "postgres") -> str:
+        """A SQLAlchemy URL (psycopg 3 driver) of `database` on this cluster."""
+        return f"postgresql+psycopg://{self.user}:{self.password}@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        """A new, empty database named after `name` (made unique); return its SQLAlchemy URL."""
+        import psycopg
+        from psycopg import sql
+
+        self._databases += 1
+        stem = re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_")[:40] or "db"
+        database = f"{stem}_{self._databases}"
+        with psycopg.connect(
+            host="127.0.0.1",
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            dbname="postgres",
+            autocommit=True,
+        ) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+        return self.url(database)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL cluster for the whole session; `create_database(name)` gives each test its own."""
+    bin_dir = postgres_bin_dir()
+    if bin_dir is None:
+        pytest.fail(
+            "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin "
+            "(initdb, pg_ctl): apt-get install postgresql",
+            pytrace=False,
+        )
+    # Not under pytest's tmp dir: that is private to the user running the tests (root).
+    root = Path(tempfile.mkdtemp(prefix="mb-postgres-"))
+    server = PostgresServer(bin_dir=bin_dir, root=root, port=free_port())
+    try:
+        server.start()
+        yield server
+    finally:
+        try:
+            server.stop()
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer, request: pytest.FixtureRequest) -> str:
+    """A fresh, empty PostgreSQL database for one test (its SQLAlchemy URL)."""
+    return postgres_server.create_database(request.node.name)

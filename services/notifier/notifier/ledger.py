@@ -33,6 +33,7 @@ class EventRef:
     subject_id: str
     version: int
     occurred_at: datetime | None
+    correlation_id: str | None = None
 
     @property
     def key(self) -> SubjectKey:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import Table, and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from notifier.db import deliveries, ledger, seen_events, subjects
@@ -53,6 +54,16 @@ class Delivery:
         return (self.subject_kind, self.subject_id)
 
 
+def _upsert(session: Session, table: Table) -> Any:
+    """INSERT ... ON CONFLICT for the session's database (SQLite or PostgreSQL).
+
+    SQLite runs one writer at a time (BEGIN IMMEDIATE); PostgreSQL lets two ingests
+    write at once, so a row another transaction just inserted must not fail ours.
+    """
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
 def _chunks(items: Sequence[Any], size: int = 400) -> Iterable[Sequence[Any]]:
     # SQLite limits bound parameters per statement.
     for start in range(0, len(items), size):
@@ -72,7 +83,10 @@ def seen_ids(session: Session, event_ids: Sequence[str]) -> set[str]:
 def mark_seen(session: Session, event_ids: Sequence[str], *, now: datetime) -> None:
     new = sorted(set(event_ids) - seen_ids(session, event_ids))
     if new:
-        session.execute(insert(seen_events), [{"event_id": e, "seen_at": now} for e in new])
+        session.execute(
+            _upsert(session, seen_events).on_conflict_do_nothing(index_elements=[seen_events.c.event_id]),
+            [{"event_id": e, "seen_at": now} for e in new],
+        )
 
 
 def prune_seen(session: Session, *, before: datetime) -> int:
@@ -124,11 +138,16 @@ def upsert_subject(
         "updated_at": now,
         "occurred_at": occurred_at,
     }
-    updated = session.execute(
-        update(subjects).where(subjects.c.kind == key[0], subjects.c.id == key[1]).values(**values)
+    # One statement, and the read model never goes back a version, even when two
+    # ingests of the same subject commit at once (PostgreSQL).
+    stmt = _upsert(session, subjects).values(kind=key[0], id=key[1], **values)
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[subjects.c.kind, subjects.c.id],
+            set_={name: stmt.excluded[name] for name in values},
+            where=subjects.c.version <= stmt.excluded.version,
+        )
     )
-    if not getattr(updated, "rowcount", 0):
-        session.execute(insert(subjects).values(kind=key[0], id=key[1], **values))
 
 
 # -- deliveries ----------------------------------------------------------------

@@ -19,6 +19,7 @@ from minhbach_shared.celery import MAX_COUNTDOWN_S
 from minhbach_shared.db import WRITE
 from minhbach_shared.events import Envelope, Subject
 from minhbach_shared.http import Conflict, NotFound
+from minhbach_shared.observability import correlation_id
 from notifier import ledger
 from notifier import repository as repo
 from notifier.broker import Dispatcher
@@ -72,6 +73,7 @@ class ReconcileReport:
 class _Target:
     version: int
     occurred_at: datetime | None
+    correlation_id: str | None
 
 
 class Notifier:
@@ -126,6 +128,7 @@ class Notifier:
                     subject_id=envelope.subject.id,
                     version=envelope.version,
                     occurred_at=envelope.occurred_at,
+                    correlation_id=envelope.correlation_id,
                 )
             )
         if not refs:
@@ -137,7 +140,7 @@ class Notifier:
             held = repo.subject_versions(session, list(newest))
         report.duplicates = len(refs) - len(fresh)
         targets = {
-            key: _Target(e.version, e.occurred_at)
+            key: _Target(e.version, e.occurred_at, e.correlation_id)
             for key, e in newest.items()
             if not ledger.is_stale(e.version, held.get(key))
         }
@@ -176,7 +179,12 @@ class Notifier:
                 dropped += 1
                 continue
             # httpx errors propagate: the task retries and nothing has been written.
-            state = owner.fetch(Subject(kind=key[0], id=key[1]))  # type: ignore[arg-type]
+            # The fetch and its logs carry the id of the request that caused the change.
+            token = correlation_id.set(target.correlation_id or correlation_id.get())
+            try:
+                state = owner.fetch(Subject(kind=key[0], id=key[1]))  # type: ignore[arg-type]
+            finally:
+                correlation_id.reset(token)
             if state is None:
                 log.warning("owner has no such subject (404); dropped", extra={"subject": key})
                 dropped += 1
@@ -327,7 +335,7 @@ class Notifier:
         with Session(self.engine) as session:
             held = repo.subject_versions(session)
         targets = {
-            key: _Target(version, None)
+            key: _Target(version, None, None)
             for key, version in wanted.items()
             if not ledger.is_stale(version, held.get(key))
         }

@@ -6,10 +6,10 @@ celery -A notifier.worker beat
 
 from __future__ import annotations
 
-from minhbach_shared.observability import configure_logging
+from minhbach_shared.celery import use_service_logging
 from notifier.bootstrap import make_notifier_celery
 from notifier.settings import Settings
 
 settings = Settings()
-configure_logging(service="notifier", level=settings.log_level, json_logs=settings.log_json)
 app = make_notifier_celery(settings)
+use_service_logging("notifier", settings)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from celery import Celery
 
-from celery import Celery, signals
-
-from minhbach_shared.celery import make_celery
-from minhbach_shared.observability import configure_logging
+from minhbach_shared.celery import make_celery, use_service_logging
 from procedures.settings import Settings
 
 QUEUE = "procedures"
@@ -28,10 +25,6 @@ def create_celery(settings: Settings | None = None) -> Celery:
     )
 
 
-app = create_celery()
-
-
-@signals.setup_logging.connect(weak=False)
-def _logging(**_: Any) -> None:
-    settings = Settings()
-    configure_logging(service="procedures", level=settings.log_level, json_logs=settings.log_json)
+_settings = Settings()
+app = create_celery(_settings)
+use_service_logging("procedures", _settings)

@@ -1,0 +1,572 @@
+"""`make bench`: change-to-portal latency beside a no-op Celery round trip, same Redis, same run.
+
+Starts a redis-server and the whole system from the Procfile (minhbach_shared.harness.System) in a
+temporary directory, then measures:
+
+1. the no-op Celery round trip (bench.noop): publish a task, a worker runs it, the task
+   LPUSHes a token the client BLPOPs;
+2. change-to-portal latency: one procedure amended by one decision, from just before the
+   publish POST until the procedure's page file in NOTIFIER_PORTAL_DIR carries the new
+   version marker (the file the notifier serves under /portal/);
+3. a burst: one decision amending many procedures, the time until every page shows its
+   new version and how many portal channel runs and ingest tasks it took.
+
+Prints a table, writes bench/results/latest.json. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import fcntl
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from minhbach_shared.auth import Role
+from minhbach_shared.harness import BIN, System
+from minhbach_shared.testing import REPO_ROOT, RedisServer, ServiceProcess, free_port, shared_dir
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+RUNS_KEY = "mb:notifier:channel-runs"  # notifier.broker.RUNS_KEY
+RELAY_BATCH = 200  # OutboxRelay.batch_size
+VERSION_META = re.compile(rb'<meta name="mb:version" content="(\d+)">')
+
+# The harness runs the backstops fast so tests finish quickly; a benchmark should see the
+# shipped defaults (notifier/procedures settings), or reconcile every 3 s is part of the noise.
+SHIPPED_TIMINGS = {
+    "NOTIFIER_PUMP_INTERVAL_S": "5",
+    "NOTIFIER_RECONCILE_INTERVAL_S": "60",
+    "NOTIFIER_RETRY_BASE_S": "2",
+    "PROCEDURES_APPLY_DUE_EVERY_S": "15",
+}
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+# -- numbers ------------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile (p in 0..100) of milliseconds."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = max(1, -(-len(ordered) * p // 100))  # ceil
+    return ordered[int(rank) - 1]
+
+
+def summary(values_ms: Sequence[float]) -> dict[str, float]:
+    return {
+        "n": len(values_ms),
+        "p50_ms": round(percentile(values_ms, 50), 2),
+        "p90_ms": round(percentile(values_ms, 90), 2),
+        "p99_ms": round(percentile(values_ms, 99), 2),
+        "max_ms": round(max(values_ms), 2),
+        "mean_ms": round(statistics.fmean(values_ms), 2),
+    }
+
+
+def ms(seconds: float) -> float:
+    return seconds * 1000.0
+
+
+# -- the no-op Celery round trip ----------------------------------------------------------
+
+
+def start_noop_worker(system: System, root: Path, pool: str) -> ServiceProcess:
+    from bench.noop import QUEUE
+
+    env = {
+        **system.env,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    argv = [str(BIN / "celery"), "-A", "bench.noop", "worker", "-Q", QUEUE, "--pool", pool, "-n", "noop@%h"]
+    if pool != "solo":
+        argv += ["--concurrency", "1"]
+    argv += ["--loglevel", "WARNING"]
+    return ServiceProcess(
+        name="bench-noop", argv=argv, env=env, log_path=root / "logs" / "bench-noop.log"
+    ).start()
+
+
+def measure_noop(redis_url: str, worker: ServiceProcess, *, n: int, warmup: int) -> list[float]:
+    import redis as redis_lib
+
+    from bench.noop import DONE_KEY, QUEUE, TASK, create_app
+
+    app = create_app(redis_url)
+    client = redis_lib.Redis.from_url(redis_url)
+    client.delete(DONE_KEY)
+    # The first task waits in the queue until the worker is up.
+    app.send_task(TASK, args=["ready"], queue=QUEUE)
+    deadline = time.monotonic() + 60
+    while client.blpop([DONE_KEY], timeout=1) is None:
+        worker.assert_alive()
+        if time.monotonic() > deadline:
+            raise BenchError(f"the no-op worker never ran a task; log:\n{worker.tail()}")
+    samples: list[float] = []
+    for i in range(warmup + n):
+        token = str(i)
+        t0 = time.perf_counter()
+        app.send_task(TASK, args=[token], queue=QUEUE)
+        got = client.blpop([DONE_KEY], timeout=10)
+        t1 = time.perf_counter()
+        if got is None or got[1].decode() != token:
+            raise BenchError(f"no-op round trip {i} lost or out of order: {got!r}")
+        if i >= warmup:
+            samples.append(ms(t1 - t0))
+    client.close()
+    return samples
+
+
+# -- talking to the system ----------------------------------------------------------------
+
+
+def today_in_vietnam() -> str:
+    return datetime.now(VIETNAM).date().isoformat()
+
+
+class Api:
+    """One keep-alive client to the procedures API, with an editor's and an approver's token."""
+
+    def __init__(self, system: System) -> None:
+        self.http = httpx.Client(base_url=system.procedures_url, timeout=30)
+        self.editor = system.token(Role.EDITOR)
+        self.approver = system.token(Role.APPROVER)
+        self.decisions = 0
+
+    def close(self) -> None:
+        self.http.close()
+
+    @staticmethod
+    def _ok(response: httpx.Response, status: int) -> dict[str, Any]:
+        if response.status_code != status:
+            raise BenchError(
+                f"{response.request.method} {response.request.url}: {response.status_code} {response.text}"
+            )
+        return dict(response.json())
+
+    def create_procedure(self, body: dict[str, Any]) -> None:
+        self._ok(self.http.post("/v1/procedures", json=body, headers=self.editor), 201)
+
+    def set_processing_time(self, code: str, value: int) -> None:
+        body = {"processing_time": {"value": value, "unit": "working_days"}}
+        self._ok(self.http.patch(f"/v1/procedures/{code}", json=body, headers=self.editor), 200)
+
+    def create_decision(self, action: str, codes: Iterable[str]) -> int:
+        self.decisions += 1
+        number = f"{self.decisions}/QĐ-BENCH"
+        today = today_in_vietnam()
+        body = {
+            "number": number,
+            "title": f"Công bố thủ tục hành chính ({number})",
+            "issuer": "Sở Xây dựng tỉnh Thái Bình",
+            "signed_on": today,
+            "effective_on": today,
+            "changes": [{"action": action, "procedure_code": c} for c in codes],
+        }
+        return int(self._ok(self.http.post("/v1/decisions", json=body, headers=self.editor), 201)["id"])
+
+    def publish(self, decision_id: int) -> None:
+        published = self._ok(
+            self.http.post(f"/v1/decisions/{decision_id}/publish", headers=self.approver), 200
+        )
+        if published["status"] != "in_effect":
+            raise BenchError(f"decision {decision_id} is {published['status']}, not in effect")
+
+
+class Portal:
+    """Watches the portal's files: a page is shown when its file carries the version marker."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def page(self, code: str) -> Path:
+        return self.root / "thu-tuc" / f"{code}.html"
+
+    @staticmethod
+    def version(path: Path) -> int | None:
+        try:
+            match = VERSION_META.search(path.read_bytes())
+        except FileNotFoundError:
+            return None
+        return int(match.group(1)) if match else None
+
+    def wait(
+        self, expected: dict[str, int], *, timeout: float = 60.0, poll_s: float = 0.001
+    ) -> dict[str, float]:
+        """perf_counter() at which each code's page first showed at least its expected version.
+
+        Polls os.stat every `poll_s` and reads a file only when it was replaced (pages are
+        written to a temporary file and renamed, so a new inode means a new page).
+        """
+        pending = {code: self.page(code) for code in expected}
+        seen: dict[str, tuple[int, int, int]] = {}
+        shown: dict[str, float] = {}
+        deadline = time.perf_counter() + timeout
+        while pending:
+            for code, path in list(pending.items()):
+                try:
+                    st = os.stat(path)
+                except FileNotFoundError:
+                    continue
+                signature = (st.st_ino, st.st_mtime_ns, st.st_size)
+                if seen.get(code) == signature:
+                    continue
+                seen[code] = signature
+                version = self.version(path)
+                if version is not None and version >= expected[code]:
+                    shown[code] = time.perf_counter()
+                    del pending[code]
+            if not pending:
+                break
+            if time.perf_counter() > deadline:
+                sample = sorted(pending)[:5]
+                raise BenchError(f"{len(pending)} page(s) never showed their new version, e.g. {sample}")
+            time.sleep(poll_s)
+        return shown
+
+    def wait_idle(self) -> float:
+        """Block until no portal channel run holds the portal lock; perf_counter() after."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / ".lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            fcntl.flock(lock, fcntl.LOCK_UN)
+        return time.perf_counter()
+
+
+def sample_procedures() -> list[dict[str, Any]]:
+    data = json.loads((shared_dir() / "data" / "procedures-sample.json").read_text(encoding="utf-8"))
+    return list(data["procedures"])
+
+
+@dataclass
+class Bench:
+    system: System
+    api: Api
+    portal: Portal
+    redis: Any
+
+    def channel_runs(self) -> int:
+        return int(self.redis.hget(RUNS_KEY, "portal") or 0)
+
+    def relayed(self) -> tuple[int, int]:
+        """(events, messages) the procedures relay has sent so far, from its log.
+
+        One message (one notifier.ingest task) carries up to RELAY_BATCH envelopes; a drain
+        logs its total, so messages are counted as ceil(events / RELAY_BATCH) per drain.
+        (The notifier's workers would be the better witness, but they log nothing: see README.)
+        """
+        events = messages = 0
+        log = self.system.root / "logs" / "procedures-relay.log"
+        for line in log.read_text(errors="replace").splitlines():
+            if '"outbox relayed"' not in line:
+                continue
+            try:
+                n = int(json.loads(line).get("events") or 0)
+            except ValueError:
+                continue
+            events += n
+            messages += -(-n // RELAY_BATCH)
+        return events, messages
+
+
+def seed(bench: Bench, codes: Sequence[str], samples: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Create the procedures, put them in force with one decision, wait for every page."""
+    for i, code in enumerate(codes):
+        body = copy.deepcopy(samples[i % len(samples)])
+        body["code"] = code
+        body["name"] = f"{body['name']} ({code})"
+        bench.api.create_procedure(body)
+    return burst(bench, "new", codes, {code: 1 for code in codes})
+
+
+def burst(bench: Bench, action: str, codes: Sequence[str], expected: dict[str, int]) -> dict[str, Any]:
+    """One decision changing every code; time until every page shows its expected version."""
+    api, portal = bench.api, bench.portal
+    portal.wait_idle()
+    decision = api.create_decision(action, codes)
+    runs_before, relayed_before = bench.channel_runs(), bench.relayed()
+    t0 = time.perf_counter()
+    api.publish(decision)
+    published = time.perf_counter()
+    shown = portal.wait(expected, timeout=120)
+    runs_at_all = bench.channel_runs()
+    idle = portal.wait_idle()
+    time.sleep(0.3)  # let a trailing run (flag set during the last one) start, then finish
+    portal.wait_idle()
+    relayed = bench.relayed()
+    return {
+        "action": action,
+        "size": len(codes),
+        "publish_ms": round(ms(published - t0), 2),
+        "first_shown_ms": round(ms(min(shown.values()) - t0), 2),
+        "all_shown_ms": round(ms(max(shown.values()) - t0), 2),
+        "idle_ms": round(ms(idle - t0), 2),
+        "channel_runs_to_all_shown": runs_at_all - runs_before,
+        "channel_runs_total": bench.channel_runs() - runs_before,
+        "relayed_events": relayed[0] - relayed_before[0],
+        "ingest_tasks": relayed[1] - relayed_before[1],
+    }
+
+
+def sequential_changes(bench: Bench, codes: Sequence[str], *, n: int, warmup: int) -> dict[str, Any]:
+    """`n` single-procedure amendments one after another, each on an idle system."""
+    api, portal = bench.api, bench.portal
+    versions = {code: 1 for code in codes}
+    latency: list[float] = []
+    publish: list[float] = []
+    tail: list[float] = []
+    for i in range(warmup + n):
+        code = codes[i % len(codes)]
+        api.set_processing_time(code, 1000 + i)
+        decision = api.create_decision("amend", [code])
+        versions[code] += 1
+        t0 = time.perf_counter()
+        api.publish(decision)
+        published = time.perf_counter()
+        shown = portal.wait({code: versions[code]}, timeout=30)[code]
+        idle = portal.wait_idle()  # the run also renders indexes and commits; wait it out
+        if i >= warmup:
+            latency.append(ms(shown - t0))
+            publish.append(ms(published - t0))
+            tail.append(ms(idle - shown))
+    quarter = max(1, n // 4)
+    return {
+        "procedures": len(codes),
+        "latency": summary(latency),
+        "publish_request": summary(publish),
+        "run_tail_after_page": summary(tail),
+        "first_quarter_p50_ms": round(percentile(latency[:quarter], 50), 2),
+        "last_quarter_p50_ms": round(percentile(latency[-quarter:], 50), 2),
+        "samples_ms": [round(v, 3) for v in latency],
+    }
+
+
+def check_served(system: System, codes: Sequence[str], portal: Portal) -> None:
+    """The notifier serves what the files say (the benchmark watched the files)."""
+    with httpx.Client(base_url=system.notifier_url, timeout=10) as http:
+        for code in codes:
+            page = http.get(f"/portal/thu-tuc/{code}.html")
+            match = VERSION_META.search(page.content)
+            if (
+                page.status_code != 200
+                or not match
+                or int(match.group(1)) != portal.version(portal.page(code))
+            ):
+                raise BenchError(f"/portal/thu-tuc/{code}.html is not what the portal directory holds")
+
+
+# -- report -------------------------------------------------------------------------------
+
+
+def machine(redis_client: Any) -> dict[str, Any]:
+    import celery
+
+    try:
+        affinity = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        affinity = os.cpu_count()
+    return {
+        "nproc": affinity,
+        "cpu_count": os.cpu_count(),
+        "cpu": _cpu_model(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "celery": celery.__version__,
+        "redis_server": redis_client.info("server").get("redis_version"),
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def _cpu_model() -> str | None:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        return None
+    return None
+
+
+def table(result: dict[str, Any]) -> str:
+    noop = result["noop"]
+    change = result["change_to_portal"]["latency"]
+    ratio = result["ratio"]
+    b = result["burst"]
+    rows = [
+        ("no-op Celery round trip p50", f"{noop['p50_ms']:.2f} ms"),
+        ("no-op Celery round trip p99", f"{noop['p99_ms']:.2f} ms"),
+        ("change-to-portal p50", f"{change['p50_ms']:.2f} ms"),
+        ("change-to-portal p99", f"{change['p99_ms']:.2f} ms"),
+        ("change-to-portal max", f"{change['max_ms']:.2f} ms"),
+        ("ratio p50 (change / no-op)", f"{ratio['p50']:.1f}x"),
+        ("ratio p99 (change / no-op)", f"{ratio['p99']:.1f}x"),
+        ("  of which publish POST p50", f"{result['change_to_portal']['publish_request']['p50_ms']:.2f} ms"),
+        ("burst size (one amend decision)", f"{b['size']} procedures"),
+        ("burst time to all disclosed", f"{b['all_shown_ms']:.0f} ms"),
+        ("burst first page shown", f"{b['first_shown_ms']:.0f} ms"),
+        (
+            "channel.portal runs in burst",
+            f"{b['channel_runs_to_all_shown']} (total {b['channel_runs_total']})",
+        ),
+        ("relayed events / ingest tasks", f"{b['relayed_events']} / {b['ingest_tasks']}"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    vwidth = max(len(v) for _, v in rows)
+    m = result["machine"]
+    head = (
+        f"Minh Bạch bench — {result['timestamp']} — {m['nproc']} cpu, Python {m['python']}, "
+        f"redis {m['redis_server']}, load {m['loadavg_at_start'][0]:.2f} -> {m['loadavg_at_end'][0]:.2f}\n"
+        f"no-op: {noop['n']} round trips ({result['config']['noop_pool']} pool); "
+        f"change-to-portal: {change['n']} changes over {result['change_to_portal']['procedures']} procedures"
+    )
+    line = "-" * (width + vwidth + 3)
+    body = "\n".join(f"{k:<{width}}   {v:>{vwidth}}" for k, v in rows)
+    return f"{head}\n{line}\n{body}\n{line}"
+
+
+# -- main ---------------------------------------------------------------------------------
+
+
+def _interrupt(signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
+    started = time.monotonic()
+    redis = RedisServer(port=free_port(), dir=root / "redis")
+    system: System | None = None
+    noop_worker: ServiceProcess | None = None
+    api: Api | None = None
+    try:
+        redis.start()
+        redis_client = redis.client()
+        info = machine(redis_client)
+        print(f"starting the system in {root} ...", file=sys.stderr, flush=True)
+        system = System(root=root, redis=redis, overrides=SHIPPED_TIMINGS).start()
+        noop_worker = start_noop_worker(system, root, args.noop_pool)
+        portal = Portal(system.portal_dir)
+        api = Api(system)
+        bench = Bench(system=system, api=api, portal=portal, redis=redis_client)
+        samples = sample_procedures()
+
+        print("seeding ...", file=sys.stderr, flush=True)
+        codes = [f"BENCH.P.{i:03d}" for i in range(args.procedures)]
+        seeded = seed(bench, codes, samples)
+
+        print(f"no-op round trips x{args.noop} ...", file=sys.stderr, flush=True)
+        noop = summary(measure_noop(redis.url, noop_worker, n=args.noop, warmup=args.warmup))
+
+        print(f"change-to-portal x{args.changes} ...", file=sys.stderr, flush=True)
+        change = sequential_changes(bench, codes, n=args.changes, warmup=args.warmup)
+        check_served(system, codes, portal)
+
+        print(f"burst of {args.burst} ...", file=sys.stderr, flush=True)
+        burst_codes = [f"BENCH.B.{i:03d}" for i in range(args.burst)]
+        burst_new = seed(bench, burst_codes, samples)
+        for i, code in enumerate(burst_codes):
+            api.set_processing_time(code, 5000 + i)
+        burst_amend = burst(bench, "amend", burst_codes, {code: 2 for code in burst_codes})
+        check_served(system, burst_codes[:: max(1, len(burst_codes) // 10)], portal)
+
+        latency = change["latency"]
+        info["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+        return {
+            "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": info,
+            "config": {
+                "noop_round_trips": args.noop,
+                "noop_pool": args.noop_pool,
+                "changes": args.changes,
+                "procedures": args.procedures,
+                "burst": args.burst,
+                "warmup": args.warmup,
+                "detection": "os.stat poll of NOTIFIER_PORTAL_DIR/thu-tuc/{code}.html every 1 ms",
+                "timings": SHIPPED_TIMINGS,
+            },
+            "noop": noop,
+            "change_to_portal": change,
+            "ratio": {
+                "p50": round(latency["p50_ms"] / noop["p50_ms"], 2),
+                "p99": round(latency["p99_ms"] / noop["p99_ms"], 2),
+            },
+            "burst": burst_amend,
+            "burst_new": burst_new,
+            "seed": seeded,
+            "runtime_s": round(time.monotonic() - started, 1),
+        }
+    except BaseException:
+        if system is not None:
+            print(system.logs(), file=sys.stderr)
+        if noop_worker is not None:
+            print(f"--- bench-noop\n{noop_worker.tail(30)}", file=sys.stderr)
+        raise
+    finally:
+        if api is not None:
+            api.close()
+        if noop_worker is not None:
+            noop_worker.stop()
+        if system is not None:
+            system.stop()
+        redis.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--changes", type=int, default=200, help="sequential changes measured (default 200)")
+    parser.add_argument("--procedures", type=int, default=20, help="procedures they rotate over (default 20)")
+    parser.add_argument("--noop", type=int, default=300, help="no-op round trips measured (default 300)")
+    parser.add_argument(
+        "--burst", type=int, default=200, help="procedures in the burst decision (default 200)"
+    )
+    parser.add_argument("--warmup", type=int, default=10, help="unmeasured warm-up iterations (default 10)")
+    parser.add_argument("--noop-pool", default="solo", choices=["solo", "prefork"], help="no-op worker pool")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, portal)")
+    parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
+    args = parser.parse_args(argv)
+
+    os.chdir(REPO_ROOT)
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
+    root = Path(tempfile.mkdtemp(prefix="mb-bench-"))
+    ok = False
+    try:
+        result = run(args, root)
+        ok = True
+    except KeyboardInterrupt:
+        print("interrupted; everything stopped", file=sys.stderr)
+        return 130
+    finally:
+        if ok and not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+        else:
+            print(f"kept {root}", file=sys.stderr)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(table(result))
+    print(f"({result['runtime_s']} s; JSON in {args.output})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
