@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from minhbach_shared.observability import CorrelationMiddleware, metrics_response
@@ -76,6 +77,16 @@ def install_platform(
             status_code=exc.status_code,
             content={"detail": exc.detail, "errors": []},
             headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+        # Two writers raced for the same key (PostgreSQL lets both get this far):
+        # the loser gets a 409, never a 500, and its transaction was rolled back.
+        log.info("write conflict", exc_info=True)
+        return JSONResponse(
+            status_code=409,
+            content={"detail": "conflicts with a concurrent change; reload and try again", "errors": []},
         )
 
     @app.exception_handler(Exception)

@@ -1,0 +1,53 @@
+"""The platform every API shares: errors are JSON 4xx naming the field, never a 500."""
+
+from typing import Annotated
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
+
+from minhbach_shared.auth import Role, issue_token, require_roles
+from minhbach_shared.http import install_platform
+from minhbach_shared.settings import DEV_JWT_SECRET, BaseServiceSettings
+
+
+class Body(BaseModel):
+    name: Annotated[str, Field(min_length=1, max_length=5)]
+
+
+def make_client() -> TestClient:
+    app = FastAPI()
+    app.state.settings = BaseServiceSettings()
+    install_platform(app, service="test", readiness=lambda: {"database": "ok"})
+
+    @app.post("/things", dependencies=[require_roles(Role.EDITOR)])
+    def create(body: Body) -> dict[str, str]:
+        return {"name": body.name}
+
+    @app.post("/race")
+    def race() -> None:
+        raise IntegrityError("INSERT", {}, Exception("duplicate key value violates unique constraint"))
+
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def test_validation_error_names_the_field():
+    token = issue_token(DEV_JWT_SECRET, subject="t", roles=[Role.EDITOR])
+    response = make_client().post(
+        "/things", json={"name": "too long"}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "name"
+
+
+def test_missing_token_is_401_with_a_challenge():
+    response = make_client().post("/things", json={"name": "a"})
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_a_lost_race_for_a_key_is_a_409_not_a_500():
+    response = make_client().post("/race")
+    assert response.status_code == 409
+    assert "concurrent change" in response.json()["detail"]
