@@ -9,7 +9,10 @@ temporary directory, then measures:
    publish POST until the procedure's page file in NOTIFIER_PORTAL_DIR carries the new
    version marker (the file the notifier serves under /portal/);
 3. a burst: one decision amending many procedures, the time until every page shows its
-   new version and how many portal channel runs and ingest tasks it took.
+   new version and how many portal channel runs and ingest tasks it took;
+4. public search at 10,000 procedures (bench.search, after the system is stopped): FTS5
+   against the portable LIKE-scan in process on the same data, and GET /v1/procedures
+   over HTTP (`--skip-search` leaves it out).
 
 Prints a table, writes bench/results/latest.json. See bench/README.md.
 """
@@ -440,6 +443,12 @@ def table(result: dict[str, Any]) -> str:
         f"no-op: {noop['n']} round trips ({result['config']['noop_pool']} pool); "
         f"change-to-portal: {change['n']} changes over {result['change_to_portal']['procedures']} procedures"
     )
+    if result.get("search"):
+        from bench.search import table_rows
+
+        rows += table_rows(result["search"])
+        width = max(len(k) for k, _ in rows)
+        vwidth = max(len(v) for _, v in rows)
     line = "-" * (width + vwidth + 3)
     body = "\n".join(f"{k:<{width}}   {v:>{vwidth}}" for k, v in rows)
     return f"{head}\n{line}\n{body}\n{line}"
@@ -490,8 +499,7 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         check_served(system, burst_codes[:: max(1, len(burst_codes) // 10)], portal)
 
         latency = change["latency"]
-        info["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
-        return {
+        result = {
             "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": info,
             "config": {
@@ -503,6 +511,9 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
                 "warmup": args.warmup,
                 "detection": "os.stat poll of NOTIFIER_PORTAL_DIR/thu-tuc/{code}.html every 1 ms",
                 "timings": SHIPPED_TIMINGS,
+                "search": None
+                if args.skip_search
+                else {"rounds": args.search_rounds, "budget_s": args.search_budget_s},
             },
             "noop": noop,
             "change_to_portal": change,
@@ -513,7 +524,6 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             "burst": burst_amend,
             "burst_new": burst_new,
             "seed": seeded,
-            "runtime_s": round(time.monotonic() - started, 1),
         }
     except BaseException:
         if system is not None:
@@ -530,6 +540,16 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             system.stop()
         redis.stop()
 
+    if not args.skip_search:
+        from bench import search
+
+        result["search"] = search.run(
+            root / "search", rounds=args.search_rounds, budget_s=args.search_budget_s
+        )
+    info["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    result["runtime_s"] = round(time.monotonic() - started, 1)
+    return result
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
@@ -541,6 +561,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--warmup", type=int, default=10, help="unmeasured warm-up iterations (default 10)")
     parser.add_argument("--noop-pool", default="solo", choices=["solo", "prefork"], help="no-op worker pool")
+    parser.add_argument("--skip-search", action="store_true", help="leave out the search benchmark")
+    parser.add_argument(
+        "--search-rounds", type=int, default=16, help="HTTP rounds over the search queries (default 16)"
+    )
+    parser.add_argument(
+        "--search-budget-s",
+        type=float,
+        default=20.0,
+        help="no new search round after this many seconds, in process and over HTTP (default 20)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, portal)")
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
     args = parser.parse_args(argv)
