@@ -1,0 +1,54 @@
+"""The composition root: `uvicorn --factory content.app:create_app`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from redis import Redis
+
+from content import routes
+from content.owners import ProceduresClient
+from content.settings import Settings
+from content.storage import AttachmentStore
+from content.worker import APPLY_SCHEDULE_TASK, QUEUE, create_celery
+from minhbach_shared.db import make_engine
+from minhbach_shared.http import check_readiness, install_platform
+from minhbach_shared.observability import configure_logging
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(service="content", level=settings.log_level, json_logs=settings.log_json)
+    # Engines and clients connect lazily, on first use.
+    engine = make_engine(settings.database_url)
+    redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    celery_app = create_celery(settings)
+
+    def schedule_apply(countdown_s: float) -> None:
+        celery_app.send_task(APPLY_SCHEDULE_TASK, queue=QUEUE, countdown=countdown_s)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+        redis.close()
+
+    app = FastAPI(
+        title="Minh Bạch content",
+        version="1.0.0",
+        description="Administrative-reform articles, directive and legal documents, attachments.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.context = routes.Context(
+        engine=engine,
+        redis=redis,
+        store=AttachmentStore(settings.attachments_dir, max_bytes=settings.max_attachment_bytes),
+        procedures=ProceduresClient(settings.procedures_url, timeout_s=settings.procedures_timeout_s),
+        schedule_apply=schedule_apply,
+    )
+    install_platform(app, service="content", readiness=lambda: check_readiness(engine=engine, redis=redis))
+    app.include_router(routes.router)
+    return app

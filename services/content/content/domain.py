@@ -1,0 +1,385 @@
+"""Articles and documents: the editorial workflow, the schedule, and the events they record.
+
+An article has an editorial state (what its newest revision is doing) and a public
+status (what the public sees). They are separate so that a published revision stays
+live while the next one is written and reviewed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from minhbach_shared.events import Envelope, EventType, Subject, SubjectKind
+
+SOURCE = "content"
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+Content = dict[str, Any]
+
+# The fields of a revision; a save is always the full set (a PATCH merges first).
+CONTENT_FIELDS = (
+    "category",
+    "title",
+    "summary",
+    "body",
+    "body_html",
+    "cover_image",
+    "tags",
+    "procedure_codes",
+    "attachments",
+)
+DIFF_FIELDS = ("title", "summary", "body")
+
+
+class Category(StrEnum):
+    NEWS = "news"
+    INITIATIVES = "initiatives"
+    PLANS_REPORTS = "plans_reports"
+    PROPAGANDA = "propaganda"
+
+
+class EditorialState(StrEnum):
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    PUBLISHED = "published"
+    UNPUBLISHED = "unpublished"
+    ARCHIVED = "archived"
+
+
+class PublicStatus(StrEnum):
+    PUBLISHED = "published"
+    SCHEDULED = "scheduled"
+    UNPUBLISHED = "unpublished"
+    EXPIRED = "expired"
+
+
+class ArticleAction(StrEnum):
+    EDIT = "edit"
+    RESTORE = "restore"
+    SUBMIT = "submit"
+    PUBLISH = "publish"
+    SEND_BACK = "send_back"
+    UNPUBLISH = "unpublish"
+    ARCHIVE = "archive"
+
+
+class RelationKind(StrEnum):
+    AMENDS = "amends"
+    REPLACES = "replaces"
+
+
+INVERSE_KIND = {RelationKind.AMENDS: "amended_by", RelationKind.REPLACES: "replaced_by"}
+
+
+def to_utc(value: datetime) -> datetime:
+    """A time entered in Vietnam: naive means Asia/Ho_Chi_Minh; stored as UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=VN_TZ)
+    return value.astimezone(UTC)
+
+
+class RuleBroken(Exception):
+    """An operation the current state does not allow (mapped to 409)."""
+
+    def __init__(self, message: str, allowed: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.allowed = allowed or []
+
+
+class SelfApproval(Exception):
+    """The approver wrote the revision they are asked to approve (mapped to 403)."""
+
+
+class BadSchedule(Exception):
+    """publish_at / expire_at that cannot work (mapped to 422); `field` names the culprit."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field_name
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One save of an article: who, when, and the full content."""
+
+    number: int
+    author: str
+    created_at: datetime
+    content: Content
+    note: str = ""
+
+
+@dataclass
+class Article:
+    slug: str
+    state: EditorialState
+    head: int
+    revisions: dict[int, Revision]
+    id: int | None = None
+    live_revision: int | None = None
+    scheduled_revision: int | None = None
+    public_status: PublicStatus | None = None
+    version: int = 0
+    publish_at: datetime | None = None
+    expire_at: datetime | None = None
+    published_at: datetime | None = None
+    updated_at: datetime | None = None
+    review_comment: str | None = None
+    events: list[Envelope] = field(default_factory=list, repr=False)
+    new_revisions: list[Revision] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def create(cls, *, slug: str, content: Content, author: str, now: datetime) -> Article:
+        first = Revision(number=1, author=author, created_at=now, content=dict(content), note="created")
+        return cls(
+            slug=slug,
+            state=EditorialState.DRAFT,
+            head=1,
+            revisions={1: first},
+            new_revisions=[first],
+        )
+
+    # What the state allows
+
+    @property
+    def is_live(self) -> bool:
+        return self.public_status is PublicStatus.PUBLISHED
+
+    @property
+    def head_revision(self) -> Revision:
+        return self.revisions[self.head]
+
+    def allowed_actions(self) -> list[ArticleAction]:
+        allowed: list[ArticleAction] = []
+        if self.state in (EditorialState.DRAFT, EditorialState.PUBLISHED, EditorialState.UNPUBLISHED):
+            allowed += [ArticleAction.EDIT, ArticleAction.RESTORE]
+        if self.state is EditorialState.DRAFT:
+            allowed.append(ArticleAction.SUBMIT)
+        if self.state in (EditorialState.IN_REVIEW, EditorialState.UNPUBLISHED):
+            allowed.append(ArticleAction.PUBLISH)
+        if self.state is EditorialState.IN_REVIEW:
+            allowed.append(ArticleAction.SEND_BACK)
+        if self.is_live or self.scheduled_revision is not None:
+            allowed.append(ArticleAction.UNPUBLISH)
+        elif self.state in (EditorialState.DRAFT, EditorialState.UNPUBLISHED):
+            allowed.append(ArticleAction.ARCHIVE)
+        return allowed
+
+    def _require(self, action: ArticleAction) -> None:
+        allowed = self.allowed_actions()
+        if action not in allowed:
+            names = ", ".join(a.value for a in allowed) or "nothing"
+            raise RuleBroken(
+                f"cannot {action.value.replace('_', ' ')} article {self.id}: it is {self._describe()}; "
+                f"allowed now: {names}",
+                [a.value for a in allowed],
+            )
+
+    def _describe(self) -> str:
+        state = self.state.value.replace("_", " ")
+        if self.public_status is not None and self.public_status.value != self.state.value:
+            return f"{state} (public: {self.public_status.value})"
+        return state
+
+    # Editing
+
+    def edit(self, changes: Mapping[str, Any], *, author: str, now: datetime) -> Revision:
+        """Save a new revision: the head's content with `changes` applied."""
+        self._require(ArticleAction.EDIT)
+        return self._save({**self.head_revision.content, **changes}, author=author, now=now, note="edited")
+
+    def restore(self, revision: Revision, *, author: str, now: datetime) -> Revision:
+        """Make an old revision's content the new working draft."""
+        self._require(ArticleAction.RESTORE)
+        return self._save(
+            dict(revision.content), author=author, now=now, note=f"restored from revision {revision.number}"
+        )
+
+    def _save(self, content: Content, *, author: str, now: datetime, note: str) -> Revision:
+        revision = Revision(number=self.head + 1, author=author, created_at=now, content=content, note=note)
+        self.revisions[revision.number] = revision
+        self.new_revisions.append(revision)
+        self.head = revision.number
+        self.state = EditorialState.DRAFT
+        return revision
+
+    # Review
+
+    def submit(self) -> None:
+        self._require(ArticleAction.SUBMIT)
+        self.state = EditorialState.IN_REVIEW
+        self.review_comment = None
+
+    def send_back(self, comment: str) -> None:
+        self._require(ArticleAction.SEND_BACK)
+        self.state = EditorialState.DRAFT
+        self.review_comment = comment
+
+    def publish(
+        self,
+        *,
+        approver: str,
+        now: datetime,
+        publish_at: datetime | None = None,
+        expire_at: datetime | None = None,
+    ) -> None:
+        """Approve the head revision: live now, or at publish_at (the live one stays until then)."""
+        self._require(ArticleAction.PUBLISH)
+        author = self.head_revision.author
+        if author == approver:
+            raise SelfApproval(
+                f"you wrote the last revision ({self.head}) of article {self.id}; "
+                "another approver must approve it"
+            )
+        starts = publish_at if publish_at is not None and publish_at > now else now
+        if expire_at is not None and expire_at <= starts:
+            raise BadSchedule("expire_at", "expire_at must be later than publish_at and than now")
+        self.state = EditorialState.PUBLISHED
+        self.review_comment = None
+        self.publish_at = starts
+        self.expire_at = expire_at
+        if starts > now:
+            self.scheduled_revision = self.head
+            if not self.is_live:
+                self.public_status = PublicStatus.SCHEDULED
+        else:
+            self._go_live(self.head, now)
+
+    def unpublish(self, *, now: datetime) -> None:
+        self._require(ArticleAction.UNPUBLISH)
+        self.scheduled_revision = None
+        if self.state is EditorialState.PUBLISHED:
+            self.state = EditorialState.UNPUBLISHED
+        self._take_down(PublicStatus.UNPUBLISHED, now)
+
+    def archive(self) -> None:
+        self._require(ArticleAction.ARCHIVE)
+        self.state = EditorialState.ARCHIVED
+
+    # The schedule
+
+    def publish_due(self, now: datetime) -> bool:
+        return self.scheduled_revision is not None and self.publish_at is not None and self.publish_at <= now
+
+    def expiry_due(self, now: datetime) -> bool:
+        return self.is_live and self.expire_at is not None and self.expire_at <= now
+
+    def apply_due(self, now: datetime) -> bool:
+        """Go live at publish_at and come down at expire_at; True if anything changed."""
+        changed = False
+        if self.publish_due(now):
+            assert self.scheduled_revision is not None
+            self._go_live(self.scheduled_revision, now)
+            changed = True
+        if self.expiry_due(now):
+            self._take_down(PublicStatus.EXPIRED, now)
+            if self.state is EditorialState.PUBLISHED:
+                self.state = EditorialState.UNPUBLISHED
+            changed = True
+        return changed
+
+    def _go_live(self, revision: int, now: datetime) -> None:
+        was_live = self.is_live
+        self.live_revision = revision
+        self.scheduled_revision = None
+        self.public_status = PublicStatus.PUBLISHED
+        self.published_at = self.published_at or now
+        self.updated_at = now
+        self._record(EventType.ARTICLE_UPDATED if was_live else EventType.ARTICLE_PUBLISHED)
+
+    def _take_down(self, status: PublicStatus, now: datetime) -> None:
+        was_live = self.is_live
+        if self.public_status is not None:
+            # A never-live article whose schedule is cancelled stays invisible.
+            self.public_status = status if self.version > 0 else None
+        if was_live:
+            self.updated_at = now
+            self._record(EventType.ARTICLE_UNPUBLISHED)
+
+    def _record(self, event_type: EventType) -> None:
+        self.version += 1
+        live = self.revisions[self.live_revision].content if self.live_revision else {}
+        self.events.append(
+            Envelope(
+                type=event_type,
+                source=SOURCE,
+                subject=Subject(kind=SubjectKind.ARTICLE, id=str(self.id)),
+                version=self.version,
+                data={
+                    "category": live.get("category"),
+                    "title": live.get("title"),
+                    "slug": self.slug,
+                    "status": self.public_status.value if self.public_status else None,
+                    "procedure_codes": list(live.get("procedure_codes") or []),
+                },
+            )
+        )
+
+
+@dataclass(frozen=True)
+class Relation:
+    kind: RelationKind
+    target_id: int
+    target_number: str
+
+
+@dataclass
+class Document:
+    """A legal or directive document; published on creation, changed only by later documents."""
+
+    number: str
+    fields: Content
+    relations: list[Relation] = field(default_factory=list)
+    id: int | None = None
+    version: int = 0
+    in_force: bool = True
+    events: list[Envelope] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def publish_new(cls, number: str, fields: Content, relations: list[Relation]) -> Document:
+        document = cls(number=number, fields=dict(fields), relations=list(relations))
+        return document
+
+    def announce(self) -> None:
+        """Record document.published for this document's current state (needs its id)."""
+        self.version += 1
+        self.events.append(
+            Envelope(
+                type=EventType.DOCUMENT_PUBLISHED,
+                source=SOURCE,
+                subject=Subject(kind=SubjectKind.DOCUMENT, id=str(self.id)),
+                version=self.version,
+                data={
+                    "number": self.number,
+                    "type": self.fields.get("type"),
+                    "title": self.fields.get("title"),
+                    "in_force": self.in_force,
+                },
+            )
+        )
+
+    def affected_by(self, kind: RelationKind) -> None:
+        """Another document amends or replaces this one: its page changes, so a new version."""
+        if kind is RelationKind.REPLACES:
+            self.in_force = False
+        self.announce()
+
+
+def check_relations(number: str, relations: list[tuple[RelationKind, str]]) -> list[tuple[str, str]]:
+    """Problems with a new document's relations, as (field, message)."""
+    problems: list[tuple[str, str]] = []
+    seen: set[tuple[RelationKind, str]] = set()
+    for i, (kind, target) in enumerate(relations):
+        if target == number:
+            problems.append((f"relations[{i}].number", f"a document cannot {kind.value} itself"))
+        elif (kind, target) in seen:
+            problems.append((f"relations[{i}]", f"{kind.value} {target} is listed twice"))
+        seen.add((kind, target))
+    return problems

@@ -1,0 +1,54 @@
+"""`python -m content.manage migrate | load-demo PATH`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from redis import Redis
+
+from content import services
+from content.owners import ProceduresClient
+from content.settings import Settings
+from content.uow import UnitOfWork
+from minhbach_shared.db import make_engine, migrate
+from minhbach_shared.observability import configure_logging
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m content.manage", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="upgrade the database to the newest revision")
+    demo = commands.add_parser("load-demo", help="load the demo legal documents into an empty database")
+    demo.add_argument("path", type=Path, help="legal-documents.json")
+    args = parser.parse_args(argv)
+
+    settings = Settings()
+    configure_logging(service="content", level=settings.log_level, json_logs=settings.log_json)
+    if args.command == "migrate":
+        migrate(settings.database_url, MIGRATIONS)
+        print("content: database migrated")
+        return 0
+    payload = json.loads(args.path.read_text(encoding="utf-8"))
+    engine = make_engine(settings.database_url)
+    redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    procedures = ProceduresClient(settings.procedures_url, timeout_s=settings.procedures_timeout_s)
+    try:
+        loaded = services.load_demo_documents(
+            UnitOfWork(engine, redis), payload, check_codes=procedures.check_codes
+        )
+    finally:
+        engine.dispose()
+        redis.close()
+    print(
+        f"content: loaded {loaded} demo documents" if loaded else "content: database not empty, demo skipped"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

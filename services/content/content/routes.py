@@ -1,0 +1,293 @@
+"""HTTP endpoints: parse, call a use case, return a schema."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile, status
+from fastapi.responses import FileResponse
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from content import schemas, services
+from content.domain import Category
+from content.owners import ProceduresClient
+from content.storage import SHA256_PATTERN, AttachmentStore
+from content.uow import UnitOfWork
+from minhbach_shared.auth import Principal, Role, require_roles
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the routes need, built once in create_app."""
+
+    engine: Engine
+    redis: Any
+    store: AttachmentStore
+    procedures: ProceduresClient
+    schedule_apply: Any
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.engine, self.redis)
+
+
+def _context(request: Request) -> Context:
+    ctx: Context = request.app.state.context
+    return ctx
+
+
+def _read_session(ctx: Annotated[Context, Depends(_context)]) -> Iterator[Session]:
+    with Session(ctx.engine) as session:
+        yield session
+
+
+Ctx = Annotated[Context, Depends(_context)]
+ReadSession = Annotated[Session, Depends(_read_session)]
+Editor = Annotated[Principal, require_roles(Role.EDITOR)]
+Approver = Annotated[Principal, require_roles(Role.APPROVER)]
+Staff = Annotated[Principal, require_roles(Role.EDITOR, Role.APPROVER)]
+ArticleId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+DocumentId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+RevisionNo = Annotated[int, Path(ge=1, le=2**31 - 1)]
+PageQuery = Annotated[int, Query(ge=1, le=100_000)]
+SizeQuery = Annotated[int, Query(ge=1, le=100)]
+TextQuery = Annotated[str | None, Query(max_length=200)]
+
+router = APIRouter(prefix="/v1")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# Articles: editors and approvers
+
+
+@router.post(
+    "/articles",
+    status_code=status.HTTP_201_CREATED,
+    response_model=schemas.ArticleEditorRead,
+    tags=["articles"],
+)
+def create_article(
+    body: schemas.ArticleCreate, ctx: Ctx, session: ReadSession, who: Editor
+) -> schemas.ArticleEditorRead:
+    article_id = services.create_article(
+        ctx.uow(), body, author=who.subject, now=_now(), check_codes=ctx.procedures.check_codes
+    )
+    return services.get_article_for_editors(session, article_id)
+
+
+@router.patch("/articles/{article_id}", response_model=schemas.ArticleEditorRead, tags=["articles"])
+def update_article(
+    article_id: ArticleId, body: schemas.ArticleUpdate, ctx: Ctx, session: ReadSession, who: Editor
+) -> schemas.ArticleEditorRead:
+    services.update_article(
+        ctx.uow(), article_id, body, author=who.subject, now=_now(), check_codes=ctx.procedures.check_codes
+    )
+    return services.get_article_for_editors(session, article_id)
+
+
+@router.get("/articles/{article_id}/draft", response_model=schemas.ArticleEditorRead, tags=["articles"])
+def get_article_for_editors(
+    article_id: ArticleId, session: ReadSession, _: Staff
+) -> schemas.ArticleEditorRead:
+    return services.get_article_for_editors(session, article_id)
+
+
+@router.post("/articles/{article_id}/submit", response_model=schemas.ArticleEditorRead, tags=["articles"])
+def submit_article(
+    article_id: ArticleId, ctx: Ctx, session: ReadSession, _: Editor
+) -> schemas.ArticleEditorRead:
+    services.submit(ctx.uow(), article_id)
+    return services.get_article_for_editors(session, article_id)
+
+
+@router.post("/articles/{article_id}/publish", response_model=schemas.ArticleEditorRead, tags=["articles"])
+def publish_article(
+    article_id: ArticleId,
+    ctx: Ctx,
+    session: ReadSession,
+    who: Approver,
+    body: schemas.PublishRequest | None = None,
+) -> schemas.ArticleEditorRead:
+    services.publish(
+        ctx.uow(),
+        article_id,
+        body or schemas.PublishRequest(),
+        approver=who.subject,
+        now=_now(),
+        schedule_apply=ctx.schedule_apply,
+    )
+    return services.get_article_for_editors(session, article_id)
+
+
+@router.post("/articles/{article_id}/send-back", response_model=schemas.ArticleEditorRead, tags=["articles"])
+def send_back_article(
+    article_id: ArticleId, body: schemas.SendBackRequest, ctx: Ctx, session: ReadSession, _: Approver
+) -> schemas.ArticleEditorRead:
+    services.send_back(ctx.uow(), article_id, body.comment)
+    return services.get_article_for_editors(session, article_id)
+
+
+@router.post("/articles/{article_id}/unpublish", response_model=schemas.ArticleEditorRead, tags=["articles"])
+def unpublish_article(
+    article_id: ArticleId, ctx: Ctx, session: ReadSession, _: Approver
+) -> schemas.ArticleEditorRead:
+    services.unpublish(ctx.uow(), article_id, now=_now())
+    return services.get_article_for_editors(session, article_id)
+
+
+@router.post("/articles/{article_id}/archive", response_model=schemas.ArticleEditorRead, tags=["articles"])
+def archive_article(
+    article_id: ArticleId, ctx: Ctx, session: ReadSession, _: Approver
+) -> schemas.ArticleEditorRead:
+    services.archive(ctx.uow(), article_id)
+    return services.get_article_for_editors(session, article_id)
+
+
+@router.get("/articles/{article_id}/revisions", response_model=schemas.RevisionList, tags=["articles"])
+def list_revisions(article_id: ArticleId, session: ReadSession, _: Staff) -> schemas.RevisionList:
+    return services.list_revisions(session, article_id)
+
+
+@router.get(
+    "/articles/{article_id}/revisions/{number}/diff", response_model=schemas.RevisionDiff, tags=["articles"]
+)
+def diff_revision(
+    article_id: ArticleId, number: RevisionNo, session: ReadSession, _: Staff
+) -> schemas.RevisionDiff:
+    return services.diff_revision(session, article_id, number)
+
+
+@router.post(
+    "/articles/{article_id}/revisions/{number}/restore",
+    response_model=schemas.ArticleEditorRead,
+    tags=["articles"],
+)
+def restore_revision(
+    article_id: ArticleId, number: RevisionNo, ctx: Ctx, session: ReadSession, who: Editor
+) -> schemas.ArticleEditorRead:
+    services.restore_revision(
+        ctx.uow(),
+        session,
+        article_id,
+        number,
+        author=who.subject,
+        now=_now(),
+        check_codes=ctx.procedures.check_codes,
+    )
+    session.rollback()  # see the restore's commit, not the snapshot read before it
+    return services.get_article_for_editors(session, article_id)
+
+
+# Articles: public
+
+
+@router.get("/articles", response_model=schemas.ArticlePage, tags=["articles"])
+def list_articles(
+    session: ReadSession,
+    category: Category | None = None,
+    q: TextQuery = None,
+    tag: Annotated[str | None, Query(max_length=60)] = None,
+    procedure_code: Annotated[str | None, Query(max_length=50)] = None,
+    page: PageQuery = 1,
+    size: SizeQuery = 20,
+) -> schemas.ArticlePage:
+    return services.list_articles(
+        session,
+        category=category.value if category else None,
+        q=q,
+        tag=tag,
+        procedure_code=procedure_code,
+        page=page,
+        size=size,
+    )
+
+
+@router.get("/articles/{article_id}", response_model=schemas.ArticleRead, tags=["articles"])
+def get_article(article_id: ArticleId, session: ReadSession) -> schemas.ArticleRead:
+    return services.get_article(session, article_id)
+
+
+# Attachments
+
+
+@router.post(
+    "/attachments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=schemas.AttachmentRead,
+    tags=["attachments"],
+)
+def upload_attachment(
+    ctx: Ctx,
+    who: Editor,
+    file: Annotated[UploadFile, File(description="PNG, JPEG, GIF, WebP or PDF; type read from content")],
+) -> schemas.AttachmentRead:
+    return services.upload_attachment(ctx.uow(), ctx.store, file.file, filename=file.filename, by=who.subject)
+
+
+@router.get("/attachments/{sha256}", tags=["attachments"], response_class=FileResponse)
+def get_attachment(
+    sha256: Annotated[str, Path(pattern=SHA256_PATTERN)], ctx: Ctx, session: ReadSession
+) -> FileResponse:
+    row = services.get_attachment(session, sha256)
+    return FileResponse(
+        ctx.store.path_for(row.sha256),
+        media_type=row.content_type,
+        headers={
+            "Content-Disposition": content_disposition(row.filename),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "public, max-age=31536000, immutable",
+            "ETag": f'"{row.sha256}"',
+        },
+    )
+
+
+def content_disposition(filename: str) -> str:
+    """inline, with an ASCII fallback and the real (Vietnamese) name per RFC 5987/6266."""
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in filename)
+    return f"inline; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+# Documents
+
+
+@router.post(
+    "/documents",
+    status_code=status.HTTP_201_CREATED,
+    response_model=schemas.DocumentRead,
+    tags=["documents"],
+)
+def create_document(
+    body: schemas.DocumentCreate, ctx: Ctx, session: ReadSession, who: Editor
+) -> schemas.DocumentRead:
+    document_id = services.create_document(
+        ctx.uow(), body, by=who.subject, check_codes=ctx.procedures.check_codes
+    )
+    return services.get_document(session, document_id)
+
+
+@router.get("/documents", response_model=schemas.DocumentPage, tags=["documents"])
+def list_documents(
+    session: ReadSession,
+    q: TextQuery = None,
+    type: Annotated[str | None, Query(max_length=100)] = None,
+    page: PageQuery = 1,
+    size: SizeQuery = 20,
+) -> schemas.DocumentPage:
+    return services.list_documents(session, q=q, type_=type, page=page, size=size)
+
+
+@router.get("/documents/{document_id}", response_model=schemas.DocumentRead, tags=["documents"])
+def get_document(document_id: DocumentId, session: ReadSession) -> schemas.DocumentRead:
+    return services.get_document(session, document_id)
+
+
+@router.get("/sync/versions", response_model=schemas.SyncVersions, tags=["sync"])
+def sync_versions(session: ReadSession) -> schemas.SyncVersions:
+    return services.sync_versions(session)

@@ -1,0 +1,34 @@
+"""Thin tasks: parse arguments, call a use case."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+
+from redis import Redis
+from sqlalchemy import Engine
+
+from content import services
+from content.settings import Settings
+from content.uow import UnitOfWork
+from content.worker import APPLY_SCHEDULE_TASK, app
+from minhbach_shared.db import make_engine
+
+
+@cache
+def _resources() -> tuple[Engine, Redis]:
+    # Built on first use in the worker process, never at import.
+    settings = Settings()
+    return make_engine(settings.database_url), Redis.from_url(settings.redis_url)
+
+
+def parse_as_of(as_of: str | None) -> datetime:
+    now = datetime.fromisoformat(as_of) if as_of else datetime.now(UTC)
+    return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+
+
+@app.task(name=APPLY_SCHEDULE_TASK)
+def apply_schedule(as_of: str | None = None) -> int:
+    """Publish due scheduled articles and expire old ones, as of `as_of` (ISO; default now)."""
+    engine, redis = _resources()
+    return services.apply_schedule(lambda: UnitOfWork(engine, redis), now=parse_as_of(as_of))

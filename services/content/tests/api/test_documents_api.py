@@ -1,0 +1,138 @@
+"""Legal and directive documents: relations in both directions, in-force status, events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from content import services
+from content.owners import ProceduresClient
+from content.settings import Settings
+from content.uow import UnitOfWork
+from minhbach_shared.db import make_engine
+from minhbach_shared.testing import RedisServer
+
+H = dict[str, str]
+
+
+def load_demo(settings: Settings, redis_server: RedisServer, payload: dict[str, Any]) -> int:
+    engine = make_engine(settings.database_url)
+    try:
+        return services.load_demo_documents(
+            UnitOfWork(engine, redis_server.client()),
+            payload,
+            check_codes=ProceduresClient(settings.procedures_url).check_codes,
+        )
+    finally:
+        engine.dispose()
+
+
+def by_number(client: TestClient) -> dict[str, dict[str, Any]]:
+    items = client.get("/v1/documents?size=100").json()["items"]
+    return {d["number"]: d for d in items}
+
+
+def test_demo_documents_show_relations_both_ways(
+    client: TestClient,
+    settings: Settings,
+    redis_server: RedisServer,
+    legal_documents: dict[str, Any],
+    outbox: Callable[[], list[dict[str, Any]]],
+) -> None:
+    assert load_demo(settings, redis_server, legal_documents) == 6
+    assert load_demo(settings, redis_server, legal_documents) == 0  # only into an empty database
+    docs = by_number(client)
+    assert len(docs) == 6
+    amended, amending = docs["61/2018/NĐ-CP"], docs["107/2021/NĐ-CP"]
+    assert amending["relations"] == [
+        {"kind": "amends", "number": "61/2018/NĐ-CP", "document_id": amended["id"]}
+    ]
+    one = client.get(f"/v1/documents/{amended['id']}").json()
+    assert one["related_by"] == [
+        {"kind": "amended_by", "number": "107/2021/NĐ-CP", "document_id": amending["id"]}
+    ]
+    assert one["in_force"] is True and one["version"] == 2 and one["effective_on"] is None
+    assert set(one) == {
+        "id", "version", "number", "type", "issuer", "signed_on", "effective_on", "title",
+        "summary", "attachment", "in_force", "relations", "related_by", "procedure_codes",
+    }  # fmt: skip
+    events = [(e["type"], e["subject"]["id"], e["version"]) for e in outbox()]
+    assert len(events) == 7 and all(t == "document.published" for t, _, _ in events)
+    assert (("document.published", str(amended["id"]), 2)) in events
+    assert events.index(("document.published", str(amended["id"]), 1)) < events.index(
+        ("document.published", str(amending["id"]), 1)
+    )
+    versions = {s["id"]: s["version"] for s in client.get("/v1/sync/versions").json()["subjects"]}
+    assert versions[str(amended["id"])] == 2 and len(versions) == 6
+    assert [
+        d["number"] for d in client.get("/v1/documents", params={"q": "mot cua lien thong"}).json()["items"]
+    ] == [
+        "107/2021/NĐ-CP",
+        "61/2018/NĐ-CP",
+    ]
+
+
+def test_a_replaced_document_is_no_longer_in_force(
+    client: TestClient, editor: H, outbox: Callable[[], list[dict[str, Any]]]
+) -> None:
+    old = {
+        "number": "15/KH-UBND",
+        "type": "Kế hoạch",
+        "issuer": "UBND tỉnh Thái Bình",
+        "signed_on": "2022-02-07",
+        "title": "Kế hoạch tuyên truyền cải cách hành chính năm 2022",
+    }
+    created = client.post("/v1/documents", json=old, headers=editor)
+    assert created.status_code == 201, created.text
+    assert created.json()["version"] == 1 and created.json()["in_force"] is True
+    new = {
+        **old,
+        "number": "20/KH-UBND",
+        "signed_on": "2023-01-10",
+        "effective_on": "2023-01-15",
+        "procedure_codes": ["MB.XD.001"],
+        "relations": [{"kind": "replaces", "number": "15/KH-UBND"}],
+    }
+    response = client.post("/v1/documents", json=new, headers=editor)
+    assert response.status_code == 201, response.text
+    replaced = client.get(f"/v1/documents/{created.json()['id']}").json()
+    assert replaced["in_force"] is False and replaced["version"] == 2
+    assert replaced["related_by"][0]["kind"] == "replaced_by"
+    events = {(e["subject"]["id"], e["version"]): e["data"]["in_force"] for e in outbox()}
+    old_id, new_id = str(created.json()["id"]), str(response.json()["id"])
+    assert events == {(old_id, 1): True, (old_id, 2): False, (new_id, 1): True}
+
+
+def test_document_refusals(client: TestClient, editor: H, approver: H) -> None:
+    body = {
+        "number": "76/NQ-CP",
+        "type": "Nghị quyết",
+        "issuer": "Chính phủ",
+        "signed_on": "2021-07-15",
+        "title": "Chương trình tổng thể cải cách hành chính nhà nước giai đoạn 2021-2030",
+    }
+    assert client.post("/v1/documents", json=body).status_code == 401
+    assert client.post("/v1/documents", json=body, headers=approver).status_code == 403
+    missing = client.post(
+        "/v1/documents",
+        json={**body, "relations": [{"kind": "amends", "number": "1/2000/NĐ-CP"}]},
+        headers=editor,
+    )
+    assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "relations[0].number"
+    unknown = client.post("/v1/documents", json={**body, "procedure_codes": ["MB.XD.999"]}, headers=editor)
+    assert unknown.status_code == 422
+    assert (
+        client.post("/v1/documents", json={**body, "signed_on": "hôm qua"}, headers=editor).status_code == 422
+    )
+    assert client.post("/v1/documents", json=body, headers=editor).status_code == 201
+    duplicate = client.post("/v1/documents", json=body, headers=editor)
+    assert duplicate.status_code == 409 and "already exists" in duplicate.json()["detail"]
+    itself = client.post(
+        "/v1/documents",
+        json={**body, "number": "77/NQ-CP", "relations": [{"kind": "amends", "number": "77/NQ-CP"}]},
+        headers=editor,
+    )
+    assert itself.status_code == 422
+    assert client.get("/v1/documents/999").status_code == 404

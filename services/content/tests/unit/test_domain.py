@@ -1,0 +1,109 @@
+"""The article workflow and schedule, on the domain alone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from content.domain import (
+    Article,
+    BadSchedule,
+    EditorialState,
+    PublicStatus,
+    RuleBroken,
+    SelfApproval,
+    to_utc,
+)
+
+NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
+
+
+def article(author: str = "lan") -> Article:
+    a = Article.create(slug="tin", content={"title": "Tin", "category": "news"}, author=author, now=NOW)
+    a.id = 7
+    return a
+
+
+def in_review(author: str = "lan") -> Article:
+    a = article(author)
+    a.submit()
+    return a
+
+
+def test_naive_times_are_vietnam_time() -> None:
+    assert to_utc(datetime(2026, 11, 27, 8, 0)) == datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
+    assert to_utc(datetime(2026, 11, 27, 8, 0, tzinfo=UTC)) == datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+
+
+def test_publish_now_records_one_event_with_version_one() -> None:
+    a = in_review()
+    a.publish(approver="minh", now=NOW)
+    assert a.state is EditorialState.PUBLISHED and a.public_status is PublicStatus.PUBLISHED
+    assert [(e.type.value, e.version, e.subject.id) for e in a.events] == [("article.published", 1, "7")]
+
+
+def test_self_approval_is_refused() -> None:
+    a = in_review("hoa")
+    with pytest.raises(SelfApproval):
+        a.publish(approver="hoa", now=NOW)
+    assert a.state is EditorialState.IN_REVIEW and a.events == []
+
+
+def test_edit_while_in_review_is_refused_with_the_allowed_actions() -> None:
+    a = in_review()
+    with pytest.raises(RuleBroken) as caught:
+        a.edit({"title": "x"}, author="lan", now=NOW)
+    assert caught.value.allowed == ["publish", "send_back"]
+
+
+def test_scheduled_then_live_then_expired_with_increasing_versions() -> None:
+    a = in_review()
+    a.publish(
+        approver="minh", now=NOW, publish_at=NOW + timedelta(hours=1), expire_at=NOW + timedelta(days=1)
+    )
+    assert a.public_status is PublicStatus.SCHEDULED and a.version == 0 and a.events == []
+    assert not a.apply_due(NOW + timedelta(minutes=59))
+    assert a.apply_due(NOW + timedelta(hours=1))
+    assert a.is_live and a.version == 1
+    assert a.apply_due(NOW + timedelta(days=1))
+    assert a.public_status is PublicStatus.EXPIRED and a.state is EditorialState.UNPUBLISHED
+    assert [(e.type.value, e.version) for e in a.events] == [
+        ("article.published", 1),
+        ("article.unpublished", 2),
+    ]
+
+
+def test_expire_before_publish_is_refused() -> None:
+    a = in_review()
+    with pytest.raises(BadSchedule):
+        a.publish(
+            approver="minh", now=NOW, publish_at=NOW + timedelta(hours=2), expire_at=NOW + timedelta(hours=1)
+        )
+
+
+def test_cancelling_a_never_live_schedule_emits_nothing_and_stays_invisible() -> None:
+    a = in_review()
+    a.publish(approver="minh", now=NOW, publish_at=NOW + timedelta(hours=1))
+    a.unpublish(now=NOW)
+    assert a.public_status is None and a.version == 0 and a.events == []
+
+
+def test_live_revision_stays_while_the_next_is_reviewed_then_updates() -> None:
+    a = in_review()
+    a.publish(approver="minh", now=NOW)
+    a.edit({"title": "Tin mới"}, author="lan", now=NOW)
+    a.submit()
+    assert a.live_revision == 1 and a.head == 2 and a.is_live
+    a.publish(approver="minh", now=NOW)
+    assert a.live_revision == 2
+    assert [e.type.value for e in a.events] == ["article.published", "article.updated"]
+    assert a.events[-1].data["title"] == "Tin mới"
+
+
+def test_a_live_article_cannot_be_archived() -> None:
+    a = in_review()
+    a.publish(approver="minh", now=NOW)
+    a.edit({"title": "x"}, author="lan", now=NOW)
+    with pytest.raises(RuleBroken):
+        a.archive()
