@@ -1,0 +1,1 @@
+"""Minh Bạch hotline service: feedback tickets, working-day deadlines, redacted public answers."""

@@ -1,0 +1,51 @@
+"""`python -m hotline.manage migrate | check-overdue [--as-of ISO]`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from redis import Redis
+
+from hotline import services
+from hotline.settings import Settings
+from hotline.uow import UnitOfWork
+from minhbach_shared.db import make_engine, migrate
+from minhbach_shared.observability import configure_logging
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hotline.manage", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="upgrade the database to the newest revision")
+    overdue = commands.add_parser("check-overdue", help="emit today's ticket.overdue events now")
+    overdue.add_argument("--as-of", type=datetime.fromisoformat, default=None)
+    args = parser.parse_args(argv)
+
+    settings = Settings()
+    configure_logging(service="hotline", level=settings.log_level, json_logs=settings.log_json)
+    if args.command == "migrate":
+        migrate(settings.database_url, MIGRATIONS)
+        print("hotline: database migrated")
+        return 0
+    now = args.as_of or datetime.now(UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    engine = make_engine(settings.database_url)
+    redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        policy = services.Policy.from_settings(settings)
+        sent = services.check_overdue(lambda: UnitOfWork(engine, redis), now=now, calendar=policy.calendar)
+    finally:
+        engine.dispose()
+        redis.close()
+    print(f"hotline: {sent} overdue notices written")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

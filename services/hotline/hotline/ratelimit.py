@@ -1,0 +1,37 @@
+"""A fixed-window rate limit per client in Redis: INCR, and EXPIRE on the window's first hit."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RateLimiter:
+    redis: Any
+    limit: int
+    window_s: int
+    prefix: str = "mb:hotline:ratelimit"
+
+    def hit(self, client: str) -> int | None:
+        """Count one request; None if allowed, else the seconds until the window reopens."""
+        key = f"{self.prefix}:{client}"
+        try:
+            pipe = self.redis.pipeline()
+            pipe.incr(key)
+            pipe.ttl(key)
+            count, ttl = pipe.execute()
+            if ttl < 0:
+                # First hit of the window, or a key whose EXPIRE was lost: (re)start the window.
+                self.redis.expire(key, self.window_s)
+                ttl = self.window_s
+        except Exception as exc:
+            # Redis down: let citizens through rather than turn them all away.
+            log.warning("rate limit unavailable (%s); request allowed", type(exc).__name__)
+            return None
+        if int(count) > self.limit:
+            return max(1, int(ttl))
+        return None

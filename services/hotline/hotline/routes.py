@@ -1,0 +1,395 @@
+"""HTTP endpoints: parse, call a use case, return a schema."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from hotline import schemas, services
+from hotline.domain import Channel, Contact, Status, Ticket, tracking_code, vietnam_day
+from hotline.procedures_api import ProceduresApi
+from hotline.ratelimit import RateLimiter
+from hotline.settings import Settings
+from hotline.uow import UnitOfWork
+from minhbach_shared.auth import Principal, Role, require_roles
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the routes need, built once in create_app."""
+
+    settings: Settings
+    engine: Engine
+    redis: Any
+    policy: services.Policy
+    procedures: ProceduresApi
+    rate_limiter: RateLimiter
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.engine, self.redis)
+
+
+def _context(request: Request) -> Context:
+    ctx: Context = request.app.state.context
+    return ctx
+
+
+def _read_session(ctx: Annotated[Context, Depends(_context)]) -> Iterator[Session]:
+    with Session(ctx.engine) as session:
+        yield session
+
+
+def _limit_public_writes(request: Request, ctx: Annotated[Context, Depends(_context)]) -> None:
+    """Refuse oversize bodies and floods before the body is even parsed."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > ctx.settings.max_body_bytes:
+        raise HTTPException(
+            status_code=status.HTTP_413_CONTENT_TOO_LARGE,
+            detail=f"request body larger than {ctx.settings.max_body_bytes} bytes",
+        )
+    client = request.client.host if request.client else "unknown"
+    retry_after = ctx.rate_limiter.hit(client)
+    if retry_after is not None:
+        raise HTTPException(
+            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+            detail=f"too many submissions from this address; try again in {retry_after} seconds",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+Ctx = Annotated[Context, Depends(_context)]
+ReadSession = Annotated[Session, Depends(_read_session)]
+PublicWrite = Annotated[None, Depends(_limit_public_writes)]
+Hotline = Annotated[Principal, require_roles(Role.HOTLINE)]
+Approver = Annotated[Principal, require_roles(Role.APPROVER)]
+Staff = Annotated[Principal, require_roles(Role.HOTLINE, Role.APPROVER)]
+TicketId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+TrackingCode = Annotated[str, Path(pattern=schemas.TRACKING_PATTERN, description="e.g. PAKN-2026-000123")]
+PageQuery = Annotated[int, Query(ge=1, le=100_000)]
+SizeQuery = Annotated[int, Query(ge=1, le=100)]
+
+router = APIRouter(prefix="/v1")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _receipt(ticket: Ticket) -> schemas.Receipt:
+    return schemas.Receipt(
+        tracking_code=ticket.tracking_code,
+        status=ticket.status.value,
+        received_at=ticket.received_at,
+        classify_due_on=ticket.classify_due_on,
+        message="Đã tiếp nhận phản ánh, kiến nghị. Dùng mã này để tra cứu tình trạng xử lý.",
+    )
+
+
+# Intake
+
+
+@router.post(
+    "/public/tickets",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=schemas.Receipt,
+    tags=["public"],
+)
+def submit_public_ticket(body: schemas.PublicTicketCreate, ctx: Ctx, _: PublicWrite) -> schemas.Receipt:
+    now = _now()
+    if body.website:
+        # A bot filled the field people never see: answer as usual, keep nothing.
+        log.info("honeypot submission dropped")
+        fake = Ticket.receive(
+            tracking_code=tracking_code(vietnam_day(now).year, secrets.randbelow(900_000) + 100_000),
+            kind=body.kind,
+            channel=Channel.WEB,
+            subject="-",
+            body="-",
+            submitter=Contact(name="-"),
+            consent_to_publish=False,
+            procedure_code=None,
+            actor=services.CITIZEN,
+            now=now,
+            calendar=ctx.policy.calendar,
+            deadlines=ctx.policy.deadlines,
+        )
+        return _receipt(fake)
+    ticket = services.submit_ticket(
+        ctx.uow(),
+        body,
+        channel=Channel.WEB,
+        actor=services.CITIZEN,
+        now=now,
+        policy=ctx.policy,
+        procedures=ctx.procedures,
+    )
+    return _receipt(ticket)
+
+
+@router.get("/public/tickets/{code}", response_model=schemas.PublicTicketStatus, tags=["public"])
+def get_public_status(code: TrackingCode, session: ReadSession) -> schemas.PublicTicketStatus:
+    return services.public_status(session, code)
+
+
+@router.post(
+    "/tickets", status_code=status.HTTP_201_CREATED, response_model=schemas.TicketRead, tags=["tickets"]
+)
+def log_ticket(
+    body: schemas.StaffTicketCreate, ctx: Ctx, session: ReadSession, officer: Hotline
+) -> schemas.TicketRead:
+    ticket = services.submit_ticket(
+        ctx.uow(),
+        body,
+        channel=body.channel,
+        actor=officer.subject,
+        now=_now(),
+        policy=ctx.policy,
+        procedures=ctx.procedures,
+        marks=list(body.redact),
+        note=body.note,
+    )
+    assert ticket.id is not None
+    return services.get_ticket(session, ticket.id)
+
+
+# Staff reads
+
+
+@router.get("/tickets", response_model=schemas.TicketPage, tags=["tickets"])
+def list_tickets(
+    session: ReadSession,
+    _: Staff,
+    status: Status | None = None,
+    unit: Annotated[str | None, Query(max_length=300)] = None,
+    page: PageQuery = 1,
+    size: SizeQuery = 20,
+) -> schemas.TicketPage:
+    return services.list_tickets(
+        session, status=status.value if status else None, unit=unit, page=page, size=size
+    )
+
+
+@router.get("/tickets/{ticket_id}", response_model=schemas.TicketRead, tags=["tickets"])
+def get_ticket(ticket_id: TicketId, session: ReadSession, _: Staff) -> schemas.TicketRead:
+    return services.get_ticket(session, ticket_id)
+
+
+@router.get(
+    "/tickets/{ticket_id}/publication-preview", response_model=schemas.PublicationPreview, tags=["tickets"]
+)
+def publication_preview(ticket_id: TicketId, session: ReadSession, _: Staff) -> schemas.PublicationPreview:
+    """Exactly the redacted question and answer that publishing would show."""
+    return services.publication_preview(session, ticket_id)
+
+
+# Handling: each endpoint one domain call in one transaction
+
+
+def _handle(
+    ctx: Context, session: Session, ticket_id: int, change: Callable[[Ticket], Any]
+) -> schemas.TicketRead:
+    services.handle(ctx.uow(), ticket_id, change)
+    return services.get_ticket(session, ticket_id)
+
+
+@router.post("/tickets/{ticket_id}/notes", response_model=schemas.TicketRead, tags=["handling"])
+def add_note(
+    ticket_id: TicketId, body: schemas.InternalNote, ctx: Ctx, session: ReadSession, who: Staff
+) -> schemas.TicketRead:
+    return _handle(ctx, session, ticket_id, lambda t: t.add_note(body.note, actor=who.subject, now=_now()))
+
+
+@router.post("/tickets/{ticket_id}/public-text", response_model=schemas.TicketRead, tags=["handling"])
+def edit_public_text(
+    ticket_id: TicketId, body: schemas.PublicTextEdit, ctx: Ctx, session: ReadSession, _: Hotline
+) -> schemas.TicketRead:
+    """Mark strings to hide and reword the public version; redaction still applies on top."""
+    return _handle(
+        ctx,
+        session,
+        ticket_id,
+        lambda t: t.edit_public_text(
+            marks=body.redact, subject=body.public_subject, question=body.public_question
+        ),
+    )
+
+
+@router.post("/tickets/{ticket_id}/accept", response_model=schemas.TicketRead, tags=["handling"])
+def accept(
+    ticket_id: TicketId, ctx: Ctx, session: ReadSession, who: Hotline, body: schemas.NoteIn | None = None
+) -> schemas.TicketRead:
+    note = body.note if body else None
+    return _handle(
+        ctx,
+        session,
+        ticket_id,
+        lambda t: t.accept(
+            actor=who.subject,
+            now=_now(),
+            calendar=ctx.policy.calendar,
+            deadlines=ctx.policy.deadlines,
+            note=note,
+        ),
+    )
+
+
+@router.post("/tickets/{ticket_id}/reject", response_model=schemas.TicketRead, tags=["handling"])
+def reject(
+    ticket_id: TicketId, body: schemas.Reject, ctx: Ctx, session: ReadSession, who: Hotline
+) -> schemas.TicketRead:
+    """Out of scope (complaints and denunciations go by other procedures); the citizen sees the reason."""
+    return _handle(
+        ctx,
+        session,
+        ticket_id,
+        lambda t: t.reject(actor=who.subject, now=_now(), reason=body.reason, note=body.note),
+    )
+
+
+@router.post("/tickets/{ticket_id}/forward", response_model=schemas.TicketRead, tags=["handling"])
+def forward(
+    ticket_id: TicketId, body: schemas.Forward, ctx: Ctx, session: ReadSession, who: Hotline
+) -> schemas.TicketRead:
+    return _handle(
+        ctx,
+        session,
+        ticket_id,
+        lambda t: t.forward(
+            actor=who.subject, now=_now(), agency=body.agency, reason=body.reason, note=body.note
+        ),
+    )
+
+
+@router.post("/tickets/{ticket_id}/assign", response_model=schemas.TicketRead, tags=["handling"])
+def assign(
+    ticket_id: TicketId, body: schemas.Assign, ctx: Ctx, session: ReadSession, who: Hotline
+) -> schemas.TicketRead:
+    return _handle(
+        ctx,
+        session,
+        ticket_id,
+        lambda t: t.assign(actor=who.subject, now=_now(), unit=body.unit, due_on=body.due_on, note=body.note),
+    )
+
+
+@router.post("/tickets/{ticket_id}/wait", response_model=schemas.TicketRead, tags=["handling"])
+def wait(
+    ticket_id: TicketId, body: schemas.Wait, ctx: Ctx, session: ReadSession, who: Hotline
+) -> schemas.TicketRead:
+    """Ask the citizen for information; the clock stops until `resume`."""
+    return _handle(
+        ctx,
+        session,
+        ticket_id,
+        lambda t: t.wait_for_citizen(actor=who.subject, now=_now(), reason=body.reason, note=body.note),
+    )
+
+
+@router.post("/tickets/{ticket_id}/resume", response_model=schemas.TicketRead, tags=["handling"])
+def resume(
+    ticket_id: TicketId, ctx: Ctx, session: ReadSession, who: Hotline, body: schemas.NoteIn | None = None
+) -> schemas.TicketRead:
+    note = body.note if body else None
+    return _handle(
+        ctx,
+        session,
+        ticket_id,
+        lambda t: t.resume(actor=who.subject, now=_now(), calendar=ctx.policy.calendar, note=note),
+    )
+
+
+@router.post("/tickets/{ticket_id}/answer", response_model=schemas.TicketRead, tags=["handling"])
+def answer(
+    ticket_id: TicketId, body: schemas.Answer, ctx: Ctx, session: ReadSession, who: Hotline
+) -> schemas.TicketRead:
+    def change(ticket: Ticket) -> None:
+        ticket.draft_answer(actor=who.subject, now=_now(), answer=body.answer, note=body.note)
+        if body.redact is not None:
+            ticket.edit_public_text(
+                marks=[*ticket.redaction_marks, *body.redact], subject=None, question=None
+            )
+
+    return _handle(ctx, session, ticket_id, change)
+
+
+@router.post("/tickets/{ticket_id}/approve", response_model=schemas.TicketRead, tags=["handling"])
+def approve(
+    ticket_id: TicketId, ctx: Ctx, session: ReadSession, who: Approver, body: schemas.Approve | None = None
+) -> schemas.TicketRead:
+    """Approve the text of the publication preview; pass its digest to be sure nothing changed since."""
+    digest = body.preview_digest if body else None
+    note = body.note if body else None
+    return _handle(
+        ctx,
+        session,
+        ticket_id,
+        lambda t: t.approve(actor=who.subject, now=_now(), seen_digest=digest, note=note),
+    )
+
+
+@router.post("/tickets/{ticket_id}/publish", response_model=schemas.TicketRead, tags=["handling"])
+def publish(
+    ticket_id: TicketId, ctx: Ctx, session: ReadSession, who: Approver, body: schemas.NoteIn | None = None
+) -> schemas.TicketRead:
+    """Publish the approved answer; it reaches the portal only if the citizen consented."""
+    note = body.note if body else None
+    return _handle(ctx, session, ticket_id, lambda t: t.publish(actor=who.subject, now=_now(), note=note))
+
+
+@router.post("/tickets/{ticket_id}/close", response_model=schemas.TicketRead, tags=["handling"])
+def close(
+    ticket_id: TicketId, ctx: Ctx, session: ReadSession, who: Staff, body: schemas.NoteIn | None = None
+) -> schemas.TicketRead:
+    note = body.note if body else None
+    return _handle(ctx, session, ticket_id, lambda t: t.close(actor=who.subject, now=_now(), note=note))
+
+
+@router.post("/tickets/{ticket_id}/mark-duplicate", response_model=schemas.TicketRead, tags=["handling"])
+def mark_duplicate(
+    ticket_id: TicketId, body: schemas.MarkDuplicate, ctx: Ctx, session: ReadSession, who: Hotline
+) -> schemas.TicketRead:
+    services.mark_duplicate(
+        ctx.uow(), ticket_id, original_code=body.duplicate_of, actor=who.subject, now=_now(), note=body.note
+    )
+    return services.get_ticket(session, ticket_id)
+
+
+# Public reads: redacted text only
+
+
+@router.get("/public/answers", response_model=schemas.PublicAnswerPage, tags=["public"])
+def list_public_answers(
+    session: ReadSession,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    procedure_code: Annotated[str | None, Query(max_length=50)] = None,
+    page: PageQuery = 1,
+    size: SizeQuery = 20,
+) -> schemas.PublicAnswerPage:
+    return services.public_answers(session, q=q, procedure_code=procedure_code, page=page, size=size)
+
+
+@router.get("/public/answers/{code}", response_model=schemas.PublicAnswer, tags=["public"])
+def get_public_answer(code: TrackingCode, session: ReadSession) -> schemas.PublicAnswer:
+    return services.public_answer(session, code)
+
+
+@router.get("/public/statistics", response_model=schemas.Statistics, tags=["public"])
+def get_statistics(ctx: Ctx, session: ReadSession) -> schemas.Statistics:
+    return services.statistics(
+        session, today=vietnam_day(_now()), calendar=ctx.policy.calendar, settings=ctx.settings
+    )
+
+
+@router.get("/sync/versions", response_model=schemas.SyncVersions, tags=["sync"])
+def sync_versions(session: ReadSession) -> schemas.SyncVersions:
+    return services.sync_versions(session)

@@ -1,0 +1,36 @@
+"""Thin tasks: parse arguments, call a use case."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+
+from redis import Redis
+from sqlalchemy import Engine
+
+from hotline import services
+from hotline.settings import Settings
+from hotline.uow import UnitOfWork
+from hotline.worker import CHECK_OVERDUE_TASK, app
+from minhbach_shared.db import make_engine
+
+
+@cache
+def _resources() -> tuple[Engine, Redis, services.Policy]:
+    # Built on first use in the worker process, never at import.
+    settings = Settings()
+    return (
+        make_engine(settings.database_url),
+        Redis.from_url(settings.redis_url),
+        services.Policy.from_settings(settings),
+    )
+
+
+@app.task(name=CHECK_OVERDUE_TASK)
+def check_overdue(as_of: str | None = None) -> int:
+    """Emit ticket.overdue for tickets overdue at `as_of` (ISO timestamp; default now), once a day each."""
+    now = datetime.fromisoformat(as_of) if as_of else datetime.now(UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    engine, redis, policy = _resources()
+    return services.check_overdue(lambda: UnitOfWork(engine, redis), now=now, calendar=policy.calendar)

@@ -1,0 +1,128 @@
+"""Fixtures: a migrated SQLite file per test, a real redis-server, a real procedures stand-in, tokens."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi import FastAPI, HTTPException
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from hotline.app import create_app
+from hotline.manage import MIGRATIONS
+from hotline.settings import Settings
+from minhbach_shared.auth import Role, issue_token
+from minhbach_shared.db import migrate
+from minhbach_shared.testing import RedisServer, free_port, wait_until
+
+KNOWN_PROCEDURES = {"MB.XD.001": "Cấp giấy phép xây dựng", "MB.XD.002": "Cấp chứng chỉ hành nghề"}
+
+
+def _procedures_stand_in() -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/v1/procedures/{code}")
+    def get_procedure(code: str) -> dict[str, Any]:
+        if code not in KNOWN_PROCEDURES:
+            raise HTTPException(status_code=404, detail=f"procedure {code} not found")
+        return {"code": code, "status": "in_force", "version": 1, "name": KNOWN_PROCEDURES[code]}
+
+    return app
+
+
+@pytest.fixture(scope="session")
+def procedures_url() -> Iterator[str]:
+    """A real HTTP server standing in for the procedures API (uvicorn in a thread)."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            _procedures_stand_in(), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_until(lambda: server.started, timeout=10, message="procedures stand-in")
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, procedures_url: str) -> Callable[..., Settings]:
+    def make(redis_url: str, **overrides: Any) -> Settings:
+        db_url = f"sqlite:///{tmp_path / 'hotline.db'}"
+        migrate(db_url, MIGRATIONS)
+        values: dict[str, Any] = {
+            "database_url": db_url,
+            "redis_url": redis_url,
+            "environment": "test",
+            "log_json": False,
+            "var_dir": tmp_path,
+            "procedures_url": procedures_url,
+            "procedures_timeout_s": 2.0,
+            "public_rate_limit": 50,
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings], redis_server: RedisServer) -> Settings:
+    return make_settings(redis_server.url)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings), raise_server_exceptions=False) as c:
+        yield c
+
+
+def token(settings: Settings, *roles: Role, subject: str = "test") -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(settings.jwt_secret, subject=subject, roles=list(roles))}"}
+
+
+@pytest.fixture
+def hotline(settings: Settings) -> dict[str, str]:
+    return token(settings, Role.HOTLINE, subject="officer-lan")
+
+
+@pytest.fixture
+def approver(settings: Settings) -> dict[str, str]:
+    return token(settings, Role.APPROVER, subject="leader-minh")
+
+
+@pytest.fixture
+def editor(settings: Settings) -> dict[str, str]:
+    return token(settings, Role.EDITOR)
+
+
+def outbox_envelopes(settings: Settings) -> list[dict[str, Any]]:
+    engine = create_engine(settings.database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT envelope FROM outbox ORDER BY seq")).scalars().all()
+    engine.dispose()
+    return [json.loads(r) for r in rows]
+
+
+def ticket_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "kind": "phan_anh",
+        "subject": "Thời gian cấp giấy phép xây dựng quá lâu",
+        "body": "Hồ sơ xin giấy phép xây dựng nhà ở của tôi nộp đã 30 ngày chưa có kết quả.",
+        "procedure_code": "MB.XD.001",
+        "name": "Trần Thị Bình",
+        "phone": "0912 345 678",
+        "email": "binh.tran@example.vn",
+        "address": "Số 12 ngõ 34 phố Lê Lợi, TP Thái Bình",
+        "consent_to_publish": True,
+    }
+    body.update(overrides)
+    return body
