@@ -62,7 +62,10 @@ def build_notifier(
     return Notifier(
         engine=make_engine(settings.database_url),
         owners=owners
-        or http_registry({"procedures": settings.procedures_url}, timeout_s=settings.owner_timeout_s),
+        or http_registry(
+            {"procedures": settings.procedures_url, "content": settings.content_url},
+            timeout_s=settings.owner_timeout_s,
+        ),
         channels=build_channels(settings),
         dispatcher=CeleryDispatcher(celery=celery, redis=redis),
         settings=settings,

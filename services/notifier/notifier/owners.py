@@ -54,9 +54,10 @@ class HttpOwner:
         self.client.close()
 
 
-# Which owner serves which kinds, and where. Add content and hotline here.
+# Which owner serves which kinds, and where. Add hotline here.
 OWNER_PATHS: dict[str, dict[str, str]] = {
     "procedures": {"procedure": "/v1/procedures/{id}", "decision": "/v1/decisions/{id}"},
+    "content": {"article": "/v1/articles/{id}", "document": "/v1/documents/{id}"},
 }
 
 
@@ -70,6 +71,12 @@ class OwnerRegistry:
     @classmethod
     def single(cls, owner: OwnerClient, kinds: Iterable[str] = ("procedure", "decision")) -> OwnerRegistry:
         return cls({"procedures": owner}, {k: "procedures" for k in kinds})
+
+    @classmethod
+    def of(cls, owners: Mapping[str, OwnerClient]) -> OwnerRegistry:
+        """Owners by name (see OWNER_PATHS), each serving the kinds OWNER_PATHS gives it."""
+        kinds = {kind: name for name in owners for kind in OWNER_PATHS[name]}
+        return cls(owners, kinds)
 
     def for_kind(self, kind: str) -> OwnerClient | None:
         name = self.kinds.get(kind)

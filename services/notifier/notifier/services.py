@@ -339,11 +339,20 @@ class Notifier:
             for key, version in wanted.items()
             if not ledger.is_stale(version, held.get(key))
         }
-        if targets:
+        # One refresh per owner: an owner that answers versions() but fails a fetch
+        # (down since, or a 5xx) must not hold back another owner's subjects.
+        by_owner: dict[str, dict[SubjectKey, _Target]] = {}
+        for key, target in targets.items():
+            by_owner.setdefault(self.owners.kinds.get(key[0], ""), {})[key] = target
+        for name, owned in by_owner.items():
             try:
-                report.fetched, _ = self._refresh(targets, seen=[])
+                fetched, _ = self._refresh(owned, seen=[])
+                report.fetched.extend(fetched)
             except Exception:
-                log.warning("reconcile could not fetch; next round will", exc_info=True)
+                log.warning(
+                    "reconcile could not fetch; next round will", exc_info=True, extra={"owner": name}
+                )
+                report.unreachable.append(name)
         for name in self.channels:
             report.redelivered[name] = self._repair_channel(name)
         with self._write() as session:

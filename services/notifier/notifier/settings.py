@@ -15,6 +15,10 @@ class Settings(BaseServiceSettings):
 
     database_url: str = "sqlite:///./var/notifier.db"
     procedures_url: str = "http://127.0.0.1:8001"
+    # The content service (articles, documents): where the notifier fetches them ...
+    content_url: str = "http://127.0.0.1:8002"
+    # ... and where the public fetches their attachments (default: content_url).
+    content_public_url: str | None = None
     owner_timeout_s: float = Field(5.0, gt=0)
     portal_dir: Path = Path("var/portal")
     reconcile_interval_s: float = Field(60.0, gt=0)

@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 
 from minhbach_shared.events import Envelope, Subject
-from notifier.owners import Versions
+from minhbach_shared.text import slugify
+from notifier.owners import OwnerRegistry, Versions
 
 
 class FakeOwner:
@@ -141,11 +142,143 @@ def decision_state(
     }
 
 
+def registry(procedures: FakeOwner, content: FakeOwner | None = None) -> OwnerRegistry:
+    """The owners as bootstrap wires them: procedures, and content when given."""
+    owners = {"procedures": procedures} | ({"content": content} if content is not None else {})
+    return OwnerRegistry.of(owners)
+
+
+def article_state(
+    article_id: int = 7,
+    version: int = 1,
+    *,
+    category: str = "news",
+    status: str = "published",
+    title: str = "Sở Xây dựng đẩy mạnh cải cách hành chính năm 2026",
+    slug: str | None = None,
+    summary: str = "Sở Xây dựng tỉnh Thái Bình triển khai kế hoạch cải cách hành chính.",
+    body_html: str = "<p>Năm 2026, Sở <strong>đẩy mạnh</strong> cải cách hành chính.</p>",
+    cover_image_url: str | None = "/v1/attachments/" + "a" * 64,
+    tags: list[str] | None = None,
+    procedure_codes: list[str] | None = None,
+    attachments: list[dict[str, Any]] | None = None,
+    publish_at: str = "2026-11-20T01:00:00Z",
+    expire_at: str | None = None,
+    updated_at: str | None = None,
+) -> dict[str, Any]:
+    """An ArticleRead as the contract shows it."""
+    return {
+        "id": article_id,
+        "version": version,
+        "status": status,
+        "category": category,
+        "title": title,
+        "slug": slug if slug is not None else slugify(title),
+        "summary": summary,
+        "body_html": body_html,
+        "cover_image_url": cover_image_url,
+        "tags": ["cải cách hành chính"] if tags is None else tags,
+        "procedure_codes": procedure_codes or [],
+        "attachments": attachments
+        if attachments is not None
+        else [
+            {
+                "id": "b" * 64,
+                "filename": "ke-hoach-cai-cach.pdf",
+                "content_type": "application/pdf",
+                "size": 245_760,
+                "url": "/v1/attachments/" + "b" * 64,
+            }
+        ],
+        "publish_at": publish_at,
+        "expire_at": expire_at,
+        "published_at": publish_at,
+        "updated_at": updated_at or publish_at,
+    }
+
+
+def document_state(
+    document_id: int = 1,
+    version: int = 1,
+    *,
+    number: str = "76/NQ-CP",
+    type: str = "Nghị quyết",  # the contract's field name
+    issuer: str = "Chính phủ",
+    signed_on: str = "2021-07-15",
+    effective_on: str | None = None,
+    title: str = "Chương trình tổng thể cải cách hành chính nhà nước giai đoạn 2021-2030",
+    summary: str = "",
+    in_force: bool = True,
+    relations: list[dict[str, Any]] | None = None,
+    related_by: list[dict[str, Any]] | None = None,
+    procedure_codes: list[str] | None = None,
+    attachment: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A DocumentRead as the contract shows it."""
+    return {
+        "id": document_id,
+        "version": version,
+        "number": number,
+        "type": type,
+        "issuer": issuer,
+        "signed_on": signed_on,
+        "effective_on": effective_on,
+        "title": title,
+        "summary": summary,
+        "attachment": attachment,
+        "in_force": in_force,
+        "relations": relations or [],
+        "related_by": related_by or [],
+        "procedure_codes": procedure_codes or [],
+    }
+
+
+# ../shared/data/legal-documents.json, as the content service serves it once loaded:
+# 107/2021/NĐ-CP amends 61/2018/NĐ-CP, whose version was bumped to show the inverse.
+_DEMO = [
+    ("76/NQ-CP", "Nghị quyết", "Chính phủ", "2021-07-15",
+     "Chương trình tổng thể cải cách hành chính nhà nước giai đoạn 2021-2030"),
+    ("61/2018/NĐ-CP", "Nghị định", "Chính phủ", "2018-04-23",
+     "Về thực hiện cơ chế một cửa, một cửa liên thông trong giải quyết thủ tục hành chính"),
+    ("107/2021/NĐ-CP", "Nghị định", "Chính phủ", "2021-12-06",
+     "Sửa đổi, bổ sung một số điều của Nghị định số 61/2018/NĐ-CP ngày 23 tháng 4 năm 2018 của Chính phủ "
+     "về thực hiện cơ chế một cửa, một cửa liên thông trong giải quyết thủ tục hành chính"),
+    ("3373/QĐ-UBND", "Quyết định", "UBND tỉnh Thái Bình", "2021-12-28",
+     "Ban hành Quy định trách nhiệm người đứng đầu các cơ quan, đơn vị trên địa bàn tỉnh "
+     "trong thực hiện nhiệm vụ cải cách hành chính"),
+    ("2726/QĐ-UBND", "Quyết định", "UBND tỉnh Thái Bình", "2021-11-09",
+     "Phê duyệt Danh mục thủ tục hành chính/dịch vụ công trực tuyến mức độ 4 thực hiện tại tỉnh Thái Bình"),
+    ("15/KH-UBND", "Kế hoạch", "UBND tỉnh Thái Bình", "2022-02-07",
+     "Kế hoạch tuyên truyền cải cách hành chính năm 2022"),
+]  # fmt: skip
+
+
+def demo_documents(*, inverse: bool = True) -> list[dict[str, Any]]:
+    """The six demo documents; `inverse=False`: 61/2018 does not (yet) say it is amended."""
+    out = [
+        document_state(i, 1, number=n, type=t, issuer=by, signed_on=on, title=title, summary=title)
+        for i, (n, t, by, on, title) in enumerate(_DEMO, start=1)
+    ]
+    out[2]["relations"] = [{"kind": "amends", "number": "61/2018/NĐ-CP", "document_id": 2}]
+    if inverse:
+        out[1]["version"] = 2
+        out[1]["related_by"] = [{"kind": "amended_by", "number": "107/2021/NĐ-CP", "document_id": 3}]
+    return out
+
+
+SOURCES = {"procedure": "procedures", "decision": "procedures", "article": "content", "document": "content"}
+DEFAULT_TYPES = {
+    "procedure": "procedure.amended",
+    "decision": "decision.published",
+    "article": "article.published",
+    "document": "document.published",
+}
+
+
 def envelope(kind: str, subject_id: str, version: int, event_type: str | None = None) -> dict[str, Any]:
-    default = {"procedure": "procedure.amended", "decision": "decision.published"}[kind]
     return Envelope(
-        type=event_type or default,  # type: ignore[arg-type]
-        source="procedures",
+        type=event_type or DEFAULT_TYPES[kind],  # type: ignore[arg-type]
+        source=SOURCES[kind],
         subject={"kind": kind, "id": subject_id},  # type: ignore[arg-type]
         version=version,
     ).to_wire()

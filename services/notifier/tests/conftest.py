@@ -7,9 +7,8 @@ import pytest
 from minhbach_shared import names
 from notifier.bootstrap import build_notifier, make_notifier_celery
 from notifier.manage import migrate
-from notifier.owners import OwnerRegistry
 from notifier.settings import Settings
-from notifier.testing import FakeOwner
+from notifier.testing import FakeOwner, registry
 
 
 @pytest.fixture
@@ -34,6 +33,11 @@ def owner():
 
 
 @pytest.fixture
+def content_owner():
+    return FakeOwner()
+
+
+@pytest.fixture
 def redis_client(redis_server):
     client = redis_server.client()
     yield client
@@ -48,9 +52,9 @@ def celery_app(settings):
 
 
 @pytest.fixture
-def notifier(settings, owner, celery_app, redis_client):
+def notifier(settings, owner, content_owner, celery_app, redis_client):
     service = build_notifier(
-        settings, celery=celery_app, owners=OwnerRegistry.single(owner), redis=redis_client
+        settings, celery=celery_app, owners=registry(owner, content_owner), redis=redis_client
     )
     yield service
     service.engine.dispose()

@@ -9,7 +9,9 @@ from notifier.channels.portal import PortalChannel
 from notifier.settings import Settings
 
 CHANNELS: dict[str, Callable[[Settings], Channel]] = {
-    "portal": lambda settings: PortalChannel(settings.portal_dir),
+    "portal": lambda settings: PortalChannel(
+        settings.portal_dir, content_base_url=settings.content_public_url or settings.content_url
+    ),
 }
 
 

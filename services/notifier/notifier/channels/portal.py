@@ -14,9 +14,10 @@ import os
 import re
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from html import unescape
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,6 +26,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from minhbach_shared.text import fold, nfc, slugify
 from notifier.channels.base import Outcome, ReadModel
+from notifier.channels.content import CATEGORIES, DOCUMENTS_DIR, ContentSite, article_paths, document_page
 from notifier.ledger import SubjectKey
 from notifier.repository import Delivery, SubjectState
 
@@ -36,6 +38,7 @@ DEPARTMENT = "Sở Xây dựng tỉnh Thái Bình"
 FEED_ID = "urn:minhbach:portal:feed"
 LATEST_ON_HOME = 10
 FEED_ENTRIES = 200
+NEWS_ON_HOME = 5
 
 IN_FORCE = "in_force"
 TIME_UNITS = {"working_days": "ngày làm việc", "days": "ngày", "hours": "giờ", "months": "tháng"}
@@ -47,6 +50,8 @@ ACTIONS = {
 }
 DECISION_STATUS = {"scheduled": "Sắp có hiệu lực", "in_effect": "Đang có hiệu lực", "draft": "Dự thảo"}
 _VERSION_META = re.compile(r'<meta name="mb:version" content="(\d+)">')
+_SUBJECT_META = re.compile(r'<meta name="mb:subject" content="([a-z]+):([^"]*)">')
+_CITES_META = re.compile(r'<meta name="mb:cites" content="([^"]*)">')
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,150}$")
 
 
@@ -275,6 +280,30 @@ def entries(procedures: Sequence[dict[str, Any]], decisions: Sequence[dict[str, 
     return out
 
 
+@dataclass
+class Site:
+    """What one channel run renders from: computed once from the read model."""
+
+    names: dict[str, str]
+    content: ContentSite
+    now: datetime
+    # Article id -> its pages on disk and what each cited; scanned once per run, lazily.
+    article_pages: dict[str, list[tuple[Path, list[str]]]] | None = None
+
+
+def _read_meta(path: Path) -> tuple[tuple[str, str] | None, list[str]]:
+    """A page's (kind, id) and the procedure codes it cites, from its markers."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            head = handle.read(4000)
+    except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+        return None, []
+    subject = _SUBJECT_META.search(head)
+    cites = _CITES_META.search(head)
+    codes = [c for c in unescape(cites.group(1)).split("|") if c] if cites else []
+    return ((subject.group(1), unescape(subject.group(2))) if subject else None), codes
+
+
 # -- writing -------------------------------------------------------------------------
 
 
@@ -297,8 +326,17 @@ def write_atomic(path: Path, text: str) -> None:
 class PortalChannel:
     name = "portal"
 
-    def __init__(self, root: Path) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        content_base_url: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.root = Path(root)
+        # Where the public fetches the content service's attachments ("/v1/attachments/...").
+        self.content_base_url = content_base_url
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.env = Environment(
             loader=PackageLoader("notifier", "templates"),
             autoescape=select_autoescape(["html", "xml"]),
@@ -307,6 +345,7 @@ class PortalChannel:
         )
         self.env.filters["vn_date"] = vn_date
         self.env.filters["vn_datetime"] = vn_datetime
+        self.env.filters["page_name"] = page_name
 
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[object]:
@@ -320,43 +359,140 @@ class PortalChannel:
 
     # The site ---------------------------------------------------------------------
 
+    def site(self, model: ReadModel) -> Site:
+        now = self.clock()
+        return Site(
+            names={p.id: _text(p.state.get("name")) for p in model.of_kind("procedure")},
+            content=ContentSite.build(
+                model,
+                now=now,
+                today=now.astimezone(VN).date(),
+                base_url=self.content_base_url,
+                vn_date=vn_date,
+            ),
+            now=now,
+        )
+
     def deliver(self, batch: Sequence[Delivery], model: ReadModel) -> dict[int, Outcome]:
-        names = {p.id: _text(p.state.get("name")) for p in model.of_kind("procedure")}
+        site = self.site(model)
         outcomes: dict[int, Outcome] = {}
+        rendered: set[SubjectKey] = set()
+        # Pages that show a delivered subject elsewhere (a procedure's citing articles,
+        # a document's inverse relations) -> the deliveries that need them re-rendered.
+        follow: dict[SubjectKey, set[int]] = defaultdict(set)
+        if any(d.subject_kind == "article" for d in batch):
+            site.article_pages = self._scan_article_pages()
         for delivery in batch:
             subject = model.get(delivery.key)
             if subject is None:
                 outcomes[delivery.id] = Outcome.failed("subject is not in the read model")
                 continue
             try:
-                self._render_subject(subject, names)
+                for key in self._render_subject(subject, site):
+                    follow[key].add(delivery.id)
+                rendered.add(subject.key)
                 outcomes[delivery.id] = Outcome.shown(subject.version)
             except Exception as exc:
                 log.exception("portal page failed", extra={"subject": delivery.key})
                 outcomes[delivery.id] = Outcome.failed(f"{type(exc).__name__}: {exc}")
+        for key in sorted(follow):
+            related = model.get(key)
+            if key in rendered or related is None:
+                continue
+            try:
+                self._render_subject(related, site)  # one level: its own follow-ups are not chased
+            except Exception as exc:
+                log.exception("portal related page failed", extra={"subject": key})
+                for delivery_id in follow[key]:
+                    if outcomes[delivery_id].ok:
+                        outcomes[delivery_id] = Outcome.failed(
+                            f"{key[0]} {key[1]}: {type(exc).__name__}: {exc}"
+                        )
         if any(o.ok for o in outcomes.values()):
             try:
-                self.render_indexes(model)
+                self.render_indexes(model, site)
             except Exception as exc:
                 log.exception("portal indexes failed")
                 error = f"indexes: {type(exc).__name__}: {exc}"
                 outcomes = {k: o if not o.ok else Outcome.failed(error) for k, o in outcomes.items()}
         return outcomes
 
-    def _render_subject(self, subject: SubjectState, names: dict[str, str]) -> None:
+    def _render_subject(self, subject: SubjectState, site: Site) -> set[SubjectKey]:
+        """Write the subject's page; return the other pages that show it and need re-rendering."""
+        render = self.env.get_template
         if subject.kind == "procedure":
-            view = procedure_view(subject, names)
-            html = self.env.get_template("procedure.html").render(root="../", p=view, site=SITE_TITLE)
+            view = procedure_view(subject, site.names)
+            html = render("procedure.html").render(
+                root="../", p=view, cited=site.content.citing(view["code"]), site=SITE_TITLE
+            )
             write_atomic(self.root / "thu-tuc" / f"{view['page']}.html", html)
-        elif subject.kind == "decision":
+            return set()
+        if subject.kind == "decision":
             view = decision_view(subject)
-            html = self.env.get_template("decision.html").render(root="../", d=view, site=SITE_TITLE)
+            html = render("decision.html").render(root="../", d=view, site=SITE_TITLE)
             write_atomic(self.root / "quyet-dinh" / f"{view['page']}.html", html)
-        else:
-            raise ValueError(f"the portal does not show {subject.kind} yet")
+            return set()
+        if subject.kind == "article":
+            return self._render_article(subject, site)
+        if subject.kind == "document":
+            return self._render_document(subject, site)
+        raise ValueError(f"the portal does not show {subject.kind} yet")
 
-    def render_indexes(self, model: ReadModel) -> None:
-        names = {p.id: _text(p.state.get("name")) for p in model.of_kind("procedure")}
+    def _render_article(self, subject: SubjectState, site: Site) -> set[SubjectKey]:
+        a = site.content.articles[subject.id]
+        if a.category is None:
+            raise ValueError(f"unknown article category: {subject.state.get('category')!r}")
+        path = self.root / a.path
+        if site.article_pages is None:
+            site.article_pages = self._scan_article_pages()
+        before = site.article_pages.get(subject.id, [])
+        # A page that is no longer live keeps its address with a short notice and
+        # nothing of the article: bookmarks do not break, and the audit still reads
+        # its version marker. It leaves every list and feed (render_indexes).
+        template = "article.html" if a.live else "article_gone.html"
+        html = self.env.get_template(template).render(
+            root="../", a=a, category=a.category, names=site.names, site=SITE_TITLE
+        )
+        write_atomic(path, html)
+        for old, _ in before:
+            if old != path:  # its slug or category changed: the old address goes
+                with contextlib.suppress(FileNotFoundError):
+                    old.unlink()
+        site.article_pages[subject.id] = [(path, a.procedure_codes if a.live else [])]
+        # The procedures it cites now, and those it cited before, list it or no longer do.
+        codes = set(a.procedure_codes) | {c for _, cites in before for c in cites}
+        return {("procedure", c) for c in codes}
+
+    def _render_document(self, subject: SubjectState, site: Site) -> set[SubjectKey]:
+        d = site.content.documents[subject.id]
+        path = self.root / DOCUMENTS_DIR / f"{d.page}.html"
+        before = _read_meta(path)[1]
+        html = self.env.get_template("document.html").render(
+            root="../", d=d, names=site.names, site=SITE_TITLE
+        )
+        write_atomic(path, html)
+        codes = set(d.procedure_codes) | set(before)
+        partners = site.content.graph.partners(d.number) - {subject.id}
+        return {("procedure", c) for c in codes} | {("document", i) for i in partners}
+
+    def _scan_article_pages(self) -> dict[str, list[tuple[Path, list[str]]]]:
+        """Article id -> its pages on disk and the procedures each cites (from their markers)."""
+        found: dict[str, list[tuple[Path, list[str]]]] = defaultdict(list)
+        for category in CATEGORIES.values():
+            folder = self.root / category.dir
+            if not folder.is_dir():
+                continue
+            for path in folder.glob("*.html"):
+                if path.name == "index.html":
+                    continue
+                subject, cites = _read_meta(path)
+                if subject is not None and subject[0] == "article":
+                    found[subject[1]].append((path, cites))
+        return dict(found)
+
+    def render_indexes(self, model: ReadModel, site: Site | None = None) -> None:
+        site = site or self.site(model)
+        names = site.names
         procedures = sorted(
             (procedure_view(p, names) for p in model.of_kind("procedure")), key=lambda p: p["code"]
         )
@@ -375,9 +511,43 @@ class PortalChannel:
             for name in sorted(every_field, key=fold)
         ]
         changes = entries(procedures, decisions)
-        now = datetime.now(UTC)
+        now = site.now
         common = {"site": SITE_TITLE, "department": DEPARTMENT, "generated_at": now}
         render = self.env.get_template
+        sections = []
+        for category in CATEGORIES.values():
+            live = site.content.live(category.code)
+            sections.append({"category": category, "count": len(live)})
+            write_atomic(
+                self.root / category.dir / "index.html",
+                render("articles.html").render(root="../", category=category, articles=live, **common),
+            )
+            feed = [
+                Entry(
+                    id=f"urn:minhbach:article:{a.id}:v{a.version}",
+                    title=a.title,
+                    href=f"{a.stem}.html",
+                    updated=a.updated_at or a.published_at or now,
+                    summary=a.summary,
+                )
+                for a in live
+            ]
+            feed.sort(key=lambda e: (e.updated, e.id), reverse=True)
+            write_atomic(
+                self.root / category.dir / "feed.xml",
+                render("feed.xml").render(
+                    feed_id=f"{FEED_ID}:{category.dir}",
+                    feed_title=f"{SITE_TITLE}: {category.title}",
+                    entries=feed[:FEED_ENTRIES],
+                    updated=feed[0].updated if feed else now,
+                    **common,
+                ),
+            )
+        documents = site.content.documents_sorted()
+        write_atomic(
+            self.root / DOCUMENTS_DIR / "index.html",
+            render("documents.html").render(root="../", documents=documents, **common),
+        )
         for field in fields:
             html = render("field.html").render(root="../", field=field, **common)
             write_atomic(self.root / "linh-vuc" / f"{field['slug']}.html", html)
@@ -408,6 +578,9 @@ class PortalChannel:
                 in_force=len(in_force),
                 decisions=len(decisions),
                 latest=changes[:LATEST_ON_HOME],
+                news=site.content.live("news")[:NEWS_ON_HOME],
+                sections=sections,
+                documents=len(documents),
                 **common,
             ),
         )
@@ -418,11 +591,18 @@ class PortalChannel:
         """Read each subject page's `mb:version` marker: what the public really sees."""
         shown: dict[SubjectKey, int | None] = {}
         index_missing = not (self.root / "index.html").exists()
+        articles = article_paths(model.of_kind("article"))
         for key, subject in model.by_key.items():
-            folder = {"procedure": "thu-tuc", "decision": "quyet-dinh"}.get(subject.kind)
-            if folder is None:
+            if subject.kind in ("procedure", "decision"):
+                folder = "thu-tuc" if subject.kind == "procedure" else "quyet-dinh"
+                path = self.root / folder / f"{page_name(subject.id)}.html"
+            elif subject.kind == "article" and subject.id in articles:
+                path = self.root / articles[subject.id]
+            elif subject.kind == "document":
+                number = _text(subject.state.get("number"))
+                path = self.root / DOCUMENTS_DIR / f"{document_page(number, subject.id)}.html"
+            else:
                 continue
-            path = self.root / folder / f"{page_name(subject.id)}.html"
             try:
                 head = path.read_text(encoding="utf-8")[:4000]
             except (FileNotFoundError, NotADirectoryError):

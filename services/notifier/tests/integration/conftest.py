@@ -31,6 +31,14 @@ def owner_api(owner: FakeOwner) -> FastAPI:
     def decision(decision_id: str) -> dict:
         return state("decision", decision_id)
 
+    @app.get("/v1/articles/{article_id}")
+    def article(article_id: str) -> dict:
+        return state("article", article_id)
+
+    @app.get("/v1/documents/{document_id}")
+    def document(document_id: str) -> dict:
+        return state("document", document_id)
+
     @app.get("/v1/sync/versions")
     def versions() -> dict:
         return {"subjects": [{"kind": k, "id": i, "version": v} for k, i, v in owner.versions()]}

@@ -5,7 +5,7 @@ import pytest
 
 from minhbach_shared.events import Subject
 from notifier.owners import http_registry
-from notifier.testing import decision_state, envelope, procedure_state
+from notifier.testing import article_state, decision_state, document_state, envelope, procedure_state
 
 
 @pytest.fixture
@@ -24,6 +24,41 @@ def test_fetch_versions_and_404(registry, owner):
     assert client.fetch(Subject(kind="decision", id="3"))["number"] == "12/QĐ-SXD"
     assert client.fetch(Subject(kind="procedure", id="MB.XD.404")) is None
     assert sorted(client.versions()) == [("decision", "3", 1), ("procedure", "MB.XD.001", 2)]
+
+
+def test_content_kinds_are_served_by_the_content_owner(owner_server, owner):
+    registry = http_registry({"procedures": owner_server, "content": owner_server}, timeout_s=2)
+    try:
+        owner.put("article", article_state(7, 3))
+        owner.put("document", document_state(3, 2, number="61/2018/NĐ-CP"))
+        content = registry.for_kind("article")
+        assert registry.for_kind("document") is content and registry.for_kind("procedure") is not content
+        assert content.fetch(Subject(kind="article", id="7"))["version"] == 3
+        assert content.fetch(Subject(kind="document", id="3"))["number"] == "61/2018/NĐ-CP"
+        assert content.fetch(Subject(kind="article", id="404")) is None
+    finally:
+        registry.close()
+
+
+def test_bootstrap_registers_the_content_owner(settings, celery_app, redis_client):
+    from notifier.bootstrap import build_notifier
+
+    service = build_notifier(
+        settings.model_copy(update={"content_url": "http://127.0.0.1:9"}),
+        celery=celery_app,
+        redis=redis_client,
+    )
+    try:
+        assert sorted(service.owners.owners) == ["content", "procedures"]
+        assert service.owners.kinds == {
+            "procedure": "procedures",
+            "decision": "procedures",
+            "article": "content",
+            "document": "content",
+        }
+    finally:
+        service.owners.close()
+        service.engine.dispose()
 
 
 def test_server_error_is_an_httpx_error(registry, owner):

@@ -21,6 +21,7 @@ def worker(tmp_path, settings, owner_server):
         "NOTIFIER_DATABASE_URL": settings.database_url,
         "NOTIFIER_PORTAL_DIR": str(settings.portal_dir),
         "NOTIFIER_PROCEDURES_URL": owner_server,
+        "NOTIFIER_CONTENT_URL": owner_server,
     }
     argv = [
         "celery", "-A", "notifier.worker", "worker",
