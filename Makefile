@@ -32,10 +32,13 @@ install: $(BIN)/.installed
 migrate: install
 	mkdir -p $(MB_VAR_DIR)
 	$(PY) -m procedures.manage migrate
+	$(PY) -m content.manage migrate
+	$(PY) -m hotline.manage migrate
 	$(PY) -m notifier.manage migrate
 
 demo: migrate
 	$(PY) -m procedures.manage load-demo $(DATA)/procedures-sample.json
+	$(PY) -m content.manage load-demo $(DATA)/legal-documents.json
 
 up: demo
 	@PATH="$(CURDIR)/$(BIN):$$PATH" $(PY) scripts/banner.py

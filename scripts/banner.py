@@ -12,6 +12,8 @@ Minh Bạch is starting (Ctrl-C stops everything).
 
   Portal (reform section)   http://127.0.0.1:8004/portal/
   Procedures API + docs     http://127.0.0.1:8001/docs
+  Content API + docs        http://127.0.0.1:8002/docs
+  Hotline API + docs        http://127.0.0.1:8003/docs
   Notifier API + docs       http://127.0.0.1:8004/docs
   Disclosure report         http://127.0.0.1:8004/v1/disclosure/report
   Queues                    http://127.0.0.1:8004/v1/ops/queues

@@ -5,7 +5,7 @@
 # <SERVICE>_DATABASE_URL in docker-compose.yml; tests/compose checks they agree.
 set -eu
 
-for db in procedures notifier; do
+for db in procedures content hotline notifier; do
     echo "init-databases: creating database $db"
     psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "${POSTGRES_DB:-$POSTGRES_USER}" \
         -c "CREATE DATABASE \"$db\" OWNER \"$POSTGRES_USER\" ENCODING 'UTF8' TEMPLATE template0"

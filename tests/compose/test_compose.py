@@ -28,7 +28,12 @@ PROCFILE = ROOT / "Procfile"
 INIT_DB = ROOT / "deploy" / "postgres" / "init-databases.sh"
 PORTAL_CONF = ROOT / "deploy" / "nginx" / "portal.conf"
 
-APIS = {"procedures": 8001, "notifier": 8004}
+APIS = {"procedures": 8001, "content": 8002, "hotline": 8003, "notifier": 8004}
+# The one-shot demo loaders: container -> (its image's service, the data file it loads).
+DEMOS = {
+    "procedures-demo": ("procedures", "procedures-sample.json"),
+    "content-demo": ("content", "legal-documents.json"),
+}
 LONG_RUNNING_RESTART = "unless-stopped"
 # ${VAR}, ${VAR:-default}, ${VAR-default}; not ${VAR:?message} (that one must stay).
 EXPANSION = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}")
@@ -158,7 +163,7 @@ def test_compose_file_is_valid_against_the_compose_spec(compose: dict[str, Any])
 
 def test_each_build_has_its_dockerfile_and_copy_sources(services: dict[str, dict[str, Any]]) -> None:
     built = {name: s["build"] for name, s in services.items() if "build" in s}
-    assert {"procedures", "notifier", "flower"} <= built.keys()
+    assert set(APIS) | {"flower"} <= built.keys()
     for name, build in built.items():
         context = (ROOT / build["context"]).resolve()
         dockerfile = context / build.get("dockerfile", "Dockerfile")
@@ -185,7 +190,14 @@ def test_one_image_per_dockerfile(services: dict[str, dict[str, Any]]) -> None:
             image_of.setdefault(s["build"]["dockerfile"], set()).add(s["image"])
     assert all(len(images) == 1 for images in image_of.values()), image_of
     assert len({next(iter(i)) for i in image_of.values()}) == len(image_of), "two Dockerfiles, one tag"
+    for name, s in services.items():
+        if "build" in s and name not in APIS and name != "flower":
+            api = name.split("-", 1)[0]
+            assert s["image"] == services[api]["image"] == f"minhbach/{api}:local", name
+            assert s["build"] == services[api]["build"], name
     assert services["procedures-worker"]["image"] == services["procedures"]["image"]
+    assert services["content-worker"]["image"] == services["content"]["image"]
+    assert services["hotline-worker"]["image"] == services["hotline"]["image"]
     assert services["notifier-events"]["image"] == services["notifier"]["image"]
 
 
@@ -239,7 +251,7 @@ def test_redis_has_aof_like_the_procfile(
 
 def test_every_long_running_service_has_a_healthcheck(services: dict[str, dict[str, Any]]) -> None:
     running = {name: s for name, s in services.items() if long_running(s)}
-    assert len(running) >= 12
+    assert len(running) >= 20
     for name, service in running.items():
         assert service["restart"] == LONG_RUNNING_RESTART, name
         check = service.get("healthcheck")
@@ -249,25 +261,55 @@ def test_every_long_running_service_has_a_healthcheck(services: dict[str, dict[s
         assert f"http://127.0.0.1:{port}/healthz" in " ".join(services[name]["healthcheck"]["test"])
     for name, node in {
         "procedures-worker": "procedures",
+        "content-worker": "content",
+        "hotline-worker": "hotline",
         "notifier-events": "events",
         "notifier-portal": "portal",
     }.items():
         # $$ is compose's escape: the shell sees $HOSTNAME, which celery's %h expands to.
         check = services[name]["healthcheck"]["test"]
         assert check[0] == "CMD-SHELL" and f"inspect ping -d {node}@$$HOSTNAME" in check[1], name
+        assert f"-n {node}@%h" in " ".join(split_command(services[name]["command"])[1]), name
+    for name, service in running.items():
+        # Relays and beats have no port to probe: PID 1 must be the process itself.
+        test = " ".join(service["healthcheck"]["test"])
+        if name.endswith("-relay"):
+            module = name.replace("-", ".")
+            assert f"b'{module}' not in open('/proc/1/cmdline'" in test, name
+        if name.endswith("-beat"):
+            assert "b'beat' not in open('/proc/1/cmdline'" in test, name
 
 
-def test_one_shot_jobs_do_not_inherit_the_api_healthcheck(services: dict[str, dict[str, Any]]) -> None:
-    demo = services["procedures-demo"]
+@pytest.mark.parametrize("name", sorted(DEMOS))
+def test_one_shot_jobs_do_not_inherit_the_api_healthcheck(
+    services: dict[str, dict[str, Any]], name: str
+) -> None:
+    api, data_file = DEMOS[name]
+    demo = services[name]
     assert demo["profiles"] == ["demo"]
     assert demo["restart"] == "no"
     assert demo["healthcheck"] == {"disable": True}
-    assert split_command(demo["command"])[1][:4] == ["python", "-m", "procedures.manage", "load-demo"]
+    assert demo["image"] == services[api]["image"]
+    argv = split_command(demo["command"])[1]
+    assert argv == ["python", "-m", f"{api}.manage", "load-demo", f"/data/{data_file}"]
+    assert len(demo["volumes"]) == 1, "the data directory only"
     host, container = demo["volumes"][0].rsplit(":", 2)[:2]
     data_dir = (ROOT / expand(host, {})).resolve()
     assert data_dir == SHARED.resolve() / "data"
-    assert (data_dir / Path(demo["command"].split()[-1]).name).is_file()
+    assert (data_dir / data_file).is_file()
     assert container == "/data"
+    # Loaded through the API's own migrations, the same data directory for every demo.
+    assert demo["depends_on"][api] == {"condition": "service_healthy"}
+    assert demo["volumes"] == services["procedures-demo"]["volumes"]
+
+
+def test_demo_profile_is_only_the_demo_loaders(services: dict[str, dict[str, Any]]) -> None:
+    profiled = {name for name, s in services.items() if "profiles" in s}
+    assert profiled == set(DEMOS)
+    # The demo documents link the demo procedures' codes, which the content API checks.
+    assert services["content-demo"]["depends_on"]["procedures-demo"] == {
+        "condition": "service_completed_successfully"
+    }
 
 
 def test_every_depends_on_waits_for_a_condition(services: dict[str, dict[str, Any]]) -> None:
@@ -281,7 +323,7 @@ def test_every_depends_on_waits_for_a_condition(services: dict[str, dict[str, An
             assert spec.get("condition") in {"service_healthy", "service_completed_successfully"}, name
             if spec["condition"] == "service_healthy":
                 assert "healthcheck" in services[target], f"{name} waits for {target}, which has none"
-    assert edges >= 12
+    assert edges >= 25
 
 
 def test_start_order(services: dict[str, dict[str, Any]]) -> None:
@@ -295,6 +337,19 @@ def test_start_order(services: dict[str, dict[str, Any]]) -> None:
         for api in APIS:
             if name.startswith(f"{api}-"):
                 assert api in healthy(name), f"{name} must wait for {api} (its migrations)"
+    # They check procedure codes against the procedures API.
+    for api in ("content", "hotline"):
+        assert "procedures" in healthy(api), api
+    # The notifier's event worker fetches subjects from every owner it is given.
+    owners = {
+        urlsplit(url).hostname
+        for key, url in environment(services["notifier-events"]).items()
+        if key.startswith("NOTIFIER_")
+        and key.endswith("_URL")
+        and not key.endswith(("_DATABASE_URL", "_PUBLIC_URL"))
+    }
+    assert owners == {"procedures", "content", "hotline"}
+    assert owners <= healthy("notifier-events")
     assert "notifier" in healthy("nginx")
 
 
@@ -312,6 +367,15 @@ def test_app_environment(app_services: dict[str, dict[str, Any]]) -> None:
         assert re.fullmatch(r"\$\{MB_JWT_SECRET:\?[^}]+\}", env["MB_JWT_SECRET"]), name
         if name.startswith("notifier"):
             assert env["NOTIFIER_PROCEDURES_URL"] == "http://procedures:8001", name
+            assert env["NOTIFIER_CONTENT_URL"] == "http://content:8002", name
+            assert env["NOTIFIER_HOTLINE_URL"] == "http://hotline:8003", name
+            # Links the public follows: the content API as published on the host.
+            public = urlsplit(expand(env["NOTIFIER_CONTENT_PUBLIC_URL"], {}))
+            assert (public.scheme, public.hostname) == ("http", "localhost"), name
+            assert f"{public.port}:8002" in app_services["content"]["ports"], name
+        for api in ("content", "hotline"):
+            if name.startswith(api):
+                assert env[f"{api.upper()}_PROCEDURES_URL"] == "http://procedures:8001", name
     assert "MB_JWT_SECRET:-" not in COMPOSE.read_text(encoding="utf-8")
 
 
@@ -327,7 +391,7 @@ def _database_urls(services: dict[str, dict[str, Any]]) -> dict[str, str]:
 def test_one_postgres_database_per_service(services: dict[str, dict[str, Any]], tmp_path: Path) -> None:
     postgres = environment(services["postgres"])
     urls = _database_urls(services)
-    assert set(urls) == {"PROCEDURES_DATABASE_URL", "NOTIFIER_DATABASE_URL"}
+    assert set(urls) == {f"{api.upper()}_DATABASE_URL" for api in APIS}
     expected = set()
     for key, url in urls.items():
         parts = urlsplit(expand(url, {}))
@@ -362,6 +426,26 @@ def test_portal_is_shared_with_nginx(services: dict[str, dict[str, Any]]) -> Non
     assert "portal:/srv/portal:ro" in services["nginx"]["volumes"]
     assert "./deploy/nginx/portal.conf:/etc/nginx/conf.d/default.conf:ro" in services["nginx"]["volumes"]
     assert "8080:8080" in services["nginx"]["ports"]
+
+
+def test_content_attachments_live_on_a_volume(
+    compose: dict[str, Any], services: dict[str, dict[str, Any]]
+) -> None:
+    api = services["content"]
+    attachments_dir = environment(api)["CONTENT_ATTACHMENTS_DIR"]
+    # Under /app/var, which the image creates and gives its user: the fresh named
+    # volume copies that ownership, so the API can write to it.
+    assert attachments_dir.startswith("/app/var/"), attachments_dir
+    assert f"attachments:{attachments_dir}" in api["volumes"]
+    assert "attachments" in compose["volumes"]
+    dockerfile = (ROOT / api["build"]["context"] / api["build"]["dockerfile"]).read_text()
+    run = " ".join(args for op, args in dockerfile_instructions(dockerfile) if op == "RUN")
+    assert f"mkdir -p {attachments_dir}" in run and "chown -R minhbach /app/var" in run
+    assert ("USER", "minhbach") in dockerfile_instructions(dockerfile)
+    # Every content container agrees on where attachments are, whoever mounts them.
+    for name, service in services.items():
+        if name.startswith("content"):
+            assert environment(service)["CONTENT_ATTACHMENTS_DIR"] == attachments_dir, name
 
 
 def test_nginx_portal_config() -> None:

@@ -49,8 +49,9 @@ def expand(command: str, env: dict[str, str]) -> list[str]:
     return shlex.split(_DEFAULT.sub(lambda m: env.get(m.group(1)) or m.group(2), command))
 
 
-# Everything but Redis (the test owns it) and Flower (nobody looks at it in a test).
-APP_PROCESSES = (
+# The backbone: one owner, its relay and worker, and the notifier. Tests that kill
+# parts of the system start only these.
+CORE_PROCESSES = (
     "procedures",
     "procedures-relay",
     "procedures-worker",
@@ -60,7 +61,27 @@ APP_PROCESSES = (
     "notifier-portal",
     "notifier-beat",
 )
-HEALTH = {"procedures": "PROCEDURES_PORT", "notifier": "NOTIFIER_PORT"}
+# Everything but Redis (the test owns it) and Flower (nobody looks at it in a test).
+# Owners start before the notifier; procedures before the owners that check codes with it.
+APP_PROCESSES = (
+    *CORE_PROCESSES[:4],
+    "content",
+    "content-relay",
+    "content-worker",
+    "content-beat",
+    "hotline",
+    "hotline-relay",
+    "hotline-worker",
+    "hotline-beat",
+    *CORE_PROCESSES[4:],
+)
+HEALTH = {
+    "procedures": "PROCEDURES_PORT",
+    "content": "CONTENT_PORT",
+    "hotline": "HOTLINE_PORT",
+    "notifier": "NOTIFIER_PORT",
+}
+SERVICES = ("procedures", "content", "hotline", "notifier")
 
 
 @dataclass
@@ -72,6 +93,8 @@ class System:
 
     def __post_init__(self) -> None:
         self.procedures_port = free_port()
+        self.content_port = free_port()
+        self.hotline_port = free_port()
         self.notifier_port = free_port()
         var = self.root / "var"
         var.mkdir(parents=True, exist_ok=True)
@@ -85,9 +108,20 @@ class System:
             "PROCEDURES_PORT": str(self.procedures_port),
             "PROCEDURES_DATABASE_URL": f"sqlite:///{var / 'procedures.db'}",
             "PROCEDURES_APPLY_DUE_EVERY_S": "1",
+            "CONTENT_PORT": str(self.content_port),
+            "CONTENT_DATABASE_URL": f"sqlite:///{var / 'content.db'}",
+            "CONTENT_ATTACHMENTS_DIR": str(var / "attachments"),
+            "CONTENT_PROCEDURES_URL": f"http://127.0.0.1:{self.procedures_port}",
+            "CONTENT_APPLY_SCHEDULE_EVERY_S": "1",
+            "HOTLINE_PORT": str(self.hotline_port),
+            "HOTLINE_DATABASE_URL": f"sqlite:///{var / 'hotline.db'}",
+            "HOTLINE_PROCEDURES_URL": f"http://127.0.0.1:{self.procedures_port}",
             "NOTIFIER_PORT": str(self.notifier_port),
             "NOTIFIER_DATABASE_URL": f"sqlite:///{var / 'notifier.db'}",
             "NOTIFIER_PROCEDURES_URL": f"http://127.0.0.1:{self.procedures_port}",
+            "NOTIFIER_CONTENT_URL": f"http://127.0.0.1:{self.content_port}",
+            "NOTIFIER_CONTENT_PUBLIC_URL": f"http://127.0.0.1:{self.content_port}",
+            "NOTIFIER_HOTLINE_URL": f"http://127.0.0.1:{self.hotline_port}",
             "NOTIFIER_PORTAL_DIR": str(self.portal_dir),
             "NOTIFIER_PUMP_INTERVAL_S": "1",
             "NOTIFIER_RECONCILE_INTERVAL_S": "3",
@@ -98,6 +132,14 @@ class System:
     @property
     def procedures_url(self) -> str:
         return f"http://127.0.0.1:{self.procedures_port}"
+
+    @property
+    def content_url(self) -> str:
+        return f"http://127.0.0.1:{self.content_port}"
+
+    @property
+    def hotline_url(self) -> str:
+        return f"http://127.0.0.1:{self.hotline_port}"
 
     @property
     def notifier_url(self) -> str:
@@ -112,8 +154,9 @@ class System:
         )
 
     def start(self, names: tuple[str, ...] = APP_PROCESSES) -> System:
-        self.manage("procedures", "migrate")
-        self.manage("notifier", "migrate")
+        for service in SERVICES:
+            if service in names:
+                self.manage(service, "migrate")
         for name in names:
             self.start_process(name)
         return self
@@ -143,12 +186,20 @@ class System:
 
     # --- talking to it, as a user would -------------------------------------------
 
-    def token(self, *roles: Role) -> dict[str, str]:
+    def token(self, *roles: Role, subject: str | None = None) -> dict[str, str]:
+        """A bearer header; by default each role is its own person (editor != approver)."""
         secret = self.env.get("MB_JWT_SECRET", DEV_JWT_SECRET)
-        return {"Authorization": f"Bearer {issue_token(secret, subject='e2e', roles=list(roles))}"}
+        who = subject or f"e2e-{roles[0].value}"
+        return {"Authorization": f"Bearer {issue_token(secret, subject=who, roles=list(roles))}"}
 
     def procedures(self) -> httpx.Client:
         return httpx.Client(base_url=self.procedures_url, timeout=10)
+
+    def content(self) -> httpx.Client:
+        return httpx.Client(base_url=self.content_url, timeout=10)
+
+    def hotline(self) -> httpx.Client:
+        return httpx.Client(base_url=self.hotline_url, timeout=10)
 
     def notifier(self) -> httpx.Client:
         return httpx.Client(base_url=self.notifier_url, timeout=10)

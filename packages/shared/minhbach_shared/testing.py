@@ -216,14 +216,14 @@ def procedure_like(sample_procedures: list[dict[str, Any]]):  # type: ignore[no-
     return make
 
 
-def _start_system(root: Path, **overrides: str) -> tuple[RedisServer, System]:
-    from minhbach_shared.harness import System
+def _start_system(root: Path, *, backbone_only: bool = False) -> tuple[RedisServer, System]:
+    from minhbach_shared.harness import APP_PROCESSES, CORE_PROCESSES, System
 
     redis = RedisServer(port=free_port(), dir=root / "redis")
     redis.start()
-    system = System(root=root, redis=redis, overrides=overrides)
+    system = System(root=root, redis=redis)
     try:
-        system.start()
+        system.start(CORE_PROCESSES if backbone_only else APP_PROCESSES)
     except Exception:
         system.stop()
         redis.stop()
@@ -242,8 +242,8 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
 
 @pytest.fixture
 def fresh_system(tmp_path: Path) -> Iterator[System]:
-    """A system of its own, for tests that kill parts of it."""
-    redis, running = _start_system(tmp_path)
+    """The backbone (procedures and the notifier) of its own, for tests that kill parts of it."""
+    redis, running = _start_system(tmp_path, backbone_only=True)
     yield running
     running.stop()
     redis.stop()

@@ -1,0 +1,204 @@
+"""Reform news and directive documents, from the content API to the portal (issue 3).
+
+Real processes from the Procfile: the content and procedures APIs, their relays and
+workers, the notifier's workers, against a real redis-server.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import datetime, timedelta
+
+import pytest
+
+from minhbach_shared.auth import Role
+from minhbach_shared.harness import VIETNAM, System, today_in_vietnam
+from minhbach_shared.testing import shared_dir, wait_until
+
+
+def write_article(system: System, **fields) -> int:
+    body = {"category": "news", "summary": "Tóm tắt bài viết.", "body": "Nội dung **cải cách**.", **fields}
+    with system.content() as api:
+        created = api.post("/v1/articles", json=body, headers=system.token(Role.EDITOR))
+        assert created.status_code == 201, created.text
+        article_id = created.json()["id"]
+        submitted = api.post(f"/v1/articles/{article_id}/submit", headers=system.token(Role.EDITOR))
+        assert submitted.status_code == 200, submitted.text
+    return int(article_id)
+
+
+def publish(system: System, article_id: int, **times: str) -> dict:
+    with system.content() as api:
+        published = api.post(
+            f"/v1/articles/{article_id}/publish", json=times or None, headers=system.token(Role.APPROVER)
+        )
+        assert published.status_code == 200, published.text
+        return published.json()
+
+
+def slug_of(system: System, article_id: int) -> str:
+    with system.content() as api:
+        return str(
+            api.get(f"/v1/articles/{article_id}/draft", headers=system.token(Role.EDITOR)).json()["slug"]
+        )
+
+
+def apply_schedule(system: System, as_of: datetime) -> None:
+    from content.settings import Settings
+    from content.worker import APPLY_SCHEDULE_TASK, QUEUE, create_celery
+
+    celery = create_celery(Settings(redis_url=system.redis.url))
+    celery.send_task(APPLY_SCHEDULE_TASK, kwargs={"as_of": as_of.isoformat()}, queue=QUEUE)
+
+
+def test_article_published_now_is_on_its_list_page_and_feed(system: System):
+    article_id = write_article(system, title="Sở Xây dựng rút ngắn thời gian cấp giấy phép xây dựng")
+    publish(system, article_id)
+    slug = slug_of(system, article_id)
+    assert slug == "so-xay-dung-rut-ngan-thoi-gian-cap-giay-phep-xay-dung"  # đ and every mark folded
+
+    page = system.wait_for_page(
+        f"tin-tuc/{slug}.html", "Sở Xây dựng rút ngắn thời gian cấp giấy phép xây dựng"
+    )
+    assert "<strong>cải cách</strong>" in page
+    system.wait_for_page("tin-tuc/index.html", f"{slug}.html")
+    system.wait_for_page("tin-tuc/feed.xml", f"urn:minhbach:article:{article_id}:v")
+
+
+def test_scheduled_article_appears_at_its_time_and_leaves_at_expiry(system: System):
+    article_id = write_article(system, title="Kế hoạch tuyên truyền cải cách hành chính quý I")
+    start = (datetime.now(VIETNAM) + timedelta(days=3)).replace(microsecond=0, tzinfo=None)
+    end = start + timedelta(days=30)
+    published = publish(system, article_id, publish_at=start.isoformat(), expire_at=end.isoformat())
+    slug = slug_of(system, article_id)
+
+    apply_schedule(system, (start - timedelta(minutes=1)).replace(tzinfo=VIETNAM))
+    system.wait_for_page("index.html", "</html>")
+    with system.content() as api:  # not live before its time, on the API or the portal
+        assert api.get(f"/v1/articles/{article_id}").status_code == 404
+    assert f"{slug}.html" not in system.portal_page("tin-tuc/index.html").text, published
+
+    apply_schedule(system, start.replace(tzinfo=VIETNAM))
+    system.wait_for_page(f"tin-tuc/{slug}.html", "Kế hoạch tuyên truyền cải cách hành chính quý I")
+    system.wait_for_page("tin-tuc/index.html", f"{slug}.html")
+
+    apply_schedule(system, end.replace(tzinfo=VIETNAM) + timedelta(seconds=1))
+
+    def gone_from_lists() -> bool:
+        return all(
+            f"{slug}.html" not in system.portal_page(path).text
+            for path in ("tin-tuc/index.html", "tin-tuc/feed.xml", "index.html")
+        )
+
+    wait_until(gone_from_lists, timeout=15, message="the expired article to leave every list and feed")
+    assert (
+        "Kế hoạch tuyên truyền cải cách hành chính quý I"
+        not in system.portal_page(f"tin-tuc/{slug}.html").text
+    )
+
+
+HOSTILE_BODIES = [
+    "<script>alert('xss')</script>Bài viết",
+    '<img src="x" onerror="alert(1)">',
+    "[bấm vào đây](javascript:alert(1))",
+    '<a href="javascript:alert(1)">liên kết</a>',
+    '<svg onload="alert(1)"><script>alert(2)</script></svg>',
+    '<p style="background:url(javascript:alert(1))">x</p>',
+    '<div style="width: expression(alert(1))">x</div>',
+    '<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">dữ liệu</a>',
+    "<iframe src='https://example.invalid'></iframe><p>không đóng thẻ <b>đậm",
+    "<<script>script>alert(1)<</script>/script>",
+]
+
+
+DANGEROUS = (
+    "<script",
+    "onerror=",
+    "onload=",
+    'href="javascript:',
+    'src="javascript:',
+    'href="data:',
+    'src="data:',
+    "<svg",
+    "<iframe",
+    "expression(",
+)
+
+
+def test_hostile_bodies_never_reach_a_portal_page_or_feed(system: System):
+    ids = []
+    for i, body in enumerate(HOSTILE_BODIES):
+        article_id = write_article(system, title=f"Bài kiểm tra an toàn số {i}", body=body)
+        publish(system, article_id)
+        ids.append(article_id)
+    slugs = [slug_of(system, i) for i in ids]
+    pages = [system.wait_for_page(f"tin-tuc/{s}.html", "Bài kiểm tra an toàn số") for s in slugs]
+    feed = system.wait_for_page("tin-tuc/feed.xml", f"urn:minhbach:article:{ids[-1]}:v")
+    listing = system.portal_page("tin-tuc/index.html").text
+    for text in [*pages, html.unescape(feed), listing]:
+        article = re.sub(r"(?s)^.*?<main", "<main", text)  # the page's own head may hold our CSS
+        lowered = article.lower()
+        # as markup, never merely as harmless text: an attribute, a tag, a URL scheme in a link
+        for needle in DANGEROUS:
+            assert needle not in lowered, (needle, article[:400])
+        assert 'style="' not in lowered
+
+
+@pytest.fixture(scope="module")
+def demo_documents(system: System) -> None:
+    system.manage("content", "load-demo", str(shared_dir() / "data" / "legal-documents.json"))
+
+
+def test_demo_documents_show_their_relations_both_ways(system: System, demo_documents: None):
+    amended = system.wait_for_page("van-ban/61-2018-nd-cp.html", "107/2021/NĐ-CP")
+    assert "61/2018/NĐ-CP" in amended
+    assert "Được sửa đổi, bổ sung bởi" in amended
+    amending = system.wait_for_page("van-ban/107-2021-nd-cp.html", "61/2018/NĐ-CP")
+    assert "Sửa đổi, bổ sung" in amending
+    table = system.wait_for_page("van-ban/index.html", "15/KH-UBND")
+    for number in ("76/NQ-CP", "61/2018/NĐ-CP", "107/2021/NĐ-CP", "2726/QĐ-UBND", "15/KH-UBND"):
+        assert number in table
+
+
+def test_article_citing_a_procedure_is_linked_from_the_procedure_page_and_unpublishing_removes_it(
+    system: System, procedure_like
+):
+    system.create_procedure(procedure_like("E2E.CITE.1", "Cấp giấy phép di dời công trình"))
+    assert (
+        system.decide(
+            "301/QĐ-SXD", [{"action": "new", "procedure_code": "E2E.CITE.1"}], effective_on=today_in_vietnam()
+        ).status_code
+        == 200
+    )
+    system.wait_for_page("thu-tuc/E2E.CITE.1.html", "Cấp giấy phép di dời công trình")
+
+    article_id = write_article(
+        system, title="Hướng dẫn thủ tục di dời công trình", procedure_codes=["E2E.CITE.1"]
+    )
+    publish(system, article_id)
+    slug = slug_of(system, article_id)
+    system.wait_for_page("thu-tuc/E2E.CITE.1.html", f"{slug}.html")
+
+    with system.content() as api:
+        down = api.post(f"/v1/articles/{article_id}/unpublish", headers=system.token(Role.APPROVER))
+        assert down.status_code == 200, down.text
+
+    def gone() -> bool:
+        return all(
+            f"{slug}.html" not in system.portal_page(path).text
+            for path in ("thu-tuc/E2E.CITE.1.html", "tin-tuc/index.html", "tin-tuc/feed.xml", "index.html")
+        )
+
+    wait_until(gone, timeout=15, message="the unpublished article to leave every page")
+
+
+def test_a_link_to_an_unknown_procedure_is_refused(system: System):
+    with system.content() as api:
+        refused = api.post(
+            "/v1/articles",
+            json={"category": "news", "title": "Liên kết sai", "body": "x", "procedure_codes": ["KHONG.CO"]},
+            headers=system.token(Role.EDITOR),
+        )
+    assert refused.status_code == 422
+    assert "KHONG.CO" in refused.text
