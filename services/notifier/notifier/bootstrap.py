@@ -63,7 +63,11 @@ def build_notifier(
         engine=make_engine(settings.database_url),
         owners=owners
         or http_registry(
-            {"procedures": settings.procedures_url, "content": settings.content_url},
+            {
+                "procedures": settings.procedures_url,
+                "content": settings.content_url,
+                "hotline": settings.hotline_url,
+            },
             timeout_s=settings.owner_timeout_s,
         ),
         channels=build_channels(settings),

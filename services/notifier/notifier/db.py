@@ -57,3 +57,17 @@ ledger = Table(
     Column("disclosed_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("channel", "subject_kind", "subject_id"),
 )
+
+# ticket.overdue events: reminders, not disclosures (nothing of them goes on the portal).
+# Kept for the email channel to come, which tells the assigned unit and the Office.
+ticket_overdue = Table(
+    "ticket_overdue",
+    metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("ticket_id", String(200), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("data", Text, nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False, index=True),
+    Index("ix_ticket_overdue_ticket", "ticket_id", "version"),
+)

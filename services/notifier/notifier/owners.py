@@ -29,15 +29,37 @@ class OwnerClient(Protocol):
         ...
 
 
+class DocumentSource(Protocol):
+    """An owner that also serves whole documents that are not subjects (the hotline's statistics)."""
+
+    def document(self, name: str) -> dict[str, Any] | None:
+        """The document's current body; None when the owner does not serve it (404)."""
+        ...
+
+
 class HttpOwner:
     """An owner reached over HTTP; `paths` maps a kind to its URL template."""
 
-    def __init__(self, client: httpx.Client, paths: Mapping[str, str]) -> None:
+    def __init__(
+        self, client: httpx.Client, paths: Mapping[str, str], documents: Mapping[str, str] | None = None
+    ) -> None:
         self.client = client
         self.paths = dict(paths)
+        self.documents = dict(documents or {})
 
     def fetch(self, subject: Subject) -> dict[str, Any] | None:
         path = self.paths[subject.kind.value].format(id=quote(subject.id, safe=""))
+        response = self.client.get(path)
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
+
+    def document(self, name: str) -> dict[str, Any] | None:
+        path = self.documents.get(name)
+        if path is None:
+            return None
         response = self.client.get(path)
         if response.status_code == 404:
             return None
@@ -54,10 +76,16 @@ class HttpOwner:
         self.client.close()
 
 
-# Which owner serves which kinds, and where. Add hotline here.
+# Which owner serves which kinds, and where.
 OWNER_PATHS: dict[str, dict[str, str]] = {
     "procedures": {"procedure": "/v1/procedures/{id}", "decision": "/v1/decisions/{id}"},
     "content": {"article": "/v1/articles/{id}", "document": "/v1/documents/{id}"},
+    # 404 means "not public" (never published, or withdrawn): the portal removes its Q&A.
+    "hotline": {"ticket": "/v1/public/answers/{id}"},
+}
+# Documents an owner serves besides its subjects (DocumentSource.document).
+OWNER_DOCUMENTS: dict[str, dict[str, str]] = {
+    "hotline": {"statistics": "/v1/public/statistics"},
 }
 
 
@@ -94,6 +122,6 @@ def http_registry(base_urls: Mapping[str, str], *, timeout_s: float = 5.0) -> Ow
     kinds: dict[str, str] = {}
     for name, base_url in base_urls.items():
         paths = OWNER_PATHS[name]
-        owners[name] = HttpOwner(http_client(base_url, timeout_s=timeout_s), paths)
+        owners[name] = HttpOwner(http_client(base_url, timeout_s=timeout_s), paths, OWNER_DOCUMENTS.get(name))
         kinds.update({kind: name for kind in paths})
     return OwnerRegistry(owners, kinds)

@@ -12,7 +12,7 @@ from sqlalchemy import Table, and_, delete, func, insert, or_, select, tuple_, u
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from notifier.db import deliveries, ledger, seen_events, subjects
+from notifier.db import deliveries, ledger, seen_events, subjects, ticket_overdue
 from notifier.ledger import DeliveryStatus, SubjectKey
 
 PENDING = DeliveryStatus.PENDING.value
@@ -121,6 +121,16 @@ def subject_versions(session: Session, keys: Sequence[SubjectKey] | None = None)
 
 def all_subjects(session: Session) -> list[SubjectState]:
     return [_subject(r) for r in session.execute(select(subjects).order_by(subjects.c.kind, subjects.c.id))]
+
+
+def subjects_of_kind(session: Session, kind: str) -> list[SubjectState]:
+    rows = session.execute(select(subjects).where(subjects.c.kind == kind).order_by(subjects.c.id))
+    return [_subject(r) for r in rows]
+
+
+def get_subject(session: Session, key: SubjectKey) -> SubjectState | None:
+    row = session.execute(select(subjects).where(subjects.c.kind == key[0], subjects.c.id == key[1])).first()
+    return _subject(row) if row else None
 
 
 def upsert_subject(
@@ -363,3 +373,52 @@ def forget_ledger(session: Session, *, channel: str, keys: Sequence[SubjectKey] 
                 or_(*[and_(ledger.c.subject_kind == k, ledger.c.subject_id == i) for k, i in chunk]),
             )
         )
+
+
+# -- ticket.overdue notices ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OverdueNotice:
+    event_id: str
+    ticket_id: str
+    version: int
+    data: dict[str, Any]
+    occurred_at: datetime
+
+
+def add_overdue(session: Session, notices: Sequence[OverdueNotice], *, now: datetime) -> None:
+    if not notices:
+        return
+    session.execute(
+        _upsert(session, ticket_overdue).on_conflict_do_nothing(index_elements=[ticket_overdue.c.event_id]),
+        [
+            {
+                "event_id": n.event_id,
+                "ticket_id": n.ticket_id,
+                "version": n.version,
+                "data": json.dumps(n.data, ensure_ascii=False, sort_keys=True),
+                "occurred_at": n.occurred_at,
+                "received_at": now,
+            }
+            for n in notices
+        ],
+    )
+
+
+def overdue_notices(session: Session, *, limit: int = 1000) -> list[OverdueNotice]:
+    rows = session.execute(select(ticket_overdue).order_by(ticket_overdue.c.received_at.desc()).limit(limit))
+    return [
+        OverdueNotice(r.event_id, r.ticket_id, r.version, json.loads(r.data), r.occurred_at) for r in rows
+    ]
+
+
+def overdue_stats(session: Session) -> dict[str, Any]:
+    row = session.execute(
+        select(
+            func.count(),
+            func.count(func.distinct(ticket_overdue.c.ticket_id)),
+            func.max(ticket_overdue.c.received_at),
+        )
+    ).one()
+    return {"count": int(row[0]), "tickets": int(row[1]), "latest_received_at": row[2]}

@@ -75,6 +75,14 @@ class DriftItem(BaseModel):
     disclosed: int | None
 
 
+class OverdueSummary(BaseModel):
+    """ticket.overdue reminders recorded (not disclosures: the email channel will act on them)."""
+
+    count: int
+    tickets: int
+    latest_received_at: datetime | None
+
+
 class DisclosureReport(BaseModel):
     generated_at: datetime
     channels: list[str]
@@ -82,6 +90,7 @@ class DisclosureReport(BaseModel):
     stale: list[DriftItem]
     missing: list[DriftItem]
     time_to_disclose: dict[str, LatencySummary]
+    ticket_overdue: OverdueSummary
 
 
 class QueueRead(BaseModel):

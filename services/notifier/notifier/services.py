@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from minhbach_shared.celery import MAX_COUNTDOWN_S
 from minhbach_shared.db import WRITE
-from minhbach_shared.events import Envelope, Subject
+from minhbach_shared.events import Envelope, EventType, Subject
 from minhbach_shared.http import Conflict, NotFound
 from minhbach_shared.observability import correlation_id
-from notifier import ledger
+from notifier import hotline, ledger
 from notifier import repository as repo
 from notifier.broker import Dispatcher
 from notifier.channels.base import Channel, Outcome, ReadModel
@@ -39,6 +39,14 @@ DISCLOSURE_LATENCY = Histogram(
 DELIVERIES = Counter("mb_deliveries_total", "Delivery outcomes", ["channel", "outcome"])
 EVENTS = Counter("mb_events_total", "Events ingested", ["outcome"])
 SEEN_EVENTS_KEPT = timedelta(days=30)
+# Events that are reminders, not disclosures: recorded for the channels that act on
+# them (email, later), never fetched or rendered, never touching the subject's version.
+NOTICES = frozenset({EventType.TICKET_OVERDUE})
+# Kinds whose owner's 404 means "no longer public": a subject already shown is replaced
+# by a withdrawn state (its page says so) instead of being left as it was.
+WITHDRAWABLE = frozenset({hotline.TICKET})
+# Each kind's state is cut down to the fields the channels may show before it is stored.
+SHAPES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {hotline.TICKET: hotline.public_answer}
 
 
 def utcnow() -> datetime:
@@ -51,6 +59,7 @@ class IngestReport:
     duplicates: int = 0
     stale: int = 0
     dropped: int = 0
+    notices: int = 0
     changed: list[SubjectKey] = field(default_factory=list)
 
 
@@ -67,6 +76,7 @@ class ReconcileReport:
     fetched: list[SubjectKey] = field(default_factory=list)
     redelivered: dict[str, list[SubjectKey]] = field(default_factory=dict)
     unreachable: list[str] = field(default_factory=list)
+    statistics: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,6 +124,7 @@ class Notifier:
         """Take a batch of envelopes; fetch each changed subject once; fan out to channels."""
         report = IngestReport()
         refs: list[EventRef] = []
+        notice_envelopes: dict[str, Envelope] = {}
         for raw in raw_envelopes:
             try:
                 envelope = Envelope.model_validate(raw)
@@ -121,6 +132,8 @@ class Notifier:
                 report.invalid += 1
                 log.warning("invalid envelope dropped", extra={"errors": exc.errors(include_url=False)[:5]})
                 continue
+            if envelope.type in NOTICES:
+                notice_envelopes[str(envelope.id)] = envelope
             refs.append(
                 EventRef(
                     event_id=str(envelope.id),
@@ -136,8 +149,10 @@ class Notifier:
             return report
         with Session(self.engine) as session:
             fresh = ledger.fresh_events(refs, repo.seen_ids(session, [r.event_id for r in refs]))
-            newest = ledger.newest_per_subject(fresh)
+            newest = ledger.newest_per_subject(r for r in fresh if r.event_id not in notice_envelopes)
             held = repo.subject_versions(session, list(newest))
+        notices = [_notice(notice_envelopes[r.event_id]) for r in fresh if r.event_id in notice_envelopes]
+        report.notices = len(notices)
         report.duplicates = len(refs) - len(fresh)
         targets = {
             key: _Target(e.version, e.occurred_at, e.correlation_id)
@@ -145,8 +160,15 @@ class Notifier:
             if not ledger.is_stale(e.version, held.get(key))
         }
         report.stale = len(newest) - len(targets)
-        changed, dropped = self._refresh(targets, seen=[e.event_id for e in fresh])
+        changed, dropped = self._refresh(targets, seen=[e.event_id for e in fresh], notices=notices)
         report.changed, report.dropped = changed, dropped
+        if any(r.kind == hotline.TICKET for r in fresh):
+            # Tickets changed (published, withdrawn, overdue): so did the statistics.
+            # Best effort: the reconciler refreshes them too.
+            try:
+                self.refresh_statistics()
+            except Exception:
+                log.warning("hotline statistics not refreshed; reconcile will", exc_info=True)
         for outcome, n in (
             ("invalid", report.invalid),
             ("duplicate", report.duplicates),
@@ -162,15 +184,21 @@ class Notifier:
                 "duplicates": report.duplicates,
                 "stale": report.stale,
                 "dropped": dropped,
+                "notices": len(notices),
             },
         )
         return report
 
     def _refresh(
-        self, targets: Mapping[SubjectKey, _Target], *, seen: Sequence[str]
+        self,
+        targets: Mapping[SubjectKey, _Target],
+        *,
+        seen: Sequence[str],
+        notices: Sequence[repo.OverdueNotice] = (),
     ) -> tuple[list[SubjectKey], int]:
         """Fetch current state once per subject, then in one transaction: read model + deliveries."""
         fetched: dict[SubjectKey, tuple[int, dict[str, Any], datetime | None]] = {}
+        gone: dict[SubjectKey, _Target] = {}
         dropped = 0
         for key, target in targets.items():
             owner = self.owners.for_kind(key[0])
@@ -186,18 +214,35 @@ class Notifier:
             finally:
                 correlation_id.reset(token)
             if state is None:
+                if key[0] in WITHDRAWABLE:
+                    gone[key] = target  # withdrawn if we hold it; dropped if we never did
+                    continue
                 log.warning("owner has no such subject (404); dropped", extra={"subject": key})
                 dropped += 1
                 continue
+            if (shape := SHAPES.get(key[0])) is not None:
+                state = shape(state)
             # The owner may already be past the event: what it returns is what we show.
-            fetched[key] = (int(state.get("version", target.version)), state, target.occurred_at)
-        if not seen and not fetched:
+            fetched[key] = (int(state.get("version") or target.version), state, target.occurred_at)
+        if not seen and not fetched and not gone and not notices:
             return [], dropped
         now = self.clock()
         changed: list[SubjectKey] = []
         with self._write() as session:
             repo.mark_seen(session, seen, now=now)
-            held = repo.subject_versions(session, list(fetched))
+            repo.add_overdue(session, notices, now=now)
+            held = repo.subject_versions(session, [*fetched, *gone])
+            for key, target in gone.items():
+                if key not in held:
+                    log.info("owner has no such subject (404), never shown; dropped", extra={"subject": key})
+                    dropped += 1
+                elif target.version > held[key]:
+                    log.info("owner no longer publishes it (404): withdrawn", extra={"subject": key})
+                    fetched[key] = (
+                        target.version,
+                        hotline.withdrawn(key[1], target.version),
+                        target.occurred_at,
+                    )
             for key, (version, state, occurred_at) in fetched.items():
                 if ledger.is_stale(version, held.get(key)):
                     continue
@@ -214,6 +259,33 @@ class Notifier:
             for channel in self.channels:
                 self.dispatcher.enqueue_channel(channel)
         return changed, dropped
+
+    def refresh_statistics(self) -> bool:
+        """Fetch the hotline's public statistics; store and deliver them when they changed."""
+        owner = self.owners.for_kind(hotline.TICKET)
+        document = getattr(owner, "document", None)
+        if document is None:
+            return False
+        body = document(hotline.STATISTICS_DOCUMENT)
+        if not isinstance(body, dict):
+            return False
+        state = hotline.public_statistics(body)
+        key = hotline.STATISTICS_KEY
+        with self._write() as session:
+            held = repo.get_subject(session, key)
+            if held is not None and held.state == state:
+                return False
+            version = (held.version if held else 0) + 1
+            now = self.clock()
+            repo.upsert_subject(session, key=key, version=version, state=state, now=now, occurred_at=now)
+            for channel in self.channels:
+                repo.add_delivery(
+                    session, channel=channel, key=key, version=version, now=now, occurred_at=now
+                )
+            session.commit()
+        for channel in self.channels:
+            self.dispatcher.enqueue_channel(channel)
+        return True
 
     # -- channel runs -------------------------------------------------------------------
 
@@ -322,6 +394,7 @@ class Notifier:
         """Compare owners' versions, the read model, the ledger and what channels show; repair."""
         report = ReconcileReport()
         wanted: dict[SubjectKey, int] = {}
+        answered: set[str] = set()
         for name, owner in self.owners.owners.items():
             try:
                 versions = owner.versions()
@@ -329,16 +402,28 @@ class Notifier:
                 log.warning("owner unreachable; reconcile skips it", exc_info=True, extra={"owner": name})
                 report.unreachable.append(name)
                 continue
+            answered.add(name)
             for kind, subject_id, version in versions:
                 if self.owners.for_kind(kind) is owner:
                     wanted[(kind, subject_id)] = version
         with Session(self.engine) as session:
             held = repo.subject_versions(session)
+            withdrawable = [s for kind in WITHDRAWABLE for s in repo.subjects_of_kind(session, kind)]
         targets = {
             key: _Target(version, None, None)
             for key, version in wanted.items()
             if not ledger.is_stale(version, held.get(key))
         }
+        # Shown as public but no longer in its owner's list (its event was lost): fetch
+        # it again; a 404 then withdraws it. The owner bumps the version of every
+        # publication change, so its real version is at least one past what we hold.
+        for s in withdrawable:
+            if (
+                self.owners.kinds.get(s.kind) in answered
+                and s.key not in wanted
+                and hotline.is_public(s.state)
+            ):
+                targets[s.key] = _Target(s.version + 1, None, None)
         # One refresh per owner: an owner that answers versions() but fails a fetch
         # (down since, or a 5xx) must not hold back another owner's subjects.
         by_owner: dict[str, dict[SubjectKey, _Target]] = {}
@@ -353,6 +438,11 @@ class Notifier:
                     "reconcile could not fetch; next round will", exc_info=True, extra={"owner": name}
                 )
                 report.unreachable.append(name)
+        if self.owners.kinds.get(hotline.TICKET) in answered:
+            try:
+                report.statistics = self.refresh_statistics()
+            except Exception:
+                log.warning("hotline statistics not refreshed; next round will", exc_info=True)
         for name in self.channels:
             report.redelivered[name] = self._repair_channel(name)
         with self._write() as session:
@@ -468,6 +558,7 @@ class Notifier:
             latency = {
                 name: ledger.latency_summary(repo.latencies(session, channel=name)) for name in self.channels
             }
+            overdue = repo.overdue_stats(session)
         rows: list[dict[str, Any]] = []
         stale: list[dict[str, Any]] = []
         missing: list[dict[str, Any]] = []
@@ -497,4 +588,15 @@ class Notifier:
             "stale": stale,
             "missing": missing,
             "time_to_disclose": latency,
+            "ticket_overdue": overdue,
         }
+
+
+def _notice(envelope: Envelope) -> repo.OverdueNotice:
+    return repo.OverdueNotice(
+        event_id=str(envelope.id),
+        ticket_id=envelope.subject.id,
+        version=envelope.version,
+        data=hotline.overdue_data(envelope.data),
+        occurred_at=envelope.occurred_at,
+    )

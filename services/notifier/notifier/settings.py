@@ -19,6 +19,8 @@ class Settings(BaseServiceSettings):
     content_url: str = "http://127.0.0.1:8002"
     # ... and where the public fetches their attachments (default: content_url).
     content_public_url: str | None = None
+    # The hotline service (published Q&A, public statistics, the hotline's phones and hours).
+    hotline_url: str = "http://127.0.0.1:8003"
     owner_timeout_s: float = Field(5.0, gt=0)
     portal_dir: Path = Path("var/portal")
     reconcile_interval_s: float = Field(60.0, gt=0)

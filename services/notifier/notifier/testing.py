@@ -18,6 +18,8 @@ class FakeOwner:
     def __init__(self) -> None:
         self.states: dict[tuple[str, str], dict[str, Any]] = {}
         self.fetches: list[tuple[str, str]] = []
+        # Documents that are not subjects, by name (the hotline's "statistics").
+        self.documents: dict[str, dict[str, Any]] = {}
         self.down = False
 
     def put(self, kind: str, state: dict[str, Any]) -> dict[str, Any]:
@@ -32,6 +34,16 @@ class FakeOwner:
         self.fetches.append(key)
         state = self.states.get(key)
         return copy.deepcopy(state) if state is not None else None
+
+    def remove(self, kind: str, subject_id: str) -> None:
+        """The owner now answers 404 for it (a withdrawn answer)."""
+        self.states.pop((kind, subject_id), None)
+
+    def document(self, name: str) -> dict[str, Any] | None:
+        if self.down:
+            raise httpx.ConnectError("owner is down")
+        body = self.documents.get(name)
+        return copy.deepcopy(body) if body is not None else None
 
     def versions(self) -> Versions:
         if self.down:
@@ -142,9 +154,12 @@ def decision_state(
     }
 
 
-def registry(procedures: FakeOwner, content: FakeOwner | None = None) -> OwnerRegistry:
-    """The owners as bootstrap wires them: procedures, and content when given."""
+def registry(
+    procedures: FakeOwner, content: FakeOwner | None = None, hotline: FakeOwner | None = None
+) -> OwnerRegistry:
+    """The owners as bootstrap wires them: procedures, and content and hotline when given."""
     owners = {"procedures": procedures} | ({"content": content} if content is not None else {})
+    owners |= {"hotline": hotline} if hotline is not None else {}
     return OwnerRegistry.of(owners)
 
 
@@ -266,19 +281,118 @@ def demo_documents(*, inverse: bool = True) -> list[dict[str, Any]]:
     return out
 
 
-SOURCES = {"procedure": "procedures", "decision": "procedures", "article": "content", "document": "content"}
+def ticket_answer(
+    tracking_code: str = "PAKN-2026-000123",
+    version: int = 1,
+    *,
+    kind: str = "phan_anh",
+    subject: str = "Hồ sơ cấp giấy phép xây dựng bị yêu cầu bổ sung nhiều lần",
+    question: str = "Tôi nộp hồ sơ cấp giấy phép xây dựng nhà ở từ tháng 10.\n"
+    "Hồ sơ bị yêu cầu bổ sung ba lần, mỗi lần một giấy tờ khác nhau.",
+    answer: str = "Sở Xây dựng đã kiểm tra và xin lỗi ông/bà về việc yêu cầu bổ sung nhiều lần.\n"
+    "Theo quy định, cơ quan tiếp nhận chỉ yêu cầu bổ sung hồ sơ một lần.",
+    procedure_code: str | None = "MB.XD.001",
+    unit: str | None = "Phòng Quản lý xây dựng",
+    received_on: str = "2026-11-20",
+    answered_on: str | None = "2026-11-25",
+    published_at: str = "2026-11-25T18:30:00Z",
+    status: str = "published",
+) -> dict[str, Any]:
+    """A PublicAnswer as the contract shows it (GET /v1/public/answers/{tracking_code})."""
+    return {
+        "id": tracking_code,
+        "version": version,
+        "status": status,
+        "kind": kind,
+        "subject": subject,
+        "question": question,
+        "answer": answer,
+        "procedure_code": procedure_code,
+        "unit": unit,
+        "received_on": received_on,
+        "answered_on": answered_on,
+        "published_at": published_at,
+    }
+
+
+def hotline_statistics(
+    months: list[dict[str, Any]] | None = None,
+    *,
+    phones: list[str] | None = None,
+    office_hours: str = "Sáng 7:00-11:30, chiều 13:30-17:00, thứ Hai đến thứ Sáu",
+) -> dict[str, Any]:
+    """GET /v1/public/statistics as the contract shows it."""
+    return {
+        "months": months
+        if months is not None
+        else [
+            {
+                "month": "2026-10",
+                "unit": "Phòng Quản lý xây dựng",
+                "received": 3,
+                "answered_on_time": 2,
+                "answered_late": 1,
+                "open_overdue": 0,
+            },
+            {
+                "month": "2026-11",
+                "unit": "Phòng Quản lý xây dựng",
+                "received": 4,
+                "answered_on_time": 2,
+                "answered_late": 1,
+                "open_overdue": 1,
+            },
+            {
+                "month": "2026-11",
+                "unit": None,
+                "received": 2,
+                "answered_on_time": 0,
+                "answered_late": 0,
+                "open_overdue": 1,
+            },
+        ],
+        "hotline": {
+            "phones": ["0227 3831 234"] if phones is None else phones,
+            "office_hours": office_hours,
+        },
+    }
+
+
+def overdue_data(
+    unit: str | None = "Phòng Quản lý xây dựng", due_on: str = "2026-11-24", days: int = 2
+) -> dict[str, Any]:
+    """A ticket.overdue event's data as the hotline emits it."""
+    return {"unit": unit, "due_on": due_on, "days_overdue": days, "stage": "assignment", "status": "assigned"}
+
+
+SOURCES = {
+    "procedure": "procedures",
+    "decision": "procedures",
+    "article": "content",
+    "document": "content",
+    "ticket": "hotline",
+}
 DEFAULT_TYPES = {
     "procedure": "procedure.amended",
     "decision": "decision.published",
     "article": "article.published",
     "document": "document.published",
+    "ticket": "ticket.published",
 }
 
 
-def envelope(kind: str, subject_id: str, version: int, event_type: str | None = None) -> dict[str, Any]:
-    return Envelope(
+def envelope(
+    kind: str,
+    subject_id: str,
+    version: int,
+    event_type: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    wire: dict[str, Any] = Envelope(
         type=event_type or DEFAULT_TYPES[kind],  # type: ignore[arg-type]
         source=SOURCES[kind],
         subject={"kind": kind, "id": subject_id},  # type: ignore[arg-type]
         version=version,
+        data=data or {},
     ).to_wire()
+    return wire

@@ -38,6 +38,11 @@ def content_owner():
 
 
 @pytest.fixture
+def hotline_owner():
+    return FakeOwner()
+
+
+@pytest.fixture
 def redis_client(redis_server):
     client = redis_server.client()
     yield client
@@ -52,9 +57,12 @@ def celery_app(settings):
 
 
 @pytest.fixture
-def notifier(settings, owner, content_owner, celery_app, redis_client):
+def notifier(settings, owner, content_owner, hotline_owner, celery_app, redis_client):
     service = build_notifier(
-        settings, celery=celery_app, owners=registry(owner, content_owner), redis=redis_client
+        settings,
+        celery=celery_app,
+        owners=registry(owner, content_owner, hotline_owner),
+        redis=redis_client,
     )
     yield service
     service.engine.dispose()

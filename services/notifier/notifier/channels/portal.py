@@ -27,6 +27,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from minhbach_shared.text import fold, nfc, slugify
 from notifier.channels.base import Outcome, ReadModel
 from notifier.channels.content import CATEGORIES, DOCUMENTS_DIR, ContentSite, article_paths, document_page
+from notifier.channels.qa import QA_DIR, STATS_PAGE, QASite, answer_page
+from notifier.hotline import STATISTICS_KEY
 from notifier.ledger import SubjectKey
 from notifier.repository import Delivery, SubjectState
 
@@ -286,6 +288,7 @@ class Site:
 
     names: dict[str, str]
     content: ContentSite
+    qa: QASite
     now: datetime
     # Article id -> its pages on disk and what each cited; scanned once per run, lazily.
     article_pages: dict[str, list[tuple[Path, list[str]]]] | None = None
@@ -346,6 +349,7 @@ class PortalChannel:
         self.env.filters["vn_date"] = vn_date
         self.env.filters["vn_datetime"] = vn_datetime
         self.env.filters["page_name"] = page_name
+        self.env.filters["tel"] = lambda phone: re.sub(r"[^0-9+]", "", str(phone))
 
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[object]:
@@ -361,8 +365,10 @@ class PortalChannel:
 
     def site(self, model: ReadModel) -> Site:
         now = self.clock()
+        names = {p.id: _text(p.state.get("name")) for p in model.of_kind("procedure")}
         return Site(
-            names={p.id: _text(p.state.get("name")) for p in model.of_kind("procedure")},
+            names=names,
+            qa=QASite.build(model, names=names, page_of=page_name, vn_date=vn_date),
             content=ContentSite.build(
                 model,
                 now=now,
@@ -423,7 +429,11 @@ class PortalChannel:
         if subject.kind == "procedure":
             view = procedure_view(subject, site.names)
             html = render("procedure.html").render(
-                root="../", p=view, cited=site.content.citing(view["code"]), site=SITE_TITLE
+                root="../",
+                p=view,
+                cited=site.content.citing(view["code"]),
+                qa=site.qa.about(view["code"]),
+                site=SITE_TITLE,
             )
             write_atomic(self.root / "thu-tuc" / f"{view['page']}.html", html)
             return set()
@@ -436,6 +446,12 @@ class PortalChannel:
             return self._render_article(subject, site)
         if subject.kind == "document":
             return self._render_document(subject, site)
+        if subject.kind == "ticket":
+            return self._render_answer(subject, site)
+        if subject.key == STATISTICS_KEY and site.qa.statistics is not None:
+            html = render("qa_statistics.html").render(root="../", stats=site.qa.statistics, site=SITE_TITLE)
+            write_atomic(self.root / QA_DIR / f"{STATS_PAGE}.html", html)
+            return set()
         raise ValueError(f"the portal does not show {subject.kind} yet")
 
     def _render_article(self, subject: SubjectState, site: Site) -> set[SubjectKey]:
@@ -474,6 +490,17 @@ class PortalChannel:
         codes = set(d.procedure_codes) | set(before)
         partners = site.content.graph.partners(d.number) - {subject.id}
         return {("procedure", c) for c in codes} | {("document", i) for i in partners}
+
+    def _render_answer(self, subject: SubjectState, site: Site) -> set[SubjectKey]:
+        """hoi-dap/<code>.html: the Q&A while published, else a notice with nothing of it."""
+        a = site.qa.answers[subject.id]
+        path = self.root / QA_DIR / f"{a.page}.html"
+        before = _read_meta(path)[1]
+        template = "answer.html" if a.live else "answer_gone.html"
+        write_atomic(path, self.env.get_template(template).render(root="../", a=a, site=SITE_TITLE))
+        # The procedure it is about now, and the one it was about before, list it or no longer do.
+        codes = set(before) | ({a.procedure_code} if a.live and a.procedure_code else set())
+        return {("procedure", c) for c in codes}
 
     def _scan_article_pages(self) -> dict[str, list[tuple[Path, list[str]]]]:
         """Article id -> its pages on disk and the procedures each cites (from their markers)."""
@@ -543,6 +570,13 @@ class PortalChannel:
                     **common,
                 ),
             )
+        answers = site.qa.live()
+        write_atomic(
+            self.root / QA_DIR / "index.html",
+            render("answers.html").render(
+                root="../", groups=site.qa.groups(), count=len(answers), stats=site.qa.statistics, **common
+            ),
+        )
         documents = site.content.documents_sorted()
         write_atomic(
             self.root / DOCUMENTS_DIR / "index.html",
@@ -581,6 +615,9 @@ class PortalChannel:
                 news=site.content.live("news")[:NEWS_ON_HOME],
                 sections=sections,
                 documents=len(documents),
+                answers=answers[:NEWS_ON_HOME],
+                answer_count=len(answers),
+                hotline=site.qa.statistics,
                 **common,
             ),
         )
@@ -601,6 +638,10 @@ class PortalChannel:
             elif subject.kind == "document":
                 number = _text(subject.state.get("number"))
                 path = self.root / DOCUMENTS_DIR / f"{document_page(number, subject.id)}.html"
+            elif subject.kind == "ticket":
+                path = self.root / QA_DIR / f"{answer_page(subject.id)}.html"
+            elif key == STATISTICS_KEY:
+                path = self.root / QA_DIR / f"{STATS_PAGE}.html"
             else:
                 continue
             try:

@@ -91,6 +91,7 @@ def test_disclosure_report_and_queues(client, service, owner):
         "disclosed_at": None,
     }
     assert report["time_to_disclose"]["portal"]["count"] == 1
+    assert report["ticket_overdue"] == {"count": 0, "tickets": 0, "latest_received_at": None}
     # The direct run above cleared the flag, so this change queues a second message.
     publish(service, owner, "MB.XD.002")
     queues = {q["queue"]: q for q in client.get("/v1/ops/queues").json()["queues"]}

@@ -39,6 +39,16 @@ def owner_api(owner: FakeOwner) -> FastAPI:
     def document(document_id: str) -> dict:
         return state("document", document_id)
 
+    @app.get("/v1/public/answers/{code}")
+    def answer(code: str) -> dict:
+        return state("ticket", code)
+
+    @app.get("/v1/public/statistics")
+    def statistics() -> dict:
+        if "statistics" not in owner.documents:
+            raise HTTPException(404, "no statistics")
+        return owner.documents["statistics"]
+
     @app.get("/v1/sync/versions")
     def versions() -> dict:
         return {"subjects": [{"kind": k, "id": i, "version": v} for k, i, v in owner.versions()]}

@@ -5,7 +5,16 @@ import pytest
 
 from minhbach_shared.events import Subject
 from notifier.owners import http_registry
-from notifier.testing import article_state, decision_state, document_state, envelope, procedure_state
+from notifier.settings import Settings
+from notifier.testing import (
+    article_state,
+    decision_state,
+    document_state,
+    envelope,
+    hotline_statistics,
+    procedure_state,
+    ticket_answer,
+)
 
 
 @pytest.fixture
@@ -40,22 +49,26 @@ def test_content_kinds_are_served_by_the_content_owner(owner_server, owner):
         registry.close()
 
 
-def test_bootstrap_registers_the_content_owner(settings, celery_app, redis_client):
+def test_bootstrap_registers_the_content_and_hotline_owners(settings, celery_app, redis_client):
     from notifier.bootstrap import build_notifier
 
     service = build_notifier(
-        settings.model_copy(update={"content_url": "http://127.0.0.1:9"}),
+        settings.model_copy(
+            update={"content_url": "http://127.0.0.1:9", "hotline_url": "http://127.0.0.1:9"}
+        ),
         celery=celery_app,
         redis=redis_client,
     )
     try:
-        assert sorted(service.owners.owners) == ["content", "procedures"]
+        assert sorted(service.owners.owners) == ["content", "hotline", "procedures"]
         assert service.owners.kinds == {
             "procedure": "procedures",
             "decision": "procedures",
             "article": "content",
             "document": "content",
+            "ticket": "hotline",
         }
+        assert Settings().hotline_url == "http://127.0.0.1:8003"
     finally:
         service.owners.close()
         service.engine.dispose()
@@ -79,3 +92,20 @@ def test_ingest_over_http(notifier, registry, owner, settings):
     assert notifier.ingest([envelope("procedure", "MB.XD.001", 1)]).changed == [("procedure", "MB.XD.001")]
     notifier.run_channel("portal")
     assert (settings.portal_dir / "thu-tuc" / "MB.XD.001.html").exists()
+
+
+def test_ticket_kind_is_served_by_the_hotline_owner(owner_server, owner):
+    registry = http_registry({"procedures": owner_server, "hotline": owner_server}, timeout_s=2)
+    try:
+        owner.put("ticket", ticket_answer("PAKN-2026-000123", 2))
+        owner.documents["statistics"] = hotline_statistics()
+        hotline = registry.for_kind("ticket")
+        assert hotline is not registry.for_kind("procedure")
+        assert hotline.fetch(Subject(kind="ticket", id="PAKN-2026-000123"))["version"] == 2
+        assert hotline.fetch(Subject(kind="ticket", id="PAKN-2026-000404")) is None
+        assert hotline.document("statistics")["hotline"]["phones"] == ["0227 3831 234"]
+        assert ("ticket", "PAKN-2026-000123", 2) in hotline.versions()
+        owner.documents.clear()
+        assert hotline.document("statistics") is None
+    finally:
+        registry.close()
