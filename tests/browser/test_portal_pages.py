@@ -1,0 +1,178 @@
+"""The portal pages read well in headless Chromium, on a phone and on a desktop (issue 3).
+
+The whole system runs from the Procfile (real redis-server, separate processes); the
+notifier serves the pages it rendered over HTTP, and Debian's Chromium (/usr/bin/chromium,
+driven by Playwright; no downloaded browser) opens each one on two viewports. A page must
+not scroll sideways, must say it is Vietnamese and must show its title; a full-page
+screenshot of each is kept under pytest's tmp_path for a person to look at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from minhbach_shared.auth import Role
+from minhbach_shared.harness import System
+from minhbach_shared.testing import shared_dir
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VIEWPORTS: dict[str, dict[str, Any]] = {
+    "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True},
+    "desktop": {"viewport": {"width": 1366, "height": 900}},
+}
+MIN_PNG_BYTES = 8 * 1024
+
+LONG_TITLE = (
+    "Sở Xây dựng tỉnh Thái Bình triển khai đồng bộ các giải pháp đẩy mạnh cải cách thủ tục "
+    "hành chính, nâng cao chỉ số hài lòng của người dân và doanh nghiệp trong lĩnh vực cấp "
+    "giấy phép xây dựng, quy hoạch và phát triển đô thị giai đoạn 2026–2030"
+)
+LONG_WORD = (
+    "https://dichvucong.thaibinh.gov.vn/portaldvc/KenhTin/dich-vu-cong-truc-tuyen.aspx"
+    "?_dv=CAPGIAYPHEPXAYDUNGNHAORIENGLEDOTHI&maThuTuc=1.009994.000.00.00.H51&ngonNgu=vi"
+)
+BODY = f"""Ngày 15/3, Sở Xây dựng tổ chức hội nghị triển khai kế hoạch cải cách hành chính.
+
+Tra cứu hồ sơ tại: {LONG_WORD}
+
+Các nhiệm vụ trọng tâm:
+
+- Rút ngắn thời gian giải quyết thủ tục cấp giấy phép xây dựng nhà ở riêng lẻ xuống còn 10 ngày làm việc.
+- Tiếp nhận và trả kết quả hồ sơ trực tuyến toàn trình, thanh toán phí qua Cổng dịch vụ công quốc gia.
+- Công khai đầy đủ thủ tục, biểu mẫu và kết quả đánh giá mức độ hài lòng.
+
+| Chỉ tiêu | Năm 2025 | Năm 2026 | Ghi chú về phương pháp đánh giá và nguồn số liệu |
+|---|---|---|---|
+| Hồ sơ trực tuyến toàn trình | 62% | 80% | Theo số liệu của Cổng dịch vụ công tỉnh, cập nhật hằng quý |
+| Hồ sơ giải quyết đúng hạn | 97,5% | 99% | Không tính hồ sơ tạm dừng để bổ sung, hoàn thiện theo yêu cầu |
+| Mức độ hài lòng | 91% | 95% | Khảo sát trực tiếp tại Bộ phận Một cửa và qua Zalo |
+"""
+
+
+def publish_article(system: System) -> str:
+    """Write, submit and publish the article; return its slug."""
+    with system.content() as api:
+        created = api.post(
+            "/v1/articles",
+            json={"category": "news", "title": LONG_TITLE, "summary": "Hội nghị triển khai.", "body": BODY},
+            headers=system.token(Role.EDITOR),
+        )
+        assert created.status_code == 201, created.text
+        article_id = created.json()["id"]
+        submitted = api.post(f"/v1/articles/{article_id}/submit", headers=system.token(Role.EDITOR))
+        assert submitted.status_code == 200, submitted.text
+        published = api.post(f"/v1/articles/{article_id}/publish", headers=system.token(Role.APPROVER))
+        assert published.status_code == 200, published.text
+        draft = api.get(f"/v1/articles/{article_id}/draft", headers=system.token(Role.EDITOR))
+        return str(draft.json()["slug"])
+
+
+@pytest.fixture(scope="module")
+def portal_pages(system: System) -> list[str]:
+    """The demo procedures and documents and one long article, rendered; the paths to open."""
+    data = shared_dir() / "data"
+    system.manage("procedures", "load-demo", str(data / "procedures-sample.json"))
+    system.manage("content", "load-demo", str(data / "legal-documents.json"))
+    slug = publish_article(system)
+    article = f"tin-tuc/{slug}.html"
+    waits = {
+        "thu-tuc/MB.XD.001.html": "MB.XD.001",
+        "thu-tuc/index.html": "MB.XD.001",
+        "quyet-dinh/index.html": "</html>",
+        "van-ban/61-2018-nd-cp.html": "107/2021/NĐ-CP",
+        "van-ban/index.html": "15/KH-UBND",
+        article: "Năm 2026",
+        "tin-tuc/index.html": f"{slug}.html",
+        "index.html": "</html>",
+    }
+    for path, contains in waits.items():
+        system.wait_for_page(path, contains, timeout=30)
+    return [
+        "index.html",
+        "thu-tuc/index.html",
+        "thu-tuc/MB.XD.001.html",
+        "quyet-dinh/index.html",
+        "tin-tuc/index.html",
+        article,
+        "van-ban/index.html",
+        "van-ban/61-2018-nd-cp.html",
+    ]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} not found: the browser tests use Debian's Chromium "
+            "(apt-get install chromium fonts-noto-core); `playwright install` is not used",
+            pytrace=False,
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_portal_pages_fit_the_viewport_and_show_their_title(
+    system: System, portal_pages: list[str], browser: Any, viewport: str, tmp_path: Path
+):
+    shots = tmp_path / f"screenshots-{viewport}"
+    shots.mkdir()
+    print(f"screenshots ({viewport}): {shots}")
+    context = browser.new_context(locale="vi-VN", **VIEWPORTS[viewport])
+    problems: list[str] = []
+    try:
+        page = context.new_page()
+        for path in portal_pages:
+            response = page.goto(f"{system.notifier_url}/portal/{path}", wait_until="load")
+            assert response is not None and response.status == 200, (path, response and response.status)
+            assert page.evaluate("document.documentElement.lang") == "vi", path
+            heading = page.locator("h1").first
+            assert heading.is_visible(), path
+            assert heading.inner_text().strip(), path
+            widths = page.evaluate(
+                "({scroll: document.documentElement.scrollWidth, inner: window.innerWidth,"
+                " wide: [...document.querySelectorAll('body *')]"
+                "   .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5)"
+                "   .filter(e => !e.closest('.scroll, .article-body table'))"
+                "   .slice(0, 5).map(e => e.tagName + '.' + e.className)})"
+            )
+            if widths["scroll"] > widths["inner"]:
+                wide = f"scrollWidth {widths['scroll']} > {widths['inner']}, widest: {widths['wide']}"
+                problems.append(f"{path}: {wide}")
+            # a wide table scrolls in its box rather than breaking a short word (a number, a date,
+            # "97,5%", "15/KH-UBND") letter by letter to fit; breaking after its hyphen is fine
+            broken = page.evaluate(
+                "[...document.querySelectorAll('td, th')].filter(cell => {"
+                "  const text = cell.textContent.trim();"
+                "  if (!text || /\\s/.test(text) || text.length > 20) return false;"
+                "  const range = document.createRange(); range.selectNodeContents(cell);"
+                "  const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;"
+                "  return lines > text.split('-').length;"  # a break after a hyphen is a normal one
+                "}).slice(0, 5).map(cell => cell.textContent.trim())"
+            )
+            if broken:
+                problems.append(f"{path}: table cells broken mid-word: {broken}")
+            shot = shots / (path.replace("/", "__") + ".png")
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > MIN_PNG_BYTES, (shot, shot.stat().st_size)
+    finally:
+        context.close()
+    assert not problems, "pages that do not fit:\n" + "\n".join(problems)
