@@ -91,3 +91,26 @@ def migrate(url: str, script_location: Path) -> None:
     cfg.set_main_option("script_location", str(script_location))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     command.upgrade(cfg, "head")
+
+
+def run_alembic_env(metadata: MetaData, *, include_name: Any = None) -> None:
+    """The body of every service's migrations/env.py (online and offline)."""
+    from alembic import context
+
+    url = context.config.get_main_option("sqlalchemy.url") or ""
+    options: dict[str, Any] = {"target_metadata": metadata, "render_as_batch": True}
+    if include_name is not None:
+        options["include_name"] = include_name
+    if context.is_offline_mode():
+        context.configure(url=url, literal_binds=True, **options)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            context.configure(connection=connection, **options)
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        engine.dispose()
