@@ -10,7 +10,7 @@ DATA   ?= $(SHARED)/data
 ROLE   ?= editor
 export MB_VAR_DIR ?= var
 
-.PHONY: help install up migrate demo test lint format bench token schema lock clean
+.PHONY: help install system-deps up migrate demo test lint format bench token schema lock clean
 
 help:
 	@echo "make up      run the whole system locally with demo data (Ctrl-C stops all)"
@@ -44,7 +44,10 @@ up: demo
 	@PATH="$(CURDIR)/$(BIN):$$PATH" $(PY) scripts/banner.py
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
-test: install
+system-deps:
+	scripts/install-system-deps.sh
+
+test: install system-deps
 	PATH="$(CURDIR)/$(BIN):$$PATH" MB_SHARED_DIR="$(abspath $(SHARED))" $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
