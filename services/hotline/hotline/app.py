@@ -7,6 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from redis import Redis
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hotline import routes
 from hotline.procedures_api import ProceduresApi
@@ -16,6 +18,31 @@ from hotline.settings import Settings
 from minhbach_shared.db import make_engine
 from minhbach_shared.http import check_readiness, install_platform
 from minhbach_shared.observability import configure_logging
+
+# The only paths a browser on the portal calls: submitting a ticket and looking one up.
+PUBLIC_TICKETS = "/v1/public/tickets"
+
+
+class PublicTicketsCors:
+    """CORS for the public ticket endpoints only; every other path answers as before."""
+
+    def __init__(self, app: ASGIApp, *, origins: list[str]) -> None:
+        self.app = app
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type"],
+            expose_headers=["Retry-After"],
+            max_age=600,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if path == PUBLIC_TICKETS or path.startswith(PUBLIC_TICKETS + "/"):
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -52,4 +79,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_platform(app, service="hotline", readiness=lambda: check_readiness(engine=engine, redis=redis))
     app.include_router(routes.router)
+    # Added last, so outermost: a preflight is answered before anything else runs.
+    app.add_middleware(PublicTicketsCors, origins=list(settings.cors_origins))
     return app

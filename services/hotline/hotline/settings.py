@@ -18,6 +18,9 @@ DEMO_OFFICE_HOURS = (
     "Thứ Hai đến Thứ Sáu (trừ ngày lễ, Tết): sáng 7:00–11:30, chiều 13:30–17:00 (giờ minh hoạ)"
 )
 
+# The portal as served locally by the notifier (make up).
+DEFAULT_CORS_ORIGINS = ["http://127.0.0.1:8004", "http://localhost:8004"]
+
 
 class Settings(BaseServiceSettings):
     model_config = SettingsConfigDict(env_prefix="HOTLINE_", extra="ignore", populate_by_name=True)
@@ -42,6 +45,9 @@ class Settings(BaseServiceSettings):
     public_rate_limit: int = Field(5, ge=1)
     public_rate_window_s: int = Field(600, ge=1)
     max_body_bytes: int = Field(64_000, ge=1_000)
+    # Origins whose pages (the portal's form and lookup) may call the public ticket endpoints
+    # from the browser; JSON in the environment. No wildcard: list each origin exactly.
+    cors_origins: list[str] = Field(default_factory=lambda: list(DEFAULT_CORS_ORIGINS))
 
     # How often beat looks for overdue tickets; each is reported at most once a day anyway.
     check_overdue_every_s: float = Field(300.0, gt=0)

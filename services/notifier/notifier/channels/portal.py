@@ -27,7 +27,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from minhbach_shared.text import fold, nfc, slugify
 from notifier.channels.base import Outcome, ReadModel
 from notifier.channels.content import CATEGORIES, DOCUMENTS_DIR, ContentSite, article_paths, document_page
-from notifier.channels.qa import QA_DIR, STATS_PAGE, QASite, answer_page
+from notifier.channels.qa import FORM_PAGE, LOOKUP_PAGE, QA_DIR, STATS_PAGE, QASite, answer_page
 from notifier.hotline import STATISTICS_KEY
 from notifier.ledger import SubjectKey
 from notifier.repository import Delivery, SubjectState
@@ -334,11 +334,14 @@ class PortalChannel:
         root: Path,
         *,
         content_base_url: str | None = None,
+        hotline_base_url: str | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.root = Path(root)
         # Where the public fetches the content service's attachments ("/v1/attachments/...").
         self.content_base_url = content_base_url
+        # Where the public's browser posts the hotline form and looks tickets up ("/v1/public/tickets").
+        self.hotline_base_url = (hotline_base_url or "").rstrip("/")
         self.clock = clock or (lambda: datetime.now(UTC))
         self.env = Environment(
             loader=PackageLoader("notifier", "templates"),
@@ -577,6 +580,17 @@ class PortalChannel:
                 root="../", groups=site.qa.groups(), count=len(answers), stats=site.qa.statistics, **common
             ),
         )
+        for page, template in ((FORM_PAGE, "hotline_form.html"), (LOOKUP_PAGE, "hotline_lookup.html")):
+            write_atomic(
+                self.root / QA_DIR / f"{page}.html",
+                render(template).render(
+                    root="../",
+                    api=self.hotline_base_url,
+                    procedures=in_force,
+                    hotline=site.qa.statistics,
+                    **common,
+                ),
+            )
         documents = site.content.documents_sorted()
         write_atomic(
             self.root / DOCUMENTS_DIR / "index.html",

@@ -19,7 +19,10 @@ from notifier.repository import SubjectState
 
 QA_DIR = "hoi-dap"
 STATS_PAGE = "thong-ke"
-RESERVED = frozenset({"index", STATS_PAGE})
+# The citizen's form and the tracking-code lookup: static pages that call the hotline API.
+FORM_PAGE = "gui-phan-anh"
+LOOKUP_PAGE = "tra-cuu"
+RESERVED = frozenset({"index", STATS_PAGE, FORM_PAGE, LOOKUP_PAGE})
 KINDS = {"phan_anh": "Phản ánh", "kien_nghi": "Kiến nghị"}
 OTHER_GROUP = "Khác"
 NO_UNIT = "Chưa giao đơn vị"

@@ -319,8 +319,10 @@ def test_hostile_bodies_never_reach_a_portal_file(publish_all, settings):
             if marker == "<script" and path.relative_to(settings.portal_dir).as_posix() in (
                 "thu-tuc/index.html",
                 "hoi-dap/index.html",
+                "hoi-dap/gui-phan-anh.html",
+                "hoi-dap/tra-cuu.html",
             ):
-                continue  # the search boxes' own scripts, not an article's
+                continue  # the search boxes' and the hotline form's own scripts, not an article's
             assert marker not in text.lower(), (path.name, marker)
     for path in pages:
         body = re.search(r'<div class="article-body">(.*?)</div>\n', path.read_text(encoding="utf-8"), re.S)
