@@ -265,6 +265,7 @@ def test_every_long_running_service_has_a_healthcheck(services: dict[str, dict[s
         "hotline-worker": "hotline",
         "notifier-events": "events",
         "notifier-portal": "portal",
+        "notifier-email": "email",
     }.items():
         # $$ is compose's escape: the shell sees $HOSTNAME, which celery's %h expands to.
         check = services[name]["healthcheck"]["test"]

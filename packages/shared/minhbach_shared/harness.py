@@ -74,6 +74,7 @@ APP_PROCESSES = (
     "hotline-worker",
     "hotline-beat",
     *CORE_PROCESSES[4:],
+    "notifier-email",
 )
 HEALTH = {
     "procedures": "PROCEDURES_PORT",
@@ -96,6 +97,8 @@ class System:
         self.content_port = free_port()
         self.hotline_port = free_port()
         self.notifier_port = free_port()
+        # Where the notifier sends e-mail: a test that reads mail starts an SMTP server here.
+        self.smtp_port = free_port()
         var = self.root / "var"
         var.mkdir(parents=True, exist_ok=True)
         self.portal_dir = var / "portal"
@@ -122,6 +125,8 @@ class System:
             "NOTIFIER_CONTENT_URL": f"http://127.0.0.1:{self.content_port}",
             "NOTIFIER_CONTENT_PUBLIC_URL": f"http://127.0.0.1:{self.content_port}",
             "NOTIFIER_HOTLINE_URL": f"http://127.0.0.1:{self.hotline_port}",
+            "NOTIFIER_SMTP_HOST": "127.0.0.1",
+            "NOTIFIER_SMTP_PORT": str(self.smtp_port),
             "NOTIFIER_PORTAL_DIR": str(self.portal_dir),
             "NOTIFIER_PUMP_INTERVAL_S": "1",
             "NOTIFIER_RECONCILE_INTERVAL_S": "3",

@@ -11,14 +11,14 @@ from minhbach_shared import names
 from minhbach_shared.celery import make_celery
 from minhbach_shared.db import make_engine
 from notifier.broker import CeleryDispatcher
-from notifier.channels import CHANNELS, build_channels
+from notifier.channels import QUEUED, build_channels, build_mailer
 from notifier.owners import OwnerRegistry, http_registry
 from notifier.services import Notifier
 from notifier.settings import Settings
 
 
 def queues() -> list[str]:
-    return [names.EVENTS_QUEUE, *(names.channel_queue(c) for c in CHANNELS), names.NOTIFIER_QUEUE]
+    return [names.EVENTS_QUEUE, *(names.channel_queue(c) for c in QUEUED), names.NOTIFIER_QUEUE]
 
 
 def make_notifier_celery(settings: Settings) -> Celery:
@@ -26,7 +26,7 @@ def make_notifier_celery(settings: Settings) -> Celery:
         names.INGEST_TASK: {"queue": names.EVENTS_QUEUE},
         names.PUMP_TASK: {"queue": names.NOTIFIER_QUEUE},
         names.RECONCILE_TASK: {"queue": names.NOTIFIER_QUEUE},
-        **{names.channel_task(c): {"queue": names.channel_queue(c)} for c in CHANNELS},
+        **{names.channel_task(c): {"queue": names.channel_queue(c)} for c in QUEUED},
     }
     # A beat tick that finds its queue still full is worthless: let it expire.
     beat: dict[str, dict[str, Any]] = {
@@ -71,6 +71,7 @@ def build_notifier(
             timeout_s=settings.owner_timeout_s,
         ),
         channels=build_channels(settings),
+        mailer=build_mailer(settings),
         dispatcher=CeleryDispatcher(celery=celery, redis=redis),
         settings=settings,
     )

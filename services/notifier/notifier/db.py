@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, PrimaryKeyConstraint, String, Table, Text
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 from minhbach_shared.db import UtcDateTime, make_metadata
 
@@ -59,7 +69,7 @@ ledger = Table(
 )
 
 # ticket.overdue events: reminders, not disclosures (nothing of them goes on the portal).
-# Kept for the email channel to come, which tells the assigned unit and the Office.
+# The email channel tells the assigned unit and the Office of each (email_deliveries).
 ticket_overdue = Table(
     "ticket_overdue",
     metadata,
@@ -70,4 +80,17 @@ ticket_overdue = Table(
     Column("occurred_at", UtcDateTime, nullable=False),
     Column("received_at", UtcDateTime, nullable=False, index=True),
     Index("ix_ticket_overdue_ticket", "ticket_id", "version"),
+)
+
+# One e-mail of a ticket.overdue event to one recipient. Its delivery row (channel
+# "email") carries the status, attempts, backoff and dead state, so operators see and
+# retry it like any other; this row says to whom and about which event. An e-mail is
+# a message, not a version shown: no ledger row, never superseded.
+email_deliveries = Table(
+    "email_deliveries",
+    metadata,
+    Column("delivery_id", Integer, ForeignKey("deliveries.id"), primary_key=True),
+    Column("event_id", String(36), nullable=False),
+    Column("recipient", String(320), nullable=False),
+    UniqueConstraint("event_id", "recipient"),
 )

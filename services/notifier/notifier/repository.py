@@ -12,7 +12,7 @@ from sqlalchemy import Table, and_, delete, func, insert, or_, select, tuple_, u
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from notifier.db import deliveries, ledger, seen_events, subjects, ticket_overdue
+from notifier.db import deliveries, email_deliveries, ledger, seen_events, subjects, ticket_overdue
 from notifier.ledger import DeliveryStatus, SubjectKey
 
 PENDING = DeliveryStatus.PENDING.value
@@ -387,23 +387,30 @@ class OverdueNotice:
     occurred_at: datetime
 
 
-def add_overdue(session: Session, notices: Sequence[OverdueNotice], *, now: datetime) -> None:
-    if not notices:
-        return
-    session.execute(
-        _upsert(session, ticket_overdue).on_conflict_do_nothing(index_elements=[ticket_overdue.c.event_id]),
-        [
-            {
-                "event_id": n.event_id,
-                "ticket_id": n.ticket_id,
-                "version": n.version,
-                "data": json.dumps(n.data, ensure_ascii=False, sort_keys=True),
-                "occurred_at": n.occurred_at,
-                "received_at": now,
-            }
-            for n in notices
-        ],
-    )
+def add_overdue(session: Session, notices: Sequence[OverdueNotice], *, now: datetime) -> list[OverdueNotice]:
+    """Record the notices; return those recorded now (an event id already held is skipped).
+
+    One statement per notice with RETURNING: under PostgreSQL a concurrent ingest of the
+    same event waits on the key and gets nothing back, so only one of them sends e-mail.
+    """
+    added: list[OverdueNotice] = []
+    for n in notices:
+        stmt = (
+            _upsert(session, ticket_overdue)
+            .values(
+                event_id=n.event_id,
+                ticket_id=n.ticket_id,
+                version=n.version,
+                data=json.dumps(n.data, ensure_ascii=False, sort_keys=True),
+                occurred_at=n.occurred_at,
+                received_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=[ticket_overdue.c.event_id])
+            .returning(ticket_overdue.c.event_id)
+        )
+        if session.execute(stmt).first() is not None:
+            added.append(n)
+    return added
 
 
 def overdue_notices(session: Session, *, limit: int = 1000) -> list[OverdueNotice]:
@@ -422,3 +429,65 @@ def overdue_stats(session: Session) -> dict[str, Any]:
         )
     ).one()
     return {"count": int(row[0]), "tickets": int(row[1]), "latest_received_at": row[2]}
+
+
+# -- e-mails -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EmailJob:
+    """One pending e-mail: its delivery row, its recipient, and the overdue event it tells of."""
+
+    delivery: Delivery
+    recipient: str
+    notice: OverdueNotice
+
+
+def add_email(
+    session: Session, *, notice: OverdueNotice, recipient: str, channel: str, now: datetime
+) -> None:
+    """A pending e-mail delivery of one overdue event to one recipient (never superseded)."""
+    delivery_id = session.scalar(
+        insert(deliveries)
+        .values(
+            channel=channel,
+            subject_kind="ticket",
+            subject_id=notice.ticket_id,
+            version=notice.version,
+            status=PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+            occurred_at=notice.occurred_at,
+        )
+        .returning(deliveries.c.id)
+    )
+    session.execute(
+        insert(email_deliveries).values(
+            delivery_id=delivery_id, event_id=notice.event_id, recipient=recipient
+        )
+    )
+
+
+def email_jobs(session: Session, batch: Sequence[Delivery]) -> dict[int, EmailJob]:
+    """The e-mail behind each delivery of `batch` (a delivery without one is left out)."""
+    by_id = {d.id: d for d in batch}
+    out: dict[int, EmailJob] = {}
+    for chunk in _chunks(list(by_id)):
+        rows = session.execute(
+            select(
+                email_deliveries.c.delivery_id,
+                email_deliveries.c.recipient,
+                ticket_overdue.c.event_id,
+                ticket_overdue.c.ticket_id,
+                ticket_overdue.c.version,
+                ticket_overdue.c.data,
+                ticket_overdue.c.occurred_at,
+            )
+            .join(ticket_overdue, ticket_overdue.c.event_id == email_deliveries.c.event_id)
+            .where(email_deliveries.c.delivery_id.in_(chunk))
+        )
+        for r in rows:
+            notice = OverdueNotice(r.event_id, r.ticket_id, r.version, json.loads(r.data), r.occurred_at)
+            out[r.delivery_id] = EmailJob(by_id[r.delivery_id], r.recipient, notice)
+    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import smtplib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from notifier import hotline, ledger
 from notifier import repository as repo
 from notifier.broker import Dispatcher
 from notifier.channels.base import Channel, Outcome, ReadModel
+from notifier.channels.email import EMAIL, EmailChannel
 from notifier.ledger import DeliveryStatus, EventRef, SubjectKey
 from notifier.owners import OwnerRegistry
 from notifier.settings import Settings
@@ -40,7 +42,7 @@ DELIVERIES = Counter("mb_deliveries_total", "Delivery outcomes", ["channel", "ou
 EVENTS = Counter("mb_events_total", "Events ingested", ["outcome"])
 SEEN_EVENTS_KEPT = timedelta(days=30)
 # Events that are reminders, not disclosures: recorded for the channels that act on
-# them (email, later), never fetched or rendered, never touching the subject's version.
+# them (email), never fetched or rendered, never touching the subject's version.
 NOTICES = frozenset({EventType.TICKET_OVERDUE})
 # Kinds whose owner's 404 means "no longer public": a subject already shown is replaced
 # by a withdrawn state (its page says so) instead of being left as it was.
@@ -95,12 +97,15 @@ class Notifier:
         channels: Mapping[str, Channel],
         dispatcher: Dispatcher,
         settings: Settings,
+        mailer: EmailChannel | None = None,
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
     ) -> None:
         self.engine = engine
         self.owners = owners
+        # Disclosure channels; the mailer is the e-mail channel (no ledger, no fan-out).
         self.channels = dict(channels)
+        self.mailer = mailer
         self.dispatcher = dispatcher
         self.settings = settings
         self.clock = clock
@@ -111,6 +116,10 @@ class Notifier:
         with Session(self.engine) as session:
             session.connection(execution_options=WRITE)
             yield session
+
+    def _queued(self) -> list[str]:
+        """Every channel with a queue: the disclosure channels and e-mail."""
+        return [*self.channels, *([EMAIL] if self.mailer is not None and EMAIL not in self.channels else [])]
 
     def channel(self, name: str) -> Channel:
         try:
@@ -228,9 +237,14 @@ class Notifier:
             return [], dropped
         now = self.clock()
         changed: list[SubjectKey] = []
+        emails = 0
         with self._write() as session:
             repo.mark_seen(session, seen, now=now)
-            repo.add_overdue(session, notices, now=now)
+            # One e-mail per recipient of each overdue event recorded now (not before).
+            for notice in repo.add_overdue(session, notices, now=now):
+                for recipient in self.mailer.recipients(notice.data) if self.mailer else ():
+                    repo.add_email(session, notice=notice, recipient=recipient, channel=EMAIL, now=now)
+                    emails += 1
             held = repo.subject_versions(session, [*fetched, *gone])
             for key, target in gone.items():
                 if key not in held:
@@ -258,6 +272,8 @@ class Notifier:
         if changed:
             for channel in self.channels:
                 self.dispatcher.enqueue_channel(channel)
+        if emails:
+            self.dispatcher.enqueue_channel(EMAIL)
         return changed, dropped
 
     def refresh_statistics(self) -> bool:
@@ -291,6 +307,8 @@ class Notifier:
 
     def run_channel(self, name: str, *, now: datetime | None = None) -> RunReport:
         """Deliver every due pending row of one channel in one go (index pages once)."""
+        if name == EMAIL and self.mailer is not None and name not in self.channels:
+            return self._run_email(now=now)
         channel = self.channel(name)
         report = RunReport()
         # Delete the flag before claiming: a row committed after our SELECT sets it
@@ -343,43 +361,107 @@ class Notifier:
                     if outcome is not None and outcome.ok:
                         continue
                     error = outcome.error if outcome is not None and outcome.error else "no outcome"
-                    attempts = d.attempts + 1
-                    dead = ledger.is_dead(attempts, self.settings.max_attempts)
-                    next_at = ledger.next_attempt_at(
-                        done,
-                        attempts,
-                        base_s=self.settings.retry_base_s,
-                        cap_s=self.settings.retry_cap_s,
-                        rng=self.rng,
-                    )
-                    repo.mark_failed(
-                        session,
-                        d.id,
-                        attempts=attempts,
-                        status=DeliveryStatus.DEAD if dead else DeliveryStatus.PENDING,
-                        next_at=next_at,
-                        error=error,
-                    )
-                    if dead:
-                        report.dead += 1
-                        log.error(
-                            "delivery is dead", extra={"delivery": d.id, "channel": name, "error": error}
-                        )
-                    else:
-                        report.failed += 1
-                        wait = (next_at - done).total_seconds()
+                    wait = self._record_failure(session, name, d, error, done, report)
+                    if wait is not None:
                         soonest = wait if soonest is None else min(soonest, wait)
                 session.commit()
+        return self._finish_run(name, report, due=len(due), soonest=soonest)
+
+    def _finish_run(self, name: str, report: RunReport, *, due: int, soonest: float | None) -> RunReport:
         DELIVERIES.labels(name, "sent").inc(report.sent)
         DELIVERIES.labels(name, "failed").inc(report.failed)
         DELIVERIES.labels(name, "dead").inc(report.dead)
         DELIVERIES.labels(name, "superseded").inc(report.superseded)
-        if len(due) >= self.settings.channel_batch_size:
+        if due >= self.settings.channel_batch_size:
             self.dispatcher.enqueue_channel(name)
         if soonest is not None and soonest <= MAX_COUNTDOWN_S:
             self.dispatcher.retry_channel(name, soonest)
         log.info("channel run", extra={"channel": name, **report.__dict__})
         return report
+
+    def _record_failure(
+        self, session: Session, name: str, d: repo.Delivery, error: str, done: datetime, report: RunReport
+    ) -> float | None:
+        """Back the row off, or make it dead past max_attempts; the wait in seconds, None when dead."""
+        attempts = d.attempts + 1
+        dead = ledger.is_dead(attempts, self.settings.max_attempts)
+        next_at = ledger.next_attempt_at(
+            done,
+            attempts,
+            base_s=self.settings.retry_base_s,
+            cap_s=self.settings.retry_cap_s,
+            rng=self.rng,
+        )
+        repo.mark_failed(
+            session,
+            d.id,
+            attempts=attempts,
+            status=DeliveryStatus.DEAD if dead else DeliveryStatus.PENDING,
+            next_at=next_at,
+            error=error,
+        )
+        if dead:
+            report.dead += 1
+            log.error("delivery is dead", extra={"delivery": d.id, "channel": name, "error": error})
+            return None
+        report.failed += 1
+        return (next_at - done).total_seconds()
+
+    def _run_email(self, *, now: datetime | None = None) -> RunReport:
+        """Send every due e-mail, each marked sent (or backed off) in its own transaction.
+
+        The channel.email worker runs with concurrency 1: nothing else sends these rows.
+        A crash between the server's acceptance and the commit resends that one message
+        once, with the same Message-ID.
+        """
+        assert self.mailer is not None
+        mailer, report, soonest = self.mailer, RunReport(), None
+        self.dispatcher.clear_channel_flag(EMAIL)
+        self.dispatcher.record_run(EMAIL)
+        now = now or self.clock()
+        with Session(self.engine) as session:
+            due = repo.due_deliveries(session, channel=EMAIL, now=now, limit=self.settings.channel_batch_size)
+            jobs = repo.email_jobs(session, due)
+        smtp: smtplib.SMTP | None = None
+        down: str | None = None  # the server cannot be reached: the rest of the batch waits
+        try:
+            for d in due:
+                job = jobs.get(d.id)
+                error: str | None = None
+                if job is None:
+                    error = "no e-mail behind this delivery"
+                elif down is not None:
+                    error = down
+                else:
+                    try:
+                        if smtp is None:
+                            try:
+                                smtp = mailer.connect()
+                            except OSError as exc:
+                                down = error = f"SMTP unavailable: {type(exc).__name__}: {exc}"
+                        if smtp is not None:
+                            mailer.send(smtp, job)
+                    except OSError as exc:  # smtplib.SMTPException included
+                        error = f"{type(exc).__name__}: {exc}"
+                        _close(smtp)
+                        smtp = None
+                with self._write() as session:
+                    done = self.clock()
+                    if error is None:
+                        repo.mark_sent(session, [d.id], now=done)
+                        report.sent += 1
+                        if d.occurred_at is not None:
+                            DISCLOSURE_LATENCY.labels(EMAIL).observe(
+                                max((done - d.occurred_at).total_seconds(), 0)
+                            )
+                    elif (wait := self._record_failure(session, EMAIL, d, error, done, report)) is not None:
+                        soonest = wait if soonest is None else min(soonest, wait)
+                    session.commit()
+        finally:
+            _close(smtp)
+        if not due:
+            return report
+        return self._finish_run(EMAIL, report, due=len(due), soonest=soonest)
 
     # -- periodic backstops -------------------------------------------------------------
 
@@ -387,7 +469,7 @@ class Notifier:
         """Queue every channel that has due pending rows (a lost message costs one interval)."""
         now = now or self.clock()
         with Session(self.engine) as session:
-            due = [name for name in self.channels if repo.has_due(session, channel=name, now=now)]
+            due = [name for name in self._queued() if repo.has_due(session, channel=name, now=now)]
         return [name for name in due if self.dispatcher.enqueue_channel(name)]
 
     def reconcile(self) -> ReconcileReport:
@@ -525,7 +607,7 @@ class Notifier:
         now = self.clock()
         out = []
         with Session(self.engine) as session:
-            for name in self.channels:
+            for name in self._queued():
                 stats = repo.channel_stats(session, channel=name)
                 oldest = stats["oldest_pending_at"]
                 if oldest is not None and oldest.tzinfo is None:
@@ -590,6 +672,15 @@ class Notifier:
             "time_to_disclose": latency,
             "ticket_overdue": overdue,
         }
+
+
+def _close(smtp: smtplib.SMTP | None) -> None:
+    if smtp is None:
+        return
+    try:
+        smtp.quit()
+    except OSError:
+        smtp.close()
 
 
 def _notice(envelope: Envelope) -> repo.OverdueNotice:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from minhbach_shared.settings import BaseServiceSettings
@@ -21,6 +21,9 @@ class Settings(BaseServiceSettings):
     content_public_url: str | None = None
     # The hotline service (published Q&A, public statistics, the hotline's phones and hours).
     hotline_url: str = "http://127.0.0.1:8003"
+    # Where citizens' browsers reach the hotline's public API (the portal's form posts
+    # there); default: hotline_url, which is the same address when run locally.
+    hotline_public_url: str | None = None
     owner_timeout_s: float = Field(5.0, gt=0)
     portal_dir: Path = Path("var/portal")
     reconcile_interval_s: float = Field(60.0, gt=0)
@@ -32,3 +35,22 @@ class Settings(BaseServiceSettings):
     retry_cap_s: float = Field(3600.0, gt=0)
     # How many pending rows one channel run takes at most (a burst needs a few runs).
     channel_batch_size: int = Field(2000, ge=1)
+
+    # -- e-mail (overdue-ticket reminders) ------------------------------------------
+    # The SMTP relay; the default is a local test server (e.g. aiosmtpd, MailHog).
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(1025, ge=1, le=65535)
+    smtp_starttls: bool = False
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_s: float = Field(10.0, gt=0)
+    # PLACEHOLDER: the Department's real sending address is to be confirmed by its IT staff.
+    mail_from: str = "Minh Bạch <no-reply@soxaydung.thaibinh.gov.vn>"
+    # The Department's Office, copied on every overdue reminder. PLACEHOLDER address.
+    office_email: str = "vanphong@soxaydung.thaibinh.gov.vn"
+    # Unit name (as the hotline assigns it) -> address, e.g.
+    # NOTIFIER_UNIT_EMAILS='{"Phòng Quản lý xây dựng": "qlxd@example.vn"}'. A unit
+    # missing here: only the Office is mailed, and the e-mail says so.
+    unit_emails: dict[str, str] = Field(default_factory=dict)
+    # Where staff open the hotline's API from the e-mail (default: hotline_url).
+    hotline_staff_url: str | None = None

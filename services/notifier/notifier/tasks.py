@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 from minhbach_shared import names
 from minhbach_shared.celery import backoff_countdown
 from notifier.bootstrap import build_notifier
-from notifier.channels import CHANNELS
+from notifier.channels import QUEUED
 from notifier.services import Notifier
 from notifier.settings import Settings
 
@@ -52,7 +52,7 @@ def _channel_task(channel: str) -> Task:
     return deliver  # type: ignore[no-any-return]
 
 
-channel_tasks = {channel: _channel_task(channel) for channel in CHANNELS}
+channel_tasks = {channel: _channel_task(channel) for channel in QUEUED}
 
 
 @shared_task(name=names.PUMP_TASK)

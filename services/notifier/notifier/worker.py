@@ -1,6 +1,7 @@
 """The notifier's Celery app.
 
 celery -A notifier.worker worker -Q events,channel.portal,notifier
+celery -A notifier.worker worker -Q channel.email --concurrency 1 -n email@%h
 celery -A notifier.worker beat
 """
 

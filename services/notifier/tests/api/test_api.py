@@ -37,7 +37,9 @@ def test_platform_endpoints(client):
 
 def test_channels_show_backlog_and_lag(client, service, owner):
     publish(service, owner)
-    [portal] = client.get("/v1/channels").json()
+    # E-mail is listed too (its backlog and dead rows), after the disclosure channels.
+    portal, email = client.get("/v1/channels").json()
+    assert email["name"] == "email" and email["backlog"] == 0
     assert portal["name"] == "portal" and portal["backlog"] == 1 and portal["health"] == "ok"
     assert portal["lag_s"] >= 0
     service.run_channel("portal")
@@ -95,7 +97,7 @@ def test_disclosure_report_and_queues(client, service, owner):
     # The direct run above cleared the flag, so this change queues a second message.
     publish(service, owner, "MB.XD.002")
     queues = {q["queue"]: q for q in client.get("/v1/ops/queues").json()["queues"]}
-    assert set(queues) == {"events", "channel.portal", "notifier"}
+    assert set(queues) == {"events", "channel.portal", "channel.email", "notifier"}
     assert queues["channel.portal"]["depth"] == 2
     assert queues["channel.portal"]["oldest_age_s"] is not None
     assert queues["events"]["depth"] == 0 and queues["events"]["oldest_age_s"] is None

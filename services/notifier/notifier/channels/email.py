@@ -1,0 +1,129 @@
+"""The e-mail channel: overdue-ticket reminders to the assigned unit and the Department's Office.
+
+Not a disclosure channel: an e-mail is a message to someone, not a version shown, so it
+has no ledger and is never superseded. Each (event, recipient) is one delivery row
+(channel "email") with the usual retries, backoff, dead state and operator retry.
+
+Exactly once, in effect: each message is marked sent in its own transaction right after
+the SMTP server accepted it. A worker dying between the two sends that one message
+again, once, on its next run; the Message-ID is derived from the event id and the
+recipient, so mail systems (and people) can tell it is the same message.
+
+Nothing personal goes out: the overdue event carries a tracking code, a unit, a due
+date, a stage and a count of days (hotline.OVERDUE_FIELDS), and that is all the
+template gets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import smtplib
+import ssl
+from datetime import UTC, date, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from notifier.repository import EmailJob
+from notifier.settings import Settings
+
+EMAIL = "email"
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "email"
+STAGES = {
+    "classification": "phân loại, chuyển xử lý",
+    "answer": "trả lời",
+    "assignment": "xử lý của đơn vị được giao",
+}
+
+
+def _day(value: Any) -> str:
+    """2026-11-20 -> 20/11/2026 (anything else as it came)."""
+    try:
+        return date.fromisoformat(str(value)).strftime("%d/%m/%Y")
+    except ValueError:
+        return str(value or "")
+
+
+class EmailChannel:
+    name = EMAIL
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.env = Environment(
+            loader=FileSystemLoader(TEMPLATES),
+            autoescape=select_autoescape(enabled_extensions=("html",)),  # .txt: plain text
+            undefined=StrictUndefined,
+            keep_trailing_newline=True,
+        )
+
+    # -- who ---------------------------------------------------------------------------
+
+    def unit_address(self, unit: str | None) -> str | None:
+        return self.settings.unit_emails.get(unit) if unit else None
+
+    def recipients(self, data: dict[str, Any]) -> list[str]:
+        """The assigned unit (when it has an address) and the Office, each once."""
+        out: list[str] = []
+        for address in (self.unit_address(data.get("unit")), self.settings.office_email):
+            if address and address.strip().lower() not in {a.lower() for a in out}:
+                out.append(address.strip())
+        return out
+
+    # -- what --------------------------------------------------------------------------
+
+    def message_id(self, event_id: str, recipient: str) -> str:
+        domain = parseaddr(self.settings.mail_from)[1].rpartition("@")[2] or "minhbach.local"
+        digest = hashlib.sha256(f"{event_id}\n{recipient.lower()}".encode()).hexdigest()[:24]
+        return f"<overdue.{event_id}.{digest}@{domain}>"
+
+    def compose(self, job: EmailJob) -> EmailMessage:
+        data = job.notice.data
+        code = job.notice.ticket_id
+        unit = data.get("unit")
+        days = data.get("days_overdue")
+        staff_url = (self.settings.hotline_staff_url or self.settings.hotline_url).rstrip("/")
+        by_unit = f"?{urlencode({'unit': unit}, quote_via=quote)}" if unit else ""
+        body = self.env.get_template("ticket_overdue.txt").render(
+            code=code,
+            unit=unit,
+            for_office=job.recipient.lower() != (self.unit_address(unit) or "").lower(),
+            unit_has_address=self.unit_address(unit) is not None,
+            due_on=_day(data.get("due_on")),
+            days=days,
+            stage=STAGES.get(str(data.get("stage")), str(data.get("stage") or "")),
+            staff_url=f"{staff_url}/v1/tickets{by_unit}",
+            status_url=f"{staff_url}/v1/public/tickets/{quote(code)}",
+        )
+        msg = EmailMessage()
+        msg["Subject"] = f"[Quá hạn] Phản ánh, kiến nghị {code} — quá hạn {days} ngày làm việc"
+        msg["From"] = self.settings.mail_from
+        msg["To"] = job.recipient
+        msg["Date"] = format_datetime(datetime.now(UTC))
+        msg["Message-ID"] = self.message_id(job.notice.event_id, job.recipient)
+        msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
+        msg.set_content(body, charset="utf-8")
+        return msg
+
+    # -- how ---------------------------------------------------------------------------
+
+    def connect(self) -> smtplib.SMTP:
+        s = self.settings
+        smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_s)
+        try:
+            if s.smtp_starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if s.smtp_user:
+                smtp.login(s.smtp_user, s.smtp_password.get_secret_value() if s.smtp_password else "")
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def send(self, smtp: smtplib.SMTP, job: EmailJob) -> None:
+        """Hand one message to the server; raises (smtplib.SMTPException is an OSError) on refusal."""
+        msg = self.compose(job)
+        smtp.send_message(msg, from_addr=parseaddr(self.settings.mail_from)[1], to_addrs=[job.recipient])

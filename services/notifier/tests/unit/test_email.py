@@ -1,0 +1,232 @@
+"""Overdue-ticket reminders by e-mail, against a real SMTP server (aiosmtpd, in-process)."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import timedelta
+from email.message import EmailMessage
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from minhbach_shared import names
+from minhbach_shared.testing import free_port
+from notifier.bootstrap import build_notifier
+from notifier.db import deliveries, email_deliveries
+from notifier.testing import envelope, overdue_data, procedure_state, registry
+
+CODE = "PAKN-2026-000123"
+UNIT = "Phòng Quản lý xây dựng"
+UNIT_EMAIL = "qlxd@example.vn"
+OFFICE = "vanphong@example.vn"
+# Fields a ticket has and a reminder must never carry.
+PERSONAL = ("submitter", "contact", "phone", "address", "body", "Nguyễn", "0912")
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+
+    async def handle_DATA(self, server, session, envelope_):  # type: ignore[no-untyped-def]
+        message = email.message_from_bytes(envelope_.content, policy=email.policy.default)
+        self.messages.append((list(envelope_.rcpt_tos), message))  # type: ignore[arg-type]
+        return "250 OK"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for rcpts, m in self.messages if address in rcpts]
+
+
+def start_smtp(port: int, inbox: Inbox) -> Controller:
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    return controller
+
+
+@pytest.fixture
+def smtp_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def inbox(smtp_port):
+    box = Inbox()
+    controller = start_smtp(smtp_port, box)
+    yield box
+    controller.stop()
+
+
+@pytest.fixture
+def mail_settings(settings, smtp_port):
+    return settings.model_copy(
+        update={
+            "smtp_port": smtp_port,
+            "office_email": OFFICE,
+            "unit_emails": {UNIT: UNIT_EMAIL},
+            "hotline_staff_url": "https://hotline.example.vn",
+        }
+    )
+
+
+@pytest.fixture
+def mailing(mail_settings, owner, content_owner, hotline_owner, celery_app, redis_client):
+    service = build_notifier(
+        mail_settings,
+        celery=celery_app,
+        owners=registry(owner, content_owner, hotline_owner),
+        redis=redis_client,
+    )
+    yield service
+    service.engine.dispose()
+
+
+def overdue(event_version: int = 3, **data):  # type: ignore[no-untyped-def]
+    return envelope("ticket", CODE, event_version, "ticket.overdue", overdue_data(**data))
+
+
+def email_rows(service):  # type: ignore[no-untyped-def]
+    with Session(service.engine) as s:
+        return s.execute(
+            select(deliveries, email_deliveries.c.recipient)
+            .join(email_deliveries, email_deliveries.c.delivery_id == deliveries.c.id)
+            .order_by(deliveries.c.id)
+        ).all()
+
+
+def text_of(message: EmailMessage) -> str:
+    part = message.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def test_an_overdue_event_mails_the_unit_and_the_office_in_vietnamese(mailing, inbox, redis_client):
+    event = overdue(days=2)
+    report = mailing.ingest([event])
+    assert report.notices == 1
+    rows = email_rows(mailing)
+    assert [(r.channel, r.subject_kind, r.subject_id, r.version, r.status) for r in rows] == [
+        ("email", "ticket", CODE, 3, "pending"),
+        ("email", "ticket", CODE, 3, "pending"),
+    ]
+    assert {r.recipient for r in rows} == {UNIT_EMAIL, OFFICE}
+    assert redis_client.llen(names.channel_queue("email")) == 1, "one run queued on channel.email"
+
+    run = mailing.run_channel("email")
+    assert (run.sent, run.failed, run.dead) == (2, 0, 0)
+    assert len(inbox.messages) == 2
+    [to_unit], [to_office] = inbox.to(UNIT_EMAIL), inbox.to(OFFICE)
+    for message in (to_unit, to_office):
+        assert message["Subject"] == f"[Quá hạn] Phản ánh, kiến nghị {CODE} — quá hạn 2 ngày làm việc"
+        assert "Minh Bạch" in str(message["From"])
+        assert message.get_content_charset() == "utf-8"
+        body = text_of(message)
+        for expected in (CODE, UNIT, "24/11/2026", "quá hạn 2 ngày làm việc", "xử lý của đơn vị được giao"):
+            assert expected in body, expected
+        assert "https://hotline.example.vn/v1/tickets?unit=Ph%C3%B2ng%20Qu%E1%BA%A3n" in body
+        raw = message.as_string()
+        for word in PERSONAL:
+            assert word not in body and word not in raw, word
+        assert "chưa có địa chỉ e-mail" not in body
+    assert text_of(to_unit).startswith(f"Kính gửi {UNIT},")
+    assert text_of(to_office).startswith("Kính gửi Văn phòng Sở,")
+    # The same event to the same recipient always has the same Message-ID (mail systems dedupe).
+    event_id = event["id"]
+    assert to_unit["Message-ID"] == mailing.mailer.message_id(event_id, UNIT_EMAIL)
+    assert to_unit["Message-ID"] != to_office["Message-ID"]
+    assert {r.status for r in email_rows(mailing)} == {"sent"}
+
+
+def test_the_same_event_twice_sends_nothing_more(mailing, inbox):
+    event = overdue()
+    mailing.ingest([event, event])
+    mailing.run_channel("email")
+    assert len(inbox.messages) == 2
+    again = mailing.ingest([event])
+    assert again.duplicates == 1 and again.notices == 0
+    assert mailing.run_channel("email").sent == 0
+    assert len(inbox.messages) == 2 and len(email_rows(mailing)) == 2
+    # Next day's event (a new id) is a new reminder.
+    mailing.ingest([overdue(event_version=4, days=3)])
+    assert mailing.run_channel("email").sent == 2
+    assert len(inbox.messages) == 4
+
+
+def test_a_unit_without_an_address_only_the_office_is_mailed_and_told(mailing, inbox):
+    mailing.ingest([overdue(unit="Phòng Hạ tầng kỹ thuật")])
+    assert [r.recipient for r in email_rows(mailing)] == [OFFICE]
+    mailing.run_channel("email")
+    [(rcpts, message)] = inbox.messages
+    assert rcpts == [OFFICE]
+    body = text_of(message)
+    assert 'đơn vị "Phòng Hạ tầng kỹ thuật" chưa có địa chỉ e-mail được cấu hình' in body
+    assert body.startswith("Kính gửi Văn phòng Sở,")
+
+
+def test_smtp_down_backs_off_then_sends_when_it_is_back(mailing, smtp_port):
+    clock = [mailing.clock()]
+    mailing.clock = lambda: clock[0]
+    mailing.ingest([overdue()])  # nothing listens on smtp_port yet
+
+    first = mailing.run_channel("email")
+    assert (first.sent, first.failed) == (0, 2)
+    rows = email_rows(mailing)
+    assert {r.status for r in rows} == {"pending"} and {r.attempts for r in rows} == {1}
+    assert all("SMTP unavailable" in r.last_error for r in rows)
+    assert all(r.next_attempt_at > clock[0] for r in rows), "backed off, not due right away"
+    assert mailing.run_channel("email").sent == 0, "not due yet"
+
+    box = Inbox()
+    controller = start_smtp(smtp_port, box)
+    try:
+        clock[0] += timedelta(seconds=1)  # past the (test-sized) backoff
+        again = mailing.run_channel("email")
+    finally:
+        controller.stop()
+    assert again.sent == 2
+    assert {r.status for r in email_rows(mailing)} == {"sent"}
+    assert sorted(r for rcpts, _ in box.messages for r in rcpts) == sorted([UNIT_EMAIL, OFFICE])
+
+
+def test_smtp_down_too_long_is_dead_and_an_operator_retries_it(mailing, smtp_port, mail_settings):
+    clock = [mailing.clock()]
+    mailing.clock = lambda: clock[0]
+    mailing.ingest([overdue(unit=None)])  # no unit: the Office only
+    for _ in range(mail_settings.max_attempts):
+        clock[0] += timedelta(seconds=1)
+        mailing.run_channel("email")
+    [row] = email_rows(mailing)
+    assert row.status == "dead" and row.attempts == mail_settings.max_attempts
+    assert next(c for c in mailing.channel_status() if c["name"] == "email")["dead"] == 1
+
+    box = Inbox()
+    controller = start_smtp(smtp_port, box)
+    try:
+        assert mailing.retry_delivery(row.id).status == "pending"
+        assert mailing.run_channel("email").sent == 1
+    finally:
+        controller.stop()
+    [(rcpts, message)] = box.messages
+    assert rcpts == [OFFICE] and "(chưa giao đơn vị)" in text_of(message)
+
+
+def test_the_portal_channel_is_unaffected(mailing, inbox, owner, settings):
+    owner.put("procedure", procedure_state("MB.XD.001", version=1))
+    mailing.ingest([envelope("procedure", "MB.XD.001", 1), overdue()])
+    with Session(mailing.engine) as s:
+        by_channel = {
+            c: n
+            for c, n in s.execute(
+                select(deliveries.c.channel, deliveries.c.subject_kind).order_by(deliveries.c.id)
+            ).all()
+        }
+    assert by_channel == {"portal": "procedure", "email": "ticket"}, "no e-mail for a disclosure"
+    assert mailing.run_channel("portal").sent == 1
+    assert any(settings.portal_dir.rglob("*.html")), "the portal was written"
+    assert mailing.run_channel("email").sent == 2
+    # E-mail is no disclosure channel: not in the report, not resyncable, no ledger.
+    assert mailing.disclosure_report()["channels"] == ["portal"]
+    with pytest.raises(Exception, match="unknown channel"):
+        mailing.resync("email")
+    assert mailing.disclosure_report()["ticket_overdue"]["count"] == 1
