@@ -129,6 +129,7 @@ class System:
             "NOTIFIER_SMTP_PORT": str(self.smtp_port),
             "NOTIFIER_PORTAL_DIR": str(self.portal_dir),
             "NOTIFIER_PUMP_INTERVAL_S": "1",
+            "NOTIFIER_CHANNEL_STALL_S": "5",
             "NOTIFIER_RECONCILE_INTERVAL_S": "3",
             "NOTIFIER_RETRY_BASE_S": "0.2",
             **self.overrides,

@@ -218,6 +218,18 @@ def due_deliveries(session: Session, *, channel: str, now: datetime, limit: int)
     return [_delivery(r) for r in rows]
 
 
+def oldest_due(session: Session, *, channel: str, now: datetime) -> datetime | None:
+    """When the longest-waiting due row of `channel` became due, if any is due."""
+    found: datetime | None = session.scalar(
+        select(func.min(deliveries.c.next_attempt_at)).where(
+            deliveries.c.channel == channel,
+            deliveries.c.status == PENDING,
+            deliveries.c.next_attempt_at <= now,
+        )
+    )
+    return found
+
+
 def has_due(session: Session, *, channel: str, now: datetime) -> bool:
     found = session.scalar(
         select(deliveries.c.id)

@@ -466,11 +466,27 @@ class Notifier:
     # -- periodic backstops -------------------------------------------------------------
 
     def pump(self, *, now: datetime | None = None) -> list[str]:
-        """Queue every channel that has due pending rows (a lost message costs one interval)."""
+        """Queue every channel that has due pending rows (a lost message costs one interval).
+
+        A channel whose rows have been due for longer than `channel_stall_s` is delivered
+        here, under the channel's lock: its worker is gone or deaf. (A Celery worker idle
+        on Redis when Redis restarts can reconnect and never consume again: celery#8030.)
+        """
         now = now or self.clock()
         with Session(self.engine) as session:
-            due = [name for name in self._queued() if repo.has_due(session, channel=name, now=now)]
-        return [name for name in due if self.dispatcher.enqueue_channel(name)]
+            oldest = {name: repo.oldest_due(session, channel=name, now=now) for name in self._queued()}
+        due = [name for name, since in oldest.items() if since is not None]
+        queued = [name for name in due if self.dispatcher.enqueue_channel(name)]
+        stall = timedelta(seconds=self.settings.channel_stall_s)
+        for name in due:
+            since = oldest[name]
+            if since is not None and now - since > stall:
+                log.warning(
+                    "channel worker stalled; the pump delivers",
+                    extra={"channel": name, "due_for_s": round((now - since).total_seconds(), 1)},
+                )
+                self.run_channel(name)
+        return queued
 
     def reconcile(self) -> ReconcileReport:
         """Compare owners' versions, the read model, the ledger and what channels show; repair."""

@@ -28,6 +28,9 @@ class Settings(BaseServiceSettings):
     portal_dir: Path = Path("var/portal")
     reconcile_interval_s: float = Field(60.0, gt=0)
     pump_interval_s: float = Field(5.0, gt=0)
+    # Rows due this long without their channel's worker delivering them are delivered
+    # by the pump itself (the worker is dead, or deaf after a Redis restart).
+    channel_stall_s: float = Field(60.0, gt=0)
     # A delivery that failed this many times is dead: visible to operators, replayable.
     max_attempts: int = Field(8, ge=1)
     # Backoff between delivery attempts, kept in the delivery row (next_attempt_at).

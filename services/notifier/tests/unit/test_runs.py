@@ -64,6 +64,19 @@ def test_pump_requeues_due_work_after_a_lost_message(notifier, owner, redis_clie
     assert portal_queue_depth() == 1
 
 
+def test_pump_delivers_itself_when_the_channel_worker_stalls(notifier, owner, settings, portal_queue_depth):
+    owner.put("procedure", procedure_state("MB.XD.001", 1))
+    notifier.ingest([envelope("procedure", "MB.XD.001", 1)])
+    page = settings.portal_dir / "thu-tuc" / "MB.XD.001.html"
+    # Nobody consumes channel.portal here: a dead or deaf worker.
+    assert notifier.pump() == [] and not page.exists(), "a fresh row waits for its worker"
+    stalled = datetime.now(UTC) + timedelta(seconds=settings.channel_stall_s + 1)
+    notifier.pump(now=stalled)
+    assert 'content="1"' in page.read_text(encoding="utf-8")
+    assert ledger_of(notifier) == {("procedure", "MB.XD.001"): 1}
+    assert rows(notifier, status="pending") == []
+
+
 def test_ledger_never_lowers_and_old_deliveries_are_superseded(notifier, owner):
     owner.put("procedure", procedure_state("MB.XD.001", 2))
     notifier.ingest([envelope("procedure", "MB.XD.001", 2)])
