@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -12,7 +11,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
@@ -24,7 +22,7 @@ from content.markup import ALLOWED_TAGS
 from content.settings import Settings
 from minhbach_shared.auth import Role, issue_token
 from minhbach_shared.db import migrate
-from minhbach_shared.testing import RedisServer, free_port, shared_dir, wait_until
+from minhbach_shared.testing import RedisServer, serving, shared_dir
 
 # Bodies an attacker (or a careless paste) might save; none may survive into body_html.
 HOSTILE = [
@@ -82,16 +80,8 @@ def _procedures_app() -> FastAPI:
 @pytest.fixture(scope="session")
 def procedures_url() -> Iterator[str]:
     """A real HTTP server on a free port, standing in for the procedures service."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(_procedures_app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_until(lambda: server.started, timeout=10, message="stand-in procedures API")
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(_procedures_app()) as url:
+        yield url
 
 
 @pytest.fixture

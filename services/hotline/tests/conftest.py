@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI, HTTPException
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
@@ -19,7 +17,7 @@ from hotline.manage import MIGRATIONS
 from hotline.settings import Settings
 from minhbach_shared.auth import Role, issue_token
 from minhbach_shared.db import migrate
-from minhbach_shared.testing import RedisServer, free_port, wait_until
+from minhbach_shared.testing import RedisServer, serving
 
 KNOWN_PROCEDURES = {"MB.XD.001": "Cấp giấy phép xây dựng", "MB.XD.002": "Cấp chứng chỉ hành nghề"}
 
@@ -38,19 +36,9 @@ def _procedures_stand_in() -> FastAPI:
 
 @pytest.fixture(scope="session")
 def procedures_url() -> Iterator[str]:
-    """A real HTTP server standing in for the procedures API (uvicorn in a thread)."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            _procedures_stand_in(), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_until(lambda: server.started, timeout=10, message="procedures stand-in")
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    """A real HTTP server standing in for the procedures API."""
+    with serving(_procedures_stand_in()) as url:
+        yield url
 
 
 @pytest.fixture

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-import uvicorn
 from fastapi import FastAPI, HTTPException
 
-from minhbach_shared.testing import free_port, wait_until
+from minhbach_shared.testing import serving
 from notifier.testing import FakeOwner
 
 
@@ -58,13 +55,6 @@ def owner_api(owner: FakeOwner) -> FastAPI:
 
 @pytest.fixture
 def owner_server(owner):
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(owner_api(owner), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_until(lambda: server.started, timeout=10, message="owner API up")
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    """The owner API as a real HTTP server."""
+    with serving(owner_api(owner)) as url:
+        yield url
