@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from celery import Celery
@@ -63,6 +65,21 @@ def make_celery(
     )
     install_celery_correlation(app)
     return app
+
+
+def run_early_if_soon(
+    send: Callable[[float], None] | None, at: datetime | None, *, now: datetime, what: str
+) -> None:
+    """Send a periodic job's task by countdown when `at` is under MAX_COUNTDOWN_S away, so a
+    scheduled change happens on time rather than at the next beat tick; beat stays the net."""
+    if send is None or at is None:
+        return
+    wait_s = (at - now).total_seconds()
+    if 0 < wait_s <= MAX_COUNTDOWN_S:
+        try:
+            send(wait_s + 1)  # a second late rather than a tick early
+        except Exception:  # beat does it within its interval anyway
+            logging.getLogger(__name__).warning("could not send the countdown for %s", what, exc_info=True)
 
 
 def backoff_countdown(attempt: int, *, base_s: float = 0.5, cap_s: float = MAX_COUNTDOWN_S) -> float:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from minhbach_shared.observability import CorrelationMiddleware, metrics_response
@@ -106,6 +107,15 @@ def install_platform(
         return JSONResponse(status_code=200 if ok else 503, content=body)
 
     app.add_route("/metrics", metrics_response, include_in_schema=False)
+
+
+def _read_session(request: Request) -> Iterator[Session]:
+    with Session(request.app.state.engine) as session:
+        yield session
+
+
+# A read-only session for one request, on the engine the app keeps in `app.state.engine`.
+ReadSession = Annotated[Session, Depends(_read_session)]
 
 
 def check_readiness(*, engine: Any, redis: Any) -> dict[str, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -11,7 +10,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile, status
 from fastapi.responses import FileResponse
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from content import schemas, services
 from content.domain import Category
@@ -19,6 +17,7 @@ from content.owners import ProceduresClient
 from content.storage import SHA256_PATTERN, AttachmentStore
 from content.uow import UnitOfWork
 from minhbach_shared.auth import Principal, Role, require_roles
+from minhbach_shared.http import ReadSession
 
 
 @dataclass(frozen=True)
@@ -40,13 +39,7 @@ def _context(request: Request) -> Context:
     return ctx
 
 
-def _read_session(ctx: Annotated[Context, Depends(_context)]) -> Iterator[Session]:
-    with Session(ctx.engine) as session:
-        yield session
-
-
 Ctx = Annotated[Context, Depends(_context)]
-ReadSession = Annotated[Session, Depends(_read_session)]
 Editor = Annotated[Principal, require_roles(Role.EDITOR)]
 Approver = Annotated[Principal, require_roles(Role.APPROVER)]
 Staff = Annotated[Principal, require_roles(Role.EDITOR, Role.APPROVER)]

@@ -38,7 +38,7 @@ from content.markup import render_markdown
 from content.owners import ProcedureCheck
 from content.storage import IMAGE_TYPES, AttachmentStore, Rejected, safe_filename
 from content.uow import UnitOfWork
-from minhbach_shared.celery import MAX_COUNTDOWN_S
+from minhbach_shared.celery import run_early_if_soon
 from minhbach_shared.text import slugify
 
 log = logging.getLogger(__name__)
@@ -206,14 +206,8 @@ def publish(
         except BadSchedule as exc:
             raise errors.Invalid(exc.field, exc.message) from None
         uow.commit()
-    if schedule_apply is not None:
-        for at in (article.publish_at, article.expire_at):
-            wait_s = (at - now).total_seconds() if at is not None else -1
-            if 0 < wait_s <= MAX_COUNTDOWN_S:
-                try:
-                    schedule_apply(wait_s + 0.5)
-                except Exception:  # beat applies it within seconds anyway
-                    log.warning("could not schedule the article's countdown task", exc_info=True)
+    for at in (article.publish_at, article.expire_at):
+        run_early_if_soon(schedule_apply, at, now=now, what="an article's schedule")
     return article
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -20,6 +20,7 @@ from hotline.ratelimit import RateLimiter
 from hotline.settings import Settings
 from hotline.uow import UnitOfWork
 from minhbach_shared.auth import Principal, Role, require_roles
+from minhbach_shared.http import ReadSession
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +45,6 @@ def _context(request: Request) -> Context:
     return ctx
 
 
-def _read_session(ctx: Annotated[Context, Depends(_context)]) -> Iterator[Session]:
-    with Session(ctx.engine) as session:
-        yield session
-
-
 def _limit_public_writes(request: Request, ctx: Annotated[Context, Depends(_context)]) -> None:
     """Refuse oversize bodies and floods before the body is even parsed."""
     length = request.headers.get("content-length", "")
@@ -68,7 +64,6 @@ def _limit_public_writes(request: Request, ctx: Annotated[Context, Depends(_cont
 
 
 Ctx = Annotated[Context, Depends(_context)]
-ReadSession = Annotated[Session, Depends(_read_session)]
 PublicWrite = Annotated[None, Depends(_limit_public_writes)]
 Hotline = Annotated[Principal, require_roles(Role.HOTLINE)]
 Approver = Annotated[Principal, require_roles(Role.APPROVER)]

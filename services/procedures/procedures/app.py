@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.engine = engine
     app.state.context = routes.Context(engine=engine, redis=redis, schedule_apply=schedule_apply)
     install_platform(app, service="procedures", readiness=lambda: check_readiness(engine=engine, redis=redis))
     app.include_router(routes.router)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -11,9 +10,9 @@ from typing import Annotated, Any
 import jwt
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from minhbach_shared.auth import Principal, Role, decode_token, require_roles
+from minhbach_shared.http import ReadSession
 from procedures import schemas, services
 from procedures.uow import UnitOfWork
 
@@ -35,11 +34,6 @@ def _context(request: Request) -> Context:
     return ctx
 
 
-def _read_session(ctx: Annotated[Context, Depends(_context)]) -> Iterator[Session]:
-    with Session(ctx.engine) as session:
-        yield session
-
-
 def _is_editor(request: Request) -> bool:
     """Optional auth for reads that show more to editors; a bad token just sees the public view."""
     header = request.headers.get("authorization", "")
@@ -54,7 +48,6 @@ def _is_editor(request: Request) -> bool:
 
 
 Ctx = Annotated[Context, Depends(_context)]
-ReadSession = Annotated[Session, Depends(_read_session)]
 Editor = Annotated[Principal, require_roles(Role.EDITOR)]
 Approver = Annotated[Principal, require_roles(Role.APPROVER)]
 CodePath = Annotated[str, Path(max_length=50, description="procedure code")]

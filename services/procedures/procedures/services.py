@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from minhbach_shared.celery import MAX_COUNTDOWN_S
+from minhbach_shared.celery import run_early_if_soon
 from procedures import errors, repository, schemas, search
 from procedures.domain import (
     Action,
@@ -93,16 +93,8 @@ def publish_decision(
         except DecisionRejected as exc:
             raise errors.MissingComponents(exc.message, [p.as_error() for p in exc.problems]) from None
         uow.commit()
-    wait_s = (decision.effective_at - now).total_seconds()
-    if (
-        schedule_apply is not None
-        and decision.status is DecisionStatus.SCHEDULED
-        and wait_s <= MAX_COUNTDOWN_S
-    ):
-        try:
-            schedule_apply(wait_s + 1)
-        except Exception:  # beat applies it within seconds anyway
-            log.warning("could not schedule the decision's countdown task", exc_info=True)
+    if decision.status is DecisionStatus.SCHEDULED:
+        run_early_if_soon(schedule_apply, decision.effective_at, now=now, what="a decision")
     return decision
 
 
