@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from datetime import UTC, date, datetime, time, timedelta
 
 from minhbach_shared.auth import Role
 from minhbach_shared.harness import VIETNAM, System, today_in_vietnam
+from minhbach_shared.testing import wait_until
 
 
 def page_version(html: str) -> int:
@@ -134,6 +136,12 @@ def test_replacement_points_to_the_new_procedure(system: System, procedure_like)
     assert "thu-tuc/E2E.OLD.1.html" not in listing
 
 
+def outbox_rows(system: System) -> int:
+    path = system.env["PROCEDURES_DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(path) as db:
+        return int(db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+
+
 def test_incomplete_procedure_is_refused_with_its_missing_components_and_nothing_changes(
     system: System, procedure_like
 ):
@@ -148,6 +156,7 @@ def test_incomplete_procedure_is_refused_with_its_missing_components_and_nothing
         assert created.status_code == 201, created.text
     with system.notifier() as notifier:
         deliveries_before = notifier.get("/v1/deliveries", params={"size": 1}).json()["total"]
+    outbox_before = outbox_rows(system)
 
     refused = system.decide(
         "108/QĐ-SXD",
@@ -161,8 +170,13 @@ def test_incomplete_procedure_is_refused_with_its_missing_components_and_nothing
     assert {"steps", "dossier", "fees", "legal_basis"} <= set(errors[0]["missing"])
     with system.procedures() as api:  # whole or nothing: the complete one stays a draft too
         assert api.get("/v1/procedures/E2E.OK.9").status_code == 404
-    # give the relay and workers time to do anything they (wrongly) might
-    system.wait_for_page("index.html", "</html>")
+    assert outbox_rows(system) == outbox_before  # not even an event was staged
+    redis = system.redis.client()
+    wait_until(
+        lambda: not redis.llen("events") and not redis.llen("channel.portal") and not redis.hlen("unacked"),
+        timeout=20,
+        message="the relay and the notifier idle",
+    )
     with system.notifier() as notifier:
         assert notifier.get("/v1/deliveries", params={"size": 1}).json()["total"] == deliveries_before
     assert system.portal_page("thu-tuc/E2E.OK.9.html").status_code == 404
