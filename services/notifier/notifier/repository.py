@@ -305,13 +305,24 @@ def open_versions(session: Session, *, channel: str) -> dict[SubjectKey, int]:
 
 
 def page_deliveries(
-    session: Session, *, status: str | None, channel: str | None, offset: int, limit: int
+    session: Session,
+    *,
+    status: str | None,
+    channel: str | None,
+    subject_kind: str | None = None,
+    subject_id: str | None = None,
+    offset: int,
+    limit: int,
 ) -> tuple[list[Delivery], int]:
     conditions = []
     if status:
         conditions.append(deliveries.c.status == status)
     if channel:
         conditions.append(deliveries.c.channel == channel)
+    if subject_kind:
+        conditions.append(deliveries.c.subject_kind == subject_kind)
+    if subject_id:
+        conditions.append(deliveries.c.subject_id == subject_id)
     where = and_(*conditions) if conditions else None
     query = select(deliveries).order_by(deliveries.c.id.desc()).offset(offset).limit(limit)
     count = select(func.count()).select_from(deliveries)

@@ -33,10 +33,19 @@ def list_deliveries(
     notifier: NotifierDep,
     status: Annotated[schemas.DeliveryStatusName | None, Query()] = None,
     channel: Annotated[str | None, Query(max_length=30)] = None,
+    subject_kind: Annotated[str | None, Query(max_length=30)] = None,
+    subject_id: Annotated[str | None, Query(max_length=120)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> schemas.DeliveryPage:
-    items, total = notifier.list_deliveries(status=status, channel=channel, page=page, size=size)
+    items, total = notifier.list_deliveries(
+        status=status,
+        channel=channel,
+        subject_kind=subject_kind,
+        subject_id=subject_id,
+        page=page,
+        size=size,
+    )
     return schemas.DeliveryPage(
         items=[schemas.DeliveryRead.model_validate(d) for d in items], total=total, page=page, size=size
     )

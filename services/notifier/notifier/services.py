@@ -642,11 +642,24 @@ class Notifier:
         return out
 
     def list_deliveries(
-        self, *, status: str | None, channel: str | None, page: int, size: int
+        self,
+        *,
+        status: str | None,
+        channel: str | None,
+        subject_kind: str | None = None,
+        subject_id: str | None = None,
+        page: int,
+        size: int,
     ) -> tuple[list[repo.Delivery], int]:
         with Session(self.engine) as session:
             return repo.page_deliveries(
-                session, status=status, channel=channel, offset=(page - 1) * size, limit=size
+                session,
+                status=status,
+                channel=channel,
+                subject_kind=subject_kind,
+                subject_id=subject_id,
+                offset=(page - 1) * size,
+                limit=size,
             )
 
     def disclosure_report(self) -> dict[str, Any]:

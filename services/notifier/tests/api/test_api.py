@@ -52,6 +52,8 @@ def test_deliveries_page_and_filter(client, service, owner):
     page = client.get("/v1/deliveries", params={"status": "pending", "channel": "portal", "size": 1}).json()
     assert page["total"] == 2 and len(page["items"]) == 1 and page["size"] == 1
     assert client.get("/v1/deliveries", params={"status": "sent"}).json()["total"] == 0
+    one = client.get("/v1/deliveries", params={"subject_kind": "procedure", "subject_id": "MB.XD.002"}).json()
+    assert [(d["subject_id"], d["channel"]) for d in one["items"]] == [("MB.XD.002", "portal")]
     bad = client.get("/v1/deliveries", params={"status": "nope", "size": 0})
     assert bad.status_code == 422 and {e["field"] for e in bad.json()["errors"]} == {
         "query.status",
