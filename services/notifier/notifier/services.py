@@ -121,6 +121,10 @@ class Notifier:
         """Every channel with a queue: the disclosure channels and e-mail."""
         return [*self.channels, *([EMAIL] if self.mailer is not None and EMAIL not in self.channels else [])]
 
+    def showing(self, key: SubjectKey) -> list[str]:
+        """The disclosure channels that show subjects of this kind."""
+        return [name for name, channel in self.channels.items() if key[0] in channel.kinds]
+
     def channel(self, name: str) -> Channel:
         try:
             return self.channels[name]
@@ -263,15 +267,14 @@ class Notifier:
                 repo.upsert_subject(
                     session, key=key, version=version, state=state, now=now, occurred_at=occurred_at
                 )
-                for channel in self.channels:
+                for channel in self.showing(key):
                     repo.add_delivery(
                         session, channel=channel, key=key, version=version, now=now, occurred_at=occurred_at
                     )
                 changed.append(key)
             session.commit()
-        if changed:
-            for channel in self.channels:
-                self.dispatcher.enqueue_channel(channel)
+        for channel in sorted({name for key in changed for name in self.showing(key)}):
+            self.dispatcher.enqueue_channel(channel)
         if emails:
             self.dispatcher.enqueue_channel(EMAIL)
         return changed, dropped
@@ -294,12 +297,12 @@ class Notifier:
             version = (held.version if held else 0) + 1
             now = self.clock()
             repo.upsert_subject(session, key=key, version=version, state=state, now=now, occurred_at=now)
-            for channel in self.channels:
+            for channel in self.showing(key):
                 repo.add_delivery(
                     session, channel=channel, key=key, version=version, now=now, occurred_at=now
                 )
             session.commit()
-        for channel in self.channels:
+        for channel in self.showing(key):
             self.dispatcher.enqueue_channel(channel)
         return True
 
@@ -603,11 +606,11 @@ class Notifier:
 
     def resync(self, name: str) -> int:
         """Forget what the channel shows and deliver every subject of the read model again."""
-        self.channel(name)
+        kinds = self.channel(name).kinds
         with self._write() as session:
             now = self.clock()
             repo.forget_ledger(session, channel=name)
-            subjects = repo.all_subjects(session)
+            subjects = [s for s in repo.all_subjects(session) if s.kind in kinds]
             for s in subjects:
                 repo.add_delivery(
                     session, channel=name, key=s.key, version=s.version, now=now, occurred_at=now
@@ -675,7 +678,7 @@ class Notifier:
         missing: list[dict[str, Any]] = []
         for s in subjects:
             cells: dict[str, Any] = {}
-            for name in self.channels:
+            for name in self.showing(s.key):
                 held = disclosed[name].get(s.key)
                 version, at = held if held else (None, None)
                 state = "missing" if version is None else "stale" if version < s.version else "current"

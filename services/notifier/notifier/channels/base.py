@@ -46,6 +46,8 @@ class ReadModel:
 
 class Channel(Protocol):
     name: str
+    # The subject kinds it discloses; it gets deliveries, ledger rows and audits for these only.
+    kinds: frozenset[str]
 
     def exclusive(self) -> AbstractContextManager[object]:
         """Held around claim, deliver and record, so two workers never interleave."""

@@ -328,6 +328,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 class PortalChannel:
     name = "portal"
+    kinds = frozenset({"procedure", "decision", "article", "document", "ticket", STATISTICS_KEY[0]})
 
     def __init__(
         self,
