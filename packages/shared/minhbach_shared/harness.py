@@ -59,6 +59,7 @@ CORE_PROCESSES = (
     "notifier",
     "notifier-events",
     "notifier-portal",
+    "notifier-center",
     "notifier-beat",
 )
 # Everything but Redis (the test owns it) and Flower (nobody looks at it in a test).
@@ -102,6 +103,7 @@ class System:
         var = self.root / "var"
         var.mkdir(parents=True, exist_ok=True)
         self.portal_dir = var / "portal"
+        self.center_dir = var / "center"
         self.env: dict[str, str] = {
             "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
             "MB_ENVIRONMENT": "test",
@@ -128,6 +130,7 @@ class System:
             "NOTIFIER_SMTP_HOST": "127.0.0.1",
             "NOTIFIER_SMTP_PORT": str(self.smtp_port),
             "NOTIFIER_PORTAL_DIR": str(self.portal_dir),
+            "NOTIFIER_CENTER_DIR": str(self.center_dir),
             "NOTIFIER_PUMP_INTERVAL_S": "1",
             "NOTIFIER_CHANNEL_STALL_S": "5",
             "NOTIFIER_RECONCILE_INTERVAL_S": "3",
@@ -210,16 +213,20 @@ class System:
     def notifier(self) -> httpx.Client:
         return httpx.Client(base_url=self.notifier_url, timeout=10)
 
-    def portal_page(self, path: str) -> httpx.Response:
-        return httpx.get(f"{self.notifier_url}/portal/{path}", timeout=10)
+    def portal_page(self, path: str, *, channel: str = "portal") -> httpx.Response:
+        """A page the notifier serves: the portal's, or the service centre's (channel="center")."""
+        return httpx.get(f"{self.notifier_url}/{channel}/{path}", timeout=10)
 
-    def wait_for_page(self, path: str, contains: str, *, timeout: float = 15.0) -> str:
+    def wait_for_page(
+        self, path: str, contains: str, *, timeout: float = 15.0, channel: str = "portal"
+    ) -> str:
         def shows() -> str | None:
-            page = self.portal_page(path)
+            page = self.portal_page(path, channel=channel)
             return page.text if page.status_code == 200 and contains in page.text else None
 
         try:
-            return str(wait_until(shows, timeout=timeout, message=f"/portal/{path} to show {contains!r}"))
+            message = f"/{channel}/{path} to show {contains!r}"
+            return str(wait_until(shows, timeout=timeout, message=message))
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n{self.logs()}") from None
 

@@ -7,6 +7,8 @@ EVENTS_QUEUE = "events"
 # One queue per disclosure channel, so a slow channel never holds the others back.
 CHANNEL_QUEUES: dict[str, str] = {
     "portal": "channel.portal",
+    # The Public Administrative Service Centre: kiosk board and printable notices.
+    "center": "channel.center",
     # Overdue-ticket reminders (SMTP): one worker, concurrency 1.
     "email": "channel.email",
 }

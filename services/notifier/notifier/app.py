@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import redis as redis_lib
+import redis.asyncio as async_redis_lib
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -13,7 +14,7 @@ from minhbach_shared.http import check_readiness, install_platform
 from minhbach_shared.observability import configure_logging
 from notifier.bootstrap import build_notifier, make_notifier_celery, queues
 from notifier.owners import OwnerRegistry
-from notifier.routes import router
+from notifier.routes import center, router
 from notifier.settings import Settings
 
 
@@ -23,6 +24,8 @@ def create_app(settings: Settings | None = None, *, owners: OwnerRegistry | None
     redis = redis_lib.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
     celery = make_notifier_celery(settings)
     notifier = build_notifier(settings, celery=celery, owners=owners, redis=redis)
+    # The kiosks' streams block on Redis; each holds one connection of this pool while open.
+    async_redis = async_redis_lib.Redis.from_url(settings.redis_url, socket_connect_timeout=2)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -30,6 +33,7 @@ def create_app(settings: Settings | None = None, *, owners: OwnerRegistry | None
         notifier.owners.close()
         notifier.engine.dispose()
         redis.close()
+        await async_redis.aclose()
 
     app = FastAPI(
         title="Minh Bạch notifier",
@@ -40,10 +44,14 @@ def create_app(settings: Settings | None = None, *, owners: OwnerRegistry | None
     app.state.settings = settings
     app.state.notifier = notifier
     app.state.queues = queues()
+    app.state.async_redis = async_redis
     install_platform(
         app, service="notifier", readiness=lambda: check_readiness(engine=notifier.engine, redis=redis)
     )
     app.include_router(router)
+    app.include_router(center)  # /center/stream, before the /center static mount
     settings.portal_dir.mkdir(parents=True, exist_ok=True)
+    settings.center_dir.mkdir(parents=True, exist_ok=True)
     app.mount("/portal", StaticFiles(directory=settings.portal_dir, html=True), name="portal")
+    app.mount("/center", StaticFiles(directory=settings.center_dir, html=True), name="center")
     return app

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from minhbach_shared import names
 from minhbach_shared.auth import Role, require_roles
 from notifier import schemas
+from notifier.channels.center import board_stamps
 from notifier.services import Notifier
 
 
@@ -21,6 +24,16 @@ NotifierDep = Annotated[Notifier, Depends(get_notifier)]
 operator = require_roles(Role.OPERATOR)
 
 router = APIRouter(prefix="/v1", tags=["notifier"])
+center = APIRouter(prefix="/center", tags=["center"])
+# A kiosk whose stream broke reconnects after this long (EventSource does it by itself).
+RECONNECT_MS = 3000
+
+
+@center.get("/stream", response_class=EventSourceResponse)
+async def board_stream(request: Request) -> AsyncIterator[ServerSentEvent]:
+    """The kiosk board's stamp now and at each change (event `board`, data {"stamp": ...})."""
+    async for stamp in board_stamps(request.app.state.async_redis, request.app.state.settings.center_dir):
+        yield ServerSentEvent(event="board", data={"stamp": stamp}, id=stamp, retry=RECONNECT_MS)
 
 
 @router.get("/channels", response_model=list[schemas.ChannelRead])

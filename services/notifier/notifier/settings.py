@@ -26,6 +26,8 @@ class Settings(BaseServiceSettings):
     hotline_public_url: str | None = None
     owner_timeout_s: float = Field(5.0, gt=0)
     portal_dir: Path = Path("var/portal")
+    # The service centre's kiosk board and A4 notices, served at /center/ by the API.
+    center_dir: Path = Path("var/center")
     reconcile_interval_s: float = Field(60.0, gt=0)
     pump_interval_s: float = Field(5.0, gt=0)
     # Rows due this long without their channel's worker delivering them are delivered

@@ -16,6 +16,7 @@ def settings(tmp_path, redis_server):
     s = Settings(
         database_url=f"sqlite:///{tmp_path}/notifier.db",
         portal_dir=tmp_path / "portal",
+        center_dir=tmp_path / "center",
         redis_url=redis_server.url,
         max_attempts=3,
         retry_base_s=0.01,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from notifier.channels.base import Channel, Outcome, ReadModel
+from notifier.channels.center import CenterChannel, RedisAnnouncer
 from notifier.channels.email import EMAIL, EmailChannel
 from notifier.channels.portal import PortalChannel
 from notifier.settings import Settings
@@ -19,6 +20,9 @@ CHANNELS: dict[str, Callable[[Settings], Channel]] = {
         settings.portal_dir,
         content_base_url=settings.content_public_url or settings.content_url,
         hotline_base_url=settings.hotline_public_url or settings.hotline_url,
+    ),
+    "center": lambda settings: CenterChannel(
+        settings.center_dir, announce=RedisAnnouncer(settings.redis_url)
     ),
 }
 

@@ -326,6 +326,21 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+def page_environment() -> Environment:
+    """The Jinja environment of the public pages (portal and service centre)."""
+    env = Environment(
+        loader=PackageLoader("notifier", "templates"),
+        autoescape=select_autoescape(["html", "xml"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["vn_date"] = vn_date
+    env.filters["vn_datetime"] = vn_datetime
+    env.filters["page_name"] = page_name
+    env.filters["tel"] = lambda phone: re.sub(r"[^0-9+]", "", str(phone))
+    return env
+
+
 class PortalChannel:
     name = "portal"
     kinds = frozenset({"procedure", "decision", "article", "document", "ticket", STATISTICS_KEY[0]})
@@ -344,16 +359,7 @@ class PortalChannel:
         # Where the public's browser posts the hotline form and looks tickets up ("/v1/public/tickets").
         self.hotline_base_url = (hotline_base_url or "").rstrip("/")
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.env = Environment(
-            loader=PackageLoader("notifier", "templates"),
-            autoescape=select_autoescape(["html", "xml"]),
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        self.env.filters["vn_date"] = vn_date
-        self.env.filters["vn_datetime"] = vn_datetime
-        self.env.filters["page_name"] = page_name
-        self.env.filters["tel"] = lambda phone: re.sub(r"[^0-9+]", "", str(phone))
+        self.env = page_environment()
 
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[object]:

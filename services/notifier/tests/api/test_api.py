@@ -38,9 +38,10 @@ def test_platform_endpoints(client):
 def test_channels_show_backlog_and_lag(client, service, owner):
     publish(service, owner)
     # E-mail is listed too (its backlog and dead rows), after the disclosure channels.
-    portal, email = client.get("/v1/channels").json()
+    portal, center, email = client.get("/v1/channels").json()
     assert email["name"] == "email" and email["backlog"] == 0
     assert portal["name"] == "portal" and portal["backlog"] == 1 and portal["health"] == "ok"
+    assert center["name"] == "center" and center["backlog"] == 1
     assert portal["lag_s"] >= 0
     service.run_channel("portal")
     assert client.get("/v1/channels").json()[0]["backlog"] == 0
@@ -53,7 +54,10 @@ def test_deliveries_page_and_filter(client, service, owner):
     assert page["total"] == 2 and len(page["items"]) == 1 and page["size"] == 1
     assert client.get("/v1/deliveries", params={"status": "sent"}).json()["total"] == 0
     one = client.get("/v1/deliveries", params={"subject_kind": "procedure", "subject_id": "MB.XD.002"}).json()
-    assert [(d["subject_id"], d["channel"]) for d in one["items"]] == [("MB.XD.002", "portal")]
+    assert sorted((d["subject_id"], d["channel"]) for d in one["items"]) == [
+        ("MB.XD.002", "center"),
+        ("MB.XD.002", "portal"),
+    ]
     bad = client.get("/v1/deliveries", params={"status": "nope", "size": 0})
     assert bad.status_code == 422 and {e["field"] for e in bad.json()["errors"]} == {
         "query.status",
@@ -74,12 +78,14 @@ def test_retry_and_resync(client, service, owner, settings):
     assert client.post("/v1/channels/fax/resync", headers=op).status_code == 404
     publish(service, owner)
     service.run_channel("portal")
-    [sent] = client.get("/v1/deliveries", params={"status": "sent"}).json()["items"]
+    [sent] = client.get("/v1/deliveries", params={"status": "sent", "channel": "portal"}).json()["items"]
     conflict = client.post(f"/v1/deliveries/{sent['id']}/retry", headers=op)
     assert conflict.status_code == 409 and "sent" in conflict.json()["detail"]
     response = client.post("/v1/channels/portal/resync", headers=op)
     assert response.status_code == 202 and response.json() == {"channel": "portal", "deliveries": 1}
-    [pending] = client.get("/v1/deliveries", params={"status": "pending"}).json()["items"]
+    [pending] = client.get("/v1/deliveries", params={"status": "pending", "channel": "portal"}).json()[
+        "items"
+    ]
     assert client.post(f"/v1/deliveries/{pending['id']}/retry", headers=op).json()["status"] == "pending"
 
 
@@ -99,7 +105,7 @@ def test_disclosure_report_and_queues(client, service, owner):
     # The direct run above cleared the flag, so this change queues a second message.
     publish(service, owner, "MB.XD.002")
     queues = {q["queue"]: q for q in client.get("/v1/ops/queues").json()["queues"]}
-    assert set(queues) == {"events", "channel.portal", "channel.email", "notifier"}
+    assert set(queues) == {"events", "channel.portal", "channel.center", "channel.email", "notifier"}
     assert queues["channel.portal"]["depth"] == 2
     assert queues["channel.portal"]["oldest_age_s"] is not None
     assert queues["events"]["depth"] == 0 and queues["events"]["oldest_age_s"] is None
@@ -113,3 +119,12 @@ def test_portal_is_served(client, service, owner):
     assert "Cải cách hành chính" in home.text
     page = client.get("/portal/thu-tuc/MB.XD.001.html")
     assert page.status_code == 200 and 'data-version="1"' in page.text
+
+
+def test_center_is_served(client, service, owner):
+    publish(service, owner)
+    service.run_channel("center")
+    board = client.get("/center/")
+    assert board.status_code == 200 and "Thủ tục hành chính đang có hiệu lực" in board.text
+    notice = client.get("/center/thu-tuc/MB.XD.001.html")
+    assert notice.status_code == 200 and 'data-version="1"' in notice.text

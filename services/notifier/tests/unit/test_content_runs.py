@@ -60,7 +60,7 @@ def test_reconcile_redelivers_article_and_document_pages_deleted_behind_its_back
     article = settings.portal_dir / "tin-tuc/so-xay-dung-day-manh-cai-cach-hanh-chinh-nam-2026.html"
     document = settings.portal_dir / "van-ban/61-2018-nd-cp.html"
     assert article.exists() and document.exists()
-    assert notifier.reconcile().redelivered == {"portal": []}, "converged: nothing to repair"
+    assert notifier.reconcile().redelivered == {"portal": [], "center": []}, "converged: nothing to repair"
     article.unlink()
     document.unlink()
     assert sorted(notifier.reconcile().redelivered["portal"]) == [("article", "7"), ("document", "2")]
@@ -76,4 +76,4 @@ def test_an_unpublished_article_counts_as_shown_by_its_notice(notifier, content_
     notifier.ingest([envelope("article", "7", 2, "article.unpublished")])
     assert notifier.run_channel("portal").sent == 1
     again = notifier.reconcile()
-    assert again.fetched == [] and again.redelivered == {"portal": []}
+    assert again.fetched == [] and again.redelivered == {"portal": [], "center": []}

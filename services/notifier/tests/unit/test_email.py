@@ -221,12 +221,14 @@ def test_the_portal_channel_is_unaffected(mailing, inbox, owner, settings):
                 select(deliveries.c.channel, deliveries.c.subject_kind).order_by(deliveries.c.id)
             ).all()
         }
-    assert by_channel == {"portal": "procedure", "email": "ticket"}, "no e-mail for a disclosure"
+    assert by_channel == {"portal": "procedure", "center": "procedure", "email": "ticket"}, (
+        "no e-mail for a disclosure"
+    )
     assert mailing.run_channel("portal").sent == 1
     assert any(settings.portal_dir.rglob("*.html")), "the portal was written"
     assert mailing.run_channel("email").sent == 2
     # E-mail is no disclosure channel: not in the report, not resyncable, no ledger.
-    assert mailing.disclosure_report()["channels"] == ["portal"]
+    assert mailing.disclosure_report()["channels"] == ["portal", "center"]
     with pytest.raises(Exception, match="unknown channel"):
         mailing.resync("email")
     assert mailing.disclosure_report()["ticket_overdue"]["count"] == 1

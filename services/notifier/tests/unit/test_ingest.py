@@ -25,7 +25,10 @@ def test_ingest_fetches_state_and_writes_one_delivery_per_channel(notifier, owne
     report = notifier.ingest([envelope("procedure", "MB.XD.001", 1, "procedure.published")])
     assert report.changed == [("procedure", "MB.XD.001")]
     assert versions(notifier) == {("procedure", "MB.XD.001"): 1}
-    assert count(notifier, deliveries, deliveries.c.status == "pending") == 1
+    # A procedure is shown on the portal and at the service centre: one row each.
+    pending = deliveries.c.status == "pending"
+    assert count(notifier, deliveries, pending, deliveries.c.channel == "portal") == 1
+    assert count(notifier, deliveries, pending, deliveries.c.channel == "center") == 1
     assert portal_queue_depth() == 1
 
 
@@ -47,7 +50,7 @@ def test_older_version_after_newer_changes_nothing(notifier, owner):
     assert report.stale == 1 and report.changed == []
     assert len(owner.fetches) == fetches, "a stale event must not even cost a fetch"
     assert versions(notifier) == {("procedure", "MB.XD.001"): 2}
-    assert count(notifier, deliveries) == 1
+    assert count(notifier, deliveries, deliveries.c.version == 1) == 0
 
 
 def test_fetched_state_newer_than_event_wins(notifier, owner):
@@ -56,7 +59,7 @@ def test_fetched_state_newer_than_event_wins(notifier, owner):
     assert versions(notifier) == {("procedure", "MB.XD.001"): 3}
     # The events for versions 2 and 3 arrive later: nothing more to do.
     report = notifier.ingest([envelope("procedure", "MB.XD.001", 2), envelope("procedure", "MB.XD.001", 3)])
-    assert report.changed == [] and count(notifier, deliveries) == 1
+    assert report.changed == [] and count(notifier, deliveries, deliveries.c.version != 3) == 0
 
 
 def test_invalid_envelope_is_dropped_not_the_batch(notifier, owner):
@@ -93,9 +96,11 @@ def test_burst_coalesces_into_few_channel_runs(notifier, owner, portal_queue_dep
     assert portal_queue_depth() == 1, "one waiting run covers the whole burst"
     report = notifier.run_channel("portal")
     assert report.sent == 50
+    assert notifier.run_channel("center").sent == 50
     for code in codes:
-        page = (settings.portal_dir / "thu-tuc" / f"{code}.html").read_text(encoding="utf-8")
-        assert '<meta name="mb:version" content="4">' in page
+        for root in (settings.portal_dir, settings.center_dir):
+            page = (root / "thu-tuc" / f"{code}.html").read_text(encoding="utf-8")
+            assert '<meta name="mb:version" content="4">' in page
     assert count(notifier, deliveries, deliveries.c.status == "pending") == 0
     # Nothing left: another run is a cheap no-op, and the pump queues nothing.
     assert notifier.run_channel("portal").sent == 0

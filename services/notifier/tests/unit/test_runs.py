@@ -59,7 +59,7 @@ def test_pump_requeues_due_work_after_a_lost_message(notifier, owner, redis_clie
     notifier.ingest([envelope("procedure", "MB.XD.001", 1)])
     redis_client.flushall()  # Redis restarted without persistence: message and flag gone
     assert portal_queue_depth() == 0
-    assert notifier.pump() == ["portal"]
+    assert notifier.pump() == ["portal", "center"]  # every channel that shows a procedure
     assert notifier.pump() == [], "the flag coalesces a second pump tick"
     assert portal_queue_depth() == 1
 
@@ -117,7 +117,7 @@ def test_reconcile_repairs_a_missing_subject(notifier, owner, settings):
     # Converged: the next round finds nothing and costs one versions() call.
     fetches = len(owner.fetches)
     again = notifier.reconcile()
-    assert again.fetched == [] and again.redelivered == {"portal": []}
+    assert again.fetched == [] and again.redelivered == {"portal": [], "center": []}
     assert len(owner.fetches) == fetches
 
 
@@ -126,7 +126,7 @@ def test_reconcile_redelivers_a_page_deleted_behind_its_back(notifier, owner, se
     notifier.ingest([envelope("procedure", "MB.XD.001", 1)])
     notifier.run_channel("portal")
     (settings.portal_dir / "thu-tuc/MB.XD.001.html").unlink()
-    assert notifier.reconcile().redelivered == {"portal": [("procedure", "MB.XD.001")]}
+    assert notifier.reconcile().redelivered["portal"] == [("procedure", "MB.XD.001")]
     notifier.run_channel("portal")
     assert (settings.portal_dir / "thu-tuc/MB.XD.001.html").exists()
 

@@ -1,0 +1,277 @@
+"""The service-centre channel: the kiosk board and the A4 notices of the Public Administrative Service Centre.
+
+What the centre shows, as static files under `center_dir` (served at /center/):
+- `index.html`, the kiosk board: every procedure in force by field, in large type, with
+  the hotline's phones and office hours and the latest changes; it updates itself
+  over SSE (/center/stream) without a reload when anything on it changes;
+- `thu-tuc/<code>.html`, one notice per procedure with every mandatory component, laid
+  out for A4 when printed (the paper posted at the centre). A replaced or abolished
+  procedure's notice says so in large letters, so staff take the old paper down;
+- `board.json`, the board's stamp: what the SSE stream compares and sends.
+
+After a run that changed the board, the channel appends the new stamp to a Redis
+stream: kiosks wake at once. The stream is only a wake-up; the truth is board.json,
+so a kiosk that missed a wake-up (Redis restarted, a reconnect) still converges
+the next time the stream endpoint looks (within BOARD_POLL_S).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import re
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import redis
+from redis.exceptions import RedisError
+
+from minhbach_shared.text import fold
+from notifier.channels.base import Outcome, ReadModel
+from notifier.channels.portal import (
+    DEPARTMENT,
+    VN,
+    page_environment,
+    page_name,
+    procedure_view,
+    write_atomic,
+)
+from notifier.channels.qa import StatisticsView, statistics_view
+from notifier.hotline import STATISTICS_KEY
+from notifier.ledger import SubjectKey
+from notifier.repository import Delivery
+
+log = logging.getLogger(__name__)
+
+CENTER = "center"
+CENTRE_NAME = "Trung tâm Phục vụ hành chính công tỉnh Thái Bình"
+BOARD_STREAM = "mb:center:board"
+BOARD_STREAM_LEN = 100
+BOARD_FILE = "board.json"
+NOTICES_DIR = "thu-tuc"
+RECENT_CHANGES = 8
+# How long the stream endpoint waits on Redis before it looks at board.json anyway.
+BOARD_POLL_S = 5.0
+_VERSION_META = re.compile(r'<meta name="mb:version" content="(\d+)">')
+_HOTLINE_META = re.compile(r'<meta name="mb:hotline-version" content="(\d+)">')
+
+
+class Announcer(Protocol):
+    def __call__(self, stamp: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Board:
+    """What the kiosk board shows, computed once per run from the read model."""
+
+    fields: list[dict[str, Any]]
+    recent: list[dict[str, Any]]
+    hotline: StatisticsView | None
+    in_force: int
+    stamp: str
+
+
+def board_view(model: ReadModel, *, now: datetime) -> Board:
+    names = {p.id: str(p.state.get("name") or "") for p in model.of_kind("procedure")}
+    procedures = [procedure_view(p, names) for p in model.of_kind("procedure")]
+    by_field: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for p in procedures:
+        if p["in_force"]:
+            by_field[p["field"]].append(p)
+    fields = [
+        {
+            "name": name,
+            "slug": by_field[name][0]["field_slug"],
+            "procedures": sorted(by_field[name], key=_code),
+        }
+        for name in sorted(by_field, key=fold)
+    ]
+    # A procedure's history holds the versions its owner applied: each is in effect.
+    changes = [{"p": p, "h": h} for p in procedures for h in p["history"]]
+    changes.sort(key=lambda c: (c["h"]["effective_at"] or now, c["p"]["code"]), reverse=True)
+    stats = model.get(STATISTICS_KEY)
+    hotline = statistics_view(stats) if stats is not None else None
+    # The stamp changes exactly when something the board shows changes.
+    shown = {
+        "procedures": sorted((p["code"], p["version"], p["status"]) for p in procedures),
+        "hotline": [hotline.phones, hotline.office_hours] if hotline else None,
+    }
+    stamp = hashlib.sha256(json.dumps(shown, ensure_ascii=False).encode()).hexdigest()[:16]
+    return Board(
+        fields=fields,
+        recent=changes[:RECENT_CHANGES],
+        hotline=hotline,
+        in_force=sum(len(f["procedures"]) for f in fields),
+        stamp=stamp,
+    )
+
+
+def _code(p: dict[str, Any]) -> str:
+    return str(p["code"])
+
+
+def read_stamp(root: Path) -> str | None:
+    """The board's current stamp as written by the last run (None: no board yet)."""
+    try:
+        return str(json.loads((root / BOARD_FILE).read_text(encoding="utf-8"))["stamp"])
+    except (FileNotFoundError, NotADirectoryError, ValueError, KeyError, TypeError):
+        return None
+
+
+class CenterChannel:
+    name = CENTER
+    kinds = frozenset({"procedure", STATISTICS_KEY[0]})
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        announce: Announcer | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.root = Path(root)
+        self.announce = announce
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.env = page_environment()
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[object]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / ".lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield lock
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def deliver(self, batch: Sequence[Delivery], model: ReadModel) -> dict[int, Outcome]:
+        now = self.clock()
+        names = {p.id: str(p.state.get("name") or "") for p in model.of_kind("procedure")}
+        outcomes: dict[int, Outcome] = {}
+        for delivery in batch:
+            subject = model.get(delivery.key)
+            if subject is None:
+                outcomes[delivery.id] = Outcome.failed("subject is not in the read model")
+                continue
+            if subject.kind != "procedure":  # the hotline's phones and hours: on the board
+                outcomes[delivery.id] = Outcome.shown(subject.version)
+                continue
+            try:
+                view = procedure_view(subject, names)
+                html = self.env.get_template("center/notice.html").render(
+                    p=view, department=DEPARTMENT, centre=CENTRE_NAME, printed_on=now.astimezone(VN)
+                )
+                write_atomic(self.root / NOTICES_DIR / f"{view['page']}.html", html)
+                outcomes[delivery.id] = Outcome.shown(subject.version)
+            except Exception as exc:
+                log.exception("centre notice failed", extra={"subject": delivery.key})
+                outcomes[delivery.id] = Outcome.failed(f"{type(exc).__name__}: {exc}")
+        if any(o.ok for o in outcomes.values()):
+            try:
+                self.render_board(model, now=now)
+            except Exception as exc:
+                log.exception("centre board failed")
+                error = f"board: {type(exc).__name__}: {exc}"
+                outcomes = {k: o if not o.ok else Outcome.failed(error) for k, o in outcomes.items()}
+        return outcomes
+
+    def render_board(self, model: ReadModel, *, now: datetime) -> Board:
+        board = board_view(model, now=now)
+        before = read_stamp(self.root)
+        html = self.env.get_template("center/board.html").render(
+            board=board, department=DEPARTMENT, centre=CENTRE_NAME, generated_at=now
+        )
+        write_atomic(self.root / "index.html", html)
+        state = {"stamp": board.stamp, "generated_at": now.isoformat(), "in_force": board.in_force}
+        write_atomic(self.root / BOARD_FILE, json.dumps(state))
+        if board.stamp != before and self.announce is not None:
+            # A wake-up only: kiosks read board.json, so a lost one costs BOARD_POLL_S.
+            try:
+                self.announce(board.stamp)
+            except Exception:
+                log.warning("kiosks not woken; they look again within %.0f s", BOARD_POLL_S, exc_info=True)
+        return board
+
+    def shown_versions(self, model: ReadModel) -> dict[SubjectKey, int | None]:
+        """Each notice's `mb:version` marker, and the board's hotline marker: what the centre shows."""
+        shown: dict[SubjectKey, int | None] = {}
+        try:
+            board = (self.root / "index.html").read_text(encoding="utf-8")[:4000]
+        except (FileNotFoundError, NotADirectoryError):
+            board = None
+        for key, subject in model.by_key.items():
+            if subject.kind == "procedure":
+                path = self.root / NOTICES_DIR / f"{page_name(subject.id)}.html"
+                try:
+                    match = _VERSION_META.search(path.read_text(encoding="utf-8")[:4000])
+                except (FileNotFoundError, NotADirectoryError):
+                    match = None
+            elif key == STATISTICS_KEY:
+                match = _HOTLINE_META.search(board) if board else None
+            else:
+                continue
+            # Without the board nothing is reachable at the kiosk: count everything as missing.
+            shown[key] = int(match.group(1)) if match and board is not None else None
+        return shown
+
+
+# -- live updates ----------------------------------------------------------------------
+
+
+class RedisAnnouncer:
+    """Appends each new board stamp to the Redis stream the kiosks' SSE endpoint reads."""
+
+    def __init__(self, redis_url: str) -> None:
+        self.redis_url = redis_url
+        self._client: redis.Redis | None = None
+
+    def __call__(self, stamp: str) -> None:
+        if self._client is None:
+            self._client = redis.Redis.from_url(self.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        self._client.xadd(BOARD_STREAM, {"stamp": stamp}, maxlen=BOARD_STREAM_LEN, approximate=True)
+
+
+async def board_stamps(redis: Any, root: Path, *, poll_s: float = BOARD_POLL_S) -> AsyncIterator[str]:
+    """Yield the board's stamp now, then each time it changes: woken by the Redis stream,
+    and looking at board.json at least every `poll_s` (Redis down or restarted empty)."""
+
+    async def newest_id() -> str | None:
+        try:
+            entries = await redis.xrevrange(BOARD_STREAM, count=1)
+        except (RedisError, OSError):
+            return None
+        return _id(entries[0][0]) if entries else "0-0"
+
+    # Take the stream's position before reading the file: a change in between wakes us.
+    last_id = await newest_id()
+    sent = read_stamp(root)
+    if sent is not None:
+        yield sent
+    while True:
+        if last_id is None:
+            await asyncio.sleep(poll_s)
+            last_id = await newest_id()
+        else:
+            try:
+                got = await redis.xread({BOARD_STREAM: last_id}, block=int(poll_s * 1000), count=100)
+            except (RedisError, OSError):
+                last_id = None
+                continue
+            if got:
+                last_id = _id(got[0][1][-1][0])
+        stamp = read_stamp(root)
+        if stamp is not None and stamp != sent:
+            sent = stamp
+            yield stamp
+
+
+def _id(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
