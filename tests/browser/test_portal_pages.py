@@ -9,7 +9,6 @@ screenshot of each is kept under pytest's tmp_path for a person to look at.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +18,6 @@ from minhbach_shared.auth import Role
 from minhbach_shared.harness import System
 from minhbach_shared.testing import shared_dir
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 VIEWPORTS: dict[str, dict[str, Any]] = {
     "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True},
     "desktop": {"viewport": {"width": 1366, "height": 900}},
@@ -109,24 +99,6 @@ def portal_pages(system: System) -> list[str]:
         "van-ban/index.html",
         "van-ban/61-2018-nd-cp.html",
     ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} not found: the browser tests use Debian's Chromium "
-            "(apt-get install chromium fonts-noto-core); `playwright install` is not used",
-            pytrace=False,
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))

@@ -96,7 +96,10 @@ def board_view(model: ReadModel, *, now: datetime) -> Board:
     ]
     # A procedure's history holds the versions its owner applied: each is in effect.
     changes = [{"p": p, "h": h} for p in procedures for h in p["history"]]
-    changes.sort(key=lambda c: (c["h"]["effective_at"] or now, c["p"]["code"]), reverse=True)
+    # Newest first; on the same day the later decision (ids grow) comes first.
+    changes.sort(
+        key=lambda c: (c["h"]["effective_at"] or now, c["h"]["decision_id"] or 0, c["p"]["code"]), reverse=True
+    )
     stats = model.get(STATISTICS_KEY)
     hotline = statistics_view(stats) if stats is not None else None
     # The stamp changes exactly when something the board shows changes.

@@ -1,0 +1,142 @@
+"""The service-centre kiosk in headless Chromium: it updates itself, searches without accents,
+fits a kiosk screen and a phone, and each notice prints on A4 (issue 4: the kiosk shows the
+hotline's phones and hours; DESIGN.md: the center channel).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from minhbach_shared.harness import System, today_in_vietnam
+from minhbach_shared.testing import shared_dir
+
+KIOSK: dict[str, Any] = {"viewport": {"width": 1920, "height": 1080}}
+PHONE: dict[str, Any] = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+}
+TIMEOUT_MS = 10_000
+FITS = "document.documentElement.scrollWidth <= window.innerWidth"
+
+
+@pytest.fixture(scope="module")
+def center(system: System) -> System:
+    """The demo procedures on the kiosk board, with the hotline's phones."""
+    from hotline.settings import DEMO_PHONES
+
+    system.manage("procedures", "load-demo", str(shared_dir() / "data" / "procedures-sample.json"))
+    system.wait_for_page("index.html", "MB.XD.001", timeout=30, channel="center")
+    system.wait_for_page("index.html", DEMO_PHONES[0], timeout=30, channel="center")
+    return system
+
+
+@pytest.fixture
+def context(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    made = browser.new_context(locale="vi-VN", **getattr(request, "param", KIOSK))
+    made.set_default_timeout(TIMEOUT_MS)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def open_board(context: Any, system: System) -> Any:
+    page = context.new_page()
+    response = page.goto(f"{system.notifier_url}/center/", wait_until="load")
+    assert response is not None and response.status == 200
+    assert page.evaluate("document.documentElement.lang") == "vi"
+    return page
+
+
+def visible_codes(page: Any) -> list[str]:
+    return page.eval_on_selector_all(
+        "#board li[data-code]:not([hidden])", "els => els.map(e => e.dataset.code)"
+    )
+
+
+def test_the_board_updates_itself_when_a_procedure_comes_into_force_and_leaves(
+    center: System, context: Any, procedure_like, tmp_path: Path
+):
+    from hotline.settings import DEMO_OFFICE_HOURS, DEMO_PHONES
+
+    page = open_board(context, center)
+    assert page.locator("h1").inner_text() == "Thủ tục hành chính đang có hiệu lực"
+    assert page.locator(".hotline").get_by_text(DEMO_PHONES[0]).is_visible()
+    assert DEMO_OFFICE_HOURS in page.locator(".hotline").inner_text()
+    assert page.evaluate(FITS), "the kiosk board scrolls sideways"
+    page.locator("#live").wait_for(state="visible")  # the stream is open
+    page.evaluate("window.sameDocument = true")
+
+    center.create_procedure(procedure_like("KIOSK.NEW.1", "Cấp giấy phép di dời công trình xây dựng"))
+    center.decide(
+        "140/QĐ-SXD", [{"action": "new", "procedure_code": "KIOSK.NEW.1"}], effective_on=today_in_vietnam()
+    )
+    page.locator('#board li[data-code="KIOSK.NEW.1"]').wait_for(state="visible")
+    assert page.evaluate("window.sameDocument === true"), "the board must update in place, not reload"
+    assert "Cấp giấy phép di dời công trình xây dựng" in page.locator(".recent").inner_text()
+    page.screenshot(path=str(tmp_path / "kiosk.png"), full_page=False)
+
+    center.decide(
+        "141/QĐ-SXD",
+        [{"action": "abolish", "procedure_code": "KIOSK.NEW.1"}],
+        effective_on=today_in_vietnam(),
+    )
+    page.locator('#board li[data-code="KIOSK.NEW.1"]').wait_for(state="detached")
+    assert page.evaluate("window.sameDocument === true")
+    assert re.search(
+        r"Bãi bỏ\s*:\s*Cấp giấy phép di dời công trình xây dựng", page.locator(".recent").inner_text()
+    )
+
+
+def test_search_without_accents_narrows_the_board(center: System, context: Any):
+    page = open_board(context, center)
+    names = dict(
+        page.eval_on_selector_all(
+            "#board li[data-code]",
+            "els => els.map(e => [e.dataset.code, e.querySelector('.name').textContent])",
+        )
+    )
+    everything = visible_codes(page)
+    assert len(everything) >= 5 and set(everything) == set(names)
+    # Typed without accents, in any case: "gia hạn" and "cấp lại" are in the names only.
+    for typed, words in (("GIA HAN giay phep", ("gia hạn", "giấy phép")), ("cap lai", ("cấp lại",))):
+        page.locator("#q").fill(typed)
+        expected = [c for c in everything if all(w in names[c].lower() for w in words)]
+        assert expected and len(expected) < len(everything)
+        assert visible_codes(page) == expected, typed
+    page.locator("#q").fill("khong co thu tuc nao nhu the nay")
+    assert visible_codes(page) == [] and page.locator("#empty").is_visible()
+    page.locator("#q").fill("")
+    assert visible_codes(page) == everything
+
+
+@pytest.mark.parametrize("context", [PHONE], indirect=True, ids=["phone"])
+def test_board_and_notice_fit_a_phone(center: System, context: Any, tmp_path: Path):
+    page = open_board(context, center)
+    assert page.evaluate(FITS), "the board scrolls sideways on a phone"
+    page.locator('#board li[data-code="MB.XD.001"] a').click()
+    page.wait_for_url(re.compile(r"/center/thu-tuc/MB\.XD\.001\.html$"))
+    assert page.locator("h1").is_visible() and page.evaluate(FITS), "the notice scrolls sideways on a phone"
+    page.screenshot(path=str(tmp_path / "notice-phone.png"), full_page=True)
+
+
+def test_a_notice_prints_on_a4_without_the_kiosk_buttons(center: System, context: Any, tmp_path: Path):
+    page = context.new_page()
+    page.goto(f"{center.notifier_url}/center/thu-tuc/MB.XD.001.html", wait_until="load")
+    assert page.locator("nav.actions").is_visible()
+    page.emulate_media(media="print")
+    assert page.locator("nav.actions").is_hidden(), "the buttons are not printed"
+    pdf = page.pdf(format="A4", prefer_css_page_size=True, print_background=False)
+    (tmp_path / "MB.XD.001.pdf").write_bytes(pdf)
+    assert pdf.startswith(b"%PDF")
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert 1 <= pages <= 3, f"one procedure's notice took {pages} A4 pages"
+    # Printed at A4 width (210 mm - 2 x 14 mm margins at 96 dpi), nothing is cut off on the right.
+    page.set_viewport_size({"width": 688, "height": 1000})
+    assert page.evaluate(FITS), "the notice is wider than an A4 page"
