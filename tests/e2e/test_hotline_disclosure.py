@@ -112,7 +112,15 @@ def test_answer_is_published_redacted_and_personal_data_never_reaches_the_portal
 
     wait_until(statistics_counted, timeout=20, message="the statistics page to count the unit")
 
-    for path, text in portal_files(system.portal_dir).items():
+    # Every public channel's files: the portal's and the service centre's (kiosk, notices).
+    system.wait_for_page("index.html", "E2E.HL.1", channel="center")
+    published = {
+        f"{root.name}/{path}": text
+        for root in (system.portal_dir, system.center_dir)
+        for path, text in portal_files(root).items()
+    }
+    assert any(path.startswith("center/") for path in published)
+    for path, text in published.items():
         for secret in PERSONAL:
             assert secret not in text, (path, secret)
             assert fold(secret) not in fold(text), (path, secret)

@@ -61,8 +61,12 @@ def owner_versions(system: System) -> dict[str, int]:
     return {s["id"]: s["version"] for s in subjects if s["kind"] == "procedure"}
 
 
-def shown_version(system: System, code: str) -> int | None:
-    page = system.portal_page(f"thu-tuc/{code}.html")
+# Every channel that shows a procedure: the portal page and the service centre's notice.
+PROCEDURE_CHANNELS = ("portal", "center")
+
+
+def shown_version(system: System, code: str, channel: str = "portal") -> int | None:
+    page = system.portal_page(f"thu-tuc/{code}.html", channel=channel)
     match = re.search(r'<meta name="mb:version" content="(\d+)"', page.text)
     return int(match.group(1)) if page.status_code == 200 and match else None
 
@@ -76,13 +80,20 @@ def assert_everything_disclosed_once(system: System, codes: list[str], *, timeou
     assert set(codes) <= set(wanted)
 
     def converged() -> bool:
-        return all(shown_version(system, code) == wanted[code] for code in codes)
+        return all(
+            shown_version(system, code, channel) == wanted[code]
+            for code in codes
+            for channel in PROCEDURE_CHANNELS
+        )
 
     try:
         wait_until(converged, timeout=timeout, interval=0.2, message="every page at the owner's version")
     except AssertionError:
         behind = {
-            c: (shown_version(system, c), wanted[c]) for c in codes if shown_version(system, c) != wanted[c]
+            (channel, c): (shown, wanted[c])
+            for c in codes
+            for channel in PROCEDURE_CHANNELS
+            if (shown := shown_version(system, c, channel)) != wanted[c]
         }
         raise AssertionError(f"pages behind (shown, wanted): {behind}\n{system.logs()}") from None
 
@@ -111,10 +122,12 @@ def test_workers_killed_in_the_middle_of_a_burst(fresh_system: System, procedure
     wait_until(lambda: shown_version(system, codes[0]) == 1, timeout=20, message="first page")
     system.processes["notifier-events"].kill()
     system.processes["notifier-portal"].kill()
+    system.processes["notifier-center"].kill()
 
     amend(system, "202/QĐ-SXD", codes[:20], days=9)  # more changes while they are dead
     system.start_process("notifier-events")
     system.start_process("notifier-portal")
+    system.start_process("notifier-center")
 
     assert_everything_disclosed_once(system, codes)
     assert "9 ngày làm việc" in system.portal_page(f"thu-tuc/{codes[0]}.html").text
