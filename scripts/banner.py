@@ -11,6 +11,7 @@ print(
 Minh Bạch is starting (Ctrl-C stops everything).
 
   Portal (reform section)   http://127.0.0.1:8004/portal/
+  Service-centre kiosk      http://127.0.0.1:8004/center/
   Procedures API + docs     http://127.0.0.1:8001/docs
   Content API + docs        http://127.0.0.1:8002/docs
   Hotline API + docs        http://127.0.0.1:8003/docs
