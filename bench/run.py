@@ -214,39 +214,9 @@ class Portal:
             return None
         return int(match.group(1)) if match else None
 
-    def wait(
-        self, expected: dict[str, int], *, timeout: float = 60.0, poll_s: float = 0.001
-    ) -> dict[str, float]:
-        """perf_counter() at which each code's page first showed at least its expected version.
-
-        Polls os.stat every `poll_s` and reads a file only when it was replaced (pages are
-        written to a temporary file and renamed, so a new inode means a new page).
-        """
-        pending = {code: self.page(code) for code in expected}
-        seen: dict[str, tuple[int, int, int]] = {}
-        shown: dict[str, float] = {}
-        deadline = time.perf_counter() + timeout
-        while pending:
-            for code, path in list(pending.items()):
-                try:
-                    st = os.stat(path)
-                except FileNotFoundError:
-                    continue
-                signature = (st.st_ino, st.st_mtime_ns, st.st_size)
-                if seen.get(code) == signature:
-                    continue
-                seen[code] = signature
-                version = self.version(path)
-                if version is not None and version >= expected[code]:
-                    shown[code] = time.perf_counter()
-                    del pending[code]
-            if not pending:
-                break
-            if time.perf_counter() > deadline:
-                sample = sorted(pending)[:5]
-                raise BenchError(f"{len(pending)} page(s) never showed their new version, e.g. {sample}")
-            time.sleep(poll_s)
-        return shown
+    def wait(self, expected: dict[str, int], *, timeout: float = 60.0) -> dict[str, float]:
+        """perf_counter() at which each code's page first showed at least its expected version."""
+        return wait_pages({"": self}, expected, timeout=timeout)[""]
 
     def wait_idle(self) -> float:
         """Block until no portal channel run holds the portal lock; perf_counter() after."""
@@ -255,6 +225,42 @@ class Portal:
             fcntl.flock(lock, fcntl.LOCK_EX)
             fcntl.flock(lock, fcntl.LOCK_UN)
         return time.perf_counter()
+
+
+def wait_pages(
+    watched: dict[str, Portal], expected: dict[str, int], *, timeout: float = 60.0, poll_s: float = 0.001
+) -> dict[str, dict[str, float]]:
+    """Per channel, perf_counter() at which each code's page first showed its expected version.
+
+    Every channel is watched in the same loop, so one channel's wait never delays noticing
+    another's. Polls os.stat every `poll_s` and reads a file only when it was replaced
+    (pages are written to a temporary file and renamed: a new inode means a new page).
+    """
+    pending = {(name, code): w.page(code) for name, w in watched.items() for code in expected}
+    seen: dict[tuple[str, str], tuple[int, int, int]] = {}
+    shown: dict[str, dict[str, float]] = {name: {} for name in watched}
+    deadline = time.perf_counter() + timeout
+    while pending:
+        for key, path in list(pending.items()):
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                continue
+            signature = (st.st_ino, st.st_mtime_ns, st.st_size)
+            if seen.get(key) == signature:
+                continue
+            seen[key] = signature
+            version = Portal.version(path)
+            if version is not None and version >= expected[key[1]]:
+                shown[key[0]][key[1]] = time.perf_counter()
+                del pending[key]
+        if not pending:
+            break
+        if time.perf_counter() > deadline:
+            sample = sorted(pending)[:5]
+            raise BenchError(f"{len(pending)} page(s) never showed their new version, e.g. {sample}")
+        time.sleep(poll_s)
+    return shown
 
 
 def sample_procedures() -> list[dict[str, Any]]:
@@ -267,6 +273,7 @@ class Bench:
     system: System
     api: Api
     portal: Portal
+    center: Portal  # the service centre's notices: thu-tuc/<code>.html under NOTIFIER_CENTER_DIR
     redis: Any
 
     def channel_runs(self) -> int:
@@ -312,11 +319,13 @@ def burst(bench: Bench, action: str, codes: Sequence[str], expected: dict[str, i
     t0 = time.perf_counter()
     api.publish(decision)
     published = time.perf_counter()
-    shown = portal.wait(expected, timeout=120)
+    seen = wait_pages({"portal": portal, "center": bench.center}, expected, timeout=120)
+    shown = seen["portal"]
     runs_at_all = bench.channel_runs()
     idle = portal.wait_idle()
     time.sleep(0.3)  # let a trailing run (flag set during the last one) start, then finish
     portal.wait_idle()
+    bench.center.wait_idle()
     relayed = bench.relayed()
     return {
         "action": action,
@@ -324,6 +333,7 @@ def burst(bench: Bench, action: str, codes: Sequence[str], expected: dict[str, i
         "publish_ms": round(ms(published - t0), 2),
         "first_shown_ms": round(ms(min(shown.values()) - t0), 2),
         "all_shown_ms": round(ms(max(shown.values()) - t0), 2),
+        "center_all_shown_ms": round(ms(max(seen["center"].values()) - t0), 2),
         "idle_ms": round(ms(idle - t0), 2),
         "channel_runs_to_all_shown": runs_at_all - runs_before,
         "channel_runs_total": bench.channel_runs() - runs_before,
@@ -337,6 +347,8 @@ def sequential_changes(bench: Bench, codes: Sequence[str], *, n: int, warmup: in
     api, portal = bench.api, bench.portal
     versions = {code: 1 for code in codes}
     latency: list[float] = []
+    center: list[float] = []
+    every: list[float] = []
     publish: list[float] = []
     tail: list[float] = []
     for i in range(warmup + n):
@@ -347,16 +359,22 @@ def sequential_changes(bench: Bench, codes: Sequence[str], *, n: int, warmup: in
         t0 = time.perf_counter()
         api.publish(decision)
         published = time.perf_counter()
-        shown = portal.wait({code: versions[code]}, timeout=30)[code]
+        seen = wait_pages({"portal": portal, "center": bench.center}, {code: versions[code]}, timeout=30)
+        shown = seen["portal"][code]
         idle = portal.wait_idle()  # the run also renders indexes and commits; wait it out
+        bench.center.wait_idle()
         if i >= warmup:
             latency.append(ms(shown - t0))
+            center.append(ms(seen["center"][code] - t0))
+            every.append(ms(max(shown, seen["center"][code]) - t0))
             publish.append(ms(published - t0))
             tail.append(ms(idle - shown))
     quarter = max(1, n // 4)
     return {
         "procedures": len(codes),
         "latency": summary(latency),
+        "center_latency": summary(center),
+        "every_channel_latency": summary(every),
         "publish_request": summary(publish),
         "run_tail_after_page": summary(tail),
         "first_quarter_p50_ms": round(percentile(latency[:quarter], 50), 2),
@@ -422,11 +440,18 @@ def table(result: dict[str, Any]) -> str:
         ("change-to-portal p50", f"{change['p50_ms']:.2f} ms"),
         ("change-to-portal p99", f"{change['p99_ms']:.2f} ms"),
         ("change-to-portal max", f"{change['max_ms']:.2f} ms"),
+        ("change-to-centre notice p50", f"{result['change_to_portal']['center_latency']['p50_ms']:.2f} ms"),
+        ("change-to-centre notice p99", f"{result['change_to_portal']['center_latency']['p99_ms']:.2f} ms"),
+        (
+            "change-to-every-channel p99",
+            f"{result['change_to_portal']['every_channel_latency']['p99_ms']:.2f} ms",
+        ),
         ("ratio p50 (change / no-op)", f"{ratio['p50']:.1f}x"),
         ("ratio p99 (change / no-op)", f"{ratio['p99']:.1f}x"),
         ("  of which publish POST p50", f"{result['change_to_portal']['publish_request']['p50_ms']:.2f} ms"),
         ("burst size (one amend decision)", f"{b['size']} procedures"),
         ("burst time to all disclosed", f"{b['all_shown_ms']:.0f} ms"),
+        ("burst time to all centre notices", f"{b['center_all_shown_ms']:.0f} ms"),
         ("burst first page shown", f"{b['first_shown_ms']:.0f} ms"),
         (
             "channel.portal runs in burst",
@@ -476,7 +501,9 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         noop_worker = start_noop_worker(system, root, args.noop_pool)
         portal = Portal(system.portal_dir)
         api = Api(system)
-        bench = Bench(system=system, api=api, portal=portal, redis=redis_client)
+        bench = Bench(
+            system=system, api=api, portal=portal, center=Portal(system.center_dir), redis=redis_client
+        )
         samples = sample_procedures()
 
         print("seeding ...", file=sys.stderr, flush=True)
