@@ -6,33 +6,22 @@ workers, and a real SMTP server (aiosmtpd) listening where the notifier sends ma
 
 from __future__ import annotations
 
-import email
-import email.policy
 from collections.abc import Iterator
 from datetime import datetime
+from email.message import EmailMessage
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from minhbach_shared.auth import Role
 from minhbach_shared.harness import VIETNAM, System
 from minhbach_shared.testing import wait_until
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        return "250 OK"
+from notifier.testing import Inbox, start_smtp
 
 
 @pytest.fixture
 def inbox(system: System) -> Iterator[Inbox]:
     handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=system.smtp_port)
-    controller.start()
+    controller = start_smtp(system.smtp_port, handler)
     yield handler
     controller.stop()
 
@@ -67,8 +56,8 @@ def test_overdue_ticket_mails_the_office_once_per_day(system: System, inbox: Inb
     check_overdue(system, first_day.replace(hour=14))  # beat ticks again the same day
     check_overdue(system, first_day.replace(hour=16, minute=30))
 
-    def office_mails() -> list[email.message.EmailMessage]:
-        return [m for m in inbox.messages if ticket["tracking_code"] in str(m["Subject"])]
+    def office_mails() -> list[EmailMessage]:
+        return [m for _, m in inbox.messages if ticket["tracking_code"] in str(m["Subject"])]
 
     wait_until(lambda: len(office_mails()) >= 1, timeout=30, message="the overdue e-mail")
     check_overdue(system, first_day.replace(day=10))  # the next working day: one more

@@ -12,12 +12,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hotline import routes
 from hotline.procedures_api import ProceduresApi
-from hotline.ratelimit import RateLimiter
 from hotline.services import Policy
 from hotline.settings import Settings
 from minhbach_shared.db import make_engine
 from minhbach_shared.http import check_readiness, install_platform
 from minhbach_shared.observability import configure_logging
+from minhbach_shared.ratelimit import RateLimiter
 
 # The only paths a browser on the portal calls: submitting a ticket and looking one up.
 PUBLIC_TICKETS = "/v1/public/tickets"
@@ -75,7 +75,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         policy=Policy.from_settings(settings),
         procedures=procedures,
         rate_limiter=RateLimiter(
-            redis, limit=settings.public_rate_limit, window_s=settings.public_rate_window_s
+            redis,
+            limit=settings.public_rate_limit,
+            window_s=settings.public_rate_window_s,
+            prefix="mb:hotline:ratelimit",
         ),
     )
     install_platform(app, service="hotline", readiness=lambda: check_readiness(engine=engine, redis=redis))

@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 from hotline import schemas, services
 from hotline.domain import Channel, Contact, Status, Ticket, tracking_code, vietnam_day
 from hotline.procedures_api import ProceduresApi
-from hotline.ratelimit import RateLimiter
 from hotline.settings import Settings
 from hotline.uow import UnitOfWork
 from minhbach_shared.auth import Principal, Role, require_roles
 from minhbach_shared.http import ReadSession
+from minhbach_shared.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 

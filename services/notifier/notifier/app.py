@@ -12,9 +12,10 @@ from fastapi.staticfiles import StaticFiles
 
 from minhbach_shared.http import check_readiness, install_platform
 from minhbach_shared.observability import configure_logging
+from minhbach_shared.ratelimit import RateLimiter
 from notifier.bootstrap import build_notifier, make_notifier_celery, queues
 from notifier.owners import OwnerRegistry
-from notifier.routes import center, router
+from notifier.routes import center, public, router
 from notifier.settings import Settings
 
 
@@ -45,10 +46,17 @@ def create_app(settings: Settings | None = None, *, owners: OwnerRegistry | None
     app.state.notifier = notifier
     app.state.queues = queues()
     app.state.async_redis = async_redis
+    app.state.subscribe_limiter = RateLimiter(
+        redis,
+        limit=settings.subscribe_rate_limit,
+        window_s=settings.subscribe_rate_window_s,
+        prefix="mb:notifier:subscribe",
+    )
     install_platform(
         app, service="notifier", readiness=lambda: check_readiness(engine=notifier.engine, redis=redis)
     )
     app.include_router(router)
+    app.include_router(public)
     app.include_router(center)  # /center/stream, before the /center static mount
     settings.portal_dir.mkdir(parents=True, exist_ok=True)
     settings.center_dir.mkdir(parents=True, exist_ok=True)

@@ -94,3 +94,34 @@ email_deliveries = Table(
     Column("recipient", String(320), nullable=False),
     UniqueConstraint("event_id", "recipient"),
 )
+
+# Citizens following a procedure (target_kind "procedure", key its code) or a field
+# ("field", key its slug) by e-mail: pending until the address confirms, then active,
+# until unsubscribed. The token is the secret in the confirm and unsubscribe links.
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False),
+    Column("target_kind", String(20), nullable=False),
+    Column("target_key", String(200), nullable=False),
+    Column("target_label", String(500), nullable=False),
+    Column("token", String(64), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("confirm_sent_at", UtcDateTime, nullable=True),
+    Column("confirmed_at", UtcDateTime, nullable=True),
+    Column("unsubscribed_at", UtcDateTime, nullable=True),
+    UniqueConstraint("email", "target_kind", "target_key"),
+    Index("ix_subscriptions_target", "status", "target_kind", "target_key"),
+)
+
+# One e-mail row (channel "email") to a subscriber: the confirmation, or one change of
+# what they follow. Pending change rows of one subscription leave as one e-mail.
+subscriber_emails = Table(
+    "subscriber_emails",
+    metadata,
+    Column("delivery_id", Integer, ForeignKey("deliveries.id"), primary_key=True),
+    Column("subscription_id", Integer, ForeignKey("subscriptions.id"), nullable=False, index=True),
+    Column("kind", String(12), nullable=False),
+)

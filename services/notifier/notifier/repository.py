@@ -12,7 +12,16 @@ from sqlalchemy import Table, and_, delete, func, insert, or_, select, tuple_, u
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from notifier.db import deliveries, email_deliveries, ledger, seen_events, subjects, ticket_overdue
+from notifier.db import (
+    deliveries,
+    email_deliveries,
+    ledger,
+    seen_events,
+    subjects,
+    subscriber_emails,
+    subscriptions,
+    ticket_overdue,
+)
 from notifier.ledger import DeliveryStatus, SubjectKey
 
 PENDING = DeliveryStatus.PENDING.value
@@ -513,4 +522,173 @@ def email_jobs(session: Session, batch: Sequence[Delivery]) -> dict[int, EmailJo
         for r in rows:
             notice = OverdueNotice(r.event_id, r.ticket_id, r.version, json.loads(r.data), r.occurred_at)
             out[r.delivery_id] = EmailJob(by_id[r.delivery_id], r.recipient, notice)
+    return out
+
+
+# -- subscriptions -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: int
+    email: str
+    target_kind: str
+    target_key: str
+    target_label: str
+    token: str
+    status: str
+    created_at: datetime
+    confirm_sent_at: datetime | None
+    confirmed_at: datetime | None
+    unsubscribed_at: datetime | None
+
+
+def _subscription(row: Any) -> Subscription:
+    return Subscription(**{c: getattr(row, c) for c in Subscription.__dataclass_fields__})
+
+
+def find_subscription(
+    session: Session, *, email: str, target_kind: str, target_key: str
+) -> Subscription | None:
+    row = session.execute(
+        select(subscriptions).where(
+            subscriptions.c.email == email,
+            subscriptions.c.target_kind == target_kind,
+            subscriptions.c.target_key == target_key,
+        )
+    ).first()
+    return _subscription(row) if row else None
+
+
+def subscription_by_token(session: Session, token: str) -> Subscription | None:
+    row = session.execute(select(subscriptions).where(subscriptions.c.token == token)).first()
+    return _subscription(row) if row else None
+
+
+def add_subscription(
+    session: Session,
+    *,
+    email: str,
+    target_kind: str,
+    target_key: str,
+    target_label: str,
+    token: str,
+    now: datetime,
+) -> int:
+    return int(
+        session.scalar(
+            insert(subscriptions)
+            .values(
+                email=email,
+                target_kind=target_kind,
+                target_key=target_key,
+                target_label=target_label,
+                token=token,
+                status="pending",
+                created_at=now,
+            )
+            .returning(subscriptions.c.id)
+        )
+    )
+
+
+def update_subscription(session: Session, subscription_id: int, **values: Any) -> None:
+    session.execute(update(subscriptions).where(subscriptions.c.id == subscription_id).values(**values))
+
+
+def active_targets(session: Session) -> list[tuple[int, str, str]]:
+    """(id, target_kind, target_key) of every active subscription."""
+    rows = session.execute(
+        select(subscriptions.c.id, subscriptions.c.target_kind, subscriptions.c.target_key).where(
+            subscriptions.c.status == "active"
+        )
+    )
+    return [(int(r.id), str(r.target_kind), str(r.target_key)) for r in rows]
+
+
+def add_subscriber_email(
+    session: Session,
+    *,
+    subscription_id: int,
+    kind: str,
+    key: SubjectKey,
+    version: int,
+    channel: str,
+    now: datetime,
+    due_at: datetime,
+    occurred_at: datetime | None,
+) -> int:
+    """A pending e-mail row to a subscriber (never superseded by another subscriber's row)."""
+    delivery_id = int(
+        session.scalar(
+            insert(deliveries)
+            .values(
+                channel=channel,
+                subject_kind=key[0],
+                subject_id=key[1],
+                version=version,
+                status=PENDING,
+                attempts=0,
+                next_attempt_at=due_at,
+                created_at=now,
+                occurred_at=occurred_at,
+            )
+            .returning(deliveries.c.id)
+        )
+    )
+    session.execute(
+        insert(subscriber_emails).values(delivery_id=delivery_id, subscription_id=subscription_id, kind=kind)
+    )
+    return delivery_id
+
+
+@dataclass(frozen=True)
+class SubscriberRow:
+    """A subscriber e-mail row with its subscription."""
+
+    delivery: Delivery
+    kind: str
+    subscription: Subscription
+
+
+def subscriber_rows(session: Session, batch: Sequence[Delivery]) -> dict[int, SubscriberRow]:
+    """The subscriber e-mail behind each delivery of `batch` (others are left out)."""
+    by_id = {d.id: d for d in batch}
+    out: dict[int, SubscriberRow] = {}
+    for chunk in _chunks(list(by_id)):
+        rows = session.execute(
+            select(subscriber_emails.c.delivery_id, subscriber_emails.c.kind, subscriptions)
+            .join(subscriptions, subscriptions.c.id == subscriber_emails.c.subscription_id)
+            .where(subscriber_emails.c.delivery_id.in_(chunk))
+        )
+        for r in rows:
+            out[r.delivery_id] = SubscriberRow(by_id[r.delivery_id], r.kind, _subscription(r))
+    return out
+
+
+def pending_change_rows(session: Session, subscription_ids: Sequence[int]) -> list[Delivery]:
+    """Every pending change row of these subscriptions, due or not (they leave together)."""
+    out: list[Delivery] = []
+    for chunk in _chunks(list(subscription_ids)):
+        rows = session.execute(
+            select(deliveries)
+            .join(subscriber_emails, subscriber_emails.c.delivery_id == deliveries.c.id)
+            .where(
+                subscriber_emails.c.subscription_id.in_(chunk),
+                subscriber_emails.c.kind == "changes",
+                deliveries.c.status == PENDING,
+            )
+            .order_by(deliveries.c.id)
+        )
+        out.extend(_delivery(r) for r in rows)
+    return out
+
+
+def get_subjects(session: Session, keys: Sequence[SubjectKey]) -> dict[SubjectKey, SubjectState]:
+    out: dict[SubjectKey, SubjectState] = {}
+    for chunk in _chunks(list(set(keys))):
+        rows = session.execute(select(subjects).where(tuple_(subjects.c.kind, subjects.c.id).in_(chunk)))
+        for r in rows:
+            state = _subject(r)
+            out[state.key] = state
     return out

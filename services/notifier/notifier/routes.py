@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from functools import cache
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request, status
+from fastapi.responses import HTMLResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
+from jinja2 import Environment
+from pydantic import ValidationError
 
 from minhbach_shared import names
 from minhbach_shared.auth import Role, require_roles
+from minhbach_shared.http import DomainError
 from notifier import schemas
 from notifier.channels.center import board_stamps
+from notifier.channels.portal import SITE_TITLE, page_environment
 from notifier.services import Notifier
+from notifier.subscriptions import describe
 
 
 def get_notifier(request: Request) -> Notifier:
@@ -95,3 +102,175 @@ def queues(notifier: NotifierDep, request: Request) -> schemas.QueuesRead:
         unacked=dispatcher.unacked(),  # type: ignore[attr-defined]
         channel_runs=dispatcher.runs(),  # type: ignore[attr-defined]
     )
+
+
+# -- subscriptions (public, no login) ----------------------------------------------------
+
+public = APIRouter(prefix="/v1/public/subscriptions", tags=["subscriptions"])
+Token = Annotated[str, Query(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+def _limit(request: Request) -> None:
+    """A flood from one address gets 429 with Retry-After (confirmation mail costs someone's inbox)."""
+    client = request.client.host if request.client else "unknown"
+    retry_after = request.app.state.subscribe_limiter.hit(client)
+    if retry_after is not None:
+        raise HTTPException(
+            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+            detail=f"too many subscription requests from this address; try again in {retry_after} seconds",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+Limited = Annotated[None, Depends(_limit)]
+
+
+@public.post("", response_model=schemas.SubscribeAccepted, status_code=202)
+def subscribe(body: schemas.SubscribeRequest, notifier: NotifierDep, _: Limited) -> schemas.SubscribeAccepted:
+    """Ask to follow a procedure or a field; the address gets a confirmation link (double opt-in)."""
+    notifier.subscribe(str(body.email).lower(), procedure_code=body.procedure_code, field=body.field)
+    return schemas.SubscribeAccepted()
+
+
+@cache
+def _pages() -> Environment:
+    return page_environment()
+
+
+def _page(
+    request: Request,
+    title: str,
+    lines: list[str],
+    *,
+    status_code: int = 200,
+    tone: str | None = None,
+    errors: list[str] | None = None,
+    action: str | None = None,
+    button: str | None = None,
+) -> HTMLResponse:
+    """A small Vietnamese page in the portal's look, for people arriving from a form or an e-mail."""
+    html = (
+        _pages()
+        .get_template("subscription.html")
+        .render(
+            root=f"{request.app.state.settings.portal_url}/",
+            site=SITE_TITLE,
+            title=title,
+            lines=lines,
+            tone=tone,
+            errors=errors or [],
+            action=action,
+            button=button,
+        )
+    )
+    return HTMLResponse(html, status_code=status_code)
+
+
+def _refused(request: Request, exc: DomainError) -> HTMLResponse:
+    reasons = [f"{e.get('field', '')}: {e.get('message', '')}" for e in exc.errors] or [exc.message]
+    return _page(
+        request,
+        "Chưa thể thực hiện",
+        [exc.message],
+        status_code=exc.status_code,
+        tone="ended",
+        errors=reasons,
+    )
+
+
+@public.post("/form", response_class=HTMLResponse)
+def subscribe_form(
+    request: Request,
+    notifier: NotifierDep,
+    _: Limited,
+    email: Annotated[str, Form(max_length=254)] = "",
+    procedure_code: Annotated[str, Form(max_length=120)] = "",
+    field: Annotated[str, Form(max_length=200)] = "",
+) -> HTMLResponse:
+    """The portal's plain HTML form (works without JavaScript, from another origin): answers a page."""
+    values: dict[str, Any] = {
+        "email": email,
+        "procedure_code": procedure_code or None,
+        "field": field or None,
+    }
+    try:
+        body = schemas.SubscribeRequest.model_validate(values)
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)
+        ]
+        return _page(
+            request,
+            "Thông tin chưa hợp lệ",
+            ["Vui lòng kiểm tra lại địa chỉ e-mail rồi gửi lại."],
+            status_code=422,
+            tone="ended",
+            errors=problems,
+        )
+    try:
+        notifier.subscribe(str(body.email).lower(), procedure_code=body.procedure_code, field=body.field)
+    except DomainError as exc:
+        return _refused(request, exc)
+    return _page(
+        request,
+        "Đã nhận yêu cầu đăng ký",
+        [
+            "Chúng tôi vừa gửi một thư xác nhận tới địa chỉ e-mail bạn nhập.",
+            "Mời mở thư và bấm vào liên kết xác nhận để bắt đầu nhận thông báo khi thủ tục thay đổi.",
+        ],
+        tone="done",
+    )
+
+
+@public.get("/confirm", response_class=HTMLResponse)
+def confirm_page(request: Request, token: Token) -> HTMLResponse:
+    # A GET changes nothing: mail scanners open links too. The button POSTs.
+    return _page(
+        request,
+        "Xác nhận đăng ký nhận thông báo",
+        ["Bấm nút dưới đây để xác nhận bạn muốn nhận thông báo khi thủ tục hành chính thay đổi."],
+        action=f"confirm?token={token}",
+        button="Xác nhận đăng ký",
+    )
+
+
+@public.post("/confirm", response_class=HTMLResponse)
+def confirm(request: Request, notifier: NotifierDep, token: Token) -> HTMLResponse:
+    try:
+        sub = notifier.confirm_subscription(token)
+    except DomainError as exc:
+        return _refused(request, exc)
+    return _page(
+        request,
+        "Đăng ký đã được xác nhận",
+        [
+            f"Từ nay bạn sẽ nhận thư khi {_target(sub)} có thay đổi.",
+            "Mỗi thư đều có liên kết để hủy đăng ký.",
+        ],
+        tone="done",
+    )
+
+
+@public.get("/unsubscribe", response_class=HTMLResponse)
+def unsubscribe_page(request: Request, token: Token) -> HTMLResponse:
+    return _page(
+        request,
+        "Hủy đăng ký nhận thông báo",
+        ["Bấm nút dưới đây để không nhận thêm thư thông báo nào nữa."],
+        action=f"unsubscribe?token={token}",
+        button="Hủy đăng ký",
+    )
+
+
+@public.post("/unsubscribe", response_class=HTMLResponse)
+def unsubscribe(request: Request, notifier: NotifierDep, token: Token) -> HTMLResponse:
+    """Also the RFC 8058 one-click target (its body, List-Unsubscribe=One-Click, is not needed)."""
+    try:
+        sub = notifier.unsubscribe(token)
+    except DomainError as exc:
+        return _refused(request, exc)
+    return _page(request, "Đã hủy đăng ký", [f"Bạn sẽ không nhận thêm thư về {_target(sub)}."], tone="done")
+
+
+def _target(sub: Any) -> str:
+    return describe(sub.target_kind, sub.target_key, sub.target_label)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 DeliveryStatusName = Literal["pending", "sent", "dead", "superseded"]
 
@@ -108,3 +108,21 @@ class QueuesRead(BaseModel):
 
 def as_dict(obj: Any) -> dict[str, Any]:
     return {k: getattr(obj, k) for k in obj.__dataclass_fields__}
+
+
+class SubscribeRequest(BaseModel):
+    """Follow one procedure (by code) or a whole field (by name), by e-mail."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    email: EmailStr = Field(max_length=254)
+    procedure_code: str | None = Field(None, min_length=1, max_length=120)
+    field: str | None = Field(None, min_length=1, max_length=200)
+
+
+class SubscribeAccepted(BaseModel):
+    status: Literal["pending"] = "pending"
+    detail: str = Field(
+        "Vui lòng mở thư xác nhận vừa gửi tới địa chỉ e-mail để hoàn tất đăng ký.",
+        description="the same answer whether the address was new or already subscribed",
+    )

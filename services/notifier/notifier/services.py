@@ -19,13 +19,13 @@ from sqlalchemy.orm import Session
 from minhbach_shared.celery import MAX_COUNTDOWN_S
 from minhbach_shared.db import WRITE
 from minhbach_shared.events import Envelope, EventType, Subject
-from minhbach_shared.http import Conflict, NotFound
+from minhbach_shared.http import Conflict, NotFound, Unprocessable
 from minhbach_shared.observability import correlation_id
-from notifier import hotline, ledger
+from notifier import hotline, ledger, subscriptions
 from notifier import repository as repo
 from notifier.broker import Dispatcher
 from notifier.channels.base import Channel, Outcome, ReadModel
-from notifier.channels.email import EMAIL, EmailChannel
+from notifier.channels.email import EMAIL, EmailChannel, SubscriberMail, change_view
 from notifier.ledger import DeliveryStatus, EventRef, SubjectKey
 from notifier.owners import OwnerRegistry
 from notifier.settings import Settings
@@ -79,6 +79,15 @@ class ReconcileReport:
     redelivered: dict[str, list[SubjectKey]] = field(default_factory=dict)
     unreachable: list[str] = field(default_factory=list)
     statistics: bool = False
+
+
+@dataclass
+class _Outgoing:
+    """One e-mail to send and the delivery rows it settles (several when changes coalesce)."""
+
+    rows: list[repo.Delivery]
+    job: repo.EmailJob | SubscriberMail | None
+    moot: str | None = None  # why it is not sent at all (the subscription ended meanwhile)
 
 
 @dataclass(frozen=True)
@@ -272,12 +281,170 @@ class Notifier:
                         session, channel=channel, key=key, version=version, now=now, occurred_at=occurred_at
                     )
                 changed.append(key)
+            followers = self._tell_followers(session, [(k, fetched[k]) for k in changed], now=now)
             session.commit()
         for channel in sorted({name for key in changed for name in self.showing(key)}):
             self.dispatcher.enqueue_channel(channel)
         if emails:
             self.dispatcher.enqueue_channel(EMAIL)
+        if followers:
+            # Their rows wait subscriber_delay_s (a burst becomes one e-mail); past 60 s the pump.
+            self.dispatcher.retry_channel(EMAIL, self.settings.subscriber_delay_s)
         return changed, dropped
+
+    def _tell_followers(
+        self,
+        session: Session,
+        changed: Sequence[tuple[SubjectKey, tuple[int, dict[str, Any], datetime | None]]],
+        *,
+        now: datetime,
+    ) -> int:
+        """One pending e-mail row per active subscription a changed procedure concerns.
+
+        The rows wait `subscriber_delay_s`; all pending rows of one subscription then
+        leave as one e-mail, so a decision changing fifty procedures of a field is one mail.
+        """
+        procedures = [(key, v) for key, v in changed if key[0] == subscriptions.PROCEDURE]
+        if not procedures or self.mailer is None:
+            return 0
+        active = repo.active_targets(session)
+        if not active:
+            return 0
+        due_at = now + timedelta(seconds=self.settings.subscriber_delay_s)
+        rows = 0
+        for key, (version, state, occurred_at) in procedures:
+            for subscription_id in subscriptions.followers(state, key[1], active):
+                repo.add_subscriber_email(
+                    session,
+                    subscription_id=subscription_id,
+                    kind=subscriptions.MailKind.CHANGES,
+                    key=key,
+                    version=version,
+                    channel=EMAIL,
+                    now=now,
+                    due_at=due_at,
+                    occurred_at=occurred_at,
+                )
+                rows += 1
+        return rows
+
+    # -- subscriptions ------------------------------------------------------------------
+
+    def subscribe(self, email: str, *, procedure_code: str | None, field: str | None) -> None:
+        """Ask to follow a procedure or a field; a confirmation e-mail goes to `email`.
+
+        The answer is the same whether the address was new, pending or already active, so
+        the API never tells anyone who follows what.
+        """
+        if (procedure_code is None) == (field is None):
+            raise Unprocessable(
+                "give either procedure_code or field",
+                [{"field": "procedure_code", "message": "exactly one of procedure_code and field"}],
+            )
+        with self._write() as session:
+            procedures = repo.subjects_of_kind(session, subscriptions.PROCEDURE)
+            in_force = [p for p in procedures if p.state.get("status", "in_force") == "in_force"]
+            if procedure_code is not None:
+                found = next((p for p in in_force if p.id == procedure_code.strip()), None)
+                if found is None:
+                    raise Unprocessable(
+                        f"no procedure in force with code {procedure_code!r}",
+                        [{"field": "procedure_code", "message": "no procedure in force with this code"}],
+                    )
+                target = subscriptions.procedure_target(found.id, str(found.state.get("name") or ""))
+            else:
+                fields = sorted({str(p.state.get("field") or "") for p in in_force} - {""})
+                name = subscriptions.find_field(str(field), fields)
+                if name is None:
+                    raise Unprocessable(
+                        f"no field named {field!r}",
+                        [{"field": "field", "message": f"unknown field; known: {', '.join(fields)}"}],
+                    )
+                target = subscriptions.field_target(name)
+            now = self.clock()
+            held = repo.find_subscription(
+                session, email=email, target_kind=target.kind, target_key=target.key
+            )
+            if held is None:
+                subscription_id = repo.add_subscription(
+                    session,
+                    email=email,
+                    target_kind=target.kind,
+                    target_key=target.key,
+                    target_label=target.label,
+                    token=subscriptions.new_token(),
+                    now=now,
+                )
+            elif not subscriptions.resubscribe_needs_mail(held.status):
+                return
+            elif held.confirm_sent_at is not None and (now - held.confirm_sent_at).total_seconds() < (
+                self.settings.confirm_resend_s
+            ):
+                return  # a confirmation just left: do not let anyone flood an inbox
+            else:
+                subscription_id = held.id
+                if held.status == subscriptions.SubscriptionStatus.UNSUBSCRIBED:
+                    # Coming back: a fresh secret, so an old unsubscribe link cannot end it.
+                    repo.update_subscription(
+                        session,
+                        held.id,
+                        status=subscriptions.SubscriptionStatus.PENDING.value,
+                        token=subscriptions.new_token(),
+                        unsubscribed_at=None,
+                    )
+            repo.update_subscription(session, subscription_id, confirm_sent_at=now, target_label=target.label)
+            repo.add_subscriber_email(
+                session,
+                subscription_id=subscription_id,
+                kind=subscriptions.MailKind.CONFIRM,
+                key=("subscription", str(subscription_id)),
+                version=1,
+                channel=EMAIL,
+                now=now,
+                due_at=now,
+                occurred_at=now,
+            )
+            session.commit()
+        self.dispatcher.enqueue_channel(EMAIL)
+
+    def confirm_subscription(self, token: str) -> repo.Subscription:
+        with self._write() as session:
+            held = repo.subscription_by_token(session, token)
+            if held is None:
+                raise NotFound("no subscription with this link", [{"field": "token", "message": "unknown"}])
+            if held.status == subscriptions.SubscriptionStatus.UNSUBSCRIBED:
+                raise Conflict(
+                    "this subscription was cancelled; subscribe again",
+                    [{"field": "token", "message": "unsubscribed"}],
+                )
+            if subscriptions.can_confirm(held.status):
+                repo.update_subscription(
+                    session,
+                    held.id,
+                    status=subscriptions.SubscriptionStatus.ACTIVE.value,
+                    confirmed_at=self.clock(),
+                )
+                session.commit()
+            found = repo.subscription_by_token(session, token)
+        assert found is not None
+        return found
+
+    def unsubscribe(self, token: str) -> repo.Subscription:
+        with self._write() as session:
+            held = repo.subscription_by_token(session, token)
+            if held is None:
+                raise NotFound("no subscription with this link", [{"field": "token", "message": "unknown"}])
+            if held.status != subscriptions.SubscriptionStatus.UNSUBSCRIBED:
+                repo.update_subscription(
+                    session,
+                    held.id,
+                    status=subscriptions.SubscriptionStatus.UNSUBSCRIBED.value,
+                    unsubscribed_at=self.clock(),
+                )
+                session.commit()
+            found = repo.subscription_by_token(session, token)
+        assert found is not None
+        return found
 
     def refresh_statistics(self) -> bool:
         """Fetch the hotline's public statistics; store and deliver them when they changed."""
@@ -415,7 +582,8 @@ class Notifier:
 
         The channel.email worker runs with concurrency 1: nothing else sends these rows.
         A crash between the server's acceptance and the commit resends that one message
-        once, with the same Message-ID.
+        once, with the same Message-ID. A subscriber's pending change rows leave as one
+        message, settled together.
         """
         assert self.mailer is not None
         mailer, report, soonest = self.mailer, RunReport(), None
@@ -424,14 +592,19 @@ class Notifier:
         now = now or self.clock()
         with Session(self.engine) as session:
             due = repo.due_deliveries(session, channel=EMAIL, now=now, limit=self.settings.channel_batch_size)
-            jobs = repo.email_jobs(session, due)
+            outgoing = self._outgoing(session, due)
         smtp: smtplib.SMTP | None = None
         down: str | None = None  # the server cannot be reached: the rest of the batch waits
         try:
-            for d in due:
-                job = jobs.get(d.id)
+            for message in outgoing:
                 error: str | None = None
-                if job is None:
+                if message.moot is not None:
+                    with self._write() as session:
+                        repo.set_status(session, [d.id for d in message.rows], DeliveryStatus.SUPERSEDED)
+                        session.commit()
+                    report.superseded += len(message.rows)
+                    continue
+                if message.job is None:
                     error = "no e-mail behind this delivery"
                 elif down is not None:
                     error = down
@@ -443,7 +616,7 @@ class Notifier:
                             except OSError as exc:
                                 down = error = f"SMTP unavailable: {type(exc).__name__}: {exc}"
                         if smtp is not None:
-                            mailer.send(smtp, job)
+                            mailer.send(smtp, message.job)
                     except OSError as exc:  # smtplib.SMTPException included
                         error = f"{type(exc).__name__}: {exc}"
                         _close(smtp)
@@ -451,20 +624,67 @@ class Notifier:
                 with self._write() as session:
                     done = self.clock()
                     if error is None:
-                        repo.mark_sent(session, [d.id], now=done)
-                        report.sent += 1
-                        if d.occurred_at is not None:
-                            DISCLOSURE_LATENCY.labels(EMAIL).observe(
-                                max((done - d.occurred_at).total_seconds(), 0)
-                            )
-                    elif (wait := self._record_failure(session, EMAIL, d, error, done, report)) is not None:
-                        soonest = wait if soonest is None else min(soonest, wait)
+                        repo.mark_sent(session, [d.id for d in message.rows], now=done)
+                        report.sent += len(message.rows)
+                        for d in message.rows:
+                            if d.occurred_at is not None:
+                                DISCLOSURE_LATENCY.labels(EMAIL).observe(
+                                    max((done - d.occurred_at).total_seconds(), 0)
+                                )
+                    else:
+                        for d in message.rows:
+                            wait = self._record_failure(session, EMAIL, d, error, done, report)
+                            if wait is not None:
+                                soonest = wait if soonest is None else min(soonest, wait)
                     session.commit()
         finally:
             _close(smtp)
         if not due:
             return report
         return self._finish_run(EMAIL, report, due=len(due), soonest=soonest)
+
+    def _outgoing(self, session: Session, due: Sequence[repo.Delivery]) -> list[_Outgoing]:
+        """The messages behind the due rows: one per overdue row and per confirmation, and
+        one per subscription for all its pending change rows (due or not yet)."""
+        overdue = repo.email_jobs(session, due)
+        subscriber = repo.subscriber_rows(session, due)
+        changes_of = sorted(
+            {r.subscription.id for r in subscriber.values() if r.kind == subscriptions.MailKind.CHANGES}
+        )
+        pending = repo.pending_change_rows(session, changes_of)
+        grouped = repo.subscriber_rows(session, pending)
+        by_subscription: dict[int, list[repo.Delivery]] = {}
+        for d in pending:
+            by_subscription.setdefault(grouped[d.id].subscription.id, []).append(d)
+        states = repo.get_subjects(session, [d.key for d in pending])
+        portal_url = self.settings.portal_url
+        out: list[_Outgoing] = []
+        for d in due:
+            if d.id in overdue:
+                out.append(_Outgoing([d], overdue[d.id]))
+                continue
+            row = subscriber.get(d.id)
+            if row is None:
+                out.append(_Outgoing([d], None))
+                continue
+            sub = row.subscription
+            if row.kind == subscriptions.MailKind.CONFIRM:
+                moot = None if sub.status == subscriptions.SubscriptionStatus.PENDING else sub.status
+                out.append(_Outgoing([d], _mail(sub, row.kind, f"confirm.{d.id}"), moot))
+                continue
+            rows = by_subscription.pop(sub.id, None)
+            if rows is None:
+                continue  # already in this subscription's message
+            newest: dict[SubjectKey, repo.Delivery] = {}
+            for r in rows:
+                if r.key not in newest or r.version > newest[r.key].version:
+                    newest[r.key] = r
+            changes = [change_view(states[k], portal_url) for k in sorted(newest) if k in states]
+            moot = None if sub.status == subscriptions.SubscriptionStatus.ACTIVE else sub.status
+            if not changes:
+                moot = moot or "nothing to tell"
+            out.append(_Outgoing(rows, _mail(sub, row.kind, f"changes.{sub.id}.{rows[0].id}", changes), moot))
+        return out
 
     # -- periodic backstops -------------------------------------------------------------
 
@@ -713,6 +933,21 @@ def _close(smtp: smtplib.SMTP | None) -> None:
         smtp.quit()
     except OSError:
         smtp.close()
+
+
+def _mail(
+    sub: repo.Subscription, kind: str, key: str, changes: list[dict[str, Any]] | None = None
+) -> SubscriberMail:
+    return SubscriberMail(
+        kind=kind,
+        recipient=sub.email,
+        target_kind=sub.target_kind,
+        target_key=sub.target_key,
+        target_label=sub.target_label,
+        token=sub.token,
+        message_key=key,
+        changes=changes or [],
+    )
 
 
 def _notice(envelope: Envelope) -> repo.OverdueNotice:

@@ -59,3 +59,20 @@ class Settings(BaseServiceSettings):
     unit_emails: dict[str, str] = Field(default_factory=dict)
     # Where staff open the hotline's API from the e-mail (default: hotline_url).
     hotline_staff_url: str | None = None
+
+    # -- e-mail to subscribers (a procedure or a field, double opt-in) ---------------
+    # Where the public reaches this API (the links in e-mails: confirm, unsubscribe) ...
+    public_url: str = "http://127.0.0.1:8004"
+    # ... and the portal's pages (links to the changed procedures); default: public_url + /portal.
+    portal_public_url: str | None = None
+    # Changes wait this long before their e-mail leaves, so a burst becomes one e-mail.
+    subscriber_delay_s: float = Field(60.0, ge=0)
+    # Asking again for the same address and target sends a new confirmation at most this often.
+    confirm_resend_s: float = Field(600.0, ge=0)
+    # Subscription requests per client address and window (a flood gets 429 and Retry-After).
+    subscribe_rate_limit: int = Field(10, ge=1)
+    subscribe_rate_window_s: int = Field(3600, ge=1)
+
+    @property
+    def portal_url(self) -> str:
+        return (self.portal_public_url or f"{self.public_url.rstrip('/')}/portal").rstrip("/")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import email
+import email.policy
+from email.message import EmailMessage
 from typing import Any
 
 import httpx
@@ -396,3 +399,32 @@ def envelope(
         data=data or {},
     ).to_wire()
     return wire
+
+
+class Inbox:
+    """An aiosmtpd handler keeping every message it accepted, with its envelope recipients."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope_: Any) -> str:
+        message = email.message_from_bytes(envelope_.content, policy=email.policy.default)
+        self.messages.append((list(envelope_.rcpt_tos), message))  # type: ignore[arg-type]
+        return "250 OK"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for rcpts, m in self.messages if address in rcpts]
+
+
+def start_smtp(port: int, inbox: Inbox) -> Any:
+    from aiosmtpd.controller import Controller
+
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    return controller
+
+
+def text_of(message: EmailMessage) -> str:
+    part = message.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from minhbach_shared import names
+from minhbach_shared.testing import free_port
 from notifier.bootstrap import build_notifier, make_notifier_celery
 from notifier.manage import migrate
 from notifier.settings import Settings
-from notifier.testing import FakeOwner, registry
+from notifier.testing import FakeOwner, Inbox, registry, start_smtp
 
 
 @pytest.fixture
@@ -72,3 +73,17 @@ def notifier(settings, owner, content_owner, hotline_owner, celery_app, redis_cl
 @pytest.fixture
 def portal_queue_depth(redis_client):
     return lambda: int(redis_client.llen(names.channel_queue("portal")))
+
+
+@pytest.fixture
+def smtp_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def inbox(smtp_port):
+    """A real SMTP server (aiosmtpd) on a free port; what it accepted, in order."""
+    box = Inbox()
+    controller = start_smtp(smtp_port, box)
+    yield box
+    controller.stop()

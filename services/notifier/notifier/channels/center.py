@@ -98,7 +98,8 @@ def board_view(model: ReadModel, *, now: datetime) -> Board:
     changes = [{"p": p, "h": h} for p in procedures for h in p["history"]]
     # Newest first; on the same day the later decision (ids grow) comes first.
     changes.sort(
-        key=lambda c: (c["h"]["effective_at"] or now, c["h"]["decision_id"] or 0, c["p"]["code"]), reverse=True
+        key=lambda c: (c["h"]["effective_at"] or now, c["h"]["decision_id"] or 0, c["p"]["code"]),
+        reverse=True,
     )
     stats = model.get(STATISTICS_KEY)
     hotline = statistics_view(stats) if stats is not None else None

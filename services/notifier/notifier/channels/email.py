@@ -16,9 +16,11 @@ template gets.
 
 from __future__ import annotations
 
+import email.policy
 import hashlib
 import smtplib
 import ssl
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -28,16 +30,53 @@ from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from notifier.repository import EmailJob
+from notifier.channels.portal import page_name, procedure_view
+from notifier.repository import EmailJob, SubjectState
 from notifier.settings import Settings
+from notifier.subscriptions import describe
 
 EMAIL = "email"
+# Headers are not folded: Python 3.11's folder splits a long Vietnamese subject into
+# encoded words at a space and the space is lost on decoding ("Cấpgiấy"). One line of
+# up to 998 characters (RFC 5322's limit) keeps every word apart.
+MAIL_POLICY = email.policy.default.clone(max_line_length=998)
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "email"
 STAGES = {
     "classification": "phân loại, chuyển xử lý",
     "answer": "trả lời",
     "assignment": "xử lý của đơn vị được giao",
 }
+
+
+@dataclass(frozen=True)
+class SubscriberMail:
+    """One e-mail to a subscriber: the confirmation, or the changes of what they follow."""
+
+    kind: str  # subscriptions.MailKind
+    recipient: str
+    target_kind: str
+    target_key: str
+    target_label: str
+    token: str
+    # Stable per message: a resend after a crash carries the same Message-ID.
+    message_key: str
+    changes: list[dict[str, Any]] = field(default_factory=list)
+
+
+def change_view(subject: SubjectState, portal_url: str) -> dict[str, Any]:
+    """One changed procedure, as a subscriber's e-mail lists it (its newest change)."""
+    p = procedure_view(subject, {})
+    last = p["history"][-1] if p["history"] else {}
+    return {
+        "code": p["code"],
+        "name": p["name"],
+        "version": p["version"],
+        "action": last.get("action") or "Cập nhật",
+        "decision_number": last.get("decision_number"),
+        "effective": last.get("effective"),
+        "replaced_by": p["replaced_by"],
+        "url": f"{portal_url}/thu-tuc/{page_name(subject.id)}.html",
+    }
 
 
 def _day(value: Any) -> str:
@@ -80,7 +119,9 @@ class EmailChannel:
         digest = hashlib.sha256(f"{event_id}\n{recipient.lower()}".encode()).hexdigest()[:24]
         return f"<overdue.{event_id}.{digest}@{domain}>"
 
-    def compose(self, job: EmailJob) -> EmailMessage:
+    def compose(self, job: EmailJob | SubscriberMail) -> EmailMessage:
+        if isinstance(job, SubscriberMail):
+            return self.compose_subscriber(job)
         data = job.notice.data
         code = job.notice.ticket_id
         unit = data.get("unit")
@@ -98,7 +139,7 @@ class EmailChannel:
             staff_url=f"{staff_url}/v1/tickets{by_unit}",
             status_url=f"{staff_url}/v1/public/tickets/{quote(code)}",
         )
-        msg = EmailMessage()
+        msg = EmailMessage(policy=MAIL_POLICY)
         msg["Subject"] = f"[Quá hạn] Phản ánh, kiến nghị {code} — quá hạn {days} ngày làm việc"
         msg["From"] = self.settings.mail_from
         msg["To"] = job.recipient
@@ -123,7 +164,40 @@ class EmailChannel:
             raise
         return smtp
 
-    def send(self, smtp: smtplib.SMTP, job: EmailJob) -> None:
+    def compose_subscriber(self, mail: SubscriberMail) -> EmailMessage:
+        base = self.settings.public_url.rstrip("/")
+        token = quote(mail.token)
+        target = describe(mail.target_kind, mail.target_key, mail.target_label)
+        msg = EmailMessage(policy=MAIL_POLICY)
+        if mail.kind == "confirm":
+            body = self.env.get_template("subscription_confirm.txt").render(
+                target=target, confirm_url=f"{base}/v1/public/subscriptions/confirm?token={token}"
+            )
+            msg["Subject"] = "Xác nhận đăng ký nhận thông báo thay đổi thủ tục hành chính"
+        else:
+            unsubscribe = f"{base}/v1/public/subscriptions/unsubscribe?token={token}"
+            body = self.env.get_template("subscription_changes.txt").render(
+                target=target, changes=mail.changes, unsubscribe_url=unsubscribe
+            )
+            n = len(mail.changes)
+            msg["Subject"] = (
+                f"Thay đổi thủ tục hành chính: {mail.changes[0]['name']}"
+                if n == 1
+                else f"{n} thay đổi thủ tục hành chính bạn theo dõi"
+            )
+            # RFC 2369 and RFC 8058: mail clients offer a one-click unsubscribe.
+            msg["List-Unsubscribe"] = f"<{unsubscribe}>"
+            msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        domain = parseaddr(self.settings.mail_from)[1].rpartition("@")[2] or "minhbach.local"
+        msg["From"] = self.settings.mail_from
+        msg["To"] = mail.recipient
+        msg["Date"] = format_datetime(datetime.now(UTC))
+        msg["Message-ID"] = f"<{mail.message_key}@{domain}>"
+        msg["Auto-Submitted"] = "auto-generated"
+        msg.set_content(body, charset="utf-8")
+        return msg
+
+    def send(self, smtp: smtplib.SMTP, job: EmailJob | SubscriberMail) -> None:
         """Hand one message to the server; raises (smtplib.SMTPException is an OSError) on refusal."""
         msg = self.compose(job)
         smtp.send_message(msg, from_addr=parseaddr(self.settings.mail_from)[1], to_addrs=[job.recipient])

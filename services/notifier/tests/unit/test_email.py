@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 from datetime import timedelta
-from email.message import EmailMessage
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minhbach_shared import names
-from minhbach_shared.testing import free_port
 from notifier.bootstrap import build_notifier
 from notifier.db import deliveries, email_deliveries
-from notifier.testing import envelope, overdue_data, procedure_state, registry
+from notifier.testing import Inbox, envelope, overdue_data, procedure_state, registry, start_smtp, text_of
 
 CODE = "PAKN-2026-000123"
 UNIT = "Phòng Quản lý xây dựng"
@@ -24,38 +19,6 @@ UNIT_EMAIL = "qlxd@example.vn"
 OFFICE = "vanphong@example.vn"
 # Fields a ticket has and a reminder must never carry.
 PERSONAL = ("submitter", "contact", "phone", "address", "body", "Nguyễn", "0912")
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], EmailMessage]] = []
-
-    async def handle_DATA(self, server, session, envelope_):  # type: ignore[no-untyped-def]
-        message = email.message_from_bytes(envelope_.content, policy=email.policy.default)
-        self.messages.append((list(envelope_.rcpt_tos), message))  # type: ignore[arg-type]
-        return "250 OK"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [m for rcpts, m in self.messages if address in rcpts]
-
-
-def start_smtp(port: int, inbox: Inbox) -> Controller:
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    return controller
-
-
-@pytest.fixture
-def smtp_port() -> int:
-    return free_port()
-
-
-@pytest.fixture
-def inbox(smtp_port):
-    box = Inbox()
-    controller = start_smtp(smtp_port, box)
-    yield box
-    controller.stop()
 
 
 @pytest.fixture
@@ -93,12 +56,6 @@ def email_rows(service):  # type: ignore[no-untyped-def]
             .join(email_deliveries, email_deliveries.c.delivery_id == deliveries.c.id)
             .order_by(deliveries.c.id)
         ).all()
-
-
-def text_of(message: EmailMessage) -> str:
-    part = message.get_body(("plain",))
-    assert part is not None
-    return str(part.get_content())
 
 
 def test_an_overdue_event_mails_the_unit_and_the_office_in_vietnamese(mailing, inbox, redis_client):

@@ -1,4 +1,8 @@
-"""A fixed-window rate limit per client in Redis: INCR, and EXPIRE on the window's first hit."""
+"""A fixed-window rate limit per client in Redis: INCR, and EXPIRE on the window's first hit.
+
+The public writes of every service (the hotline's form, the notifier's subscriptions) use it,
+each under its own key prefix.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ class RateLimiter:
     redis: Any
     limit: int
     window_s: int
-    prefix: str = "mb:hotline:ratelimit"
+    prefix: str
 
     def hit(self, client: str) -> int | None:
         """Count one request; None if allowed, else the seconds until the window reopens."""

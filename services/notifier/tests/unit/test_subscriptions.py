@@ -1,0 +1,202 @@
+"""Citizens follow a procedure or a field by e-mail: double opt-in, one e-mail per burst,
+one-click unsubscribe. Against a real SMTP server (aiosmtpd) and a real redis-server."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from minhbach_shared.http import NotFound, Unprocessable
+from notifier.bootstrap import build_notifier
+from notifier.db import deliveries, subscriptions
+from notifier.subscriptions import followers
+from notifier.testing import envelope, procedure_state, registry, text_of
+
+CITIZEN = "nguoidan@example.vn"
+PERMIT = "Cấp giấy phép xây dựng mới đối với công trình cấp I, cấp II"
+
+
+@pytest.fixture
+def mailing(settings, smtp_port, owner, content_owner, hotline_owner, celery_app, redis_client):
+    mail_settings = settings.model_copy(
+        update={
+            "smtp_port": smtp_port,
+            "public_url": "https://minhbach.example.vn",
+            "subscriber_delay_s": 30.0,
+            "confirm_resend_s": 600.0,
+        }
+    )
+    service = build_notifier(
+        mail_settings,
+        celery=celery_app,
+        owners=registry(owner, content_owner, hotline_owner),
+        redis=redis_client,
+    )
+    yield service
+    service.engine.dispose()
+
+
+@pytest.fixture
+def in_force(mailing, owner):
+    """Three procedures in force, two of them in the field "Hoạt động xây dựng"."""
+    states = [
+        procedure_state("MB.XD.001", 1),
+        procedure_state("MB.XD.002", 1, name="Gia hạn giấy phép xây dựng"),
+        procedure_state("MB.NO.001", 1, name="Công nhận chủ đầu tư dự án nhà ở", field="Nhà ở và công sở"),
+    ]
+    for state in states:
+        owner.put("procedure", state)
+    mailing.ingest([envelope("procedure", s["code"], 1) for s in states])
+    return mailing
+
+
+def later(service, seconds):
+    return service.clock() + timedelta(seconds=seconds)
+
+
+def token_in(text: str, action: str) -> str:
+    match = re.search(
+        rf"https://minhbach\.example\.vn/v1/public/subscriptions/{action}\?token=([\w-]+)", text
+    )
+    assert match, text
+    return match.group(1)
+
+
+def subscribe_and_confirm(service, inbox, **target) -> str:
+    service.subscribe(CITIZEN, **{"procedure_code": None, "field": None, **target})
+    service.run_channel("email")
+    token = token_in(text_of(inbox.to(CITIZEN)[-1]), "confirm")
+    assert service.confirm_subscription(token).status == "active"
+    return token
+
+
+def amend(service, owner, code, version, **kw):
+    state = procedure_state(code, version, **kw)
+    owner.put("procedure", state)
+    service.ingest([envelope("procedure", code, version, "procedure.amended")])
+
+
+def test_nothing_is_sent_about_changes_before_the_address_confirms(in_force, owner, inbox):
+    service = in_force
+    service.subscribe(CITIZEN, procedure_code="MB.XD.001", field=None)
+    assert service.run_channel("email").sent == 1
+    [confirm] = inbox.to(CITIZEN)
+    assert str(confirm["Subject"]) == "Xác nhận đăng ký nhận thông báo thay đổi thủ tục hành chính"
+    text = text_of(confirm)
+    assert f"thủ tục “{PERMIT}” (mã MB.XD.001)" in text
+    token_in(text, "confirm")
+
+    amend(service, owner, "MB.XD.001", 2)
+    service.run_channel("email", now=later(service, 60))
+    assert len(inbox.to(CITIZEN)) == 1, "a pending subscription gets no change e-mail"
+
+
+def test_a_confirmed_subscriber_gets_the_change_with_its_decision_and_link(in_force, owner, inbox):
+    service = in_force
+    unsubscribe_token = subscribe_and_confirm(service, inbox, procedure_code="MB.XD.001")
+    amend(service, owner, "MB.XD.001", 2)
+    assert service.run_channel("email").sent == 0, "changes wait subscriber_delay_s, to coalesce"
+    assert service.run_channel("email", now=later(service, 31)).sent == 1
+    mail = inbox.to(CITIZEN)[-1]
+    assert str(mail["Subject"]) == f"Thay đổi thủ tục hành chính: {PERMIT}"
+    text = text_of(mail)
+    assert "- Sửa đổi, bổ sung: " + PERMIT + " (mã MB.XD.001, phiên bản 2)" in text
+    assert "Theo Quyết định số 22/QĐ-SXD" in text
+    assert "https://minhbach.example.vn/portal/thu-tuc/MB.XD.001.html" in text
+    assert str(mail["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"
+    assert unsubscribe_token in str(mail["List-Unsubscribe"])
+    assert token_in(text, "unsubscribe") == unsubscribe_token
+
+    # A change to another procedure is none of this subscriber's business.
+    amend(service, owner, "MB.XD.002", 2, name="Gia hạn giấy phép xây dựng")
+    service.run_channel("email", now=later(service, 120))
+    assert len(inbox.to(CITIZEN)) == 2
+
+
+def test_a_burst_in_a_followed_field_is_one_email(in_force, owner, inbox):
+    service = in_force
+    subscribe_and_confirm(service, inbox, field="hoat dong xay dung")  # accents and case do not matter
+    for version in (2, 3):  # two decisions in a row
+        amend(service, owner, "MB.XD.001", version)
+        amend(service, owner, "MB.XD.002", version, name="Gia hạn giấy phép xây dựng")
+    amend(service, owner, "MB.NO.001", 2, name="Công nhận chủ đầu tư dự án nhà ở", field="Nhà ở và công sở")
+    report = service.run_channel("email", now=later(service, 31))
+    assert report.sent == 4  # four change rows, settled by one e-mail
+    [mail] = inbox.to(CITIZEN)[1:]
+    assert str(mail["Subject"]) == "2 thay đổi thủ tục hành chính bạn theo dõi"
+    text = text_of(mail)
+    assert "các thủ tục thuộc lĩnh vực “Hoạt động xây dựng”" in text
+    assert "(mã MB.XD.001, phiên bản 3)" in text and "(mã MB.XD.002, phiên bản 3)" in text
+    assert "phiên bản 2" not in text and "MB.NO.001" not in text
+
+
+def test_unsubscribe_stops_the_mail_and_pending_changes_are_dropped(in_force, owner, inbox):
+    service = in_force
+    token = subscribe_and_confirm(service, inbox, procedure_code="MB.XD.001")
+    amend(service, owner, "MB.XD.001", 2)
+    assert service.unsubscribe(token).status == "unsubscribed"
+    assert service.unsubscribe(token).status == "unsubscribed"  # twice is fine
+    report = service.run_channel("email", now=later(service, 31))
+    assert report.sent == 0 and report.superseded == 1
+    assert len(inbox.to(CITIZEN)) == 1  # the confirmation only
+
+
+def test_asking_again_does_not_flood_an_inbox_and_tells_nobody_anything(in_force, inbox):
+    service = in_force
+    for _ in range(5):
+        service.subscribe(CITIZEN, procedure_code="MB.XD.001", field=None)
+    service.run_channel("email")
+    assert len(inbox.to(CITIZEN)) == 1, "one confirmation per confirm_resend_s"
+    token = token_in(text_of(inbox.to(CITIZEN)[0]), "confirm")
+    service.confirm_subscription(token)
+    service.subscribe(CITIZEN, procedure_code="MB.XD.001", field=None)  # already active: silence
+    service.run_channel("email", now=later(service, 3600))
+    assert len(inbox.to(CITIZEN)) == 1
+    with Session(service.engine) as s:
+        assert s.scalar(select(subscriptions.c.email)) == CITIZEN
+
+
+def test_unknown_targets_and_tokens_are_refused_with_the_field_named(in_force):
+    service = in_force
+    with pytest.raises(Unprocessable) as unknown_code:
+        service.subscribe(CITIZEN, procedure_code="MB.XX.404", field=None)
+    assert unknown_code.value.errors[0]["field"] == "procedure_code"
+    with pytest.raises(Unprocessable) as unknown_field:
+        service.subscribe(CITIZEN, procedure_code=None, field="Hàng không")
+    assert unknown_field.value.errors[0]["field"] == "field"
+    assert "Hoạt động xây dựng" in unknown_field.value.errors[0]["message"]
+    with pytest.raises(Unprocessable):
+        service.subscribe(CITIZEN, procedure_code="MB.XD.001", field="Hoạt động xây dựng")
+    with pytest.raises(NotFound):
+        service.confirm_subscription("x" * 32)
+    with Session(service.engine) as s:
+        assert s.scalar(select(subscriptions.c.id)) is None
+        assert not s.execute(select(deliveries).where(deliveries.c.channel == "email")).all()
+
+
+def test_smtp_down_backs_the_whole_message_off_and_sends_it_once_later(
+    in_force, owner, inbox, smtp_port, redis_client
+):
+    service = in_force
+    subscribe_and_confirm(service, inbox, field="Hoạt động xây dựng")
+    amend(service, owner, "MB.XD.001", 2)
+    amend(service, owner, "MB.XD.002", 2, name="Gia hạn giấy phép xây dựng")
+    service.mailer.settings = service.mailer.settings.model_copy(update={"smtp_port": 1})  # nobody there
+    report = service.run_channel("email", now=later(service, 31))
+    assert report.sent == 0 and report.failed == 2
+    service.mailer.settings = service.mailer.settings.model_copy(update={"smtp_port": smtp_port})
+    assert service.run_channel("email", now=later(service, 3600)).sent == 2
+    assert service.run_channel("email", now=later(service, 7200)).sent == 0
+    changes = [m for m in inbox.to(CITIZEN) if not str(m["Subject"]).startswith("Xác nhận")]
+    assert len(changes) == 1
+
+
+def test_followers_match_the_procedure_or_its_field():
+    active = [(1, "procedure", "MB.XD.001"), (2, "field", "hoat-dong-xay-dung"), (3, "field", "nha-o")]
+    assert followers({"field": "Hoạt động xây dựng"}, "MB.XD.001", active) == [1, 2]
+    assert followers({"field": "Hoạt động xây dựng"}, "MB.XD.009", active) == [2]
+    assert followers({"field": ""}, "MB.XD.009", active) == []
