@@ -131,6 +131,9 @@ class System:
             "NOTIFIER_SMTP_PORT": str(self.smtp_port),
             "NOTIFIER_PORTAL_DIR": str(self.portal_dir),
             "NOTIFIER_CENTER_DIR": str(self.center_dir),
+            # Links in e-mails point here; changes wait 1 s (not 60) to coalesce into one e-mail.
+            "NOTIFIER_PUBLIC_URL": f"http://127.0.0.1:{self.notifier_port}",
+            "NOTIFIER_SUBSCRIBER_DELAY_S": "1",
             "NOTIFIER_PUMP_INTERVAL_S": "1",
             "NOTIFIER_CHANNEL_STALL_S": "5",
             "NOTIFIER_RECONCILE_INTERVAL_S": "3",

@@ -20,6 +20,7 @@ CHANNELS: dict[str, Callable[[Settings], Channel]] = {
         settings.portal_dir,
         content_base_url=settings.content_public_url or settings.content_url,
         hotline_base_url=settings.hotline_public_url or settings.hotline_url,
+        subscribe_action=f"{settings.public_url.rstrip('/')}/v1/public/subscriptions/form",
     ),
     "center": lambda settings: CenterChannel(
         settings.center_dir, announce=RedisAnnouncer(settings.redis_url)

@@ -351,6 +351,7 @@ class PortalChannel:
         *,
         content_base_url: str | None = None,
         hotline_base_url: str | None = None,
+        subscribe_action: str | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.root = Path(root)
@@ -358,8 +359,11 @@ class PortalChannel:
         self.content_base_url = content_base_url
         # Where the public's browser posts the hotline form and looks tickets up ("/v1/public/tickets").
         self.hotline_base_url = (hotline_base_url or "").rstrip("/")
+        # Where the "follow by e-mail" forms post (the notifier's public API); None: no form.
+        self.subscribe_action = subscribe_action
         self.clock = clock or (lambda: datetime.now(UTC))
         self.env = page_environment()
+        self.env.globals["subscribe_action"] = subscribe_action
 
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[object]:

@@ -200,3 +200,21 @@ def test_followers_match_the_procedure_or_its_field():
     assert followers({"field": "Hoạt động xây dựng"}, "MB.XD.001", active) == [1, 2]
     assert followers({"field": "Hoạt động xây dựng"}, "MB.XD.009", active) == [2]
     assert followers({"field": ""}, "MB.XD.009", active) == []
+
+
+def test_portal_pages_carry_the_follow_form_where_it_makes_sense(in_force, owner, settings):
+    service = in_force
+    abolish = [("new", {"id": 3, "number": "12/QĐ-SXD"}), ("abolish", {"id": 9, "number": "30/QĐ-SXD"})]
+    owner.put(
+        "procedure",
+        procedure_state("MB.NO.001", 2, status="abolished", actions=abolish, field="Nhà ở và công sở"),
+    )
+    service.ingest([envelope("procedure", "MB.NO.001", 2, "procedure.abolished")])
+    service.run_channel("portal")
+    action = 'action="https://minhbach.example.vn/v1/public/subscriptions/form"'
+    page = (settings.portal_dir / "thu-tuc/MB.XD.001.html").read_text(encoding="utf-8")
+    assert action in page and '<input type="hidden" name="procedure_code" value="MB.XD.001">' in page
+    field = (settings.portal_dir / "linh-vuc/hoat-dong-xay-dung.html").read_text(encoding="utf-8")
+    assert action in field and '<input type="hidden" name="field" value="Hoạt động xây dựng">' in field
+    ended = (settings.portal_dir / "thu-tuc/MB.NO.001.html").read_text(encoding="utf-8")
+    assert "Đăng ký nhận thông báo" not in ended  # nothing left to follow
