@@ -7,6 +7,9 @@ EVENTS_QUEUE = "events"
 # One queue per disclosure channel, so a slow channel never holds the others back.
 CHANNEL_QUEUES: dict[str, str] = {
     "portal": "channel.portal",
+    # The online public service portal (an external system, signed webhooks): its own
+    # worker, so a slow or unreachable receiver never holds the portal back.
+    "dvc": "channel.dvc",
     # Overdue-ticket reminders (SMTP): one worker, concurrency 1.
     "email": "channel.email",
 }

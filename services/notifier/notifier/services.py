@@ -387,7 +387,7 @@ class Notifier:
     ) -> float | None:
         """Back the row off, or make it dead past max_attempts; the wait in seconds, None when dead."""
         attempts = d.attempts + 1
-        dead = ledger.is_dead(attempts, self.settings.max_attempts)
+        dead = ledger.is_dead(attempts, self.settings.max_attempts_of(name))
         next_at = ledger.next_attempt_at(
             done,
             attempts,
