@@ -12,7 +12,8 @@ endpoint is configured there). It does what a careful receiver does:
   play a portal that is down.
 
     uvicorn --factory minhbach_shared.dvc_standin:create_app --port 8010
-    GET /received   what it holds: {"count", "duplicates", "rejected", "items"}
+    GET /received   what it holds: {"count", "duplicates", "rejected", "items"}, each item
+                    {"id", "received_at", "payload", "body", "headers"} (the signed request)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import json
 import os
 import threading
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -66,13 +68,20 @@ class Store:
                     self.items.append(item)
                     self.ids.add(str(item["id"]))
 
-    def accept(self, msg_id: str, payload: Any) -> bool:
+    def accept(self, msg_id: str, payload: Any, *, body: str, headers: dict[str, str]) -> bool:
         """Keep it unless this webhook-id was taken before; True when it is new."""
         with self.lock:
             if msg_id in self.ids:
                 self.duplicates += 1
                 return False
-            item = {"id": msg_id, "received_at": datetime.now(UTC).isoformat(), "payload": payload}
+            # The request as it came too, so a test can verify the signature itself.
+            item = {
+                "id": msg_id,
+                "received_at": datetime.now(UTC).isoformat(),
+                "payload": payload,
+                "body": body,
+                "headers": headers,
+            }
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(item, ensure_ascii=False) + "\n")
@@ -106,7 +115,10 @@ def create_app(settings: StandinSettings | None = None) -> FastAPI:
         except Exception as exc:  # a malformed signature header raises ValueError, not the library error
             store.rejected += 1
             return JSONResponse({"detail": f"signature: {exc}"}, status_code=401)
-        new = await run_in_threadpool(store.accept, request.headers["webhook-id"], payload)
+        signed = {k: request.headers[k] for k in ("webhook-id", "webhook-timestamp", "webhook-signature")}
+        new = await run_in_threadpool(
+            partial(store.accept, body=data.decode("utf-8"), headers=signed), signed["webhook-id"], payload
+        )
         return JSONResponse({"accepted": new, "duplicate": not new})
 
     @app.get("/received")
