@@ -1,5 +1,7 @@
 """dvc channel runs against the stand-in receiver over real HTTP: retries, dead, operator retry."""
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -31,9 +33,14 @@ def fail(url, status):
     assert httpx.post(f"{url}/fail", json={"status": status}, timeout=5).status_code == 200
 
 
-def make_notifier(settings, owner, hotline_owner, celery_app, redis_client, dvc_url, tmp_path):
+def make_notifier(settings, owner, hotline_owner, celery_app, redis_client, dvc_url, tmp_path, timeout_s=2):
     dvc_settings = settings.model_copy(
-        update={"dvc_url": dvc_url, "var_dir": tmp_path / "var", "dvc_max_attempts": 3, "dvc_timeout_s": 2}
+        update={
+            "dvc_url": dvc_url,
+            "var_dir": tmp_path / "var",
+            "dvc_max_attempts": 3,
+            "dvc_timeout_s": timeout_s,
+        }
     )
     return build_notifier(
         dvc_settings,
@@ -180,3 +187,53 @@ def test_standin_rejects_a_bad_signature(receiver):
     again = httpx.post(f"{url}/webhooks/dvc", content=body, headers=headers, timeout=5)
     assert again.json() == {"accepted": False, "duplicate": True}
     assert (received(url)["count"], received(url)["rejected"]) == (1, 2)
+
+
+def test_a_slow_portal_never_holds_the_pump_or_reconcile(
+    settings, owner, hotline_owner, celery_app, redis_client, tmp_path
+):
+    from fastapi import FastAPI, Request
+
+    answering = threading.Event()
+    release = threading.Event()
+    slow = FastAPI()
+
+    @slow.post("/webhooks/dvc")
+    def receive(request: Request) -> dict:
+        answering.set()
+        release.wait(timeout=10)  # the portal takes its time
+        return {"accepted": True}
+
+    with serving(slow) as url:
+        service = make_notifier(
+            settings, owner, hotline_owner, celery_app, redis_client, f"{url}/webhooks/dvc", tmp_path, 20
+        )
+        try:
+            owner.put("procedure", procedure_state("MB.XD.001", 1))
+            service.ingest([envelope("procedure", "MB.XD.001", 1)])
+            owner.put("procedure", procedure_state("MB.XD.002", 1))
+            worker = threading.Thread(target=service.run_channel, args=("dvc",))
+            worker.start()
+            assert answering.wait(timeout=10), "the dvc run is under way"
+            service.ingest([envelope("procedure", "MB.XD.002", 1)])  # due while the run is long
+
+            started = time.monotonic()
+            stalled = datetime.now(UTC) + timedelta(seconds=settings.channel_stall_s + 1)
+            # The portal's rows are rescued (nobody runs that channel here); the dvc worker
+            # is busy, not stalled: no rescue, no waiting for its lock.
+            service.pump(now=stalled)
+            assert time.monotonic() - started < 2, "the pump waited for the slow portal"
+            started = time.monotonic()
+            service.reconcile()  # dvc cannot be read back: not audited, its lock not taken
+            assert time.monotonic() - started < 2, "reconcile waited for the slow portal"
+            for code in ("MB.XD.001", "MB.XD.002"):
+                assert (settings.portal_dir / "thu-tuc" / f"{code}.html").exists(), "the portal goes on"
+
+            release.set()
+            worker.join(timeout=15)
+            assert not worker.is_alive()
+            assert dvc_ledger(service) == {("procedure", "MB.XD.001"): 1}
+            assert service.run_channel("dvc").sent == 1, "the row that waited goes on the next run"
+        finally:
+            release.set()
+            service.engine.dispose()
