@@ -231,7 +231,7 @@ class System:
         return httpx.Client(base_url=self.notifier_url, timeout=10)
 
     def dvc_received(self) -> list[dict[str, Any]]:
-        """What the dvc stand-in accepted, oldest first: {"id", "received_at", "payload"}."""
+        """What the dvc stand-in accepted, oldest first (id, received_at, payload, body, headers)."""
         items: list[dict[str, Any]] = httpx.get(f"{self.dvc_url}/received", timeout=10).json()["items"]
         return items
 

@@ -481,10 +481,10 @@ class Notifier:
         """Queue every channel that has due pending rows (a lost message costs one interval).
 
         A channel whose rows have been due for longer than `channel_stall_s` is delivered
-        here, under the channel's lock: its worker is gone or deaf. Not while a run of it
-        is under way: that worker is alive, only slow (an external portal), and waiting
-        for its lock here would hold back this worker's other work (ingest). (A Celery worker idle
+        here, under the channel's lock: its worker is gone or deaf. (A Celery worker idle
         on Redis when Redis restarts can reconnect and never consume again: celery#8030.)
+        Not while a run of it is under way: that worker is alive, only slow (an external
+        portal), and waiting for its lock here would hold back this worker's ingest.
         """
         now = now or self.clock()
         with Session(self.engine) as session:
