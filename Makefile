@@ -40,9 +40,14 @@ demo: migrate
 	$(PY) -m procedures.manage load-demo $(DATA)/procedures-sample.json
 	$(PY) -m content.manage load-demo $(DATA)/legal-documents.json
 
+# The dvc channel sends to the local stand-in receiver (Procfile: dvc-standin) unless
+# NOTIFIER_DVC_URL says otherwise; only here, so tests never inherit it.
+DVC_URL ?= http://127.0.0.1:$${DVC_STANDIN_PORT:-8010}/webhooks/dvc
+
 up: demo
 	@PATH="$(CURDIR)/$(BIN):$$PATH" $(PY) scripts/banner.py
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+	PATH="$(CURDIR)/$(BIN):$$PATH" NOTIFIER_DVC_URL="$${NOTIFIER_DVC_URL-$(DVC_URL)}" \
+		$(BIN)/honcho start -f Procfile
 
 system-deps:
 	scripts/install-system-deps.sh

@@ -8,6 +8,9 @@ temporary directory, then measures:
 2. change-to-portal latency: one procedure amended by one decision, from just before the
    publish POST until the procedure's page file in NOTIFIER_PORTAL_DIR carries the new
    version marker (the file the notifier serves under /portal/);
+   and change-to-dvc latency of the same changes: until the dvc stand-in receiver (the
+   external online public service portal) accepted the signed webhook of that version
+   (its `received_at`, against the wall clock just before the publish POST);
 3. a burst: one decision amending many procedures, the time until every page shows its
    new version and how many portal channel runs and ingest tasks it took;
 4. public search at 10,000 procedures (bench.search, after the system is stopped): FTS5
@@ -351,11 +354,15 @@ def sequential_changes(bench: Bench, codes: Sequence[str], *, n: int, warmup: in
     every: list[float] = []
     publish: list[float] = []
     tail: list[float] = []
+    # webhook-id -> wall clock just before its publish (the stand-in stamps wall clock too).
+    dvc_started: dict[str, float] = {}
     for i in range(warmup + n):
         code = codes[i % len(codes)]
         api.set_processing_time(code, 1000 + i)
         decision = api.create_decision("amend", [code])
         versions[code] += 1
+        if i >= warmup:
+            dvc_started[f"mb_procedure_{code}_v{versions[code]}"] = time.time()
         t0 = time.perf_counter()
         api.publish(decision)
         published = time.perf_counter()
@@ -380,7 +387,27 @@ def sequential_changes(bench: Bench, codes: Sequence[str], *, n: int, warmup: in
         "first_quarter_p50_ms": round(percentile(latency[:quarter], 50), 2),
         "last_quarter_p50_ms": round(percentile(latency[-quarter:], 50), 2),
         "samples_ms": [round(v, 3) for v in latency],
+        "dvc": dvc_latency(bench.system, dvc_started),
     }
+
+
+def dvc_latency(system: System, started: dict[str, float], *, timeout: float = 60.0) -> dict[str, Any]:
+    """From the publish POST to the dvc stand-in accepting that version's webhook."""
+    path = Path(system.env["DVC_STANDIN_FILE"])
+    deadline = time.monotonic() + timeout
+    received: dict[str, float] = {}
+    while True:
+        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        for line in lines:
+            item = json.loads(line)
+            if item["id"] in started:
+                received[item["id"]] = datetime.fromisoformat(item["received_at"]).timestamp()
+        if len(received) == len(started) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    if len(received) < len(started):
+        raise BenchError(f"{len(started) - len(received)} dvc webhook(s) never arrived")
+    return summary([ms(received[i] - started[i]) for i in started])
 
 
 def check_served(system: System, codes: Sequence[str], portal: Portal) -> None:
@@ -448,6 +475,8 @@ def table(result: dict[str, Any]) -> str:
         ),
         ("ratio p50 (change / no-op)", f"{ratio['p50']:.1f}x"),
         ("ratio p99 (change / no-op)", f"{ratio['p99']:.1f}x"),
+        ("change-to-dvc p50 (signed webhook)", f"{result['change_to_portal']['dvc']['p50_ms']:.2f} ms"),
+        ("change-to-dvc p99", f"{result['change_to_portal']['dvc']['p99_ms']:.2f} ms"),
         ("  of which publish POST p50", f"{result['change_to_portal']['publish_request']['p50_ms']:.2f} ms"),
         ("burst size (one amend decision)", f"{b['size']} procedures"),
         ("burst time to all disclosed", f"{b['all_shown_ms']:.0f} ms"),

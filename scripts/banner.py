@@ -19,6 +19,7 @@ Minh Bạch is starting (Ctrl-C stops everything).
   Disclosure report         http://127.0.0.1:8004/v1/disclosure/report
   Queues                    http://127.0.0.1:8004/v1/ops/queues
   Flower (Celery)           http://127.0.0.1:5555/
+  dvc stand-in (received)   http://127.0.0.1:8010/received   (the external portal's webhooks)
 
 Demo tokens (local default secret; `make token ROLE=approver` prints one):
   editor    {tokens[Role.EDITOR]}

@@ -20,6 +20,8 @@ import jsonschema
 import pytest
 import yaml
 
+from minhbach_shared.settings import DEV_DVC_SECRET
+
 ROOT = Path(__file__).resolve().parents[2]
 # ../shared beside the repository root (where CI has it).
 SHARED = Path(__file__).resolve().parents[3] / "shared"
@@ -35,6 +37,9 @@ DEMOS = {
     "content-demo": ("content", "legal-documents.json"),
 }
 LONG_RUNNING_RESTART = "unless-stopped"
+# Procfile processes that only run locally: the stand-in for the external online public
+# service portal (compose sends the dvc channel's webhooks to a real endpoint instead).
+LOCAL_ONLY = frozenset({"dvc-standin"})
 # ${VAR}, ${VAR:-default}, ${VAR-default}; not ${VAR:?message} (that one must stay).
 EXPANSION = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}")
 
@@ -207,8 +212,10 @@ def test_one_image_per_dockerfile(services: dict[str, dict[str, Any]]) -> None:
 def test_app_services_are_exactly_the_procfile_processes(
     app_services: dict[str, dict[str, Any]], procfile: dict[str, str]
 ) -> None:
-    # Redis runs from its own image (checked below); everything else is one of ours.
-    assert set(app_services) == set(procfile) - {"redis"}
+    # Redis runs from its own image (checked below); everything else is one of ours,
+    # but for the local stand-ins of external systems.
+    assert set(app_services) == set(procfile) - {"redis"} - LOCAL_ONLY
+    assert set(procfile) >= LOCAL_ONLY, "a local-only process the Procfile no longer has"
 
 
 def test_commands_match_the_procfile(
@@ -265,6 +272,7 @@ def test_every_long_running_service_has_a_healthcheck(services: dict[str, dict[s
         "hotline-worker": "hotline",
         "notifier-events": "events",
         "notifier-portal": "portal",
+        "notifier-dvc": "dvc",
         "notifier-email": "email",
     }.items():
         # $$ is compose's escape: the shell sees $HOSTNAME, which celery's %h expands to.
@@ -341,13 +349,15 @@ def test_start_order(services: dict[str, dict[str, Any]]) -> None:
     # They check procedure codes against the procedures API.
     for api in ("content", "hotline"):
         assert "procedures" in healthy(api), api
-    # The notifier's event worker fetches subjects from every owner it is given.
+    # The notifier's event worker fetches subjects from every owner it is given (the
+    # dvc endpoint is where a channel sends, not an owner).
     owners = {
         urlsplit(url).hostname
         for key, url in environment(services["notifier-events"]).items()
         if key.startswith("NOTIFIER_")
         and key.endswith("_URL")
         and not key.endswith(("_DATABASE_URL", "_PUBLIC_URL"))
+        and key != "NOTIFIER_DVC_URL"
     }
     assert owners == {"procedures", "content", "hotline"}
     assert owners <= healthy("notifier-events")
@@ -374,10 +384,14 @@ def test_app_environment(app_services: dict[str, dict[str, Any]]) -> None:
             public = urlsplit(expand(env["NOTIFIER_CONTENT_PUBLIC_URL"], {}))
             assert (public.scheme, public.hostname) == ("http", "localhost"), name
             assert f"{public.port}:8002" in app_services["content"]["ports"], name
+            # dvc: a real endpoint or off, never the local stand-in; no secret in the file.
+            assert env["NOTIFIER_DVC_URL"] == "${MB_DVC_URL:-}", name
+            assert env["NOTIFIER_DVC_SECRET"] == "${MB_DVC_SECRET:-}", name
         for api in ("content", "hotline"):
             if name.startswith(api):
                 assert env[f"{api.upper()}_PROCEDURES_URL"] == "http://procedures:8001", name
     assert "MB_JWT_SECRET:-" not in COMPOSE.read_text(encoding="utf-8")
+    assert DEV_DVC_SECRET not in COMPOSE.read_text(encoding="utf-8")
 
 
 def _database_urls(services: dict[str, dict[str, Any]]) -> dict[str, str]:

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from minhbach_shared.auth import Role, issue_token
-from minhbach_shared.settings import DEV_JWT_SECRET
+from minhbach_shared.settings import DEV_DVC_SECRET, DEV_JWT_SECRET
 from minhbach_shared.testing import REPO_ROOT, RedisServer, ServiceProcess, free_port, wait_until
 
 PROCFILE = REPO_ROOT / "Procfile"
@@ -74,10 +74,16 @@ APP_PROCESSES = (
     "hotline-relay",
     "hotline-worker",
     "hotline-beat",
+    "dvc-standin",
     *CORE_PROCESSES[4:],
+    "notifier-dvc",
     "notifier-email",
 )
+# The dvc channel: the stand-in receiver (the external portal) and the channel's worker.
+# Without its worker the channel is off (NOTIFIER_DVC_URL empty): no rows pile up.
+DVC_PROCESSES = ("dvc-standin", "notifier-dvc")
 HEALTH = {
+    "dvc-standin": "DVC_STANDIN_PORT",
     "procedures": "PROCEDURES_PORT",
     "content": "CONTENT_PORT",
     "hotline": "HOTLINE_PORT",
@@ -100,6 +106,8 @@ class System:
         self.notifier_port = free_port()
         # Where the notifier sends e-mail: a test that reads mail starts an SMTP server here.
         self.smtp_port = free_port()
+        # The stand-in for the external online public service portal (dvc channel).
+        self.dvc_port = free_port()
         var = self.root / "var"
         var.mkdir(parents=True, exist_ok=True)
         self.portal_dir = var / "portal"
@@ -138,6 +146,11 @@ class System:
             "NOTIFIER_CHANNEL_STALL_S": "5",
             "NOTIFIER_RECONCILE_INTERVAL_S": "3",
             "NOTIFIER_RETRY_BASE_S": "0.2",
+            "NOTIFIER_PORTAL_PUBLIC_URL": f"http://127.0.0.1:{self.notifier_port}/portal",
+            "NOTIFIER_DVC_URL": f"http://127.0.0.1:{self.dvc_port}/webhooks/dvc",
+            "NOTIFIER_DVC_SECRET": DEV_DVC_SECRET,
+            "DVC_STANDIN_PORT": str(self.dvc_port),
+            "DVC_STANDIN_FILE": str(var / "dvc-received.jsonl"),
             **self.overrides,
         }
 
@@ -157,6 +170,11 @@ class System:
     def notifier_url(self) -> str:
         return f"http://127.0.0.1:{self.notifier_port}"
 
+    @property
+    def dvc_url(self) -> str:
+        """The dvc stand-in receiver: GET /received, POST /fail."""
+        return f"http://127.0.0.1:{self.dvc_port}"
+
     def manage(self, service: str, *args: str) -> None:
         subprocess.run(
             [sys.executable, "-m", f"{service}.manage", *args],
@@ -166,6 +184,8 @@ class System:
         )
 
     def start(self, names: tuple[str, ...] = APP_PROCESSES) -> System:
+        if "notifier-dvc" not in names:
+            self.env["NOTIFIER_DVC_URL"] = ""  # off: nobody would send its rows
         for service in SERVICES:
             if service in names:
                 self.manage(service, "migrate")
@@ -215,6 +235,11 @@ class System:
 
     def notifier(self) -> httpx.Client:
         return httpx.Client(base_url=self.notifier_url, timeout=10)
+
+    def dvc_received(self) -> list[dict[str, Any]]:
+        """What the dvc stand-in accepted, oldest first (id, received_at, payload, body, headers)."""
+        items: list[dict[str, Any]] = httpx.get(f"{self.dvc_url}/received", timeout=10).json()["items"]
+        return items
 
     def portal_page(self, path: str, *, channel: str = "portal") -> httpx.Response:
         """A page the notifier serves: the portal's, or the service centre's (channel="center")."""

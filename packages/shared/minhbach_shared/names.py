@@ -9,6 +9,9 @@ CHANNEL_QUEUES: dict[str, str] = {
     "portal": "channel.portal",
     # The Public Administrative Service Centre: kiosk board and printable notices.
     "center": "channel.center",
+    # The online public service portal (an external system, signed webhooks): its own
+    # worker, so a slow or unreachable receiver never holds the portal back.
+    "dvc": "channel.dvc",
     # Overdue-ticket reminders (SMTP): one worker, concurrency 1.
     "email": "channel.email",
 }

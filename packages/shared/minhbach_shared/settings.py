@@ -14,6 +14,10 @@ from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "minhbach-local-development-secret-do-not-deploy"  # noqa: S105
+# The dvc webhooks' signing secret (Standard Webhooks "whsec_" + base64) for local runs
+# and tests: the notifier signs with it and the local stand-in receiver verifies with it.
+# The notifier refuses it in production.
+DEV_DVC_SECRET = "whsec_bWluaGJhY2gtbG9jYWwtZHZjLXdlYmhvb2stc2VjcmV0LWRvLW5vdC1kZXBsb3k="  # noqa: S105
 
 # Redis re-delivers an unacknowledged message after this long; every Celery app
 # uses the same value and no countdown or ETA may come near it (see celery.py).

@@ -28,11 +28,18 @@ def retry_flag(channel: str) -> str:
     return f"mb:channel:{channel}:retry"
 
 
+def running_flag(channel: str) -> str:
+    return f"mb:channel:{channel}:running"
+
+
 class Dispatcher(Protocol):
     def enqueue_channel(self, channel: str) -> bool: ...
     def clear_channel_flag(self, channel: str) -> None: ...
     def retry_channel(self, channel: str, countdown_s: float) -> None: ...
     def record_run(self, channel: str) -> None: ...
+    def mark_running(self, channel: str, *, ttl_s: int) -> None: ...
+    def clear_running(self, channel: str) -> None: ...
+    def is_running(self, channel: str) -> bool: ...
 
 
 class CeleryDispatcher:
@@ -84,6 +91,25 @@ class CeleryDispatcher:
             self.redis.hincrby(RUNS_KEY, channel, 1)
         except Exception:
             log.debug("could not count the channel run", exc_info=True)
+
+    def mark_running(self, channel: str, *, ttl_s: int) -> None:
+        """A run of `channel` is under way (a worker killed mid-run leaves it until the TTL)."""
+        try:
+            self.redis.set(running_flag(channel), 1, ex=max(1, ttl_s))
+        except Exception:
+            log.debug("could not mark the channel running", exc_info=True)
+
+    def clear_running(self, channel: str) -> None:
+        try:
+            self.redis.delete(running_flag(channel))
+        except Exception:
+            log.debug("could not clear the channel running flag", exc_info=True)
+
+    def is_running(self, channel: str) -> bool:
+        try:
+            return bool(self.redis.exists(running_flag(channel)))
+        except Exception:
+            return False  # Redis unreachable: rescue, as before
 
     def runs(self) -> dict[str, int]:
         return {k.decode(): int(v) for k, v in self.redis.hgetall(RUNS_KEY).items()}

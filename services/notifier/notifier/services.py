@@ -24,7 +24,7 @@ from minhbach_shared.observability import correlation_id
 from notifier import hotline, ledger, subscriptions
 from notifier import repository as repo
 from notifier.broker import Dispatcher
-from notifier.channels.base import Channel, Outcome, ReadModel
+from notifier.channels.base import Channel, Outcome, ReadModel, audited
 from notifier.channels.email import EMAIL, EmailChannel, SubscriberMail, change_view
 from notifier.ledger import DeliveryStatus, EventRef, SubjectKey
 from notifier.owners import OwnerRegistry
@@ -477,6 +477,15 @@ class Notifier:
 
     def run_channel(self, name: str, *, now: datetime | None = None) -> RunReport:
         """Deliver every due pending row of one channel in one go (index pages once)."""
+        # While set, the pump knows the channel's worker is alive and busy, not stalled,
+        # and never queues up behind it (a slow external portal can keep a run long).
+        self.dispatcher.mark_running(name, ttl_s=self.settings.visibility_timeout_s)
+        try:
+            return self._run_channel(name, now=now)
+        finally:
+            self.dispatcher.clear_running(name)
+
+    def _run_channel(self, name: str, *, now: datetime | None = None) -> RunReport:
         if name == EMAIL and self.mailer is not None and name not in self.channels:
             return self._run_email(now=now)
         channel = self.channel(name)
@@ -554,7 +563,7 @@ class Notifier:
     ) -> float | None:
         """Back the row off, or make it dead past max_attempts; the wait in seconds, None when dead."""
         attempts = d.attempts + 1
-        dead = ledger.is_dead(attempts, self.settings.max_attempts)
+        dead = ledger.is_dead(attempts, self.settings.max_attempts_of(name))
         next_at = ledger.next_attempt_at(
             done,
             attempts,
@@ -694,6 +703,8 @@ class Notifier:
         A channel whose rows have been due for longer than `channel_stall_s` is delivered
         here, under the channel's lock: its worker is gone or deaf. (A Celery worker idle
         on Redis when Redis restarts can reconnect and never consume again: celery#8030.)
+        Not while a run of it is under way: that worker is alive, only slow (an external
+        portal), and waiting for its lock here would hold back this worker's ingest.
         """
         now = now or self.clock()
         with Session(self.engine) as session:
@@ -703,7 +714,7 @@ class Notifier:
         stall = timedelta(seconds=self.settings.channel_stall_s)
         for name in due:
             since = oldest[name]
-            if since is not None and now - since > stall:
+            if since is not None and now - since > stall and not self.dispatcher.is_running(name):
                 log.warning(
                     "channel worker stalled; the pump delivers",
                     extra={"channel": name, "due_for_s": round((now - since).total_seconds(), 1)},
@@ -783,6 +794,8 @@ class Notifier:
         """Redeliver subjects the channel does not really show at the read model's version."""
         channel = self.channels[name]
         repaired: list[SubjectKey] = []
+        if not audited(channel):
+            return repaired  # it cannot be read back: nothing to compare, no lock to wait for
         with channel.exclusive(), self._write() as session:
             now = self.clock()
             model = ReadModel(repo.all_subjects(session))

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from minhbach_shared.settings import BaseServiceSettings
+from minhbach_shared.settings import DEV_DVC_SECRET, BaseServiceSettings
+
+WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 
 
 class Settings(BaseServiceSettings):
@@ -76,3 +80,52 @@ class Settings(BaseServiceSettings):
     @property
     def portal_url(self) -> str:
         return (self.portal_public_url or f"{self.public_url.rstrip('/')}/portal").rstrip("/")
+
+    # -- dvc (the online public service portal, an external system) -----------------
+    # Its webhook endpoint; unset or empty: the channel is off (no rows, no worker work).
+    dvc_url: str | None = None
+    # Standard Webhooks secret: "whsec_" + base64 of the key, as the receiver has it.
+    dvc_secret: SecretStr = SecretStr(DEV_DVC_SECRET)
+    # Per request: a receiver that does not answer within this fails the attempt.
+    dvc_timeout_s: float = Field(10.0, gt=0)
+    # An external portal may be down for hours: its rows get more attempts than the
+    # default before they are dead (16 at the default backoff: 3 to 5 hours).
+    dvc_max_attempts: int = Field(16, ge=1)
+
+    @field_validator("dvc_url")
+    @classmethod
+    def _empty_url_is_off(cls, value: str | None) -> str | None:
+        return (value or "").strip() or None
+
+    @field_validator("dvc_secret", mode="before")
+    @classmethod
+    def _unset_secret_is_the_default(cls, value: object) -> object:
+        # compose passes ${MB_DVC_SECRET:-}: empty means unset (refused in production with a URL).
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return DEV_DVC_SECRET if raw in (None, "") else value
+
+    @field_validator("dvc_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr) -> SecretStr:
+        raw = value.get_secret_value()
+        try:
+            key = base64.b64decode(raw.removeprefix(WEBHOOK_SECRET_PREFIX), validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("NOTIFIER_DVC_SECRET must be whsec_ followed by base64") from None
+        if len(key) < 24:
+            raise ValueError("NOTIFIER_DVC_SECRET must hold at least 24 bytes of key")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_dev_dvc_secret_in_production(self) -> Settings:
+        if (
+            self.environment == "production"
+            and self.dvc_url is not None
+            and self.dvc_secret.get_secret_value() == DEV_DVC_SECRET
+        ):
+            raise ValueError("NOTIFIER_DVC_SECRET must be set to the receiver's real secret in production")
+        return self
+
+    def max_attempts_of(self, channel: str) -> int:
+        """Attempts before a delivery of `channel` is dead."""
+        return self.dvc_max_attempts if channel == "dvc" else self.max_attempts

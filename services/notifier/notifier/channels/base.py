@@ -48,6 +48,8 @@ class Channel(Protocol):
     name: str
     # The subject kinds it discloses; it gets deliveries, ledger rows and audits for these only.
     kinds: frozenset[str]
+    # Optional: `audited = False` for a channel that cannot be read back (an external
+    # system); reconcile then neither audits it nor takes its lock. See audited().
 
     def exclusive(self) -> AbstractContextManager[object]:
         """Held around claim, deliver and record, so two workers never interleave."""
@@ -60,3 +62,8 @@ class Channel(Protocol):
     def shown_versions(self, model: ReadModel) -> dict[SubjectKey, int | None]:
         """What the channel really shows for each subject of `model` (None: nothing)."""
         ...
+
+
+def audited(channel: Channel) -> bool:
+    """Whether reconcile can read the channel back with shown_versions (default: yes)."""
+    return bool(getattr(channel, "audited", True))

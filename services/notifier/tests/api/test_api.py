@@ -105,7 +105,14 @@ def test_disclosure_report_and_queues(client, service, owner):
     # The direct run above cleared the flag, so this change queues a second message.
     publish(service, owner, "MB.XD.002")
     queues = {q["queue"]: q for q in client.get("/v1/ops/queues").json()["queues"]}
-    assert set(queues) == {"events", "channel.portal", "channel.center", "channel.email", "notifier"}
+    assert set(queues) == {
+        "events",
+        "channel.portal",
+        "channel.center",
+        "channel.dvc",
+        "channel.email",
+        "notifier",
+    }
     assert queues["channel.portal"]["depth"] == 2
     assert queues["channel.portal"]["oldest_age_s"] is not None
     assert queues["events"]["depth"] == 0 and queues["events"]["oldest_age_s"] is None

@@ -1,0 +1,264 @@
+"""The dvc channel: the online public service portal (Cổng dịch vụ công), an external system.
+
+Each delivery is one signed webhook (Standard Webhooks: `webhook-id`,
+`webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256>`) POSTed to
+NOTIFIER_DVC_URL with the subject's public state at the read model's version.
+
+Exactly once, in effect: `webhook-id` is derived from (kind, id, version) only, so
+a redelivery of the same version (a worker killed after the POST, a resync) carries
+the same id and the receiver drops it as a duplicate. Per subject only the newest
+pending version is sent (ledger.split_batch), so a receiver never sees an older
+version after a newer one.
+
+It discloses procedures and decisions only: tickets (even redacted) never go to an
+external system, and a delivery of another kind fails here rather than leave.
+
+The receiver cannot be read back, so `shown_versions` reports nothing: the ledger
+(what the receiver acknowledged with a 2xx) is the record, and reconcile does not
+repair this channel; `POST /v1/channels/dvc/resync` re-sends everything (the
+receiver drops what it already holds by webhook-id).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from standardwebhooks import Webhook
+
+from minhbach_shared.text import nfc
+from notifier.channels.base import Outcome, ReadModel
+from notifier.channels.portal import page_name
+from notifier.ledger import SubjectKey
+from notifier.repository import Delivery, SubjectState
+
+log = logging.getLogger(__name__)
+
+DVC = "dvc"
+USER_AGENT = "minhbach-notifier (dvc channel)"
+# The last history entry's action -> the event type sent (the envelope's own names).
+PROCEDURE_EVENTS = {
+    "new": "procedure.published",
+    "amend": "procedure.amended",
+    "replace": "procedure.replaced",
+    "abolish": "procedure.abolished",
+}
+STATUS_EVENTS = {"replaced": "procedure.replaced", "abolished": "procedure.abolished"}
+# Everything the portal shows of a procedure (ProcedureRead, docs/contract.md).
+PROCEDURE_FIELDS = (
+    "code",
+    "name",
+    "field",
+    "status",
+    "level",
+    "agency",
+    "subjects",
+    "steps",
+    "submission_methods",
+    "dossier",
+    "processing_time",
+    "result",
+    "fees",
+    "forms",
+    "requirements",
+    "legal_basis",
+    "online_service",
+    "replaced_by",
+    "effective_at",
+    "history",
+)
+DECISION_FIELDS = (
+    "id",
+    "number",
+    "title",
+    "issuer",
+    "signed_on",
+    "effective_on",
+    "status",
+    "published_at",
+    "applied_at",
+    "changes",
+)
+# The receiver says it cannot take anything now: the rest of the batch waits too.
+UNAVAILABLE = frozenset({429, 502, 503, 504})
+
+
+def webhook_id(key: SubjectKey, version: int) -> str:
+    """Stable per (subject, version): the receiver deduplicates a redelivery by it."""
+    return f"mb_{key[0]}_{quote(key[1], safe='')}_v{version}"
+
+
+def _normalised(value: Any) -> Any:
+    """Every string NFC (diacritics kept, one encoding of each letter)."""
+    if isinstance(value, str):
+        return nfc(value)
+    if isinstance(value, dict):
+        return {nfc(str(k)): _normalised(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_normalised(v) for v in value]
+    return value
+
+
+def event_type(subject: SubjectState) -> str:
+    s = subject.state
+    if subject.kind == "decision":
+        # Version 1: published (scheduled or in effect); a later version: it took effect.
+        return "decision.published" if subject.version <= 1 else "decision.applied"
+    history = s.get("history") or []
+    last = history[-1].get("action") if history and isinstance(history[-1], dict) else None
+    if last in PROCEDURE_EVENTS:
+        return PROCEDURE_EVENTS[str(last)]
+    return STATUS_EVENTS.get(str(s.get("status")), "procedure.amended")
+
+
+def page_url(portal_url: str, kind: str, subject_id: str) -> str:
+    folder = "thu-tuc" if kind == "procedure" else "quyet-dinh"
+    return f"{portal_url.rstrip('/')}/{folder}/{page_name(subject_id)}.html"
+
+
+def payload(subject: SubjectState, *, portal_url: str) -> dict[str, Any]:
+    """The webhook body: {type, timestamp, data} as Standard Webhooks recommends."""
+    s = subject.state
+    occurred = subject.occurred_at or subject.updated_at
+    data: dict[str, Any] = {
+        "subject": {"kind": subject.kind, "id": subject.id},
+        "version": subject.version,
+        "url": page_url(portal_url, subject.kind, subject.id),
+    }
+    if subject.kind == "procedure":
+        procedure = {f: s.get(f) for f in PROCEDURE_FIELDS}
+        procedure["code"] = procedure["code"] or subject.id
+        history = [h for h in s.get("history") or [] if isinstance(h, dict)]
+        # The decision that made this version (for a replaced or abolished one: the one that ended it).
+        procedure["decision"] = history[-1].get("decision") if history else None
+        if s.get("replaced_by"):
+            procedure["replaced_by_url"] = page_url(portal_url, "procedure", str(s["replaced_by"]))
+        data["procedure"] = procedure
+    elif subject.kind == "decision":
+        decision = {f: s.get(f) for f in DECISION_FIELDS}
+        decision["id"] = decision["id"] if decision["id"] is not None else subject.id
+        decision["changes"] = [
+            {**c, "url": page_url(portal_url, "procedure", str(c.get("procedure_code", "")))}
+            for c in s.get("changes") or []
+            if isinstance(c, dict)
+        ]
+        data["decision"] = decision
+    else:
+        raise ValueError(f"the dvc channel never discloses {subject.kind}")
+    return {
+        "type": event_type(subject),
+        "timestamp": occurred.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "data": _normalised(data),
+    }
+
+
+def body(document: dict[str, Any]) -> bytes:
+    """UTF-8 JSON, letters as they are (no \\u escapes), keys sorted: the same bytes each time."""
+    return json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+class DvcChannel:
+    name = DVC
+    kinds = frozenset({"procedure", "decision"})
+    # The receiver cannot be read back: reconcile leaves this channel alone (and never
+    # waits for its lock while a slow portal keeps a run long).
+    audited = False
+
+    def __init__(
+        self,
+        url: str,
+        secret: str,
+        *,
+        portal_url: str,
+        lock_path: Path,
+        timeout_s: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.url = url
+        self.webhook = Webhook(secret)
+        self.portal_url = portal_url
+        self.lock_path = Path(lock_path)
+        # Connecting gets a short budget of its own: a receiver that is not there says so fast.
+        self.timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0))
+        self.transport = transport
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[object]:
+        """One sender at a time on this host (the worker, or the pump when the worker stalls)."""
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.lock_path.open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield lock
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def request(self, subject: SubjectState) -> tuple[bytes, dict[str, str]]:
+        """The signed request for one subject at its read-model version: (body, headers)."""
+        content = body(payload(subject, portal_url=self.portal_url))
+        msg_id = webhook_id(subject.key, subject.version)
+        now = self.clock()
+        headers = {
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": self.webhook.sign(msg_id, now, content.decode("utf-8")),
+            "content-type": "application/json; charset=utf-8",
+            "user-agent": USER_AGENT,
+        }
+        return content, headers
+
+    def deliver(self, batch: Sequence[Delivery], model: ReadModel) -> dict[int, Outcome]:
+        outcomes: dict[int, Outcome] = {}
+        # Set when the receiver is unreachable or says it is unavailable: the rest of the
+        # batch is not tried (each would wait for its own timeout) and backs off with it.
+        down: str | None = None
+        with httpx.Client(timeout=self.timeout, transport=self.transport, follow_redirects=False) as client:
+            for delivery in batch:
+                subject = model.get(delivery.key)
+                if subject is None:
+                    outcomes[delivery.id] = Outcome.failed("subject is not in the read model")
+                    continue
+                if subject.kind not in self.kinds:
+                    outcomes[delivery.id] = Outcome.failed(f"the dvc channel never discloses {subject.kind}")
+                    continue
+                if down is not None:
+                    outcomes[delivery.id] = Outcome.failed(down)
+                    continue
+                outcome, down = self._send(client, subject)
+                outcomes[delivery.id] = outcome
+        return outcomes
+
+    def _send(self, client: httpx.Client, subject: SubjectState) -> tuple[Outcome, str | None]:
+        """Outcome of one POST, and why the receiver is down when it is."""
+        try:
+            content, headers = self.request(subject)
+        except Exception as exc:
+            log.exception("dvc payload failed", extra={"subject": subject.key})
+            return Outcome.failed(f"payload: {type(exc).__name__}: {exc}"), None
+        try:
+            response = client.post(self.url, content=content, headers=headers)
+        except httpx.TimeoutException as exc:
+            error = f"receiver timed out: {type(exc).__name__}"
+            return Outcome.failed(error), error
+        except httpx.TransportError as exc:
+            error = f"receiver unreachable: {type(exc).__name__}: {exc}"
+            return Outcome.failed(error), error
+        if response.is_success:
+            return Outcome.shown(subject.version), None
+        error = f"receiver answered HTTP {response.status_code}: {response.text[:200]}"
+        log.warning("dvc webhook refused", extra={"subject": subject.key, "status": response.status_code})
+        return Outcome.failed(error), error if response.status_code in UNAVAILABLE else None
+
+    def shown_versions(self, model: ReadModel) -> dict[SubjectKey, int | None]:
+        """Nothing: an external portal cannot be read back; the ledger is the record."""
+        return {}

@@ -1,0 +1,216 @@
+"""The dvc channel's webhook: payload, Standard Webhooks signature, stable id; its settings."""
+
+import json
+import unicodedata
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import ValidationError
+from standardwebhooks import Webhook, WebhookVerificationError
+
+from minhbach_shared.settings import DEV_DVC_SECRET
+from notifier.channels import build_channels
+from notifier.channels.base import ReadModel
+from notifier.channels.dvc import DvcChannel, payload, webhook_id
+from notifier.repository import Delivery, SubjectState
+from notifier.settings import Settings
+from notifier.testing import decision_ref, decision_state, procedure_state, ticket_answer
+
+NAME = "Cấp giấy phép xây dựng mới đối với công trình cấp I, cấp II"
+NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
+
+
+def subject(kind, subject_id, state, version=None):
+    return SubjectState(
+        kind=kind,
+        id=subject_id,
+        version=version or int(state["version"]),
+        state=state,
+        updated_at=NOW,
+        occurred_at=NOW - timedelta(seconds=1),
+    )
+
+
+def delivery(delivery_id, kind, subject_id, version=1):
+    return Delivery(
+        id=delivery_id,
+        channel="dvc",
+        subject_kind=kind,
+        subject_id=subject_id,
+        version=version,
+        status="pending",
+        attempts=0,
+        next_attempt_at=NOW,
+        last_error=None,
+        created_at=NOW,
+        sent_at=None,
+        occurred_at=NOW,
+    )
+
+
+@pytest.fixture
+def channel(tmp_path):
+    return DvcChannel(
+        "http://127.0.0.1:9/webhooks/dvc",
+        DEV_DVC_SECRET,
+        portal_url="https://soxaydung.thaibinh.gov.vn/portal/",
+        lock_path=tmp_path / "dvc.lock",
+        clock=lambda: datetime.now(UTC),
+    )
+
+
+def test_procedure_payload_carries_the_public_state_with_vietnamese_intact(channel):
+    # The owner sent the name decomposed (NFD): the webhook carries it composed (NFC).
+    state = procedure_state("MB.XD.001", 2, name=unicodedata.normalize("NFD", NAME))
+    content, headers = channel.request(subject("procedure", "MB.XD.001", state))
+
+    assert NAME.encode("utf-8") in content, "UTF-8 letters as they are, no \\u escapes"
+    assert headers["content-type"] == "application/json; charset=utf-8"
+    body = json.loads(content)
+    assert body["type"] == "procedure.amended"
+    assert body["timestamp"] == "2026-11-27T02:59:59Z"
+    data = body["data"]
+    assert data["subject"] == {"kind": "procedure", "id": "MB.XD.001"}
+    assert data["version"] == 2
+    assert data["url"] == "https://soxaydung.thaibinh.gov.vn/portal/thu-tuc/MB.XD.001.html"
+    p = data["procedure"]
+    assert p["name"] == NAME and unicodedata.is_normalized("NFC", p["name"])
+    assert (p["code"], p["field"], p["status"]) == ("MB.XD.001", "Hoạt động xây dựng", "in_force")
+    # Every component the portal shows.
+    for component in (
+        "level",
+        "agency",
+        "subjects",
+        "steps",
+        "submission_methods",
+        "dossier",
+        "processing_time",
+        "result",
+        "fees",
+        "forms",
+        "requirements",
+        "legal_basis",
+        "online_service",
+        "effective_at",
+        "history",
+    ):
+        assert p[component] == state[component], component
+    assert p["dossier"]["items"][0]["name"] == "Đơn đề nghị cấp giấy phép xây dựng"
+    assert p["decision"]["number"] == "22/QĐ-SXD", "the decision that made this version"
+
+
+def test_abolished_and_replaced_procedures_say_so_with_their_decision(channel):
+    abolished = procedure_state(
+        "MB.XD.002",
+        2,
+        status="abolished",
+        actions=[("new", decision_ref()), ("abolish", decision_ref(9, "99/QĐ-SXD"))],
+    )
+    body = payload(subject("procedure", "MB.XD.002", abolished), portal_url=channel.portal_url)
+    assert body["type"] == "procedure.abolished"
+    assert body["data"]["procedure"]["status"] == "abolished"
+    assert body["data"]["procedure"]["decision"]["number"] == "99/QĐ-SXD"
+
+    replaced = procedure_state(
+        "MB.XD.003",
+        2,
+        status="replaced",
+        replaced_by="MB.XD.009",
+        actions=[("new", decision_ref()), ("replace", decision_ref(8, "88/QĐ-SXD"))],
+    )
+    body = payload(subject("procedure", "MB.XD.003", replaced), portal_url=channel.portal_url)
+    assert body["type"] == "procedure.replaced"
+    assert body["data"]["procedure"]["replaced_by"] == "MB.XD.009"
+    assert body["data"]["procedure"]["replaced_by_url"].endswith("/portal/thu-tuc/MB.XD.009.html")
+
+
+def test_decision_payload(channel):
+    body = payload(subject("decision", "3", decision_state(3, 1)), portal_url=channel.portal_url)
+    assert body["type"] == "decision.published"
+    d = body["data"]["decision"]
+    assert (d["number"], d["status"]) == ("12/QĐ-SXD", "in_effect")
+    assert d["issuer"] == "Chủ tịch UBND tỉnh Thái Bình"
+    assert d["changes"][0]["url"].endswith("/portal/thu-tuc/MB.XD.001.html")
+    assert body["data"]["url"].endswith("/portal/quyet-dinh/3.html")
+    applied = payload(subject("decision", "3", decision_state(3, 2)), portal_url=channel.portal_url)
+    assert applied["type"] == "decision.applied"
+
+
+def test_signature_verifies_with_the_secret_and_a_tampered_body_fails(channel):
+    content, headers = channel.request(subject("procedure", "MB.XD.001", procedure_state("MB.XD.001", 1)))
+    assert headers["webhook-signature"].startswith("v1,")
+    verified = Webhook(DEV_DVC_SECRET).verify(content, headers)
+    assert verified["data"]["procedure"]["name"] == NAME
+
+    tampered = content.replace("công trình cấp I".encode(), "công trình cấp III".encode())
+    assert tampered != content
+    with pytest.raises(WebhookVerificationError):
+        Webhook(DEV_DVC_SECRET).verify(tampered, headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook("whsec_" + "c2VjcmV0LW9mLWFub3RoZXItcmVjZWl2ZXItMTIzNDU2").verify(content, headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(DEV_DVC_SECRET).verify(content, {**headers, "webhook-id": webhook_id(("procedure", "x"), 1)})
+
+
+def test_webhook_id_is_stable_per_subject_and_version(channel):
+    clock = iter([NOW, NOW + timedelta(minutes=3)])
+    channel.clock = lambda: next(clock)
+    one = subject("procedure", "MB.XD.001", procedure_state("MB.XD.001", 1))
+    first = channel.request(one)[1]
+    again = channel.request(one)[1]  # a redelivery, later
+    assert first["webhook-id"] == again["webhook-id"] == "mb_procedure_MB.XD.001_v1"
+    assert first["webhook-timestamp"] != again["webhook-timestamp"]
+    assert webhook_id(("procedure", "MB.XD.001"), 2) != first["webhook-id"]
+    assert webhook_id(("decision", "3"), 1) == "mb_decision_3_v1"
+    assert webhook_id(("procedure", "MB/XD 1"), 1) == "mb_procedure_MB%2FXD%201_v1"
+
+
+def test_tickets_never_leave(channel):
+    assert "ticket" not in channel.kinds
+    answer = subject("ticket", "PAKN-2026-000123", ticket_answer())
+    model = ReadModel([answer])
+    outcomes = channel.deliver([delivery(1, "ticket", "PAKN-2026-000123")], model)
+    assert not outcomes[1].ok and "never discloses ticket" in str(outcomes[1].error)
+    with pytest.raises(ValueError):
+        payload(answer, portal_url=channel.portal_url)
+
+
+def test_shown_versions_is_nothing_the_ledger_is_the_record(channel):
+    model = ReadModel([subject("procedure", "MB.XD.001", procedure_state())])
+    assert channel.shown_versions(model) == {}
+
+
+# -- settings -------------------------------------------------------------------------
+
+
+def test_channel_is_off_without_a_url(tmp_path):
+    assert "dvc" not in build_channels(Settings(dvc_url=None, portal_dir=tmp_path))
+    assert "dvc" not in build_channels(Settings(dvc_url="  ", portal_dir=tmp_path))
+    on = build_channels(Settings(dvc_url="http://dvc.example/hook", portal_dir=tmp_path, var_dir=tmp_path))
+    assert isinstance(on["dvc"], DvcChannel)
+    assert on["dvc"].kinds == frozenset({"procedure", "decision"})
+
+
+def test_production_refuses_the_development_secret_when_the_channel_is_on():
+    real = "whsec_" + "cmVhbC1zZWNyZXQtb2YtdGhlLXByb3ZpbmNpYWwtcG9ydGFs"
+    jwt = "x" * 40
+    hook = "https://dvc.example/hook"
+    with pytest.raises(ValidationError, match="NOTIFIER_DVC_SECRET"):
+        Settings(environment="production", jwt_secret=jwt, dvc_url=hook)
+    with pytest.raises(ValidationError, match="NOTIFIER_DVC_SECRET"):
+        Settings(environment="production", jwt_secret=jwt, dvc_url=hook, dvc_secret="")
+    on = Settings(environment="production", jwt_secret=jwt, dvc_url=hook, dvc_secret=real)
+    assert on.dvc_secret.get_secret_value() == real
+    # Off in production (compose's default): the secret does not matter.
+    assert Settings(environment="production", jwt_secret=jwt, dvc_url="", dvc_secret="").dvc_url is None
+
+
+def test_a_malformed_secret_is_refused():
+    for bad in ("not base64!", "whsec_c2hvcnQ="):
+        with pytest.raises(ValidationError, match="NOTIFIER_DVC_SECRET"):
+            Settings(dvc_secret=bad)
+
+
+def test_dvc_rows_get_their_own_attempt_budget():
+    s = Settings(max_attempts=8, dvc_max_attempts=16)
+    assert (s.max_attempts_of("portal"), s.max_attempts_of("dvc")) == (8, 16)
