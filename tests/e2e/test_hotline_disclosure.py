@@ -120,6 +120,14 @@ def test_answer_is_published_redacted_and_personal_data_never_reaches_the_portal
         for path, text in portal_files(root).items()
     }
     assert any(path.startswith("center/") for path in published)
+    # And every webhook the online public service portal (its stand-in) accepted.
+    wait_until(
+        lambda: any(r["payload"]["data"]["subject"]["id"] == "E2E.HL.1" for r in system.dvc_received()),
+        timeout=20,
+        message="the procedure's webhook at the dvc stand-in",
+    )
+    for received in system.dvc_received():
+        published[f"dvc/{received['id']}"] = received["body"]
     for path, text in published.items():
         for secret in PERSONAL:
             assert secret not in text, (path, secret)
