@@ -476,6 +476,14 @@ def test_nginx_portal_config() -> None:
         'add_header X-Content-Type-Options "nosniff" always;',
         "add_header Content-Security-Policy",
         "location = /healthz",
+        # the pages' public calls, same origin: the hotline form, subscriptions, the kiosk
+        "location /v1/public/tickets {",
+        "proxy_pass http://hotline:8003;",
+        "location /v1/public/subscriptions {",
+        "location /center/ {",
+        "proxy_pass http://notifier:8004;",
+        "proxy_buffering off;",
+        "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
     }
     missing = {d for d in directives if d not in conf}
     assert not missing
@@ -484,3 +492,14 @@ def test_nginx_portal_config() -> None:
     code = re.sub(r"#.*", "", conf)
     locations = re.findall(r"^\s*location\b[^{]*\{[^}]*\}", code, flags=re.MULTILINE)
     assert len(locations) >= 4 and not any("add_header" in loc for loc in locations)
+
+
+def test_public_links_and_rate_limits_go_through_nginx(services: dict[str, dict[str, Any]]) -> None:
+    """The pages' CSP allows 'self' only: the form, the kiosk and e-mail links use nginx's origin,
+    and the APIs behind it read the client's address from X-Forwarded-For."""
+    notifier = environment(services["notifier"])
+    assert notifier["NOTIFIER_PUBLIC_URL"] == notifier["NOTIFIER_HOTLINE_PUBLIC_URL"]
+    assert notifier["NOTIFIER_PUBLIC_URL"].endswith("localhost:8080}")
+    for name in ("hotline", "notifier"):
+        assert environment(services[name]).get("FORWARDED_ALLOW_IPS"), name
+    assert {"notifier", "hotline"} <= set(services["nginx"]["depends_on"])

@@ -95,7 +95,7 @@ def test_abolition_removes_it_from_every_list_and_its_page_says_so(system: Syste
         == 200
     )
 
-    page = system.wait_for_page("thu-tuc/E2E.ABL.1.html", "bãi bỏ")
+    page = system.wait_for_page("thu-tuc/E2E.ABL.1.html", "Thủ tục này đã bị bãi bỏ")
     assert "105/QĐ-SXD" in page
     system.wait_for_page("feed.xml", "urn:minhbach:procedure:E2E.ABL.1:v2")
     for listing in ("thu-tuc/index.html", field_page):
@@ -130,7 +130,7 @@ def test_replacement_points_to_the_new_procedure(system: System, procedure_like)
         == 200
     )
 
-    old = system.wait_for_page("thu-tuc/E2E.OLD.1.html", "thay thế")
+    old = system.wait_for_page("thu-tuc/E2E.OLD.1.html", "Thủ tục này đã được thay thế")
     assert "E2E.REP.1.html" in old and "107/QĐ-SXD" in old
     listing = system.wait_for_page("thu-tuc/index.html", "E2E.REP.1")
     assert "thu-tuc/E2E.OLD.1.html" not in listing

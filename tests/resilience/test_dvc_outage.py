@@ -144,7 +144,7 @@ def test_receiver_down_then_back_gets_every_newest_version_once_in_order_and_no_
     # The portal goes on without it.
     system.wait_for_page(f"hoi-dap/{tracking}.html", "5 ngày làm việc", timeout=30)
     system.wait_for_page(f"thu-tuc/{codes[0]}.html", "11 ngày làm việc", timeout=30)
-    system.wait_for_page(f"thu-tuc/{codes[5]}.html", "bãi bỏ", timeout=30)
+    system.wait_for_page(f"thu-tuc/{codes[5]}.html", "Thủ tục này đã bị bãi bỏ", timeout=30)
 
     def unreachable() -> bool:
         rows = dvc_rows(system, status="pending")
