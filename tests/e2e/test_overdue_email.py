@@ -6,24 +6,13 @@ workers, and a real SMTP server (aiosmtpd) listening where the notifier sends ma
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from email.message import EmailMessage
-
-import pytest
 
 from minhbach_shared.auth import Role
 from minhbach_shared.harness import VIETNAM, System
 from minhbach_shared.testing import wait_until
-from notifier.testing import Inbox, start_smtp
-
-
-@pytest.fixture
-def inbox(system: System) -> Iterator[Inbox]:
-    handler = Inbox()
-    controller = start_smtp(system.smtp_port, handler)
-    yield handler
-    controller.stop()
+from notifier.testing import Inbox
 
 
 def check_overdue(system: System, as_of: datetime) -> None:

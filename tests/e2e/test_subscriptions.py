@@ -6,25 +6,15 @@ Procfile, a real redis-server and a real SMTP server (aiosmtpd) where the notifi
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
 from minhbach_shared.auth import Role
 from minhbach_shared.harness import System, today_in_vietnam
 from minhbach_shared.testing import wait_until
-from notifier.testing import Inbox, start_smtp, text_of
+from notifier.testing import Inbox, text_of
 
 CITIZEN = "theodoi@example.vn"
-
-
-@pytest.fixture
-def inbox(system: System) -> Iterator[Inbox]:
-    handler = Inbox()
-    controller = start_smtp(system.smtp_port, handler)
-    yield handler
-    controller.stop()
 
 
 def mails(inbox: Inbox, subject_starts: str) -> list[str]:

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import hashlib
 import json
 import logging
 import re
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +38,7 @@ from notifier.channels.base import Outcome, ReadModel
 from notifier.channels.portal import (
     DEPARTMENT,
     VN,
+    directory_lock,
     page_environment,
     page_name,
     procedure_view,
@@ -146,15 +146,8 @@ class CenterChannel:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.env = page_environment()
 
-    @contextlib.contextmanager
-    def exclusive(self) -> Iterator[object]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / ".lock").open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield lock
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+    def exclusive(self) -> contextlib.AbstractContextManager[object]:
+        return directory_lock(self.root)
 
     def deliver(self, batch: Sequence[Delivery], model: ReadModel) -> dict[int, Outcome]:
         now = self.clock()

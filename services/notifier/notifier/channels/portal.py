@@ -326,6 +326,18 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+@contextlib.contextmanager
+def directory_lock(root: Path) -> Iterator[object]:
+    """An exclusive flock on `root/.lock`: one channel run at a time writes a directory."""
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / ".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield lock
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def page_environment() -> Environment:
     """The Jinja environment of the public pages (portal and service centre)."""
     env = Environment(
@@ -365,15 +377,8 @@ class PortalChannel:
         self.env = page_environment()
         self.env.globals["subscribe_action"] = subscribe_action
 
-    @contextlib.contextmanager
-    def exclusive(self) -> Iterator[object]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / ".lock").open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield lock
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+    def exclusive(self) -> contextlib.AbstractContextManager[object]:
+        return directory_lock(self.root)
 
     # The site ---------------------------------------------------------------------
 

@@ -1,0 +1,19 @@
+"""Fixtures of the end-to-end tests beyond the shared plugin's (minhbach_shared.testing)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from minhbach_shared.harness import System
+from notifier.testing import Inbox, start_smtp
+
+
+@pytest.fixture
+def inbox(system: System) -> Iterator[Inbox]:
+    """A real SMTP server (aiosmtpd) where the system's notifier sends its mail."""
+    handler = Inbox()
+    controller = start_smtp(system.smtp_port, handler)
+    yield handler
+    controller.stop()
