@@ -30,3 +30,5 @@ def channel_task(channel: str) -> str:
 NOTIFIER_QUEUE = "notifier"
 PUMP_TASK = "notifier.pump"
 RECONCILE_TASK = "notifier.reconcile"
+# Plans last week's internal briefing once (beat asks every hour; Monday morning it does).
+BRIEFING_TASK = "notifier.briefing"

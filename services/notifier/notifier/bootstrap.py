@@ -16,6 +16,9 @@ from notifier.owners import OwnerRegistry, http_registry
 from notifier.services import Notifier
 from notifier.settings import Settings
 
+# How often beat asks whether last week's briefing is due (it is planned once a week).
+BRIEFING_CHECK_S = 3600.0
+
 
 def queues() -> list[str]:
     return [names.EVENTS_QUEUE, *(names.channel_queue(c) for c in QUEUED), names.NOTIFIER_QUEUE]
@@ -26,6 +29,7 @@ def make_notifier_celery(settings: Settings) -> Celery:
         names.INGEST_TASK: {"queue": names.EVENTS_QUEUE},
         names.PUMP_TASK: {"queue": names.NOTIFIER_QUEUE},
         names.RECONCILE_TASK: {"queue": names.NOTIFIER_QUEUE},
+        names.BRIEFING_TASK: {"queue": names.NOTIFIER_QUEUE},
         **{names.channel_task(c): {"queue": names.channel_queue(c)} for c in QUEUED},
     }
     # A beat tick that finds its queue still full is worthless: let it expire.
@@ -39,6 +43,11 @@ def make_notifier_celery(settings: Settings) -> Celery:
             "task": names.RECONCILE_TASK,
             "schedule": settings.reconcile_interval_s,
             "options": {"queue": names.NOTIFIER_QUEUE, "expires": settings.reconcile_interval_s},
+        },
+        names.BRIEFING_TASK: {
+            "task": names.BRIEFING_TASK,
+            "schedule": BRIEFING_CHECK_S,
+            "options": {"queue": names.NOTIFIER_QUEUE, "expires": BRIEFING_CHECK_S},
         },
     }
     return make_celery(

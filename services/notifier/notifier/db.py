@@ -125,3 +125,14 @@ subscriber_emails = Table(
     Column("subscription_id", Integer, ForeignKey("subscriptions.id"), nullable=False, index=True),
     Column("kind", String(12), nullable=False),
 )
+
+# The internal weekly briefing: one e-mail row (channel "email") per recipient and
+# week; a week that has rows is never planned again, however often beat runs.
+briefing_emails = Table(
+    "briefing_emails",
+    metadata,
+    Column("delivery_id", Integer, ForeignKey("deliveries.id"), primary_key=True),
+    Column("week", String(10), nullable=False),
+    Column("recipient", String(320), nullable=False),
+    UniqueConstraint("week", "recipient"),
+)

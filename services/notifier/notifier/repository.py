@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from notifier.db import (
+    briefing_emails,
     deliveries,
     email_deliveries,
     ledger,
@@ -692,3 +693,64 @@ def get_subjects(session: Session, keys: Sequence[SubjectKey]) -> dict[SubjectKe
             state = _subject(r)
             out[state.key] = state
     return out
+
+
+# -- the weekly briefing -------------------------------------------------------
+
+
+def briefing_planned(session: Session, week: str) -> bool:
+    return (
+        session.scalar(select(briefing_emails.c.delivery_id).where(briefing_emails.c.week == week).limit(1))
+        is not None
+    )
+
+
+def add_briefing_email(session: Session, *, week: str, recipient: str, channel: str, now: datetime) -> None:
+    delivery_id = session.scalar(
+        insert(deliveries)
+        .values(
+            channel=channel,
+            subject_kind="briefing",
+            subject_id=week,
+            version=1,
+            status=PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+            occurred_at=now,
+        )
+        .returning(deliveries.c.id)
+    )
+    session.execute(insert(briefing_emails).values(delivery_id=delivery_id, week=week, recipient=recipient))
+
+
+def briefing_rows(session: Session, batch: Sequence[Delivery]) -> dict[int, tuple[str, str]]:
+    """Delivery id -> (week, recipient) for the briefing rows of `batch`."""
+    out: dict[int, tuple[str, str]] = {}
+    for chunk in _chunks([d.id for d in batch]):
+        rows = session.execute(select(briefing_emails).where(briefing_emails.c.delivery_id.in_(chunk)))
+        out.update({r.delivery_id: (r.week, r.recipient) for r in rows})
+    return out
+
+
+def sent_between(session: Session, *, channel: str, start: datetime, end: datetime) -> list[float]:
+    """Seconds from event to disclosure of each row of `channel` sent in [start, end)."""
+    rows = session.execute(
+        select(deliveries.c.sent_at, deliveries.c.occurred_at).where(
+            deliveries.c.channel == channel,
+            deliveries.c.status == DeliveryStatus.SENT.value,
+            deliveries.c.sent_at >= start,
+            deliveries.c.sent_at < end,
+        )
+    )
+    return [max((r.sent_at - r.occurred_at).total_seconds(), 0.0) if r.occurred_at else 0.0 for r in rows]
+
+
+def overdue_between(session: Session, *, start: datetime, end: datetime) -> tuple[int, int]:
+    """(reminders, distinct tickets) of ticket.overdue received in [start, end)."""
+    row = session.execute(
+        select(func.count(), func.count(func.distinct(ticket_overdue.c.ticket_id))).where(
+            ticket_overdue.c.received_at >= start, ticket_overdue.c.received_at < end
+        )
+    ).one()
+    return int(row[0]), int(row[1])

@@ -21,11 +21,21 @@ from minhbach_shared.db import WRITE
 from minhbach_shared.events import Envelope, EventType, Subject
 from minhbach_shared.http import Conflict, NotFound, Unprocessable
 from minhbach_shared.observability import correlation_id
-from notifier import hotline, ledger, subscriptions
+from notifier import briefing, hotline, ledger, subscriptions
 from notifier import repository as repo
 from notifier.broker import Dispatcher
 from notifier.channels.base import Channel, Outcome, ReadModel, audited
-from notifier.channels.email import EMAIL, EmailChannel, SubscriberMail, change_view
+from notifier.channels.content import CATEGORIES
+from notifier.channels.email import (
+    CHANNEL_LABELS,
+    EMAIL,
+    BriefingMail,
+    EmailChannel,
+    SubscriberMail,
+    change_view,
+    duration,
+)
+from notifier.channels.portal import ACTIONS, vn_date
 from notifier.ledger import DeliveryStatus, EventRef, SubjectKey
 from notifier.owners import OwnerRegistry
 from notifier.settings import Settings
@@ -86,7 +96,7 @@ class _Outgoing:
     """One e-mail to send and the delivery rows it settles (several when changes coalesce)."""
 
     rows: list[repo.Delivery]
-    job: repo.EmailJob | SubscriberMail | None
+    job: repo.EmailJob | SubscriberMail | BriefingMail | None
     moot: str | None = None  # why it is not sent at all (the subscription ended meanwhile)
 
 
@@ -327,6 +337,78 @@ class Notifier:
                 )
                 rows += 1
         return rows
+
+    # -- the weekly briefing ------------------------------------------------------------
+
+    def plan_briefing(self, *, now: datetime | None = None) -> str | None:
+        """Plan last week's briefing once, from Monday `briefing_hour` (Vietnam time) on.
+
+        Beat calls this every hour: a week that has its rows is never planned again, and a
+        beat that was down on Monday morning plans it when it is back. Returns the week id
+        when it planned one.
+        """
+        if self.mailer is None:
+            return None
+        now = now or self.clock()
+        local = now.astimezone(briefing.VN)
+        if local.weekday() == 0 and local.hour < self.settings.briefing_hour:
+            return None
+        week = briefing.last_week(now)
+        recipients = self.settings.briefing_recipients or [self.settings.office_email]
+        with self._write() as session:
+            if repo.briefing_planned(session, week.id):
+                return None
+            for recipient in dict.fromkeys(r.strip() for r in recipients if r.strip()):
+                repo.add_briefing_email(session, week=week.id, recipient=recipient, channel=EMAIL, now=now)
+            session.commit()
+        self.dispatcher.enqueue_channel(EMAIL)
+        log.info("weekly briefing planned", extra={"week": week.id, "recipients": len(recipients)})
+        return week.id
+
+    def _digest(self, session: Session, week: briefing.Week) -> briefing.Digest:
+        """What happened during `week`, from the read model and the ledger."""
+        subjects = repo.all_subjects(session)
+        states: dict[str, list[dict[str, Any]]] = {}
+        for s in subjects:
+            states.setdefault(s.kind, []).append(s.state)
+        digest = briefing.Digest(week)
+        for c in briefing.procedure_changes(week, states.get("procedure", [])):
+            digest.procedures.append(
+                {**c, "action": ACTIONS.get(str(c["action"]), str(c["action"])), "day": vn_date(c["at"])}
+            )
+        digest.upcoming = [
+            {"number": d.get("number"), "title": d.get("title"), "effective": vn_date(d.get("effective_on"))}
+            for d in states.get("decision", [])
+            if d.get("status") == "scheduled"
+        ]
+        for a in briefing.published_in(week, states.get("article", [])):
+            category = CATEGORIES.get(str(a.get("category")))
+            digest.articles.append({"category": category.title if category else "", "title": a.get("title")})
+        digest.answers = [
+            {"id": t.get("id"), "subject": t.get("subject"), "unit": t.get("unit")}
+            for t in briefing.published_in(week, states.get(hotline.TICKET, []))
+        ]
+        digest.overdue_reminders, digest.overdue_tickets = repo.overdue_between(
+            session, start=week.start, end=week.end
+        )
+        report = self.disclosure_report()
+        behind: dict[str, int] = {}
+        for item in [*report["stale"], *report["missing"]]:
+            behind[item["channel"]] = behind.get(item["channel"], 0) + 1
+        for name in self._queued():
+            took = repo.sent_between(session, channel=name, start=week.start, end=week.end)
+            p50, p90 = ledger.percentile(took, 50), ledger.percentile(took, 90)
+            digest.channels.append(
+                {
+                    "label": CHANNEL_LABELS.get(name, name),
+                    "sent": len(took),
+                    "p50": duration(p50) if p50 is not None else None,
+                    "p90": duration(p90) if p90 is not None else None,
+                    "dead_now": repo.channel_stats(session, channel=name)["dead"],
+                    "behind_now": behind.get(name, 0),
+                }
+            )
+        return digest
 
     # -- subscriptions ------------------------------------------------------------------
 
@@ -656,6 +738,8 @@ class Notifier:
         """The messages behind the due rows: one per overdue row and per confirmation, and
         one per subscription for all its pending change rows (due or not yet)."""
         overdue = repo.email_jobs(session, due)
+        briefings = repo.briefing_rows(session, due)
+        digests: dict[str, briefing.Digest] = {}
         subscriber = repo.subscriber_rows(session, due)
         changes_of = sorted(
             {r.subscription.id for r in subscriber.values() if r.kind == subscriptions.MailKind.CHANGES}
@@ -671,6 +755,12 @@ class Notifier:
         for d in due:
             if d.id in overdue:
                 out.append(_Outgoing([d], overdue[d.id]))
+                continue
+            if d.id in briefings:
+                week, recipient = briefings[d.id]
+                if week not in digests:
+                    digests[week] = self._digest(session, briefing.parse_week(week))
+                out.append(_Outgoing([d], BriefingMail(recipient, digests[week])))
                 continue
             row = subscriber.get(d.id)
             if row is None:

@@ -64,6 +64,12 @@ class Settings(BaseServiceSettings):
     # Where staff open the hotline's API from the e-mail (default: hotline_url).
     hotline_staff_url: str | None = None
 
+    # -- the weekly internal briefing (last week's disclosures, to the Office) -------
+    # Who gets it; empty: the Office (office_email). Sent on Monday from this hour
+    # (Vietnam time) on; beat checks every hour, so a beat that was down catches up.
+    briefing_recipients: list[str] = Field(default_factory=list)
+    briefing_hour: int = Field(7, ge=0, le=23)
+
     # -- e-mail to subscribers (a procedure or a field, double opt-in) ---------------
     # Where the public reaches this API (the links in e-mails: confirm, unsubscribe) ...
     public_url: str = "http://127.0.0.1:8004"

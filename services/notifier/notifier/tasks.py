@@ -63,3 +63,8 @@ def pump() -> None:
 @shared_task(name=names.RECONCILE_TASK)
 def reconcile() -> None:
     notifier().reconcile()
+
+
+@shared_task(name=names.BRIEFING_TASK)
+def weekly_briefing() -> None:
+    notifier().plan_briefing()

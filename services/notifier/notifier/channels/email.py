@@ -30,7 +30,8 @@ from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from notifier.channels.portal import page_name, procedure_view
+from notifier.briefing import Digest
+from notifier.channels.portal import page_name, procedure_view, vn_date
 from notifier.repository import EmailJob, SubjectState
 from notifier.settings import Settings
 from notifier.subscriptions import describe
@@ -61,6 +62,30 @@ class SubscriberMail:
     # Stable per message: a resend after a crash carries the same Message-ID.
     message_key: str
     changes: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BriefingMail:
+    """The weekly internal briefing, to one recipient."""
+
+    recipient: str
+    digest: Digest
+
+
+CHANNEL_LABELS = {
+    "portal": "Cổng thông tin (mục cải cách hành chính)",
+    "center": "Trung tâm Phục vụ hành chính công (bảng tra cứu, bản niêm yết)",
+    "dvc": "Cổng dịch vụ công trực tuyến",
+    "email": "Thư điện tử",
+}
+
+
+def duration(seconds: float) -> str:
+    """0.42 -> "0,4 giây"; 95 -> "1,6 phút"; 7200 -> "2,0 giờ" (Vietnamese decimal comma)."""
+    for limit, unit, size in ((60, "giây", 1), (3600, "phút", 60), (float("inf"), "giờ", 3600)):
+        if seconds < limit:
+            return f"{seconds / size:.1f} {unit}".replace(".", ",")
+    raise AssertionError("unreachable")
 
 
 def change_view(subject: SubjectState, portal_url: str) -> dict[str, Any]:
@@ -97,6 +122,8 @@ class EmailChannel:
             autoescape=select_autoescape(enabled_extensions=("html",)),  # .txt: plain text
             undefined=StrictUndefined,
             keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
         )
 
     # -- who ---------------------------------------------------------------------------
@@ -119,9 +146,11 @@ class EmailChannel:
         digest = hashlib.sha256(f"{event_id}\n{recipient.lower()}".encode()).hexdigest()[:24]
         return f"<overdue.{event_id}.{digest}@{domain}>"
 
-    def compose(self, job: EmailJob | SubscriberMail) -> EmailMessage:
+    def compose(self, job: EmailJob | SubscriberMail | BriefingMail) -> EmailMessage:
         if isinstance(job, SubscriberMail):
             return self.compose_subscriber(job)
+        if isinstance(job, BriefingMail):
+            return self.compose_briefing(job)
         data = job.notice.data
         code = job.notice.ticket_id
         unit = data.get("unit")
@@ -197,7 +226,31 @@ class EmailChannel:
         msg.set_content(body, charset="utf-8")
         return msg
 
-    def send(self, smtp: smtplib.SMTP, job: EmailJob | SubscriberMail) -> None:
+    def compose_briefing(self, mail: BriefingMail) -> EmailMessage:
+        d = mail.digest
+        week = d.week
+        year, _, number = week.id.partition("-W")
+        body = self.env.get_template("weekly_briefing.txt").render(
+            d=d,
+            week_label=f"{int(number)}/{year}",
+            first_day=vn_date(week.first_day),
+            last_day=vn_date(week.last_day),
+            report_url=f"{self.settings.public_url.rstrip('/')}/v1/disclosure/report",
+        )
+        msg = EmailMessage(policy=MAIL_POLICY)
+        days = f"{vn_date(week.first_day)}–{vn_date(week.last_day)}"
+        msg["Subject"] = f"Bản tin công khai tuần {int(number)}/{year} ({days})"
+        domain = parseaddr(self.settings.mail_from)[1].rpartition("@")[2] or "minhbach.local"
+        digest = hashlib.sha256(f"{week.id}\n{mail.recipient.lower()}".encode()).hexdigest()[:24]
+        msg["From"] = self.settings.mail_from
+        msg["To"] = mail.recipient
+        msg["Date"] = format_datetime(datetime.now(UTC))
+        msg["Message-ID"] = f"<briefing.{week.id}.{digest}@{domain}>"
+        msg["Auto-Submitted"] = "auto-generated"
+        msg.set_content(body, charset="utf-8")
+        return msg
+
+    def send(self, smtp: smtplib.SMTP, job: EmailJob | SubscriberMail | BriefingMail) -> None:
         """Hand one message to the server; raises (smtplib.SMTPException is an OSError) on refusal."""
         msg = self.compose(job)
         smtp.send_message(msg, from_addr=parseaddr(self.settings.mail_from)[1], to_addrs=[job.recipient])
