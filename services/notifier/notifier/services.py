@@ -293,7 +293,8 @@ class Notifier:
                 changed.append(key)
             followers = self._tell_followers(session, [(k, fetched[k]) for k in changed], now=now)
             session.commit()
-        for channel in sorted({name for key in changed for name in self.showing(key)}):
+        needed = {name for key in changed for name in self.showing(key)}
+        for channel in [name for name in self.channels if name in needed]:  # registry order: portal first
             self.dispatcher.enqueue_channel(channel)
         if emails:
             self.dispatcher.enqueue_channel(EMAIL)
