@@ -266,6 +266,38 @@ def wait_pages(
     return shown
 
 
+def measure_owner_fetch(system: System, codes: Sequence[str], *, rounds: int = 3) -> dict[str, Any]:
+    """What the notifier's ingest pays to fetch a burst's states from the procedures API:
+    the notifier's own clients, one GET per subject against one POST /v1/sync/states,
+    alternating in the same run (median of `rounds`)."""
+    from minhbach_shared.events import Subject
+    from minhbach_shared.observability import http_client
+    from notifier.owners import OWNER_PATHS, BatchHttpOwner
+
+    subjects = [Subject(kind="procedure", id=code) for code in codes]  # type: ignore[arg-type]
+    owner = BatchHttpOwner(http_client(system.procedures_url, timeout_s=30), OWNER_PATHS["procedures"])
+    single: list[float] = []
+    batch: list[float] = []
+    try:
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            one_by_one = [owner.fetch(s) for s in subjects]
+            single.append(ms(time.perf_counter() - t0))
+            t0 = time.perf_counter()
+            together = owner.fetch_many(subjects)
+            batch.append(ms(time.perf_counter() - t0))
+            if together != one_by_one:
+                raise BenchError("the batch answered other states than the single GETs")
+    finally:
+        owner.close()
+    return {
+        "subjects": len(subjects),
+        "one_by_one_ms": round(percentile(single, 50), 1),
+        "batch_ms": round(percentile(batch, 50), 1),
+        "rounds": rounds,
+    }
+
+
 def sample_procedures() -> list[dict[str, Any]]:
     data = json.loads((shared_dir() / "data" / "procedures-sample.json").read_text(encoding="utf-8"))
     return list(data["procedures"])
@@ -487,6 +519,10 @@ def table(result: dict[str, Any]) -> str:
             f"{b['channel_runs_to_all_shown']} (total {b['channel_runs_total']})",
         ),
         ("relayed events / ingest tasks", f"{b['relayed_events']} / {b['ingest_tasks']}"),
+        (
+            f"fetch {result['owner_fetch']['subjects']} states: GET each / batch",
+            f"{result['owner_fetch']['one_by_one_ms']:.0f} / {result['owner_fetch']['batch_ms']:.0f} ms",
+        ),
     ]
     width = max(len(k) for k, _ in rows)
     vwidth = max(len(v) for _, v in rows)
@@ -553,6 +589,8 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             api.set_processing_time(code, 5000 + i)
         burst_amend = burst(bench, "amend", burst_codes, {code: 2 for code in burst_codes})
         check_served(system, burst_codes[:: max(1, len(burst_codes) // 10)], portal)
+        print("owner fetch: one GET each vs one batch ...", file=sys.stderr, flush=True)
+        owner_fetch = measure_owner_fetch(system, burst_codes)
 
         latency = change["latency"]
         result = {
@@ -578,6 +616,7 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
                 "p99": round(latency["p99_ms"] / noop["p99_ms"], 2),
             },
             "burst": burst_amend,
+            "owner_fetch": owner_fetch,
             "burst_new": burst_new,
             "seed": seeded,
         }

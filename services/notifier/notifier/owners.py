@@ -15,6 +15,8 @@ from minhbach_shared.observability import http_client
 log = logging.getLogger(__name__)
 
 Versions = list[tuple[str, str, int]]
+# Subjects per batch request (the owners' own limit on POST /v1/sync/states).
+BATCH_SIZE = 200
 
 
 class OwnerClient(Protocol):
@@ -76,6 +78,19 @@ class HttpOwner:
         self.client.close()
 
 
+class BatchHttpOwner(HttpOwner):
+    """An owner that also serves many states in one request (POST /v1/sync/states)."""
+
+    def fetch_many(self, subjects: list[Subject]) -> list[dict[str, Any] | None]:
+        """Each subject's current state, in order; None where its own GET would be a 404."""
+        response = self.client.post(
+            "/v1/sync/states", json={"subjects": [{"kind": s.kind.value, "id": s.id} for s in subjects]}
+        )
+        response.raise_for_status()
+        by_key = {(s["kind"], str(s["id"])): s["state"] for s in response.json()["states"]}
+        return [by_key.get((s.kind.value, s.id)) for s in subjects]
+
+
 # Which owner serves which kinds, and where.
 OWNER_PATHS: dict[str, dict[str, str]] = {
     "procedures": {"procedure": "/v1/procedures/{id}", "decision": "/v1/decisions/{id}"},
@@ -83,6 +98,8 @@ OWNER_PATHS: dict[str, dict[str, str]] = {
     # 404 means "not public" (never published, or withdrawn): the portal removes its Q&A.
     "hotline": {"ticket": "/v1/public/answers/{id}"},
 }
+# Owners that serve POST /v1/sync/states (many states in one request).
+BATCH_OWNERS = frozenset({"procedures"})
 # Documents an owner serves besides its subjects (DocumentSource.document).
 OWNER_DOCUMENTS: dict[str, dict[str, str]] = {
     "hotline": {"statistics": "/v1/public/statistics"},
@@ -122,6 +139,7 @@ def http_registry(base_urls: Mapping[str, str], *, timeout_s: float = 5.0) -> Ow
     kinds: dict[str, str] = {}
     for name, base_url in base_urls.items():
         paths = OWNER_PATHS[name]
-        owners[name] = HttpOwner(http_client(base_url, timeout_s=timeout_s), paths, OWNER_DOCUMENTS.get(name))
+        kind = BatchHttpOwner if name in BATCH_OWNERS else HttpOwner
+        owners[name] = kind(http_client(base_url, timeout_s=timeout_s), paths, OWNER_DOCUMENTS.get(name))
         kinds.update({kind: name for kind in paths})
     return OwnerRegistry(owners, kinds)

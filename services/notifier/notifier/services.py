@@ -37,7 +37,7 @@ from notifier.channels.email import (
 )
 from notifier.channels.portal import ACTIONS, vn_date
 from notifier.ledger import DeliveryStatus, EventRef, SubjectKey
-from notifier.owners import OwnerRegistry
+from notifier.owners import BATCH_SIZE, OwnerClient, OwnerRegistry
 from notifier.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -232,19 +232,8 @@ class Notifier:
         fetched: dict[SubjectKey, tuple[int, dict[str, Any], datetime | None]] = {}
         gone: dict[SubjectKey, _Target] = {}
         dropped = 0
-        for key, target in targets.items():
-            owner = self.owners.for_kind(key[0])
-            if owner is None:
-                log.info("no owner for this kind yet; dropped", extra={"subject": key})
-                dropped += 1
-                continue
-            # httpx errors propagate: the task retries and nothing has been written.
-            # The fetch and its logs carry the id of the request that caused the change.
-            token = correlation_id.set(target.correlation_id or correlation_id.get())
-            try:
-                state = owner.fetch(Subject(kind=key[0], id=key[1]))  # type: ignore[arg-type]
-            finally:
-                correlation_id.reset(token)
+        # httpx errors propagate: the task retries and nothing has been written.
+        for key, target, state in self._fetch(targets):
             if state is None:
                 if key[0] in WITHDRAWABLE:
                     gone[key] = target  # withdrawn if we hold it; dropped if we never did
@@ -256,6 +245,7 @@ class Notifier:
                 state = shape(state)
             # The owner may already be past the event: what it returns is what we show.
             fetched[key] = (int(state.get("version") or target.version), state, target.occurred_at)
+        dropped += sum(1 for key in targets if self.owners.for_kind(key[0]) is None)
         if not seen and not fetched and not gone and not notices:
             return [], dropped
         now = self.clock()
@@ -302,6 +292,38 @@ class Notifier:
             # Their rows wait subscriber_delay_s (a burst becomes one e-mail); past 60 s the pump.
             self.dispatcher.retry_channel(EMAIL, self.settings.subscriber_delay_s)
         return changed, dropped
+
+    def _fetch(
+        self, targets: Mapping[SubjectKey, _Target]
+    ) -> Iterator[tuple[SubjectKey, _Target, dict[str, Any] | None]]:
+        """Each target's current state from its owner: in batches where the owner serves
+        many in one request (a burst of 200 procedures is one round trip), else one by one.
+        Each request carries the correlation id of the request that caused the change."""
+        by_owner: dict[int, list[SubjectKey]] = {}
+        owners: dict[int, OwnerClient] = {}
+        for key in targets:
+            owner = self.owners.for_kind(key[0])
+            if owner is None:
+                log.info("no owner for this kind yet; dropped", extra={"subject": key})
+                continue
+            owners[id(owner)] = owner
+            by_owner.setdefault(id(owner), []).append(key)
+        for ref, keys in by_owner.items():
+            owner = owners[ref]
+            fetch_many = getattr(owner, "fetch_many", None)
+            size = BATCH_SIZE if fetch_many is not None else 1
+            for start in range(0, len(keys), size):
+                chunk = keys[start : start + size]
+                token = correlation_id.set(targets[chunk[0]].correlation_id or correlation_id.get())
+                try:
+                    if fetch_many is not None:
+                        states = fetch_many([Subject(kind=k[0], id=k[1]) for k in chunk])  # type: ignore[arg-type]
+                    else:
+                        states = [owner.fetch(Subject(kind=chunk[0][0], id=chunk[0][1]))]  # type: ignore[arg-type]
+                finally:
+                    correlation_id.reset(token)
+                for key, state in zip(chunk, states, strict=True):
+                    yield key, targets[key], state
 
     def _tell_followers(
         self,

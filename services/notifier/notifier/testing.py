@@ -21,6 +21,8 @@ class FakeOwner:
     def __init__(self) -> None:
         self.states: dict[tuple[str, str], dict[str, Any]] = {}
         self.fetches: list[tuple[str, str]] = []
+        # "METHOD /path" of each request its HTTP stand-in served (integration tests).
+        self.requests: list[str] = []
         # Documents that are not subjects, by name (the hotline's "statistics").
         self.documents: dict[str, dict[str, Any]] = {}
         self.down = False

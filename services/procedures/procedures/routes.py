@@ -149,3 +149,9 @@ def get_decision(decision_id: DecisionId, request: Request, session: ReadSession
 @router.get("/sync/versions", response_model=schemas.SyncVersions, tags=["sync"])
 def sync_versions(session: ReadSession) -> schemas.SyncVersions:
     return services.sync_versions(session)
+
+
+@router.post("/sync/states", response_model=schemas.SyncStates, tags=["sync"])
+def sync_states(body: schemas.SyncStatesRequest, session: ReadSession) -> schemas.SyncStates:
+    """Many subjects' current states in one request (at most 200): what the notifier fetches in a burst."""
+    return services.sync_states(session, body.subjects)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -289,3 +289,32 @@ class SyncSubject(BaseModel):
 
 class SyncVersions(BaseModel):
     subjects: list[SyncSubject]
+
+
+# One request for many subjects' current states: a decision changing 200 procedures
+# costs the notifier one round trip, not 200.
+MAX_BATCH = 200
+
+
+class SubjectRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["procedure", "decision"]
+    id: str = Field(min_length=1, max_length=120)
+
+
+class SyncStatesRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subjects: list[SubjectRef] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class SyncState(BaseModel):
+    kind: str
+    id: str
+    # The same body as GET /v1/procedures/{code} or /v1/decisions/{id}; null: not public (404 there).
+    state: ProcedureRead | DecisionRead | None
+
+
+class SyncStates(BaseModel):
+    states: list[SyncState]

@@ -259,6 +259,22 @@ def sync_versions(session: Session) -> schemas.SyncVersions:
     )
 
 
+def sync_states(session: Session, refs: list[schemas.SubjectRef]) -> schemas.SyncStates:
+    """The current public state of each subject, as its own GET gives it (None where that is a 404)."""
+    states: list[schemas.SyncState] = []
+    for ref in refs:
+        state: schemas.ProcedureRead | schemas.DecisionRead | None
+        try:
+            if ref.kind == "procedure":
+                state = get_procedure(session, ref.id)
+            else:
+                state = get_decision(session, int(ref.id), include_drafts=False)
+        except (errors.ProcedureNotFound, errors.DecisionNotFound, ValueError):
+            state = None
+        states.append(schemas.SyncState(kind=ref.kind, id=ref.id, state=state))
+    return schemas.SyncStates(states=states)
+
+
 # Demo data
 
 

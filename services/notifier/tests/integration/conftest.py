@@ -12,6 +12,11 @@ from notifier.testing import FakeOwner
 def owner_api(owner: FakeOwner) -> FastAPI:
     app = FastAPI()
 
+    @app.middleware("http")
+    async def record(request, call_next):  # type: ignore[no-untyped-def]
+        owner.requests.append(f"{request.method} {request.url.path}")
+        return await call_next(request)
+
     def state(kind: str, subject_id: str) -> dict:
         found = owner.states.get((kind, subject_id))
         if found is None:
@@ -45,6 +50,16 @@ def owner_api(owner: FakeOwner) -> FastAPI:
         if "statistics" not in owner.documents:
             raise HTTPException(404, "no statistics")
         return owner.documents["statistics"]
+
+    @app.post("/v1/sync/states")
+    def states(body: dict) -> dict:
+        out = []
+        for ref in body["subjects"]:
+            found = owner.states.get((ref["kind"], ref["id"]))
+            if found is not None and found.get("_fail"):
+                raise HTTPException(503, "owner overloaded")
+            out.append({"kind": ref["kind"], "id": ref["id"], "state": found})
+        return {"states": out}
 
     @app.get("/v1/sync/versions")
     def versions() -> dict:

@@ -2,8 +2,10 @@
 
 import httpx
 import pytest
+from sqlalchemy.orm import Session
 
 from minhbach_shared.events import Subject
+from notifier import repository as repo
 from notifier.owners import http_registry
 from notifier.settings import Settings
 from notifier.testing import (
@@ -15,6 +17,11 @@ from notifier.testing import (
     procedure_state,
     ticket_answer,
 )
+
+
+def held_version(notifier, key):
+    with Session(notifier.engine) as session:
+        return repo.subject_versions(session, [key]).get(key)
 
 
 @pytest.fixture
@@ -33,6 +40,21 @@ def test_fetch_versions_and_404(registry, owner):
     assert client.fetch(Subject(kind="decision", id="3"))["number"] == "12/QĐ-SXD"
     assert client.fetch(Subject(kind="procedure", id="MB.XD.404")) is None
     assert sorted(client.versions()) == [("decision", "3", 1), ("procedure", "MB.XD.001", 2)]
+
+
+def test_a_burst_is_fetched_in_batches_not_one_request_per_subject(registry, owner, notifier):
+    notifier.owners = registry
+    codes = [f"MB.XD.{n:03d}" for n in range(250)]
+    for code in codes:
+        owner.put("procedure", procedure_state(code, 1, name=f"Thủ tục {code}"))
+    owner.put("decision", decision_state(3, 1))
+    report = notifier.ingest(
+        [envelope("procedure", code, 1) for code in codes]
+        + [envelope("decision", "3", 1), envelope("procedure", "MB.XD.404", 1)]
+    )
+    assert len(report.changed) == 251 and report.dropped == 1  # the unknown one: a 404 in the batch
+    assert owner.requests == ["POST /v1/sync/states"] * 2  # 252 subjects: 200 + 52
+    assert held_version(notifier, ("procedure", "MB.XD.249")) == 1
 
 
 def test_content_kinds_are_served_by_the_content_owner(owner_server, owner):

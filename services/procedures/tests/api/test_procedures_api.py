@@ -397,6 +397,37 @@ class TestDecisions:
             ]
         }
 
+    def test_sync_states_answers_many_subjects_as_their_own_gets_do(
+        self, client: TestClient, editor: dict[str, str], in_force: dict[str, Any]
+    ) -> None:
+        create(client, editor, {"code": "MB.X.1", "name": "nháp"})
+        asked = [
+            {"kind": "procedure", "id": "MB.XD.004"},
+            {"kind": "decision", "id": str(in_force["id"])},
+            {"kind": "procedure", "id": "MB.X.1"},  # a draft: not public
+            {"kind": "decision", "id": "not-a-number"},
+            {"kind": "procedure", "id": "MB.XD.001"},
+        ]
+        answer = client.post("/v1/sync/states", json={"subjects": asked})
+        assert answer.status_code == 200, answer.text
+        states = answer.json()["states"]
+        assert [(s["kind"], s["id"]) for s in states] == [(a["kind"], a["id"]) for a in asked]
+        assert states[0]["state"] == client.get("/v1/procedures/MB.XD.004").json()
+        assert states[1]["state"] == client.get(f"/v1/decisions/{in_force['id']}").json()
+        assert states[2]["state"] is None and states[3]["state"] is None
+        assert states[4]["state"]["code"] == "MB.XD.001"
+
+    def test_sync_states_refuses_bad_batches_naming_the_field(self, client: TestClient) -> None:
+        too_many = [{"kind": "procedure", "id": f"MB.{i}"} for i in range(201)]
+        for body, field in (
+            ({"subjects": too_many}, "subjects"),
+            ({"subjects": []}, "subjects"),
+            ({"subjects": [{"kind": "article", "id": "7"}]}, "subjects.0.kind"),
+        ):
+            refused = client.post("/v1/sync/states", json=body)
+            assert refused.status_code == 422, body
+            assert [e["field"] for e in refused.json()["errors"]] == [field]
+
 
 class TestScheduledDecisions:
     def test_a_future_decision_is_scheduled_then_applied_by_the_task(
