@@ -265,9 +265,9 @@ def test_correlation_id_travels_from_the_request_to_the_notifiers_fetch(system: 
         log = system.processes["procedures"].log_path.read_text(encoding="utf-8")
         return [json.loads(line) for line in log.splitlines() if line.startswith("{")]
 
-    # the notifier's fetch of the procedure arrived carrying the approver's request id
-    fetches = [
-        line for line in access_lines() if line.get("message", "").startswith("GET /v1/procedures/E2E.COR.1 ")
-    ]
+    # the notifier's fetch of the decision's subjects (one batch request) arrived carrying
+    # the approver's request id; nothing else the notifier asked carries it
+    ours = [line for line in access_lines() if line.get("correlation_id") == "e2e-corr-7f3a"]
+    fetches = [line["message"].split(" ")[:2] for line in ours if "/v1/sync/" in line.get("message", "")]
     assert fetches, "the notifier never fetched the procedure"
-    assert {line["correlation_id"] for line in fetches} == {"e2e-corr-7f3a"}
+    assert {tuple(f) for f in fetches} == {("POST", "/v1/sync/states")}

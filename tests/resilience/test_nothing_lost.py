@@ -177,9 +177,16 @@ def test_redis_restart_loses_acknowledged_messages_and_reconciliation_repairs(
     amend(system, "206/QĐ-SXD", codes[:10], days=11)
     redis = system.redis.client()
     wait_until(lambda: redis.llen(names.EVENTS_QUEUE) >= 2, timeout=20, message="events queued in Redis")
-    with relay_engine(system).connect() as conn:
-        unsent = conn.exec_driver_sql("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").scalar()
-    assert unsent == 0  # the relay handed them over: only Redis had them
+
+    def unsent() -> int:
+        with relay_engine(system).connect() as conn:
+            return int(
+                conn.exec_driver_sql("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").scalar() or 0
+            )
+
+    # The relay marks a batch sent right after Redis took it: wait for that mark too.
+    wait_until(lambda: unsent() == 0, timeout=20, message="the relay to mark its batches sent")
+    assert redis.llen(names.EVENTS_QUEUE) >= 2  # the relay handed them over: only Redis has them
 
     # ... are lost when Redis dies without persistence and comes back empty.
     system.redis.restart(kill=True)
