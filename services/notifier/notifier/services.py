@@ -822,14 +822,6 @@ class Notifier:
         now = now or self.clock()
         with Session(self.engine) as session:
             oldest = {name: repo.oldest_due(session, channel=name, now=now) for name in self._queued()}
-            statistics_held = repo.get_subject(session, hotline.STATISTICS_KEY) is not None
-        if not statistics_held:
-            # A fresh system shows the hotline's phones and hours within a pump interval,
-            # not at the first reconcile (a minute later).
-            try:
-                self.refresh_statistics()
-            except Exception:
-                log.info("hotline statistics not fetched yet; the next pump tries again", exc_info=True)
         due = [name for name, since in oldest.items() if since is not None]
         queued = [name for name in due if self.dispatcher.enqueue_channel(name)]
         stall = timedelta(seconds=self.settings.channel_stall_s)

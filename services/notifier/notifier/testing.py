@@ -26,7 +26,6 @@ class FakeOwner:
         # Documents that are not subjects, by name (the hotline's "statistics").
         self.documents: dict[str, dict[str, Any]] = {}
         self.down = False
-        self.document_reads: list[str] = []
 
     def put(self, kind: str, state: dict[str, Any]) -> dict[str, Any]:
         key = (kind, str(state.get("code") or state["id"]))
@@ -48,7 +47,6 @@ class FakeOwner:
     def document(self, name: str) -> dict[str, Any] | None:
         if self.down:
             raise httpx.ConnectError("owner is down")
-        self.document_reads.append(name)
         body = self.documents.get(name)
         return copy.deepcopy(body) if body is not None else None
 

@@ -216,16 +216,3 @@ def test_board_stamps_without_redis_still_follow_the_board(put, settings):
 
     first, second = asyncio.run(scenario())
     assert first != "changed" and second == "changed"
-
-
-def test_a_fresh_system_gets_the_hotline_phones_at_the_first_pump(notifier, hotline_owner, settings):
-    hotline_owner.down = True
-    notifier.pump()  # the hotline is not up yet: nothing breaks, nothing held
-    hotline_owner.down = False
-    hotline_owner.documents["statistics"] = hotline_statistics(phones=["0227 3831 234"])
-    notifier.pump()
-    notifier.run_channel("center")
-    assert '<a class="phone" href="tel:02273831234">0227 3831 234</a>' in read(settings, "index.html")
-    assert hotline_owner.document_reads == ["statistics"]
-    notifier.pump()  # held now: the pump leaves the rest to reconcile
-    assert hotline_owner.document_reads == ["statistics"]
