@@ -447,18 +447,20 @@ class Notifier:
                 [{"field": "procedure_code", "message": "exactly one of procedure_code and field"}],
             )
         with self._write() as session:
-            procedures = repo.subjects_of_kind(session, subscriptions.PROCEDURE)
-            in_force = [p for p in procedures if p.state.get("status", "in_force") == "in_force"]
             if procedure_code is not None:
-                found = next((p for p in in_force if p.id == procedure_code.strip()), None)
-                if found is None:
+                # One subject read: a public endpoint should not load the whole catalogue.
+                found = repo.get_subject(session, (subscriptions.PROCEDURE, procedure_code.strip()))
+                if found is None or not _in_force(found.state):
                     raise Unprocessable(
                         f"no procedure in force with code {procedure_code!r}",
                         [{"field": "procedure_code", "message": "no procedure in force with this code"}],
                     )
                 target = subscriptions.procedure_target(found.id, str(found.state.get("name") or ""))
             else:
-                fields = sorted({str(p.state.get("field") or "") for p in in_force} - {""})
+                procedures = repo.subjects_of_kind(session, subscriptions.PROCEDURE)
+                fields = sorted(
+                    {str(p.state.get("field") or "") for p in procedures if _in_force(p.state)} - {""}
+                )
                 name = subscriptions.find_field(str(field), fields)
                 if name is None:
                     raise Unprocessable(
@@ -513,39 +515,28 @@ class Notifier:
         self.dispatcher.enqueue_channel(EMAIL)
 
     def confirm_subscription(self, token: str) -> repo.Subscription:
-        with self._write() as session:
-            held = repo.subscription_by_token(session, token)
-            if held is None:
-                raise NotFound("no subscription with this link", [{"field": "token", "message": "unknown"}])
-            if held.status == subscriptions.SubscriptionStatus.UNSUBSCRIBED:
-                raise Conflict(
-                    "this subscription was cancelled; subscribe again",
-                    [{"field": "token", "message": "unsubscribed"}],
-                )
-            if subscriptions.can_confirm(held.status):
-                repo.update_subscription(
-                    session,
-                    held.id,
-                    status=subscriptions.SubscriptionStatus.ACTIVE.value,
-                    confirmed_at=self.clock(),
-                )
-                session.commit()
-            found = repo.subscription_by_token(session, token)
-        assert found is not None
-        return found
+        return self._change_subscription(token, subscriptions.SubscriptionStatus.ACTIVE)
 
     def unsubscribe(self, token: str) -> repo.Subscription:
+        return self._change_subscription(token, subscriptions.SubscriptionStatus.UNSUBSCRIBED)
+
+    def _change_subscription(self, token: str, to: subscriptions.SubscriptionStatus) -> repo.Subscription:
+        """Confirm (pending -> active) or unsubscribe (any -> unsubscribed); repeating is harmless."""
         with self._write() as session:
             held = repo.subscription_by_token(session, token)
             if held is None:
                 raise NotFound("no subscription with this link", [{"field": "token", "message": "unknown"}])
-            if held.status != subscriptions.SubscriptionStatus.UNSUBSCRIBED:
-                repo.update_subscription(
-                    session,
-                    held.id,
-                    status=subscriptions.SubscriptionStatus.UNSUBSCRIBED.value,
-                    unsubscribed_at=self.clock(),
-                )
+            if to == subscriptions.SubscriptionStatus.ACTIVE:
+                if held.status == subscriptions.SubscriptionStatus.UNSUBSCRIBED:
+                    raise Conflict(
+                        "this subscription was cancelled; subscribe again",
+                        [{"field": "token", "message": "unsubscribed"}],
+                    )
+                moves, stamp = subscriptions.can_confirm(held.status), "confirmed_at"
+            else:
+                moves, stamp = held.status != to, "unsubscribed_at"
+            if moves:
+                repo.update_subscription(session, held.id, status=to.value, **{stamp: self.clock()})
                 session.commit()
             found = repo.subscription_by_token(session, token)
         assert found is not None
@@ -1059,6 +1050,10 @@ def _close(smtp: smtplib.SMTP | None) -> None:
         smtp.quit()
     except OSError:
         smtp.close()
+
+
+def _in_force(state: Mapping[str, Any]) -> bool:
+    return state.get("status", "in_force") == "in_force"
 
 
 def _mail(
