@@ -59,15 +59,28 @@ def celery_app(settings):
 
 
 @pytest.fixture
-def notifier(settings, owner, content_owner, hotline_owner, celery_app, redis_client):
-    service = build_notifier(
-        settings,
-        celery=celery_app,
-        owners=registry(owner, content_owner, hotline_owner),
-        redis=redis_client,
-    )
-    yield service
-    service.engine.dispose()
+def make_notifier(settings, owner, content_owner, hotline_owner, celery_app, redis_client):
+    """A Notifier on the test's database, Redis and fake owners, with some settings changed."""
+    built = []
+
+    def make(**overrides):  # type: ignore[no-untyped-def]
+        service = build_notifier(
+            settings.model_copy(update=overrides),
+            celery=celery_app,
+            owners=registry(owner, content_owner, hotline_owner),
+            redis=redis_client,
+        )
+        built.append(service)
+        return service
+
+    yield make
+    for service in built:
+        service.engine.dispose()
+
+
+@pytest.fixture
+def notifier(make_notifier):
+    return make_notifier()
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from notifier import briefing
-from notifier.bootstrap import build_notifier
-from notifier.testing import article_state, envelope, procedure_state, registry, text_of, ticket_answer
+from notifier.testing import article_state, envelope, procedure_state, text_of, ticket_answer
 
 OFFICE = "vanphong@example.vn"
 DIRECTOR = "giamdoc@example.vn"
@@ -33,22 +32,10 @@ def test_weeks_are_iso_weeks_in_vietnam_time():
 
 
 @pytest.fixture
-def office(settings, smtp_port, owner, content_owner, hotline_owner, celery_app, redis_client):
-    configured = settings.model_copy(
-        update={
-            "smtp_port": smtp_port,
-            "office_email": OFFICE,
-            "briefing_recipients": [OFFICE, DIRECTOR, OFFICE],
-        }
+def office(make_notifier, smtp_port):
+    return make_notifier(
+        smtp_port=smtp_port, office_email=OFFICE, briefing_recipients=[OFFICE, DIRECTOR, OFFICE]
     )
-    service = build_notifier(
-        configured,
-        celery=celery_app,
-        owners=registry(owner, content_owner, hotline_owner),
-        redis=redis_client,
-    )
-    yield service
-    service.engine.dispose()
 
 
 def test_the_briefing_goes_out_once_on_monday_morning_and_tells_the_week(

@@ -9,9 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minhbach_shared import names
-from notifier.bootstrap import build_notifier
 from notifier.db import deliveries, email_deliveries
-from notifier.testing import Inbox, envelope, overdue_data, procedure_state, registry, start_smtp, text_of
+from notifier.testing import Inbox, envelope, overdue_data, procedure_state, start_smtp, text_of
 
 CODE = "PAKN-2026-000123"
 UNIT = "Phòng Quản lý xây dựng"
@@ -22,27 +21,13 @@ PERSONAL = ("submitter", "contact", "phone", "address", "body", "Nguyễn", "091
 
 
 @pytest.fixture
-def mail_settings(settings, smtp_port):
-    return settings.model_copy(
-        update={
-            "smtp_port": smtp_port,
-            "office_email": OFFICE,
-            "unit_emails": {UNIT: UNIT_EMAIL},
-            "hotline_staff_url": "https://hotline.example.vn",
-        }
+def mailing(make_notifier, smtp_port):
+    return make_notifier(
+        smtp_port=smtp_port,
+        office_email=OFFICE,
+        unit_emails={UNIT: UNIT_EMAIL},
+        hotline_staff_url="https://hotline.example.vn",
     )
-
-
-@pytest.fixture
-def mailing(mail_settings, owner, content_owner, hotline_owner, celery_app, redis_client):
-    service = build_notifier(
-        mail_settings,
-        celery=celery_app,
-        owners=registry(owner, content_owner, hotline_owner),
-        redis=redis_client,
-    )
-    yield service
-    service.engine.dispose()
 
 
 def overdue(event_version: int = 3, **data):  # type: ignore[no-untyped-def]
@@ -146,15 +131,15 @@ def test_smtp_down_backs_off_then_sends_when_it_is_back(mailing, smtp_port):
     assert sorted(r for rcpts, _ in box.messages for r in rcpts) == sorted([UNIT_EMAIL, OFFICE])
 
 
-def test_smtp_down_too_long_is_dead_and_an_operator_retries_it(mailing, smtp_port, mail_settings):
+def test_smtp_down_too_long_is_dead_and_an_operator_retries_it(mailing, smtp_port):
     clock = [mailing.clock()]
     mailing.clock = lambda: clock[0]
     mailing.ingest([overdue(unit=None)])  # no unit: the Office only
-    for _ in range(mail_settings.max_attempts):
+    for _ in range(mailing.settings.max_attempts):
         clock[0] += timedelta(seconds=1)
         mailing.run_channel("email")
     [row] = email_rows(mailing)
-    assert row.status == "dead" and row.attempts == mail_settings.max_attempts
+    assert row.status == "dead" and row.attempts == mailing.settings.max_attempts
     assert next(c for c in mailing.channel_status() if c["name"] == "email")["dead"] == 1
 
     box = Inbox()

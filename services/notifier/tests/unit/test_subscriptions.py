@@ -11,33 +11,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minhbach_shared.http import NotFound, Unprocessable
-from notifier.bootstrap import build_notifier
 from notifier.db import deliveries, subscriptions
 from notifier.subscriptions import followers
-from notifier.testing import envelope, procedure_state, registry, text_of
+from notifier.testing import envelope, procedure_state, text_of
 
 CITIZEN = "nguoidan@example.vn"
 PERMIT = "Cấp giấy phép xây dựng mới đối với công trình cấp I, cấp II"
 
 
 @pytest.fixture
-def mailing(settings, smtp_port, owner, content_owner, hotline_owner, celery_app, redis_client):
-    mail_settings = settings.model_copy(
-        update={
-            "smtp_port": smtp_port,
-            "public_url": "https://minhbach.example.vn",
-            "subscriber_delay_s": 30.0,
-            "confirm_resend_s": 600.0,
-        }
+def mailing(make_notifier, smtp_port):
+    return make_notifier(
+        smtp_port=smtp_port,
+        public_url="https://minhbach.example.vn",
+        subscriber_delay_s=30.0,
+        confirm_resend_s=600.0,
     )
-    service = build_notifier(
-        mail_settings,
-        celery=celery_app,
-        owners=registry(owner, content_owner, hotline_owner),
-        redis=redis_client,
-    )
-    yield service
-    service.engine.dispose()
 
 
 @pytest.fixture
