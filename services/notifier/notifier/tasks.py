@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 from celery import Task, current_app, shared_task
+from celery.signals import worker_ready
 from sqlalchemy.exc import OperationalError
 
 from minhbach_shared import names
@@ -22,6 +23,9 @@ log = logging.getLogger(__name__)
 _notifier: Notifier | None = None
 TRANSIENT = (httpx.HTTPError, OperationalError)
 INGEST_MAX_RETRIES = 20
+# The start-up reconcile asks owners that did not answer again, for about a minute.
+CATCH_UP_TRIES = 12
+CATCH_UP_EVERY_S = 5
 
 
 def notifier() -> Notifier:
@@ -60,9 +64,21 @@ def pump() -> None:
     notifier().pump()
 
 
-@shared_task(name=names.RECONCILE_TASK)
-def reconcile() -> None:
-    notifier().reconcile()
+@shared_task(name=names.RECONCILE_TASK, bind=True, max_retries=CATCH_UP_TRIES)
+def reconcile(self: Task, catch_up: bool = False) -> None:
+    # catch_up: sent once when the notifier's worker starts, so a system that was down
+    # (or is just starting) converges now, not a reconcile interval later. Owners may
+    # still be starting beside it: ask again every few seconds until all answered.
+    report = notifier().reconcile()
+    if catch_up and report.unreachable and self.request.retries < CATCH_UP_TRIES:
+        raise self.retry(countdown=CATCH_UP_EVERY_S)
+
+
+@worker_ready.connect
+def catch_up_at_start(sender: Any, **_: Any) -> None:
+    """The worker that consumes the notifier's own queue starts with one reconcile."""
+    if names.NOTIFIER_QUEUE in sender.app.amqp.queues.consume_from:
+        reconcile.apply_async(kwargs={"catch_up": True}, queue=names.NOTIFIER_QUEUE)
 
 
 @shared_task(name=names.BRIEFING_TASK)
