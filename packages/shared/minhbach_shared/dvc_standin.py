@@ -99,6 +99,7 @@ def create_app(settings: StandinSettings | None = None) -> FastAPI:
     app = FastAPI(title="dvc stand-in receiver (dev and test only)")
     app.state.store = store
     app.state.fail_status = settings.fail_status
+    app.state.retry_after = None
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -108,7 +109,9 @@ def create_app(settings: StandinSettings | None = None) -> FastAPI:
     async def receive(request: Request) -> JSONResponse:
         failing: int | None = app.state.fail_status
         if failing is not None:
-            return JSONResponse({"detail": "told to fail"}, status_code=failing)
+            wait = app.state.retry_after
+            headers = {"Retry-After": str(wait)} if wait is not None else None
+            return JSONResponse({"detail": "told to fail"}, status_code=failing, headers=headers)
         data = await request.body()
         try:
             payload = webhook.verify(data, dict(request.headers))
@@ -131,9 +134,16 @@ def create_app(settings: StandinSettings | None = None) -> FastAPI:
         }
 
     @app.post("/fail")
-    def fail(status: int | None = Body(None, embed=True, ge=400, le=599)) -> dict[str, int | None]:
-        """{"status": 503}: answer every webhook so from now on; {"status": null}: take them again."""
+    def fail(
+        status: int | None = Body(None, embed=True, ge=400, le=599),
+        retry_after: int | None = Body(None, embed=True, ge=0),
+    ) -> dict[str, int | None]:
+        """{"status": 503}: answer every webhook so from now on; {"status": null}: take them again.
+
+        {"status": 503, "retry_after": 600} also sends `Retry-After: 600`.
+        """
         app.state.fail_status = status
-        return {"status": status}
+        app.state.retry_after = retry_after
+        return {"status": status, "retry_after": retry_after}
 
     return app

@@ -636,7 +636,8 @@ class Notifier:
                     if outcome is not None and outcome.ok:
                         continue
                     error = outcome.error if outcome is not None and outcome.error else "no outcome"
-                    wait = self._record_failure(session, name, d, error, done, report)
+                    asked = outcome.retry_after_s if outcome is not None else None
+                    wait = self._record_failure(session, name, d, error, done, report, not_before_s=asked)
                     if wait is not None:
                         soonest = wait if soonest is None else min(soonest, wait)
                 session.commit()
@@ -655,9 +656,20 @@ class Notifier:
         return report
 
     def _record_failure(
-        self, session: Session, name: str, d: repo.Delivery, error: str, done: datetime, report: RunReport
+        self,
+        session: Session,
+        name: str,
+        d: repo.Delivery,
+        error: str,
+        done: datetime,
+        report: RunReport,
+        *,
+        not_before_s: float | None = None,
     ) -> float | None:
-        """Back the row off, or make it dead past max_attempts; the wait in seconds, None when dead."""
+        """Back the row off, or make it dead past max_attempts; the wait in seconds, None when dead.
+
+        not_before_s: the other side asked us to wait (Retry-After); never sooner than that.
+        """
         attempts = d.attempts + 1
         dead = ledger.is_dead(attempts, self.settings.max_attempts_of(name))
         next_at = ledger.next_attempt_at(
@@ -667,6 +679,8 @@ class Notifier:
             cap_s=self.settings.retry_cap_s,
             rng=self.rng,
         )
+        if not_before_s is not None:
+            next_at = max(next_at, done + timedelta(seconds=not_before_s))
         repo.mark_failed(
             session,
             d.id,

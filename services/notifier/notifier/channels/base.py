@@ -17,6 +17,8 @@ class Outcome:
 
     version: int | None = None
     error: str | None = None
+    # A failure the other side asked us to wait on (HTTP Retry-After), in seconds.
+    retry_after_s: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -27,8 +29,8 @@ class Outcome:
         return cls(version=version)
 
     @classmethod
-    def failed(cls, error: str) -> Outcome:
-        return cls(error=error)
+    def failed(cls, error: str, *, retry_after_s: float | None = None) -> Outcome:
+        return cls(error=error, retry_after_s=retry_after_s)
 
 
 class ReadModel:

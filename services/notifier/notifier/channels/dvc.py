@@ -27,6 +27,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -89,6 +90,26 @@ DECISION_FIELDS = (
 )
 # The receiver says it cannot take anything now: the rest of the batch waits too.
 UNAVAILABLE = frozenset({429, 502, 503, 504})
+# A receiver's Retry-After is honoured up to this; a longer ask is taken as a day.
+MAX_RETRY_AFTER_S = 24 * 3600.0
+
+
+def retry_after(value: str | None, *, now: datetime) -> float | None:
+    """Seconds a Retry-After header asks for (delta-seconds or an HTTP date), at most a day."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None  # unreadable: our own backoff applies
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - now).total_seconds()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
 
 
 def webhook_id(key: SubjectKey, version: int) -> str:
@@ -221,7 +242,7 @@ class DvcChannel:
         outcomes: dict[int, Outcome] = {}
         # Set when the receiver is unreachable or says it is unavailable: the rest of the
         # batch is not tried (each would wait for its own timeout) and backs off with it.
-        down: str | None = None
+        down: Outcome | None = None
         with httpx.Client(timeout=self.timeout, transport=self.transport, follow_redirects=False) as client:
             for delivery in batch:
                 subject = model.get(delivery.key)
@@ -232,14 +253,14 @@ class DvcChannel:
                     outcomes[delivery.id] = Outcome.failed(f"the dvc channel never discloses {subject.kind}")
                     continue
                 if down is not None:
-                    outcomes[delivery.id] = Outcome.failed(down)
+                    outcomes[delivery.id] = down
                     continue
                 outcome, down = self._send(client, subject)
                 outcomes[delivery.id] = outcome
         return outcomes
 
-    def _send(self, client: httpx.Client, subject: SubjectState) -> tuple[Outcome, str | None]:
-        """Outcome of one POST, and why the receiver is down when it is."""
+    def _send(self, client: httpx.Client, subject: SubjectState) -> tuple[Outcome, Outcome | None]:
+        """Outcome of one POST, and the failure of the rest of the batch when the receiver is down."""
         try:
             content, headers = self.request(subject)
         except Exception as exc:
@@ -248,16 +269,20 @@ class DvcChannel:
         try:
             response = client.post(self.url, content=content, headers=headers)
         except httpx.TimeoutException as exc:
-            error = f"receiver timed out: {type(exc).__name__}"
-            return Outcome.failed(error), error
+            timed_out = Outcome.failed(f"receiver timed out: {type(exc).__name__}")
+            return timed_out, timed_out
         except httpx.TransportError as exc:
-            error = f"receiver unreachable: {type(exc).__name__}: {exc}"
-            return Outcome.failed(error), error
+            unreachable = Outcome.failed(f"receiver unreachable: {type(exc).__name__}: {exc}")
+            return unreachable, unreachable
         if response.is_success:
             return Outcome.shown(subject.version), None
-        error = f"receiver answered HTTP {response.status_code}: {response.text[:200]}"
         log.warning("dvc webhook refused", extra={"subject": subject.key, "status": response.status_code})
-        return Outcome.failed(error), error if response.status_code in UNAVAILABLE else None
+        error = f"receiver answered HTTP {response.status_code}: {response.text[:200]}"
+        if response.status_code not in UNAVAILABLE:
+            return Outcome.failed(error), None
+        wait = retry_after(response.headers.get("retry-after"), now=self.clock())
+        unavailable = Outcome.failed(error, retry_after_s=wait)
+        return unavailable, unavailable
 
     def shown_versions(self, model: ReadModel) -> dict[SubjectKey, int | None]:
         """Nothing: an external portal cannot be read back; the ledger is the record."""

@@ -29,8 +29,9 @@ def received(url):
     return httpx.get(f"{url}/received", timeout=5).json()
 
 
-def fail(url, status):
-    assert httpx.post(f"{url}/fail", json={"status": status}, timeout=5).status_code == 200
+def fail(url, status, retry_after=None):
+    told = {"status": status, "retry_after": retry_after}
+    assert httpx.post(f"{url}/fail", json=told, timeout=5).status_code == 200
 
 
 def make_notifier(settings, owner, hotline_owner, celery_app, redis_client, dvc_url, tmp_path, timeout_s=2):
@@ -115,6 +116,24 @@ def test_receiver_503_backs_off_then_dead_then_operator_retry_delivers(dvc_notif
     assert dvc_notifier.run_channel("dvc").sent == 1
     assert [i["id"] for i in received(url)["items"]] == ["mb_procedure_MB.XD.001_v1"]
     assert dvc_ledger(dvc_notifier) == {("procedure", "MB.XD.001"): 1}
+
+
+def test_a_receiver_asking_to_wait_is_not_asked_again_sooner(dvc_notifier, owner, receiver):
+    url, _ = receiver
+    fail(url, 503, retry_after=900)  # our own backoff after a first failure: seconds
+    for code in ("MB.XD.001", "MB.XD.002"):
+        owner.put("procedure", procedure_state(code, 1))
+    dvc_notifier.ingest([envelope("procedure", c, 1) for c in ("MB.XD.001", "MB.XD.002")])
+
+    before = datetime.now(UTC)
+    assert dvc_notifier.run_channel("dvc").failed == 2
+    rows = dvc_rows(dvc_notifier, "pending")
+    # Both rows wait the 15 minutes the receiver asked for (the second was not even tried).
+    assert all(r.next_attempt_at >= before + timedelta(seconds=900) for r in rows)
+    assert all(r.next_attempt_at <= before + timedelta(seconds=960) for r in rows)
+    fail(url, None)
+    assert dvc_notifier.run_channel("dvc", now=before + timedelta(seconds=600)).sent == 0
+    assert dvc_notifier.run_channel("dvc", now=before + timedelta(seconds=1000)).sent == 2
 
 
 def test_receiver_not_listening_fails_the_batch_fast_and_the_portal_goes_on(

@@ -214,3 +214,17 @@ def test_a_malformed_secret_is_refused():
 def test_dvc_rows_get_their_own_attempt_budget():
     s = Settings(max_attempts=8, dvc_max_attempts=16)
     assert (s.max_attempts_of("portal"), s.max_attempts_of("dvc")) == (8, 16)
+
+
+def test_retry_after_reads_seconds_and_http_dates_and_is_bounded():
+    from email.utils import format_datetime
+
+    from notifier.channels.dvc import MAX_RETRY_AFTER_S, retry_after
+
+    now = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+    assert retry_after("120", now=now) == 120
+    assert retry_after(format_datetime(now + timedelta(minutes=5), usegmt=True), now=now) == 300
+    assert retry_after(format_datetime(now - timedelta(minutes=5), usegmt=True), now=now) == 0
+    assert retry_after("99999999", now=now) == MAX_RETRY_AFTER_S
+    assert retry_after("soon", now=now) is None
+    assert retry_after(None, now=now) is None
