@@ -47,6 +47,8 @@ articles = Table(
     Column("version", Integer, nullable=False, default=0),
     Column("publish_at", UtcDateTime, nullable=True),
     Column("expire_at", UtcDateTime, nullable=True),
+    # The expiry the scheduled revision brings; it becomes expire_at when that goes live.
+    Column("scheduled_expire_at", UtcDateTime, nullable=True),
     Column("published_at", UtcDateTime, nullable=True),
     Column("updated_at", UtcDateTime, nullable=True),
     Column("review_comment", Text, nullable=True),

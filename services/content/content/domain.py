@@ -127,8 +127,11 @@ class Article:
     scheduled_revision: int | None = None
     public_status: PublicStatus | None = None
     version: int = 0
+    # When the scheduled revision goes live, and the expiry it brings with it; expire_at
+    # is the live revision's own (a revision scheduled later never changes it).
     publish_at: datetime | None = None
     expire_at: datetime | None = None
+    scheduled_expire_at: datetime | None = None
     published_at: datetime | None = None
     updated_at: datetime | None = None
     review_comment: str | None = None
@@ -244,17 +247,20 @@ class Article:
         self.state = EditorialState.PUBLISHED
         self.review_comment = None
         self.publish_at = starts
-        self.expire_at = expire_at
         if starts > now:
+            # The live revision (if any) stays as it is, with its own expiry, until then.
             self.scheduled_revision = self.head
+            self.scheduled_expire_at = expire_at
             if not self.is_live:
                 self.public_status = PublicStatus.SCHEDULED
         else:
+            self.scheduled_expire_at = expire_at
             self._go_live(self.head, now)
 
     def unpublish(self, *, now: datetime) -> None:
         self._require(ArticleAction.UNPUBLISH)
         self.scheduled_revision = None
+        self.scheduled_expire_at = None
         if self.state is EditorialState.PUBLISHED:
             self.state = EditorialState.UNPUBLISHED
         self._take_down(PublicStatus.UNPUBLISHED, now)
@@ -280,7 +286,8 @@ class Article:
             changed = True
         if self.expiry_due(now):
             self._take_down(PublicStatus.EXPIRED, now)
-            if self.state is EditorialState.PUBLISHED:
+            # A newer revision still scheduled keeps the article published, editorially.
+            if self.state is EditorialState.PUBLISHED and self.scheduled_revision is None:
                 self.state = EditorialState.UNPUBLISHED
             changed = True
         return changed
@@ -289,6 +296,7 @@ class Article:
         was_live = self.is_live
         self.live_revision = revision
         self.scheduled_revision = None
+        self.expire_at, self.scheduled_expire_at = self.scheduled_expire_at, None
         self.public_status = PublicStatus.PUBLISHED
         self.published_at = self.published_at or now
         self.updated_at = now

@@ -74,6 +74,36 @@ def test_scheduled_then_live_then_expired_with_increasing_versions() -> None:
     ]
 
 
+def test_a_revision_scheduled_later_keeps_the_live_ones_expiry_and_brings_its_own() -> None:
+    a = in_review()
+    a.publish(approver="minh", now=NOW, expire_at=NOW + timedelta(days=1))
+    a.edit({"title": "Tin tuần sau"}, author="lan", now=NOW)
+    a.submit()
+    a.publish(approver="minh", now=NOW, publish_at=NOW + timedelta(days=7))
+    # The live revision still comes down tomorrow, as approved.
+    assert a.expire_at == NOW + timedelta(days=1)
+    assert a.apply_due(NOW + timedelta(days=1))
+    assert a.public_status is PublicStatus.EXPIRED and a.state is EditorialState.PUBLISHED
+    # Next week the new revision goes live, with no expiry of its own.
+    assert a.apply_due(NOW + timedelta(days=7))
+    assert a.is_live and a.live_revision == 2 and a.expire_at is None
+    assert not a.apply_due(NOW + timedelta(days=300))
+    assert [e.type.value for e in a.events] == ["article.published", "article.unpublished", "article.published"]
+
+
+def test_a_scheduled_revision_brings_its_expiry_only_when_it_goes_live() -> None:
+    a = in_review()
+    a.publish(approver="minh", now=NOW)
+    a.edit({"title": "Tin có hạn"}, author="lan", now=NOW)
+    a.submit()
+    a.publish(
+        approver="minh", now=NOW, publish_at=NOW + timedelta(hours=1), expire_at=NOW + timedelta(hours=5)
+    )
+    assert a.expire_at is None and a.is_live and a.live_revision == 1
+    assert a.apply_due(NOW + timedelta(hours=1)) and a.expire_at == NOW + timedelta(hours=5)
+    assert a.apply_due(NOW + timedelta(hours=5)) and a.public_status is PublicStatus.EXPIRED
+
+
 def test_expire_before_publish_is_refused() -> None:
     a = in_review()
     with pytest.raises(BadSchedule):
