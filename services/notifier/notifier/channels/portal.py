@@ -95,10 +95,26 @@ def vn_datetime(value: datetime | None) -> str:
 
 
 def vnd(amount: Any) -> str:
+    """150000 -> "150.000 đồng" (dots group thousands in Vietnamese); "" when there is no amount."""
+    if amount is None or isinstance(amount, bool) or amount == "":
+        return ""
     try:
         return f"{int(amount):,}".replace(",", ".") + " đồng"
     except (TypeError, ValueError):
-        return str(amount)
+        return _text(amount)
+
+
+NO_FEE_AMOUNT = "Chưa có thông tin về mức thu"
+
+
+def fee_view(raw: Any) -> dict[str, str]:
+    """A fee as a reader sees it: its amount, its note (a tariff set elsewhere), or both."""
+    if not isinstance(raw, dict):
+        return {"name": _text(raw), "amount": "", "note": "", "text": NO_FEE_AMOUNT}
+    amount = vnd(raw.get("amount_vnd"))
+    note = _text(raw.get("note")).strip()
+    text = f"{amount} ({note})" if amount and note else amount or note or NO_FEE_AMOUNT
+    return {"name": _text(raw.get("name")).strip(), "amount": amount, "note": note, "text": text}
 
 
 def _text(value: Any) -> str:
@@ -128,7 +144,7 @@ class Entry:
 
 
 def _dossier(raw: Any) -> dict[str, Any]:
-    raw = raw or {}
+    raw = raw if isinstance(raw, dict) else {}
     items = []
     for item in raw.get("items") or []:
         if isinstance(item, str):
@@ -147,6 +163,8 @@ def _dossier(raw: Any) -> dict[str, Any]:
 def _processing_time(raw: Any) -> str:
     if not isinstance(raw, dict):
         return _text(raw)
+    if raw.get("value") is None:
+        return ""
     unit = TIME_UNITS.get(str(raw.get("unit")), _text(raw.get("unit")))
     return f"{raw.get('value')} {unit}".strip()
 
@@ -199,9 +217,7 @@ def procedure_view(subject: SubjectState, names: dict[str, str]) -> dict[str, An
         "dossier": _dossier(s.get("dossier")),
         "processing_time": _processing_time(s.get("processing_time")),
         "result": _text(s.get("result")),
-        "fees": [
-            {"name": _text(f.get("name")), "amount": vnd(f.get("amount_vnd"))} for f in s.get("fees") or []
-        ],
+        "fees": [fee_view(f) for f in s.get("fees") or []],
         "forms": _texts(s.get("forms")),
         "requirements": _texts(s.get("requirements")),
         "legal_basis": _texts(s.get("legal_basis")),

@@ -170,3 +170,77 @@ def test_escapes_html_from_the_owner(notifier, owner, settings):
     publish(notifier, owner, ("procedure", procedure_state("MB.XD.003", 1, name="<script>alert(1)</script>")))
     page = read(settings, "thu-tuc/MB.XD.003.html")
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+
+
+def visible_text(page):
+    """What a reader sees: the body without tags (and without the head's CSS)."""
+    body = re.sub(r"(?s)^.*?<body>", "", page)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body))
+
+
+def test_a_fee_shows_its_amount_and_its_note_and_never_none(notifier, owner, settings):
+    # procedures-sample.json: a fee set by the Ministry of Finance's tariff has no amount, only a note.
+    state = procedure_state("MB.XD.006", 1, name="Thẩm định dự án đầu tư xây dựng")
+    state["fees"] = [
+        {
+            "name": "Phí thẩm định dự án đầu tư xây dựng",
+            "amount_vnd": None,
+            "note": "Theo biểu phí của Bộ Tài chính",
+        },
+        {"name": "Lệ phí cấp chứng chỉ", "amount_vnd": 1250000, "note": "Nộp khi nhận kết quả"},
+        {"name": "Lệ phí cấp lại", "amount_vnd": 15000},
+    ]
+    publish(notifier, owner, ("procedure", state))
+    notifier.run_channel("center")
+    for page in (
+        read(settings, "thu-tuc/MB.XD.006.html"),
+        (settings.center_dir / "thu-tuc/MB.XD.006.html").read_text(),
+    ):
+        text = visible_text(page)
+        assert "Phí thẩm định dự án đầu tư xây dựng: Theo biểu phí của Bộ Tài chính" in text
+        assert "Lệ phí cấp chứng chỉ: 1.250.000 đồng (Nộp khi nhận kết quả)" in text
+        assert "Lệ phí cấp lại: 15.000 đồng" in text
+        assert "None" not in text
+
+
+def test_missing_optional_components_never_print_none(notifier, owner, settings):
+    state = procedure_state("MB.XD.007", 1, name="Cấp chứng chỉ hành nghề")
+    for key in (
+        "level",
+        "agency",
+        "subjects",
+        "steps",
+        "submission_methods",
+        "dossier",
+        "processing_time",
+        "result",
+        "forms",
+        "requirements",
+        "legal_basis",
+        "online_service",
+    ):
+        state[key] = None
+    state["fees"] = [{"name": "Lệ phí", "amount_vnd": None}]
+    other = procedure_state("MB.XD.008", 1, name="Cấp chứng chỉ năng lực")
+    other["processing_time"] = {"value": None, "unit": "working_days"}
+    other["dossier"] = {"items": [{"name": "Đơn đề nghị", "originals": None, "copies": None}], "sets": None}
+    publish(notifier, owner, ("procedure", state), ("procedure", other))
+    notifier.run_channel("center")
+    pages = {
+        "thu-tuc/MB.XD.007.html": read(settings, "thu-tuc/MB.XD.007.html"),
+        "thu-tuc/MB.XD.008.html": read(settings, "thu-tuc/MB.XD.008.html"),
+        "thu-tuc/index.html": read(settings, "thu-tuc/index.html"),
+        "linh-vuc/hoat-dong-xay-dung.html": read(settings, "linh-vuc/hoat-dong-xay-dung.html"),
+        "index.html": read(settings, "index.html"),
+        "center notice": (settings.center_dir / "thu-tuc/MB.XD.007.html").read_text(),
+        "center board": (settings.center_dir / "index.html").read_text(),
+    }
+    for where, page in pages.items():
+        text = visible_text(page)
+        assert "None" not in text, where
+        assert "· )" not in text, where
+    seven = visible_text(pages["thu-tuc/MB.XD.007.html"])
+    assert "Thời hạn giải quyết Chưa có thông tin" in seven
+    assert "Lệ phí: Chưa có thông tin về mức thu" in seven
+    assert "(MB.XD.007)" in visible_text(pages["thu-tuc/index.html"])
+    assert "Thời hạn giải quyết Chưa có thông tin" in visible_text(pages["thu-tuc/MB.XD.008.html"])
