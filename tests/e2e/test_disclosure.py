@@ -227,6 +227,8 @@ def test_writes_need_the_right_role_and_bad_input_names_the_field(system: System
             headers={**system.token(Role.EDITOR), "Content-Type": "application/json"},
         )
         assert malformed.status_code == 422
+        assert [e["field"] for e in malformed.json()["errors"]] == ["body"]
+        assert "line 1, column 10" in malformed.json()["errors"][0]["message"]
         too_long = api.post(
             "/v1/procedures", json={"code": "X.2", "name": "x" * 501}, headers=system.token(Role.EDITOR)
         )

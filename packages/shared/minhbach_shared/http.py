@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -46,6 +46,35 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+def _error(error: Mapping[str, Any], body: Any) -> dict[str, str]:
+    """One validation error as {field, message, type}."""
+    if error.get("type") == "json_invalid":
+        # FastAPI puts the character offset in the location, ("body", 9): that is no field.
+        return {"field": "body", "message": _json_message(error, body), "type": "json_invalid"}
+    return {
+        "field": _field(error.get("loc", ())),
+        "message": error.get("msg", ""),
+        "type": error.get("type", ""),
+    }
+
+
+def _json_message(error: Mapping[str, Any], body: Any) -> str:
+    """Where the body stops being JSON and why: "JSON decode error at line 1, column 10 (...)"."""
+    loc = error.get("loc", ())
+    pos = loc[-1] if loc and isinstance(loc[-1], int) else None
+    reason = (error.get("ctx") or {}).get("error") or "invalid JSON"
+    if pos is None:
+        return f"JSON decode error: {reason}"
+    where = f"position {pos}"
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", errors="replace")
+    if isinstance(body, str):
+        line = body.count("\n", 0, pos) + 1
+        column = pos - body.rfind("\n", 0, pos)
+        where = f"line {line}, column {column} (position {pos})"
+    return f"JSON decode error at {where}: {reason}"
+
+
 def install_platform(
     app: FastAPI,
     *,
@@ -57,10 +86,7 @@ def install_platform(
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": _field(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type", "")}
-            for e in exc.errors()
-        ]
+        errors = [_error(e, exc.body) for e in exc.errors()]
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return JSONResponse(
             status_code=422, content={"detail": f"invalid request: {summary}", "errors": errors}

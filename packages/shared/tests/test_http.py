@@ -51,3 +51,17 @@ def test_a_lost_race_for_a_key_is_a_409_not_a_500():
     response = make_client().post("/race")
     assert response.status_code == 409
     assert "concurrent change" in response.json()["detail"]
+
+
+def test_malformed_json_names_the_body_and_says_where_and_why():
+    token = issue_token(DEV_JWT_SECRET, subject="t", roles=[Role.EDITOR])
+    response = make_client().post(
+        "/things",
+        content=b'{"name": "a",\n "x": }',
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["field"] == "body"
+    assert error["message"] == "JSON decode error at line 2, column 7 (position 20): Expecting value"
+    assert "body: JSON decode error at line 2, column 7" in response.json()["detail"]

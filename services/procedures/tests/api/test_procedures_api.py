@@ -192,6 +192,9 @@ class TestDrafts:
             "/v1/procedures", content=b'{"code": ', headers={**editor, "Content-Type": "application/json"}
         )
         assert response.status_code == 422
+        [error] = response.json()["errors"]
+        assert error["field"] == "body"
+        assert error["message"] == "JSON decode error at line 1, column 10 (position 9): Expecting value"
 
     def test_patch_cannot_null_the_name(self, client: TestClient, editor: dict[str, str]) -> None:
         create(client, editor, {"code": "MB.X.1", "name": "A"})
