@@ -9,15 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from minhbach_shared.events import Envelope, EventType, Subject, SubjectKind
 
 SOURCE = "content"
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 Content = dict[str, Any]
 
@@ -74,13 +72,6 @@ class RelationKind(StrEnum):
 
 
 INVERSE_KIND = {RelationKind.AMENDS: "amended_by", RelationKind.REPLACES: "replaced_by"}
-
-
-def to_utc(value: datetime) -> datetime:
-    """A time entered in Vietnam: naive means Asia/Ho_Chi_Minh; stored as UTC."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=VN_TZ)
-    return value.astimezone(UTC)
 
 
 class RuleBroken(Exception):

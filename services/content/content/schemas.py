@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from pydantic import (
@@ -15,9 +15,10 @@ from pydantic import (
     field_validator,
 )
 
-from content.domain import Category, EditorialState, PublicStatus, RelationKind, to_utc
+from content.domain import Category, EditorialState, PublicStatus, RelationKind
 from content.storage import SHA256_PATTERN
 from minhbach_shared.text import nfc
+from minhbach_shared.times import EnteredTime, VietnamTime
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$"
 # e.g. 107/2021/NĐ-CP, 3373/QĐ-UBND, 76/NQ-CP
@@ -51,7 +52,6 @@ DocNumber = Annotated[
 Tags = Annotated[list[Tag], Field(max_length=30), AfterValidator(_unique)]
 Codes = Annotated[list[Code], Field(max_length=50), AfterValidator(_unique)]
 AttachmentIds = Annotated[list[Sha256], Field(max_length=50), AfterValidator(_unique)]
-VietnamTime = Annotated[datetime, AfterValidator(to_utc)]
 
 
 class Input(BaseModel):
@@ -101,8 +101,8 @@ class ArticleUpdate(Input):
 class PublishRequest(Input):
     """Times in Vietnam: naive ISO means Asia/Ho_Chi_Minh; an offset is honoured."""
 
-    publish_at: VietnamTime | None = Field(None, description="go live at this time (default: now)")
-    expire_at: VietnamTime | None = Field(None, description="come down at this time (default: never)")
+    publish_at: EnteredTime | None = Field(None, description="go live at this time (default: now)")
+    expire_at: EnteredTime | None = Field(None, description="come down at this time (default: never)")
 
 
 class SendBackRequest(Input):
@@ -134,10 +134,10 @@ class ArticleRead(BaseModel):
     tags: list[str]
     procedure_codes: list[str]
     attachments: list[AttachmentRead]
-    publish_at: datetime | None
-    expire_at: datetime | None
-    published_at: datetime | None
-    updated_at: datetime | None
+    publish_at: VietnamTime | None
+    expire_at: VietnamTime | None
+    published_at: VietnamTime | None
+    updated_at: VietnamTime | None
 
 
 class ArticlePage(BaseModel):
@@ -173,17 +173,20 @@ class ArticleEditorRead(BaseModel):
     scheduled_revision: int | None
     review_comment: str | None
     allowed_actions: list[str]
-    publish_at: datetime | None
-    expire_at: datetime | None
-    published_at: datetime | None
-    updated_at: datetime | None
+    publish_at: VietnamTime | None
+    expire_at: VietnamTime | None
+    scheduled_expire_at: VietnamTime | None = Field(
+        None, description="the expiry the scheduled revision brings when it goes live"
+    )
+    published_at: VietnamTime | None
+    updated_at: VietnamTime | None
     content: ArticleContent
 
 
 class RevisionRead(BaseModel):
     number: int
     author: str
-    created_at: datetime
+    created_at: VietnamTime
     note: str
     live: bool
     content: ArticleContent

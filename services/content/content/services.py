@@ -240,7 +240,14 @@ def _attachment_read(row: Row[Any]) -> schemas.AttachmentRead:
     )
 
 
+# What the public API still tells of an article taken down (unpublished, expired): that
+# it was, with its title and status so old links can say so, but none of what it said.
+WITHDRAWN_FIELDS = ("summary", "body", "body_html", "cover_image", "attachments")
+
+
 def _article_read(session: Session, row: Row[Any], content: Content) -> schemas.ArticleRead:
+    if row.public_status != PublicStatus.PUBLISHED.value:
+        content = {k: v for k, v in content.items() if k not in WITHDRAWN_FIELDS}
     found = repository.attachment_rows(session, content.get("attachments") or [])
     cover = content.get("cover_image")
     return schemas.ArticleRead(
@@ -264,7 +271,8 @@ def _article_read(session: Session, row: Row[Any], content: Content) -> schemas.
 
 
 def get_article(session: Session, article_id: int) -> schemas.ArticleRead:
-    """The live revision of an article that has ever been live; 404 otherwise."""
+    """The live revision of an article that has ever been live (only its title and status
+    once it was taken down); 404 otherwise."""
     row = repository.article_row(session, article_id)
     if row is None or row.version == 0 or row.live_revision is None:
         raise errors.ArticleNotFound(article_id)
@@ -311,6 +319,7 @@ def get_article_for_editors(session: Session, article_id: int) -> schemas.Articl
         allowed_actions=[a.value for a in article.allowed_actions()],
         publish_at=row.publish_at,
         expire_at=row.expire_at,
+        scheduled_expire_at=row.scheduled_expire_at,
         published_at=row.published_at,
         updated_at=row.updated_at,
         content=schemas.ArticleContent(**head.content),

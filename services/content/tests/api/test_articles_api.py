@@ -159,15 +159,20 @@ class TestWorkflow:
             ("article.updated", 2),
         ]
 
-    def test_unpublish_keeps_the_article_readable_with_its_status(
+    def test_unpublish_leaves_only_the_title_and_status_public(
         self, client: TestClient, editor: H, approver: H, outbox: Callable[[], list[dict[str, Any]]]
     ) -> None:
         article = create(client, editor)
-        publish(client, editor, approver, article["id"])
+        live = publish(client, editor, approver, article["id"])
+        assert "Kế hoạch" in client.get(f"/v1/articles/{article['id']}").json()["body_html"]
         response = client.post(f"/v1/articles/{article['id']}/unpublish", headers=approver)
         assert response.status_code == 200 and response.json()["state"] == "unpublished"
         shown = client.get(f"/v1/articles/{article['id']}").json()
         assert shown["status"] == "unpublished" and shown["version"] == 2
+        # Old links can say what was taken down, but no longer what it said.
+        assert shown["title"] == live["content"]["title"]
+        assert (shown["summary"], shown["body_html"], shown["attachments"]) == ("", "", [])
+        assert shown["cover_image_url"] is None
         assert client.get("/v1/articles").json()["items"] == []
         assert [e["type"] for e in outbox()] == ["article.published", "article.unpublished"]
         assert client.get("/v1/sync/versions").json()["subjects"] == [
@@ -287,7 +292,8 @@ class TestSchedule:
         # Vietnam time, naive: 08:00 in Hà Nội is 01:00 UTC.
         published = publish(client, editor, approver, article["id"], publish_at="2030-06-01T08:00:00")
         assert published["public_status"] == "scheduled"
-        assert published["publish_at"] == "2030-06-01T01:00:00Z"
+        # Shown as entered, in Vietnam time (the same instant as 01:00 UTC).
+        assert published["publish_at"] == "2030-06-01T08:00:00+07:00"
         assert client.get(f"/v1/articles/{article['id']}").status_code == 404
         assert client.get("/v1/articles").json()["total"] == 0
 
@@ -347,6 +353,9 @@ class TestRevisions:
         client.patch(f"/v1/articles/{article['id']}", json={"summary": "Tóm tắt mới"}, headers=editor)
 
         revisions = client.get(f"/v1/articles/{article['id']}/revisions", headers=approver).json()
+        saved = [datetime.fromisoformat(r["created_at"]) for r in revisions["items"]]
+        assert all(at.utcoffset() == timedelta(hours=7) for at in saved), "shown in Vietnam time"
+        assert saved == sorted(saved) and datetime.now(UTC) - saved[-1] < timedelta(minutes=5)
         assert [(r["number"], r["author"], r["live"]) for r in revisions["items"]] == [
             (1, "editor-lan", True),
             (2, "editor-binh", False),

@@ -13,8 +13,8 @@ from content.domain import (
     PublicStatus,
     RuleBroken,
     SelfApproval,
-    to_utc,
 )
+from minhbach_shared.times import entered_in_vietnam as to_utc
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 
@@ -88,7 +88,11 @@ def test_a_revision_scheduled_later_keeps_the_live_ones_expiry_and_brings_its_ow
     assert a.apply_due(NOW + timedelta(days=7))
     assert a.is_live and a.live_revision == 2 and a.expire_at is None
     assert not a.apply_due(NOW + timedelta(days=300))
-    assert [e.type.value for e in a.events] == ["article.published", "article.unpublished", "article.published"]
+    assert [e.type.value for e in a.events] == [
+        "article.published",
+        "article.unpublished",
+        "article.published",
+    ]
 
 
 def test_a_scheduled_revision_brings_its_expiry_only_when_it_goes_live() -> None:
