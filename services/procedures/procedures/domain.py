@@ -44,8 +44,10 @@ class DecisionStatus(StrEnum):
     FAILED = "failed"
 
 
-# The mandatory components, in the order the national procedure form lists them.
-_TEXT_COMPONENTS = ("name", "field", "level", "agency", "result")
+# The mandatory components, in the order the national procedure form lists them. The
+# online-service level is one: every procedure of the sample carries it, and the portal,
+# the centre's notice and the online public service portal all show it.
+_TEXT_COMPONENTS = ("name", "field", "level", "agency", "result", "online_service")
 _LIST_COMPONENTS = ("subjects", "steps", "submission_methods", "legal_basis")
 # May be empty lists (fees [] means free of charge) but must have been filled in.
 _PRESENT_COMPONENTS = ("processing_time", "fees", "forms", "requirements")
@@ -64,6 +66,7 @@ COMPONENT_ORDER = (
     "forms",
     "requirements",
     "legal_basis",
+    "online_service",
 )
 
 

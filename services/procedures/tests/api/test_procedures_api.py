@@ -269,6 +269,19 @@ class TestPublishing:
         assert client.get(f"/v1/decisions/{decision_id}", headers=editor).json()["status"] == "draft"
         assert outbox_rows(settings) == []
 
+    def test_a_procedure_without_its_online_service_level_cannot_be_put_in_force(
+        self, client: TestClient, editor: dict[str, str], approver: dict[str, str], sample: dict[str, Any]
+    ) -> None:
+        body = {k: v for k, v in sample["MB.XD.006"].items() if k != "online_service"}
+        assert create(client, editor, body)["missing"] == ["online_service"]
+        decision_id = client.post(
+            "/v1/decisions", json=decision_body(new("MB.XD.006")), headers=editor
+        ).json()["id"]
+        response = client.post(f"/v1/decisions/{decision_id}/publish", headers=approver)
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["missing"] == ["online_service"]
+        assert client.get("/v1/procedures/MB.XD.006").status_code == 404
+
     def test_publishing_twice_is_409_and_unknown_decision_404(
         self, client: TestClient, approver: dict[str, str], in_force: dict[str, Any]
     ) -> None:

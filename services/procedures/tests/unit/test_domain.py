@@ -86,7 +86,19 @@ class TestCompleteness:
         assert missing_components(complete() | {"dossier": {"items": [], "sets": 1}}) == ["dossier"]
 
     def test_a_draft_with_only_a_name_lacks_everything_else(self) -> None:
-        assert len(missing_components({"name": "x"})) == 13
+        assert len(missing_components({"name": "x"})) == 14
+
+    def test_the_online_service_level_is_mandatory_and_named_last(self) -> None:
+        content = complete()
+        del content["online_service"]
+        assert missing_components(content) == ["online_service"]
+        assert missing_components(complete() | {"online_service": None, "steps": []}) == [
+            "steps",
+            "online_service",
+        ]
+
+    def test_every_sample_procedure_is_complete(self, sample: dict[str, dict[str, Any]]) -> None:
+        assert {code: missing_components(p) for code, p in sample.items()} == {code: [] for code in sample}
 
 
 class TestEffectiveTime:
