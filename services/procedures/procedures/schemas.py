@@ -55,21 +55,29 @@ class OnlineService(StrEnum):
 
 
 class DossierItem(Input):
+    """One paper of the dossier; `originals`/`copies` null: the procedure does not say."""
+
     name: Item
-    originals: Count = 1
-    copies: Count = 0
+    originals: Count | None = None
+    copies: Count | None = None
 
 
 class Dossier(Input):
-    """Rich shape `{items: [{name, originals, copies}], sets}`; also the sample's short shape."""
+    """`{items: [{name, originals?, copies?}], sets?}`; also the sample's shape.
+
+    The sample (`procedures-sample.json`) gives `{"items": ["..."], "copies": 1}`: the
+    form's "Số lượng hồ sơ: 01 bộ", one set of the whole dossier, so it is stored as
+    `sets`. It says nothing per paper (its item names say "Bản chính ..." or "Bản sao
+    ..." where it matters), so a paper given by name keeps originals and copies null
+    rather than numbers the source never gave.
+    """
 
     items: Annotated[list[DossierItem], Field(max_length=100)] = []
-    sets: Count = 1
+    sets: Count | None = None
 
     @model_validator(mode="before")
     @classmethod
-    def _short_shape(cls, value: Any) -> Any:
-        # procedures-sample.json: {"items": ["..."], "copies": 1}, copies meaning sets.
+    def _sample_shape(cls, value: Any) -> Any:
         if not isinstance(value, dict):
             return value
         value = dict(value)
@@ -77,9 +85,7 @@ class Dossier(Input):
             value["sets"] = value.pop("copies")
         items = value.get("items")
         if isinstance(items, list):
-            value["items"] = [
-                {"name": i, "originals": 1, "copies": 0} if isinstance(i, str) else i for i in items
-            ]
+            value["items"] = [{"name": i} if isinstance(i, str) else i for i in items]
         return value
 
 

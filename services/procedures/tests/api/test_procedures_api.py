@@ -114,11 +114,26 @@ class TestDrafts:
     ) -> None:
         draft = create(client, editor, sample["MB.XD.001"])
         assert draft["status"] == "draft" and draft["version"] == 0 and draft["missing"] == []
+        # The sample's {"items": [names], "copies": 1}: one set of the dossier, and no
+        # per-paper counts, which stay null rather than an invented 1 original, 0 copies.
         assert draft["dossier"]["sets"] == 1
-        assert draft["dossier"]["items"][0] == {
-            "name": "Đơn đề nghị cấp giấy phép xây dựng",
-            "originals": 1,
-            "copies": 0,
+        assert draft["dossier"]["items"][1] == {
+            "name": "Bản sao giấy tờ chứng minh quyền sử dụng đất",
+            "originals": None,
+            "copies": None,
+        }
+
+    def test_per_paper_counts_are_kept_as_given(self, client: TestClient, editor: dict[str, str]) -> None:
+        dossier = {
+            "items": [{"name": "Đơn", "originals": 1}, {"name": "Bản vẽ", "originals": 0, "copies": 2}]
+        }
+        draft = create(client, editor, {"code": "MB.X.1", "name": "x", "dossier": dossier})
+        assert draft["dossier"] == {
+            "items": [
+                {"name": "Đơn", "originals": 1, "copies": None},
+                {"name": "Bản vẽ", "originals": 0, "copies": 2},
+            ],
+            "sets": None,
         }
 
     def test_a_fee_set_by_tariff_keeps_its_note(

@@ -6,11 +6,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minhbach_shared.db import make_engine
 from minhbach_shared.testing import RedisServer
 from procedures import schemas, search, services
+from procedures.db import procedures
 from procedures.settings import Settings
 from procedures.uow import UnitOfWork
 
@@ -69,3 +71,20 @@ def test_the_portable_search_path_finds_the_same(
         found = find("giay phep xay dung")
         assert found[-1] == "MB.XD.002" and "MB.BDS.001" not in found
     engine.dispose()
+
+
+def test_the_demo_stores_each_dossier_as_the_sample_gives_it(
+    settings: Settings, redis_server: RedisServer, sample_payload: dict[str, Any]
+) -> None:
+    """The sample's {"items": [names], "copies": 1} is one set of papers with no per-paper counts."""
+    engine = make_engine(settings.database_url)
+    services.load_demo(UnitOfWork(engine, redis_server.client()), sample_payload, now=datetime.now(UTC))
+    with Session(engine) as session:
+        stored = dict(session.execute(select(procedures.c.code, procedures.c.published)).tuples().all())
+    engine.dispose()
+    for given in sample_payload["procedures"]:
+        dossier = stored[given["code"]]["dossier"]
+        assert dossier["sets"] == given["dossier"]["copies"]
+        assert dossier["items"] == [
+            {"name": name, "originals": None, "copies": None} for name in given["dossier"]["items"]
+        ]
