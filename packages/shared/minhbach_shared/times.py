@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from pydantic import AfterValidator, PlainSerializer
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def in_vietnam(value: datetime) -> datetime:
@@ -21,6 +22,17 @@ def in_vietnam(value: datetime) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(VIETNAM)
+
+
+def parse_moment(value: object) -> datetime | None:
+    """An ISO moment from another service's JSON (naive taken as UTC); None if unreadable."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def entered_in_vietnam(value: datetime) -> datetime:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from hotline.domain import Action, Channel, Kind
 from minhbach_shared.text import nfc
+from minhbach_shared.times import VietnamTime
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$"
 PHONE_PATTERN = r"^\+?[0-9][0-9 .()\-]{6,24}$"
@@ -104,7 +105,7 @@ class StaffTicketCreate(TicketFields):
 class Receipt(BaseModel):
     tracking_code: str
     status: str
-    received_at: datetime
+    received_at: VietnamTime
     classify_due_on: date
     message: str
 
@@ -168,7 +169,7 @@ class TransitionRead(BaseModel):
     from_status: str | None
     to_status: str
     actor: str
-    at: datetime
+    at: VietnamTime
     note: str | None
 
 
@@ -210,17 +211,17 @@ class TicketRead(BaseModel):
     unit: str | None
     unit_due_on: date | None
     duplicate_of: str | None
-    received_at: datetime
+    received_at: VietnamTime
     classify_due_on: date
-    accepted_at: datetime | None
+    accepted_at: VietnamTime | None
     answer_due_on: date | None
-    paused_at: datetime | None
+    paused_at: VietnamTime | None
     paused_working_days: int
-    answered_at: datetime | None
-    approved_at: datetime | None
+    answered_at: VietnamTime | None
+    approved_at: VietnamTime | None
     approved_by: str | None
-    published_at: datetime | None
-    closed_at: datetime | None
+    published_at: VietnamTime | None
+    closed_at: VietnamTime | None
     is_public: bool
     version: int
     transitions: list[TransitionRead]
@@ -233,7 +234,7 @@ class TicketSummary(BaseModel):
     status: str
     subject: str
     unit: str | None
-    received_at: datetime
+    received_at: VietnamTime
     due_on: date | None
 
 
@@ -254,7 +255,7 @@ class PublicTicketStatus(BaseModel):
     classify_due_on: date | None
     answer_due_on: date | None
     answered_on: date | None
-    published_at: datetime | None
+    published_at: VietnamTime | None
     reason: str | None
     forwarded_to: str | None
     duplicate_of: str | None
@@ -273,7 +274,7 @@ class PublicAnswer(BaseModel):
     unit: str | None
     received_on: date
     answered_on: date | None
-    published_at: datetime
+    published_at: VietnamTime
 
 
 class PublicAnswerPage(BaseModel):

@@ -15,6 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from minhbach_shared.times import EPOCH, parse_moment
+
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 BRIEFING = "briefing"
 
@@ -76,22 +78,12 @@ class Digest:
         return not (self.procedures or self.articles or self.answers)
 
 
-def _moment(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def procedure_changes(week: Week, procedures: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every version of a procedure that took effect during the week."""
     out = []
     for p in procedures:
         for h in p.get("history") or []:
-            at = _moment(h.get("effective_at"))
+            at = parse_moment(h.get("effective_at"))
             if week.holds(at):
                 decision = h.get("decision") or {}
                 out.append(
@@ -111,5 +103,7 @@ def published_in(
     week: Week, states: Iterable[dict[str, Any]], *, status: str = "published"
 ) -> list[dict[str, Any]]:
     """States published during the week (articles, answers), newest first."""
-    found = [s for s in states if s.get("status") == status and week.holds(_moment(s.get("published_at")))]
-    return sorted(found, key=lambda s: str(s.get("published_at")), reverse=True)
+    found = [
+        s for s in states if s.get("status") == status and week.holds(parse_moment(s.get("published_at")))
+    ]
+    return sorted(found, key=lambda s: parse_moment(s.get("published_at")) or EPOCH, reverse=True)

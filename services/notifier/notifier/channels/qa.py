@@ -10,9 +10,11 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from minhbach_shared.text import fold, nfc, slugify
+from minhbach_shared.times import EPOCH, parse_moment
 from notifier.channels.base import ReadModel
 from notifier.hotline import STATISTICS_KEY, TICKET, is_public
 from notifier.repository import SubjectState
@@ -67,8 +69,9 @@ class AnswerView:
     search: str
 
     @property
-    def sort_key(self) -> tuple[str, str]:
-        return (self.published_at, self.id)
+    def sort_key(self) -> tuple[datetime, str]:
+        # By the moment, not its text: owners may write it with another offset.
+        return (parse_moment(self.published_at) or EPOCH, self.id)
 
 
 def answer_view(
