@@ -44,6 +44,30 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
+# How many of the last bytes are kept to check the file ends as its type must.
+TAIL = 1024
+
+
+def ends_as_it_starts(content_type: str, head: bytes, tail: bytes, size: int) -> bool:
+    """Whether the file ends the way its type says a whole file ends.
+
+    The header alone would pass anything behind a magic number (a PNG signature in
+    front of an executable); a file that really is an image or a PDF also ends like one.
+    """
+    if content_type == "image/png":
+        return tail.endswith(b"IEND\xaeB`\x82")
+    if content_type == "image/jpeg":
+        return tail.rstrip(b"\x00").endswith(b"\xff\xd9")
+    if content_type == "image/gif":
+        return tail.endswith(b"\x3b")
+    if content_type == "image/webp":
+        declared = int.from_bytes(head[4:8], "little") + 8
+        return size in (declared, declared + 1)
+    if content_type == "application/pdf":
+        return b"%%EOF" in tail[-TAIL:]
+    return False
+
+
 def describe(head: bytes) -> str:
     """A few words on what a rejected file looks like, for the error message."""
     if head.startswith(b"\x7fELF"):
@@ -92,6 +116,7 @@ class AttachmentStore:
         digest = hashlib.sha256()
         size = 0
         head = b""
+        tail = b""
         fd, tmp_name = tempfile.mkstemp(prefix=".upload-", dir=self.root)
         tmp = Path(tmp_name)
         try:
@@ -105,6 +130,7 @@ class AttachmentStore:
                         )
                     if len(head) < 64:
                         head += chunk[: 64 - len(head)]
+                    tail = (tail + chunk)[-TAIL:]
                     digest.update(chunk)
                     out.write(chunk)
                 out.flush()
@@ -116,6 +142,12 @@ class AttachmentStore:
                 raise Rejected(
                     f"file content is {describe(head)}; only PNG, JPEG, GIF, WebP images and PDF "
                     "documents are accepted (the type is read from the content, not the name)"
+                )
+            if not ends_as_it_starts(content_type, head, tail, size):
+                kind = content_type.rsplit("/", 1)[-1].upper().replace("JPEG", "JPEG image")
+                raise Rejected(
+                    f"file starts like a {kind} but does not end like one: it is damaged, cut "
+                    "short or carries something else; upload the original file"
                 )
             sha256 = digest.hexdigest()
             final = self.path_for(sha256)

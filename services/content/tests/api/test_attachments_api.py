@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import struct
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,26 @@ from content.settings import Settings
 from minhbach_shared.testing import RedisServer
 
 H = dict[str, str]
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
+
+
+def png_bytes(width: int = 2, height: int = 2) -> bytes:
+    """A real PNG (grey pixels), built with the standard library."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+PNG = png_bytes()
 PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\n%%EOF\n"
 
 
@@ -77,6 +98,12 @@ def test_pdf_is_stored_once_and_served_with_safe_headers(
         ("bao-cao.pdf", b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 200, "application/pdf"),
         ("bao-cao.pdf", b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 200, "application/pdf"),
         ("empty.pdf", b"", "application/pdf"),
+        # A real header in front of something else: the file must also end as its type does.
+        ("anh.png", PNG[:33] + b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 200, "image/png"),
+        ("bao-cao.pdf", b"%PDF-1.7\n" + b"MZ\x90\x00" + b"\x00" * 200, "application/pdf"),
+        ("anh.gif", b"GIF89a" + b"\x7fELF" + b"\x00" * 100, "image/gif"),
+        ("anh.jpg", b"\xff\xd8\xff\xe0" + b"#!/bin/sh\nrm -rf /\n", "image/jpeg"),
+        ("anh.webp", b"RIFF\x04\x00\x00\x00WEBP" + b"\x00" * 300, "image/webp"),
     ],
 )
 def test_wrong_types_and_renamed_executables_are_refused_and_nothing_stored(
@@ -86,6 +113,12 @@ def test_wrong_types_and_renamed_executables_are_refused_and_nothing_stored(
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["field"] == "file"
     assert stored_files(settings) == [] and attachment_count(settings) == 0
+
+
+def test_a_file_that_starts_like_an_image_but_is_not_one_says_so(client: TestClient, editor: H) -> None:
+    response = upload(client, editor, "anh.png", PNG[:33] + b"\x7fELF" + b"\x00" * 64, "image/png")
+    assert response.status_code == 422
+    assert "starts like a PNG but does not end like one" in response.json()["detail"]
 
 
 def test_renamed_executable_message_says_what_it_is(client: TestClient, editor: H) -> None:
