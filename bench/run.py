@@ -423,6 +423,37 @@ def sequential_changes(bench: Bench, codes: Sequence[str], *, n: int, warmup: in
     }
 
 
+class ArticlePages(Portal):
+    """The portal's news pages: tin-tuc/<slug>.html, with the same version marker."""
+
+    def page(self, code: str) -> Path:
+        return self.root / "tin-tuc" / f"{code}.html"
+
+
+def article_changes(system: System, portal: Portal, *, n: int, warmup: int) -> dict[str, Any]:
+    """Articles approved one after another: from the approver's publish POST to the article's page."""
+    editor, approver = system.token(Role.EDITOR), system.token(Role.APPROVER)
+    pages = ArticlePages(system.portal_dir)
+    latency: list[float] = []
+    with httpx.Client(base_url=system.content_url, timeout=30) as http:
+        for i in range(warmup + n):
+            body = {
+                "category": "news",
+                "title": f"Tin cải cách hành chính số {i + 1} của Sở Xây dựng",
+                "summary": "Bản tin đo thời gian công khai.",
+                "body": "Sở Xây dựng **công khai** kết quả cải cách hành chính.",
+            }
+            created = Api._ok(http.post("/v1/articles", json=body, headers=editor), 201)
+            Api._ok(http.post(f"/v1/articles/{created['id']}/submit", headers=editor), 200)
+            portal.wait_idle()
+            t0 = time.perf_counter()
+            Api._ok(http.post(f"/v1/articles/{created['id']}/publish", json={}, headers=approver), 200)
+            shown = wait_pages({"portal": pages}, {created["slug"]: 1}, timeout=30)["portal"]
+            if i >= warmup:
+                latency.append(ms(shown[created["slug"]] - t0))
+    return summary(latency)
+
+
 def dvc_latency(system: System, started: dict[str, float], *, timeout: float = 60.0) -> dict[str, Any]:
     """From the publish POST to the dvc stand-in accepting that version's webhook."""
     path = Path(system.env["DVC_STANDIN_FILE"])
@@ -510,6 +541,8 @@ def table(result: dict[str, Any]) -> str:
         ("change-to-dvc p50 (signed webhook)", f"{result['change_to_portal']['dvc']['p50_ms']:.2f} ms"),
         ("change-to-dvc p99", f"{result['change_to_portal']['dvc']['p99_ms']:.2f} ms"),
         ("  of which publish POST p50", f"{result['change_to_portal']['publish_request']['p50_ms']:.2f} ms"),
+        ("article approved-to-portal p50", f"{result['article_to_portal']['p50_ms']:.2f} ms"),
+        ("article approved-to-portal p99", f"{result['article_to_portal']['p99_ms']:.2f} ms"),
         ("burst size (one amend decision)", f"{b['size']} procedures"),
         ("burst time to all disclosed", f"{b['all_shown_ms']:.0f} ms"),
         ("burst time to all centre notices", f"{b['center_all_shown_ms']:.0f} ms"),
@@ -582,6 +615,9 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         change = sequential_changes(bench, codes, n=args.changes, warmup=args.warmup)
         check_served(system, codes, portal)
 
+        print(f"article-to-portal x{args.articles} ...", file=sys.stderr, flush=True)
+        articles = article_changes(system, portal, n=args.articles, warmup=args.warmup)
+
         print(f"burst of {args.burst} ...", file=sys.stderr, flush=True)
         burst_codes = [f"BENCH.B.{i:03d}" for i in range(args.burst)]
         burst_new = seed(bench, burst_codes, samples)
@@ -600,6 +636,7 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
                 "noop_round_trips": args.noop,
                 "noop_pool": args.noop_pool,
                 "changes": args.changes,
+                "articles": args.articles,
                 "procedures": args.procedures,
                 "burst": args.burst,
                 "warmup": args.warmup,
@@ -611,6 +648,7 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             },
             "noop": noop,
             "change_to_portal": change,
+            "article_to_portal": articles,
             "ratio": {
                 "p50": round(latency["p50_ms"] / noop["p50_ms"], 2),
                 "p99": round(latency["p99_ms"] / noop["p99_ms"], 2),
@@ -649,6 +687,7 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--changes", type=int, default=200, help="sequential changes measured (default 200)")
+    parser.add_argument("--articles", type=int, default=50, help="articles approved and timed (default 50)")
     parser.add_argument("--procedures", type=int, default=20, help="procedures they rotate over (default 20)")
     parser.add_argument("--noop", type=int, default=300, help="no-op round trips measured (default 300)")
     parser.add_argument(
