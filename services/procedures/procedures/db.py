@@ -74,6 +74,9 @@ decision_changes = Table(
     Column("action", String(20), nullable=False),
     Column("procedure_code", String(50), nullable=False),
     Column("replaced_by", String(50), nullable=True),
+    # For `new` and `amend`: the content the change puts in force, snapshotted when the
+    # decision is published, so later draft edits never take effect unapproved.
+    Column("content", JSON, nullable=True),
     UniqueConstraint("decision_id", "position", name="uq_decision_changes_decision_id_position"),
 )
 

@@ -2,13 +2,17 @@
 
 A procedure's public content changes only when a decision takes effect. Editors
 work on a draft (for a procedure in force: its working draft, applied by an
-`amend`); every published state is kept as a numbered version.
+`amend`); every published state is kept as a numbered version. Publishing a
+decision snapshots the content each `new` or `amend` puts in force: what the
+approver published is what takes effect, even if the draft is edited before the
+effective date (those edits stay a working draft for a later decision).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Any
@@ -183,18 +187,20 @@ class Procedure:
 
     # Applying changes; a Decision validates first, so these only record.
 
-    def put_in_force(self, *, decision_id: int | None, at: datetime) -> None:
-        assert self.draft is not None
-        self.published = self.draft
-        self.draft = None
+    def put_in_force(self, content: Content, *, decision_id: int | None, at: datetime) -> None:
+        self._publish(content)
         self.status = ProcedureStatus.IN_FORCE
         self._new_version(Action.NEW, EventType.PROCEDURE_PUBLISHED, decision_id, at)
 
-    def amend(self, *, decision_id: int | None, at: datetime) -> None:
-        assert self.draft is not None
-        self.published = self.draft
-        self.draft = None
+    def amend(self, content: Content, *, decision_id: int | None, at: datetime) -> None:
+        self._publish(content)
         self._new_version(Action.AMEND, EventType.PROCEDURE_AMENDED, decision_id, at)
+
+    def _publish(self, content: Content) -> None:
+        """`content` (a decision's snapshot) becomes public; a draft edited since stays a working draft."""
+        self.published = copy.deepcopy(content)
+        if self.draft == content:
+            self.draft = None
 
     def replace_by(self, code: str, *, decision_id: int | None, at: datetime) -> None:
         self.status = ProcedureStatus.REPLACED
@@ -246,6 +252,13 @@ class Change:
     action: Action
     procedure_code: str
     replaced_by: str | None = None
+    # For `new` and `amend`: the content it puts in force, taken when the decision is
+    # published (None before that).
+    content: Content | None = None
+
+    @property
+    def puts_content_in_force(self) -> bool:
+        return self.action in (Action.NEW, Action.AMEND)
 
 
 @dataclass
@@ -303,14 +316,14 @@ class Decision:
         if change.action is Action.NEW:
             if procedure.ever_published:
                 return f"procedure {code} has already been in force; use amend", []
-            missing = missing_components(procedure.working_content)
+            missing = missing_components(_content_of(change, procedure))
             return (_incomplete(missing), missing) if missing else None
         if procedure.status is not ProcedureStatus.IN_FORCE:
             return f"procedure {code} is not in force", []
         if change.action is Action.AMEND:
-            if procedure.draft is None:
+            if change.content is None and procedure.draft is None:
                 return f"procedure {code} has no working draft to amend", []
-            missing = missing_components(procedure.draft)
+            missing = missing_components(_content_of(change, procedure))
             return (_incomplete(missing), missing) if missing else None
         if change.action is Action.REPLACE:
             return self._replacement_problem(code, change.replaced_by, procedures)
@@ -343,6 +356,12 @@ class Decision:
             raise RuleBroken(f"decision {self.number} is already published ({self.status.value})")
         if problems := self.problems(procedures):
             raise DecisionRejected(self.number, problems)
+        self.changes = [
+            replace(c, content=copy.deepcopy(_content_of(c, procedures[c.procedure_code])))
+            if c.puts_content_in_force
+            else c
+            for c in self.changes
+        ]
         due = self.effective_at <= now
         self.status = DecisionStatus.IN_EFFECT if due else DecisionStatus.SCHEDULED
         self.version = 1
@@ -357,7 +376,10 @@ class Decision:
         return self.status is DecisionStatus.SCHEDULED and self.effective_at <= now
 
     def apply_due(self, procedures: Mapping[str, Procedure], *, now: datetime) -> bool:
-        """Apply a scheduled decision whose time has come, whole or not at all."""
+        """Apply a scheduled decision whose time has come, whole or not at all.
+
+        What takes effect is the content snapshotted at publication, not the draft as it is now.
+        """
         if not self.is_due(now):
             return False
         if problems := self.problems(procedures):
@@ -377,9 +399,9 @@ class Decision:
         for change in self.changes:
             procedure = procedures[change.procedure_code]
             if change.action is Action.NEW:
-                procedure.put_in_force(decision_id=self.id, at=at)
+                procedure.put_in_force(_content_of(change, procedure), decision_id=self.id, at=at)
             elif change.action is Action.AMEND:
-                procedure.amend(decision_id=self.id, at=at)
+                procedure.amend(_content_of(change, procedure), decision_id=self.id, at=at)
             elif change.action is Action.REPLACE:
                 assert change.replaced_by is not None
                 procedure.replace_by(change.replaced_by, decision_id=self.id, at=at)
@@ -404,6 +426,13 @@ class Decision:
                 },
             )
         )
+
+
+def _content_of(change: Change, procedure: Procedure) -> Content:
+    """What a `new` or `amend` puts in force: its snapshot once published, else the draft now."""
+    if change.content is not None:
+        return change.content
+    return procedure.working_content if change.action is Action.NEW else dict(procedure.draft or {})
 
 
 def _incomplete(missing: list[str]) -> str:

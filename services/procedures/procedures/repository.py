@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy import bindparam, exists, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
@@ -45,6 +45,8 @@ class Repository:
         self.session = session
         self._procedures: dict[str, Procedure] = {}
         self._decisions: list[Decision] = []
+        # Each decision's changes as last written, so saving writes only new snapshots.
+        self._stored_changes: dict[int, list[Change]] = {}
 
     # Procedures
 
@@ -152,7 +154,7 @@ class Repository:
             issuer=row.issuer,
             signed_on=row.signed_on,
             effective_on=row.effective_on,
-            changes=[Change(Action(c.action), c.procedure_code, c.replaced_by) for c in changes],
+            changes=[Change(Action(c.action), c.procedure_code, c.replaced_by, c.content) for c in changes],
             status=DecisionStatus(row.status),
             version=row.version,
             published_at=row.published_at,
@@ -160,6 +162,7 @@ class Repository:
             failure_reason=row.failure_reason,
         )
         self._decisions.append(decision)
+        self._stored_changes[row.id] = list(decision.changes)
         return decision
 
     def add_decision(self, decision: Decision) -> None:
@@ -189,11 +192,13 @@ class Repository:
                     "action": c.action.value,
                     "procedure_code": c.procedure_code,
                     "replaced_by": c.replaced_by,
+                    "content": c.content,
                 }
                 for i, c in enumerate(decision.changes)
             ],
         )
         self._decisions.append(decision)
+        self._stored_changes[decision.id] = list(decision.changes)
 
     def due_decision_ids(self, now: datetime) -> list[int]:
         return list(
@@ -217,6 +222,24 @@ class Repository:
                 updated_at=now,
             )
         )
+        assert decision.id is not None
+        stored = self._stored_changes.get(decision.id, [])
+        snapshots = [
+            {"b_position": i, "b_content": c.content}
+            for i, c in enumerate(decision.changes)
+            if i >= len(stored) or c.content != stored[i].content
+        ]
+        if snapshots:
+            self.session.execute(
+                update(decision_changes)
+                .where(
+                    decision_changes.c.decision_id == decision.id,
+                    decision_changes.c.position == bindparam("b_position"),
+                )
+                .values(content=bindparam("b_content")),
+                snapshots,
+            )
+            self._stored_changes[decision.id] = list(decision.changes)
 
     # Unit of work support
 

@@ -10,9 +10,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
+from minhbach_shared.db import make_engine
 from minhbach_shared.testing import RedisServer
+from procedures import services
 from procedures.domain import vietnam_today
 from procedures.settings import Settings
+from procedures.uow import UnitOfWork
 
 
 def today_vn() -> date:
@@ -501,3 +504,41 @@ class TestScheduledDecisions:
             ("decision.applied", 2),
             ("procedure.published", 1),
         ]
+
+    def test_an_edit_after_publication_does_not_take_effect_with_the_decision(
+        self,
+        client: TestClient,
+        editor: dict[str, str],
+        approver: dict[str, str],
+        settings: Settings,
+        redis_server: RedisServer,
+        in_force: dict[str, Any],
+    ) -> None:
+        approved = [{"name": "Lệ phí cấp giấy phép xây dựng", "amount_vnd": 200000}]
+        client.patch("/v1/procedures/MB.XD.001", json={"fees": approved}, headers=editor)
+        amend = {"action": "amend", "procedure_code": "MB.XD.001"}
+        scheduled = publish(
+            client, editor, approver, decision_body(amend, effective_on=today_vn() + timedelta(days=5))
+        )
+        # After the approver published it, an editor changes the draft again.
+        unapproved = [{"name": "Lệ phí cấp giấy phép xây dựng", "amount_vnd": 9_000_000}]
+        edited = client.patch("/v1/procedures/MB.XD.001", json={"fees": unapproved}, headers=editor)
+        assert edited.status_code == 200
+
+        engine = make_engine(settings.database_url)
+        effective_at = datetime.fromisoformat(scheduled["effective_at"])
+        try:
+            applied = services.apply_due_decisions(
+                lambda: UnitOfWork(engine, redis_server.client()), now=effective_at
+            )
+        finally:
+            engine.dispose()
+        assert applied == 1
+
+        public = client.get("/v1/procedures/MB.XD.001").json()
+        assert public["version"] == 2 and public["fees"] == [approved[0] | {"note": None}]
+        versions = client.get("/v1/procedures/MB.XD.001/versions").json()["items"]
+        assert versions[-1]["content"]["fees"][0]["amount_vnd"] == 200000
+        # The later edit is still there, as the working draft for a decision of its own.
+        draft = client.get("/v1/procedures/MB.XD.001/draft", headers=editor).json()
+        assert draft["has_working_draft"] is True and draft["fees"][0]["amount_vnd"] == 9_000_000

@@ -80,7 +80,9 @@ def test_the_demo_stores_each_dossier_as_the_sample_gives_it(
     engine = make_engine(settings.database_url)
     services.load_demo(UnitOfWork(engine, redis_server.client()), sample_payload, now=datetime.now(UTC))
     with Session(engine) as session:
-        stored = dict(session.execute(select(procedures.c.code, procedures.c.published)).tuples().all())
+        stored = {
+            r.code: r.published for r in session.execute(select(procedures.c.code, procedures.c.published))
+        }
     engine.dispose()
     for given in sample_payload["procedures"]:
         dossier = stored[given["code"]]["dossier"]

@@ -244,13 +244,46 @@ class TestScheduled:
         ]
         assert a.status is b.status is ProcedureStatus.IN_FORCE
 
-    def test_a_scheduled_decision_that_became_invalid_fails_and_changes_nothing(self) -> None:
+    def test_what_takes_effect_is_what_was_published_not_a_later_edit(self) -> None:
         a = Procedure.create("A", complete())
         d = decision(Change(Action.NEW, "A"), effective_on=date(2026, 12, 1))
         d.publish({"A": a}, now=NOW)
+        a.edit({"legal_basis": [], "name": "Sửa sau khi công bố"})  # an editor, after the approver
+        assert d.apply_due({"A": a}, now=datetime(2026, 12, 1, tzinfo=UTC))
+        assert a.status is ProcedureStatus.IN_FORCE and a.published == complete()
+        assert a.new_versions[0].content == complete()
+        assert d.events[-1].data["name"] == "Cấp giấy phép xây dựng"
+        # The edit is kept as the working draft, for a decision of its own.
+        assert a.draft is not None and a.draft["name"] == "Sửa sau khi công bố"
+
+    def test_a_scheduled_amend_applies_its_snapshot_and_keeps_later_edits_as_a_draft(self) -> None:
+        a = in_force("A")
+        a.edit({"fees": [{"name": "Lệ phí", "amount_vnd": 100000}]})
+        d = decision(Change(Action.AMEND, "A"), effective_on=date(2026, 12, 1))
+        d.publish({"A": a}, now=NOW)
+        a.edit({"fees": [{"name": "Lệ phí", "amount_vnd": 999999}]})
+        assert d.apply_due({"A": a}, now=datetime(2026, 12, 1, tzinfo=UTC))
+        assert a.version == 2 and a.published is not None
+        assert a.published["fees"] == [{"name": "Lệ phí", "amount_vnd": 100000}]
+        assert a.draft is not None and a.draft["fees"] == [{"name": "Lệ phí", "amount_vnd": 999999}]
+
+    def test_without_later_edits_no_working_draft_is_left(self) -> None:
+        a = Procedure.create("A", complete())
+        d = decision(Change(Action.NEW, "A"), effective_on=date(2026, 12, 1))
+        d.publish({"A": a}, now=NOW)
+        assert d.changes[0].content == complete()
+        assert d.apply_due({"A": a}, now=datetime(2026, 12, 1, tzinfo=UTC))
+        assert a.draft is None
+
+    def test_a_scheduled_decision_that_became_invalid_fails_and_changes_nothing(self) -> None:
+        a = in_force("A")
+        a.edit({"steps": ["Bước 1: nộp hồ sơ trực tuyến"]})
+        d = decision(Change(Action.AMEND, "A"), effective_on=date(2026, 12, 1))
+        d.publish({"A": a}, now=NOW)
         d.events.clear()
-        a.edit({"legal_basis": []})  # an editor emptied it meanwhile
+        decision(Change(Action.ABOLISH, "A"), id=8).publish({"A": a}, now=NOW)  # abolished meanwhile
+        a.events.clear()
         assert not d.apply_due({"A": a}, now=datetime(2026, 12, 1, tzinfo=UTC))
         assert d.status is DecisionStatus.FAILED and d.events == [] and a.events == []
-        assert d.failure_reason == "A: missing mandatory components: legal_basis"
-        assert a.status is ProcedureStatus.DRAFT
+        assert d.failure_reason == "A: procedure A is not in force"
+        assert a.status is ProcedureStatus.ABOLISHED and a.version == 2
