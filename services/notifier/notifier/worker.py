@@ -1,7 +1,8 @@
-"""The notifier's Celery app.
+"""The notifier's Celery app; the Procfile runs one worker per queue group:
 
-celery -A notifier.worker worker -Q events,channel.portal,notifier
-celery -A notifier.worker worker -Q channel.email --concurrency 1 -n email@%h
+celery -A notifier.worker worker -Q events,notifier --concurrency 2 -n events@%h
+celery -A notifier.worker worker -Q channel.portal --concurrency 1 -n portal@%h
+(and channel.center, channel.dvc, channel.email alike)
 celery -A notifier.worker beat
 """
 
