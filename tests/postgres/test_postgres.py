@@ -148,7 +148,7 @@ def test_publishing_a_decision_writes_its_outbox_rows(
         ("procedure.published", "MB.XD.004", 1),
     ]
     procedure = client.get("/v1/procedures/MB.XD.001").json()
-    assert procedure["status"] == "in_force" and procedure["effective_at"].endswith("17:00:00Z")
+    assert procedure["status"] == "in_force" and procedure["effective_at"].endswith("T00:00:00+07:00")
     versions = client.get("/v1/procedures/MB.XD.001/versions").json()["items"]
     assert [v["version"] for v in versions] == [1]
     assert versions[0]["content"]["fees"][0]["amount_vnd"] == 150000  # the JSON column round trip

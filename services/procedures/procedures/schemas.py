@@ -1,8 +1,12 @@
-"""API models. Input is strict: limits, patterns and enums make bad input a precise 422."""
+"""API models. Input is strict: limits, patterns and enums make bad input a precise 422.
+
+Responses show moments in Vietnam time (`VietnamTime`: ISO with +07:00); they are stored
+and carried in events as UTC.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -16,6 +20,7 @@ from pydantic import (
 )
 
 from minhbach_shared.text import nfc
+from minhbach_shared.times import VietnamTime
 from procedures.domain import Action, DecisionStatus, ProcedureStatus
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$"
@@ -169,7 +174,7 @@ class HistoryEntry(BaseModel):
     version: int
     action: Action
     status: ProcedureStatus
-    effective_at: datetime
+    effective_at: VietnamTime
     decision: DecisionRef | None
 
 
@@ -180,7 +185,7 @@ class ProcedureRead(ProcedureContent):
     status: ProcedureStatus
     version: int
     replaced_by: str | None = None
-    effective_at: datetime | None
+    effective_at: VietnamTime | None
     history: list[HistoryEntry]
 
 
@@ -192,7 +197,7 @@ class ProcedureDraftRead(ProcedureContent):
     version: int
     has_working_draft: bool
     missing: list[str] = Field(description="mandatory components still missing")
-    updated_at: datetime
+    updated_at: VietnamTime
 
 
 class ProcedureSummary(BaseModel):
@@ -202,7 +207,7 @@ class ProcedureSummary(BaseModel):
     status: ProcedureStatus
     version: int
     replaced_by: str | None
-    effective_at: datetime | None
+    effective_at: VietnamTime | None
 
 
 class ProcedurePage(BaseModel):
@@ -216,7 +221,7 @@ class ProcedureVersionRead(BaseModel):
     version: int
     action: Action
     status: ProcedureStatus
-    effective_at: datetime
+    effective_at: VietnamTime
     decision: DecisionRef | None
     content: ProcedureContent
 
@@ -271,11 +276,11 @@ class DecisionRead(BaseModel):
     issuer: str
     signed_on: date
     effective_on: date
-    effective_at: datetime
+    effective_at: VietnamTime
     status: DecisionStatus
     version: int
-    published_at: datetime | None
-    applied_at: datetime | None
+    published_at: VietnamTime | None
+    applied_at: VietnamTime | None
     failure_reason: str | None = None
     changes: list[ChangeRead]
 

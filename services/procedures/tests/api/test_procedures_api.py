@@ -229,7 +229,7 @@ class TestPublishing:
         assert in_force["changes"][0]["procedure_name"].startswith("Cấp giấy phép xây dựng mới")
         procedure = client.get("/v1/procedures/MB.XD.001").json()
         assert procedure["status"] == "in_force" and procedure["version"] == 1
-        assert procedure["effective_at"].endswith("17:00:00Z")
+        assert procedure["effective_at"] == f"{today_vn().isoformat()}T00:00:00+07:00"  # Vietnam time
         assert procedure["history"] == [
             {
                 "version": 1,
@@ -479,6 +479,9 @@ class TestScheduledDecisions:
             client, editor, approver, decision_body(new("MB.QH.001"), effective_on=effective_on)
         )
         assert scheduled["status"] == "scheduled" and scheduled["applied_at"] is None
+        # Moments are shown in Vietnam time: midnight of the effective date, +07:00.
+        assert scheduled["effective_at"] == f"{effective_on.isoformat()}T00:00:00+07:00"
+        assert scheduled["published_at"].endswith("+07:00")
         assert client.get("/v1/procedures/MB.QH.001").status_code == 404
 
         from procedures import tasks
