@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from celery import Celery
@@ -30,14 +30,18 @@ def make_celery(
 ) -> Celery:
     if settings.visibility_timeout_s <= MAX_COUNTDOWN_S * 2:
         raise ValueError("visibility timeout must be well above MAX_COUNTDOWN_S")
-    app = Celery(name, broker=settings.redis_url, include=list(include))
+    app = AtLeastOnceCelery(name, broker=settings.redis_url, include=list(include))
     app.conf.update(
         # At least once: acknowledge after the task ran, and give the message back
         # if the worker process dies under it. Tasks are idempotent.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
-        # One message at a time per process: a killed worker holds back little,
-        # and a long task never sits on a queue of short ones.
+        # One message at a time per process, on every queue, each for its own reason:
+        # events: a message is a batch of up to 200 envelopes, and a second one held
+        # by a busy process would wait while another process idles; channel.*: one
+        # run drains every due row, so a held message is a redundant run; the
+        # notifier's pump and reconcile expire, so a held one goes stale; the owners'
+        # own queues are short schedule ticks. And a worker killed -9 holds back one.
         worker_prefetch_multiplier=1,
         broker_transport_options={
             "visibility_timeout": settings.visibility_timeout_s,
@@ -65,6 +69,29 @@ def make_celery(
     )
     install_celery_correlation(app)
     return app
+
+
+class AtLeastOnceCelery(Celery):  # type: ignore[misc]
+    """Celery that refuses a countdown or ETA longer than MAX_COUNTDOWN_S when sending.
+
+    Task.apply_async and Task.retry send through here too.
+    """
+
+    def send_task(self, name: str, *args: Any, **options: Any) -> Any:
+        refuse_long_waits(options.get("countdown"), options.get("eta"))
+        return super().send_task(name, *args, **options)
+
+
+def refuse_long_waits(countdown: float | None, eta: datetime | None) -> None:
+    """No message may wait in Redis longer than MAX_COUNTDOWN_S (it would come twice)."""
+    wait_s = countdown
+    if eta is not None:
+        wait_s = (eta if eta.tzinfo else eta.replace(tzinfo=UTC)).timestamp() - datetime.now(UTC).timestamp()
+    if wait_s is not None and wait_s > MAX_COUNTDOWN_S + 1:  # run_early_if_soon adds a second
+        raise ValueError(
+            f"a countdown of {wait_s:.0f} s is longer than {MAX_COUNTDOWN_S} s; keep longer "
+            "schedules in the database (next_attempt_at) for a periodic task to pick up"
+        )
 
 
 def run_early_if_soon(

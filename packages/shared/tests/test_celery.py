@@ -1,0 +1,41 @@
+"""The Celery factory's at-least-once settings, as every service gets them."""
+
+from __future__ import annotations
+
+import pytest
+
+from minhbach_shared.celery import MAX_COUNTDOWN_S, make_celery
+from minhbach_shared.settings import BaseServiceSettings
+from minhbach_shared.testing import RedisServer
+
+
+def app(redis_url: str = "redis://127.0.0.1:1/0", **settings: object):  # type: ignore[no-untyped-def]
+    return make_celery("t", BaseServiceSettings(redis_url=redis_url, **settings), queues=["events", "other"])
+
+
+def test_late_acks_redelivery_on_worker_loss_prefetch_one_and_one_visibility_timeout() -> None:
+    conf = app(visibility_timeout_s=900).conf
+    assert conf.task_acks_late and conf.task_reject_on_worker_lost
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.broker_transport_options["visibility_timeout"] == 900
+    # Each queue its own exchange: no message reaches two queues.
+    assert [(q.name, q.exchange.name, q.routing_key) for q in conf.task_queues] == [
+        ("events", "events", "events"),
+        ("other", "other", "other"),
+    ]
+
+
+def test_a_visibility_timeout_close_to_the_longest_countdown_is_refused() -> None:
+    with pytest.raises(ValueError, match="visibility timeout"):
+        app(visibility_timeout_s=MAX_COUNTDOWN_S)
+
+
+def test_a_countdown_longer_than_the_limit_is_refused_and_never_reaches_redis(
+    redis_server: RedisServer,
+) -> None:
+    celery = app(redis_server.url)
+    celery.send_task("anything", queue="events", countdown=MAX_COUNTDOWN_S - 5)  # allowed
+    with pytest.raises(ValueError, match="next_attempt_at"):
+        celery.send_task("anything", queue="events", countdown=MAX_COUNTDOWN_S * 10)
+    redis = redis_server.client()
+    assert redis.llen("events") + redis.hlen("unacked") + redis.zcard("unacked_index") == 1
