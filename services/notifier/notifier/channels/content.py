@@ -232,7 +232,7 @@ def article_view(
 class Relation:
     label: str
     number: str
-    page: str
+    page: str  # "" when the portal has no page for that document (it is named, not linked)
 
 
 @dataclass
@@ -254,6 +254,11 @@ class DocumentView:
     procedure_codes: list[str]
     does: list[Relation] = field(default_factory=list)
     undergoes: list[Relation] = field(default_factory=list)
+
+    @property
+    def relations(self) -> list[Relation]:
+        """What it does to other documents, then what others do to it."""
+        return [*self.does, *self.undergoes]
 
 
 class DocumentGraph:
@@ -297,17 +302,14 @@ class DocumentGraph:
     def replaced_by(self, number: str) -> list[str]:
         return sorted(a for a, k, t in self.edges if t == number and k == "replaces")
 
+    def page_of(self, number: str) -> str:
+        """The page of a document the portal has; "" for one only named by a relation."""
+        return document_page(number, self.ids_of[number]) if number in self.ids_of else ""
+
     def relations(self, number: str) -> tuple[list[Relation], list[Relation]]:
-        does = sorted(
-            Relation(DOES[k], t, document_page(t, self.ids_of.get(t, t)))
-            for a, k, t in self.edges
-            if a == number
-        )
-        undergoes = sorted(
-            Relation(UNDERGOES[k], a, document_page(a, self.ids_of.get(a, a)))
-            for a, k, t in self.edges
-            if t == number
-        )
+        edges = self.edges
+        does = sorted(Relation(DOES[k], t, self.page_of(t)) for a, k, t in edges if a == number)
+        undergoes = sorted(Relation(UNDERGOES[k], a, self.page_of(a)) for a, k, t in edges if t == number)
         return does, undergoes
 
 

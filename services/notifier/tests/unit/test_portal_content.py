@@ -250,6 +250,50 @@ def test_the_six_demo_documents_show_their_relations_both_ways(publish_all, sett
     assert "<h2>Quan hệ với văn bản khác</h2>\n<p>Không có.</p>" in read(settings, "van-ban/76-nq-cp.html")
 
 
+def table_rows(table):
+    """The documents table's rows: number -> what a reader sees in each cell, by its header."""
+    headers = re.findall(r"<th>(.*?)</th>", table)
+    rows = {}
+    for row in re.findall(r"(?s)<tr data-id=.*?</tr>", table):
+        cells = re.findall(r"(?s)<td[^>]*>(.*?)</td>", row)
+        texts = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", c)).strip() for c in cells]
+        rows[texts[0]] = dict(zip(headers, texts, strict=True)) | {"html": row}
+    return rows
+
+
+def test_the_documents_table_shows_each_relation_both_ways_with_links(publish_all, settings):
+    publish_all(*(("document", d) for d in demo_documents()))
+    table = read(settings, "van-ban/index.html")
+    assert "<th>Quan hệ</th>" in table and "<th>Tình trạng hiệu lực</th>" in table
+    rows = table_rows(table)
+    assert set(rows) == {d["number"] for d in demo_documents()}
+    amended, amending = rows["61/2018/NĐ-CP"], rows["107/2021/NĐ-CP"]
+    assert amended["Quan hệ"] == "Được sửa đổi, bổ sung bởi 107/2021/NĐ-CP"
+    assert '<a href="107-2021-nd-cp.html">107/2021/NĐ-CP</a>' in amended["html"]
+    assert amending["Quan hệ"] == "Sửa đổi, bổ sung 61/2018/NĐ-CP"
+    assert '<a href="61-2018-nd-cp.html">61/2018/NĐ-CP</a>' in amending["html"]
+    assert amended["Tình trạng hiệu lực"] == "Còn hiệu lực"
+    assert rows["76/NQ-CP"]["Quan hệ"] == "Không"
+
+
+def test_the_documents_table_shows_a_replaced_document_out_of_force(publish_all, settings):
+    old = document_state(1, 2, number="10/2020/QĐ-UBND", in_force=False)
+    new = document_state(
+        2, 1, number="05/2026/QĐ-UBND", relations=[{"kind": "replaces", "number": "10/2020/QĐ-UBND"}]
+    )
+    # It also amends a document the portal has not got: named, but no link to a missing page.
+    new["relations"].append({"kind": "amends", "number": "99/2019/NĐ-CP"})
+    publish_all(("document", old), ("document", new))
+    rows = table_rows(read(settings, "van-ban/index.html"))
+    assert rows["10/2020/QĐ-UBND"]["Quan hệ"] == "Được thay thế bởi 05/2026/QĐ-UBND"
+    replaced = rows["10/2020/QĐ-UBND"]["Tình trạng hiệu lực"]
+    assert replaced == "Hết hiệu lực (được thay thế bởi 05/2026/QĐ-UBND)"
+    assert rows["05/2026/QĐ-UBND"]["Quan hệ"] == "Sửa đổi, bổ sung 99/2019/NĐ-CP Thay thế 10/2020/QĐ-UBND"
+    assert '<a href="10-2020-qd-ubnd.html">10/2020/QĐ-UBND</a>' in rows["05/2026/QĐ-UBND"]["html"]
+    assert "99-2019-nd-cp.html" not in rows["05/2026/QĐ-UBND"]["html"]
+    assert "99-2019-nd-cp.html" not in read(settings, "van-ban/05-2026-qd-ubnd.html")
+
+
 def test_the_amended_document_shows_it_even_before_its_own_event(publish_all, settings):
     docs = demo_documents(inverse=False)
     publish_all(*(("document", d) for i, d in enumerate(docs) if i != 2))
