@@ -3,12 +3,15 @@
 The whole system runs from the Procfile (real redis-server, separate processes); the
 notifier serves the pages it rendered over HTTP, and Debian's Chromium (/usr/bin/chromium,
 driven by Playwright; no downloaded browser) opens each one on two viewports. A page must
-not scroll sideways, must say it is Vietnamese and must show its title; a full-page
+not scroll sideways, must say it is Vietnamese, must show its title and every picture it
+has (covers, propaganda panels, fetched from the content service) must load; a full-page
 screenshot of each is kept under pytest's tmp_path for a person to look at.
 """
 
 from __future__ import annotations
 
+import struct
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -51,14 +54,47 @@ Các nhiệm vụ trọng tâm:
 """
 
 
-def publish_article(system: System) -> str:
-    """Write, submit and publish the article; return its slug."""
+def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A real PNG (a colour with a darker band across its middle), built with the standard library."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    light = bytes(rgb) * width
+    dark = bytes(c // 2 for c in rgb) * width
+    rows = b"".join(b"\x00" + (dark if height // 3 <= y < 2 * height // 3 else light) for y in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def upload_image(system: System, filename: str, image: bytes) -> str:
+    """Upload an image to the content service; return its attachment id."""
     with system.content() as api:
-        created = api.post(
-            "/v1/articles",
-            json={"category": "news", "title": LONG_TITLE, "summary": "Hội nghị triển khai.", "body": BODY},
+        uploaded = api.post(
+            "/v1/attachments",
+            files={"file": (filename, image, "image/png")},
             headers=system.token(Role.EDITOR),
         )
+        assert uploaded.status_code == 201, uploaded.text
+        return str(uploaded.json()["id"])
+
+
+def publish_article(system: System, **fields: Any) -> str:
+    """Write, submit and publish an article (by default the long news one); return its slug."""
+    body = {
+        "category": "news",
+        "title": LONG_TITLE,
+        "summary": "Hội nghị triển khai.",
+        "body": BODY,
+        **fields,
+    }
+    with system.content() as api:
+        created = api.post("/v1/articles", json=body, headers=system.token(Role.EDITOR))
         assert created.status_code == 201, created.text
         article_id = created.json()["id"]
         submitted = api.post(f"/v1/articles/{article_id}/submit", headers=system.token(Role.EDITOR))
@@ -71,12 +107,45 @@ def publish_article(system: System) -> str:
 
 @pytest.fixture(scope="module")
 def portal_pages(system: System) -> list[str]:
-    """The demo procedures and documents and one long article, rendered; the paths to open."""
+    """The demo procedures and documents, one long news article and one article in each other
+    category (an initiative with a cover, a report, propaganda panels), rendered; the paths to open."""
     data = shared_dir() / "data"
     system.manage("procedures", "load-demo", str(data / "procedures-sample.json"))
     system.manage("content", "load-demo", str(data / "legal-documents.json"))
     slug = publish_article(system)
     article = f"tin-tuc/{slug}.html"
+    # Pictures wider than any phone: a cover and two propaganda panels, served by the content service.
+    cover = upload_image(system, "mo-hinh-mot-cua.png", png(1600, 900, (30, 110, 190)))
+    panels = [
+        upload_image(system, f"pano-{i}.png", png(1200, 1700, colour))
+        for i, colour in enumerate([(200, 40, 40), (240, 180, 20)], start=1)
+    ]
+    initiative_slug = publish_article(
+        system,
+        category="initiatives",
+        title="Mô hình “Một cửa thân thiện, phục vụ tận tâm” tại Bộ phận Một cửa Sở Xây dựng",
+        summary="Người dân được hướng dẫn tận tình, hồ sơ giải quyết sớm hạn.",
+        body="Mô hình giúp rút ngắn thời gian chờ của người dân tại Bộ phận Một cửa.",
+        cover_image=cover,
+    )
+    initiative = f"sang-kien/{initiative_slug}.html"
+    plan_slug = publish_article(
+        system,
+        category="plans_reports",
+        title="Báo cáo kết quả thực hiện công tác cải cách hành chính quý I năm 2026",
+        summary="Báo cáo định kỳ của Sở Xây dựng.",
+        body="| Chỉ tiêu | Kết quả |\n|---|---|\n| Hồ sơ đúng hạn | 99,2% |\n",
+    )
+    plan = f"ke-hoach-bao-cao/{plan_slug}.html"
+    propaganda_slug = publish_article(
+        system,
+        category="propaganda",
+        title="Pano tuyên truyền cải cách hành chính năm 2026",
+        summary="Bộ pano treo tại trụ sở và Trung tâm Phục vụ hành chính công.",
+        body="Mời xem các pano bên dưới.",
+        attachments=panels,
+    )
+    propaganda = f"tuyen-truyen/{propaganda_slug}.html"
     waits = {
         "thu-tuc/MB.XD.001.html": "MB.XD.001",
         "thu-tuc/index.html": "MB.XD.001",
@@ -86,6 +155,12 @@ def portal_pages(system: System) -> list[str]:
         article: "Năm 2026",
         "tin-tuc/index.html": f"{slug}.html",
         "index.html": "</html>",
+        initiative: "Một cửa thân thiện",
+        "sang-kien/index.html": f"{initiative_slug}.html",
+        plan: "99,2%",
+        "ke-hoach-bao-cao/index.html": f"{plan_slug}.html",
+        propaganda: panels[1],
+        "tuyen-truyen/index.html": f"{propaganda_slug}.html",
     }
     for path, contains in waits.items():
         system.wait_for_page(path, contains, timeout=30)
@@ -98,7 +173,26 @@ def portal_pages(system: System) -> list[str]:
         article,
         "van-ban/index.html",
         "van-ban/61-2018-nd-cp.html",
+        "sang-kien/index.html",
+        initiative,
+        "ke-hoach-bao-cao/index.html",
+        plan,
+        "tuyen-truyen/index.html",
+        propaganda,
     ]
+
+
+# Pages that must show pictures (so that "every image loaded" is not true of none).
+IMAGES_AT_LEAST = {
+    "sang-kien/index.html": 1,
+    "sang-kien/": 1,
+    "tuyen-truyen/index.html": 1,
+    "tuyen-truyen/": 2,
+}
+
+
+def images_expected(path: str) -> int:
+    return IMAGES_AT_LEAST.get(path, IMAGES_AT_LEAST.get(path.rsplit("/", 1)[0] + "/", 0))
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
@@ -142,6 +236,15 @@ def test_portal_pages_fit_the_viewport_and_show_their_title(
             )
             if broken:
                 problems.append(f"{path}: table cells broken mid-word: {broken}")
+            images = page.evaluate(
+                "[...document.images].map(i => ({src: i.currentSrc || i.src, loaded: i.complete"
+                " && i.naturalWidth > 0}))"
+            )
+            if len(images) < images_expected(path):
+                problems.append(f"{path}: {len(images)} images shown, {images_expected(path)} expected")
+            unloaded = [i["src"] for i in images if not i["loaded"]]
+            if unloaded:
+                problems.append(f"{path}: images that did not load: {unloaded}")
             shot = shots / (path.replace("/", "__") + ".png")
             page.screenshot(path=str(shot), full_page=True)
             assert shot.stat().st_size > MIN_PNG_BYTES, (shot, shot.stat().st_size)

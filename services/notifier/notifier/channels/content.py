@@ -181,6 +181,11 @@ class ArticleView:
         return clean_html(self.body_raw, base_url=self.base_url)
 
     @property
+    def thumb(self) -> str | None:
+        """The list's picture: the cover, else the first image attached (a propaganda panel)."""
+        return self.cover or next((a["url"] for a in self.attachments if a["is_image"]), None)
+
+    @property
     def category_code(self) -> str:
         return self.category.code if self.category else ""
 

@@ -130,7 +130,9 @@ def test_propaganda_panels_show_their_images(publish_all, settings):
         "size": 2_400_000,
         "url": "/v1/attachments/" + "c" * 64,
     }
-    article = article_state(4, 1, category="propaganda", title="Pano tuyên truyền", attachments=[panel])
+    article = article_state(
+        4, 1, category="propaganda", title="Pano tuyên truyền", attachments=[panel], cover_image_url=None
+    )
     publish_all(("article", article))
     page = read(settings, page_of(article, "tuyen-truyen"))
     assert (
@@ -138,6 +140,10 @@ def test_propaganda_panels_show_their_images(publish_all, settings):
         in page
     )
     assert "(Ảnh, 2,3 MB)" in page
+    # The list shows the panel too: without a cover, the first image stands for the article.
+    assert f'<img class="thumb" src="http://127.0.0.1:8002/v1/attachments/{"c" * 64}"' in read(
+        settings, "tuyen-truyen/index.html"
+    )
 
 
 def test_unpublished_and_expired_articles_leave_every_list_and_feed(publish_all, settings):
