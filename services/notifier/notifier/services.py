@@ -3,42 +3,37 @@
 from __future__ import annotations
 
 import logging
-import random
 import smtplib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from minhbach_shared.celery import MAX_COUNTDOWN_S
-from minhbach_shared.db import WRITE
 from minhbach_shared.events import Envelope, EventType, Subject
 from minhbach_shared.http import Conflict, NotFound, Unprocessable
 from minhbach_shared.observability import correlation_id
 from notifier import briefing, hotline, ledger, subscriptions
 from notifier import repository as repo
-from notifier.broker import Dispatcher
-from notifier.channels.base import Channel, Outcome, ReadModel, audited
+from notifier.channels.base import Outcome, ReadModel, audited
 from notifier.channels.content import CATEGORIES
 from notifier.channels.email import (
     CHANNEL_LABELS,
     EMAIL,
     BriefingMail,
-    EmailChannel,
     SubscriberMail,
     change_view,
     duration,
 )
 from notifier.channels.portal import ACTIONS, vn_date
 from notifier.ledger import DeliveryStatus, EventRef, SubjectKey
-from notifier.owners import BATCH_SIZE, OwnerClient, OwnerRegistry
-from notifier.settings import Settings
+from notifier.owners import BATCH_SIZE, OwnerClient
+from notifier.parts import Parts
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +54,6 @@ NOTICES = frozenset({EventType.TICKET_OVERDUE})
 WITHDRAWABLE = frozenset({hotline.TICKET})
 # Each kind's state is cut down to the fields the channels may show before it is stored.
 SHAPES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {hotline.TICKET: hotline.public_answer}
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -107,48 +98,8 @@ class _Target:
     correlation_id: str | None
 
 
-class Notifier:
-    def __init__(
-        self,
-        *,
-        engine: Engine,
-        owners: OwnerRegistry,
-        channels: Mapping[str, Channel],
-        dispatcher: Dispatcher,
-        settings: Settings,
-        mailer: EmailChannel | None = None,
-        clock: Callable[[], datetime] = utcnow,
-        rng: random.Random | None = None,
-    ) -> None:
-        self.engine = engine
-        self.owners = owners
-        # Disclosure channels; the mailer is the e-mail channel (no ledger, no fan-out).
-        self.channels = dict(channels)
-        self.mailer = mailer
-        self.dispatcher = dispatcher
-        self.settings = settings
-        self.clock = clock
-        self.rng = rng
-
-    @contextmanager
-    def _write(self) -> Iterator[Session]:
-        with Session(self.engine) as session:
-            session.connection(execution_options=WRITE)
-            yield session
-
-    def _queued(self) -> list[str]:
-        """Every channel with a queue: the disclosure channels and e-mail."""
-        return [*self.channels, *([EMAIL] if self.mailer is not None and EMAIL not in self.channels else [])]
-
-    def showing(self, key: SubjectKey) -> list[str]:
-        """The disclosure channels that show subjects of this kind."""
-        return [name for name, channel in self.channels.items() if key[0] in channel.kinds]
-
-    def channel(self, name: str) -> Channel:
-        try:
-            return self.channels[name]
-        except KeyError:
-            raise NotFound(f"unknown channel: {name}", [{"field": "name", "message": "unknown"}]) from None
+class Notifier(Parts):
+    """The notifier's use cases, as every caller (tasks, routes, tests, bench) knows them."""
 
     # -- ingest ------------------------------------------------------------------------
 
@@ -251,7 +202,7 @@ class Notifier:
         now = self.clock()
         changed: list[SubjectKey] = []
         emails = 0
-        with self._write() as session:
+        with self.write() as session:
             repo.mark_seen(session, seen, now=now)
             # One e-mail per recipient of each overdue event recorded now (not before).
             for notice in repo.add_overdue(session, notices, now=now):
@@ -378,7 +329,7 @@ class Notifier:
             return None
         week = briefing.last_week(now)
         recipients = self.settings.briefing_recipients or [self.settings.office_email]
-        with self._write() as session:
+        with self.write() as session:
             if repo.briefing_planned(session, week.id):
                 return None
             for recipient in dict.fromkeys(r.strip() for r in recipients if r.strip()):
@@ -418,7 +369,7 @@ class Notifier:
         behind: dict[str, int] = {}
         for item in [*report["stale"], *report["missing"]]:
             behind[item["channel"]] = behind.get(item["channel"], 0) + 1
-        for name in self._queued():
+        for name in self.queued():
             took = repo.sent_between(session, channel=name, start=week.start, end=week.end)
             p50, p90 = ledger.percentile(took, 50), ledger.percentile(took, 90)
             digest.channels.append(
@@ -446,7 +397,7 @@ class Notifier:
                 "give either procedure_code or field",
                 [{"field": "procedure_code", "message": "exactly one of procedure_code and field"}],
             )
-        with self._write() as session:
+        with self.write() as session:
             if procedure_code is not None:
                 # One subject read: a public endpoint should not load the whole catalogue.
                 found = repo.get_subject(session, (subscriptions.PROCEDURE, procedure_code.strip()))
@@ -522,7 +473,7 @@ class Notifier:
 
     def _change_subscription(self, token: str, to: subscriptions.SubscriptionStatus) -> repo.Subscription:
         """Confirm (pending -> active) or unsubscribe (any -> unsubscribed); repeating is harmless."""
-        with self._write() as session:
+        with self.write() as session:
             held = repo.subscription_by_token(session, token)
             if held is None:
                 raise NotFound("no subscription with this link", [{"field": "token", "message": "unknown"}])
@@ -553,7 +504,7 @@ class Notifier:
             return False
         state = hotline.public_statistics(body)
         key = hotline.STATISTICS_KEY
-        with self._write() as session:
+        with self.write() as session:
             held = repo.get_subject(session, key)
             if held is not None and held.state == state:
                 return False
@@ -618,7 +569,7 @@ class Notifier:
                 outcomes = channel.deliver(work, model) if work else {}
             done = self.clock()
             soonest: float | None = None
-            with self._write() as session:
+            with self.write() as session:
                 repo.set_status(session, [r.delivery_id for r in superseded], DeliveryStatus.SUPERSEDED)
                 report.superseded = len(superseded)
                 sent = [d for d in work if outcomes.get(d.id) is not None and outcomes[d.id].ok]
@@ -718,7 +669,7 @@ class Notifier:
             for message in outgoing:
                 error: str | None = None
                 if message.moot is not None:
-                    with self._write() as session:
+                    with self.write() as session:
                         repo.set_status(session, [d.id for d in message.rows], DeliveryStatus.SUPERSEDED)
                         session.commit()
                     report.superseded += len(message.rows)
@@ -740,7 +691,7 @@ class Notifier:
                         error = f"{type(exc).__name__}: {exc}"
                         _close(smtp)
                         smtp = None
-                with self._write() as session:
+                with self.write() as session:
                     done = self.clock()
                     if error is None:
                         repo.mark_sent(session, [d.id for d in message.rows], now=done)
@@ -826,7 +777,7 @@ class Notifier:
         """
         now = now or self.clock()
         with Session(self.engine) as session:
-            oldest = {name: repo.oldest_due(session, channel=name, now=now) for name in self._queued()}
+            oldest = {name: repo.oldest_due(session, channel=name, now=now) for name in self.queued()}
         due = [name for name, since in oldest.items() if since is not None]
         queued = [name for name in due if self.dispatcher.enqueue_channel(name)]
         stall = timedelta(seconds=self.settings.channel_stall_s)
@@ -895,7 +846,7 @@ class Notifier:
                 log.warning("hotline statistics not refreshed; next round will", exc_info=True)
         for name in self.channels:
             report.redelivered[name] = self._repair_channel(name)
-        with self._write() as session:
+        with self.write() as session:
             repo.prune_seen(session, before=self.clock() - SEEN_EVENTS_KEPT)
             session.commit()
         if report.fetched or any(report.redelivered.values()):
@@ -914,7 +865,7 @@ class Notifier:
         repaired: list[SubjectKey] = []
         if not audited(channel):
             return repaired  # it cannot be read back: nothing to compare, no lock to wait for
-        with channel.exclusive(), self._write() as session:
+        with channel.exclusive(), self.write() as session:
             now = self.clock()
             model = ReadModel(repo.all_subjects(session))
             disclosed = {k: v for k, (v, _) in repo.disclosed(session, channel=name).items()}
@@ -939,7 +890,7 @@ class Notifier:
     # -- operators --------------------------------------------------------------------
 
     def retry_delivery(self, delivery_id: int) -> repo.Delivery:
-        with self._write() as session:
+        with self.write() as session:
             delivery = repo.get_delivery(session, delivery_id)
             if delivery is None:
                 raise NotFound(f"no delivery {delivery_id}")
@@ -958,7 +909,7 @@ class Notifier:
     def resync(self, name: str) -> int:
         """Forget what the channel shows and deliver every subject of the read model again."""
         kinds = self.channel(name).kinds
-        with self._write() as session:
+        with self.write() as session:
             now = self.clock()
             repo.forget_ledger(session, channel=name)
             subjects = [s for s in repo.all_subjects(session) if s.kind in kinds]
@@ -977,7 +928,7 @@ class Notifier:
         now = self.clock()
         out = []
         with Session(self.engine) as session:
-            for name in self._queued():
+            for name in self.queued():
                 stats = repo.channel_stats(session, channel=name)
                 oldest = stats["oldest_pending_at"]
                 if oldest is not None and oldest.tzinfo is None:
