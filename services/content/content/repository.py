@@ -180,6 +180,17 @@ class Repository:
             ).scalars()
         )
 
+    def next_due_at(self, now: datetime) -> datetime | None:
+        """The soonest publish_at or expire_at still ahead of `now`, if any."""
+        publish = select(func.min(articles.c.publish_at)).where(
+            articles.c.scheduled_revision.is_not(None), articles.c.publish_at > now
+        )
+        expiry = select(func.min(articles.c.expire_at)).where(
+            articles.c.public_status == PublicStatus.PUBLISHED.value, articles.c.expire_at > now
+        )
+        found = [self.session.execute(q).scalar_one_or_none() for q in (publish, expiry)]
+        return min((at for at in found if at is not None), default=None)
+
     # Documents
 
     def documents_by_number(self, numbers: Sequence[str]) -> dict[str, Document]:

@@ -211,10 +211,21 @@ def publish(
     return article
 
 
-def apply_schedule(uow_factory: Callable[[], UnitOfWork], *, now: datetime) -> int:
-    """Publish due scheduled articles and expire old ones, each in its own transaction."""
+def apply_schedule(
+    uow_factory: Callable[[], UnitOfWork],
+    *,
+    now: datetime,
+    schedule_apply: Callable[[float], None] | None = None,
+) -> int:
+    """Publish due scheduled articles and expire old ones, each in its own transaction.
+
+    With `schedule_apply`, the next change due within MAX_COUNTDOWN_S also gets a
+    countdown task, so it happens on the second rather than at a later beat tick.
+    """
     with uow_factory() as uow:
         due = uow.repo.due_article_ids(now)
+        next_at = uow.repo.next_due_at(now)
+    run_early_if_soon(schedule_apply, next_at, now=now, what="the next scheduled article change")
     changed = 0
     for article_id in due:
         with uow_factory() as uow:

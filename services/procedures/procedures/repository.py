@@ -209,6 +209,14 @@ class Repository:
             ).scalars()
         )
 
+    def next_effective_at(self, now: datetime) -> datetime | None:
+        """When the soonest scheduled decision still ahead of `now` takes effect, if any."""
+        return self.session.execute(
+            select(func.min(decisions.c.effective_at)).where(
+                decisions.c.status == DecisionStatus.SCHEDULED.value, decisions.c.effective_at > now
+            )
+        ).scalar_one_or_none()
+
     def _save_decision(self, decision: Decision, now: datetime) -> None:
         self.session.execute(
             update(decisions)

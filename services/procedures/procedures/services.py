@@ -98,10 +98,21 @@ def publish_decision(
     return decision
 
 
-def apply_due_decisions(uow_factory: Callable[[], UnitOfWork], *, now: datetime) -> int:
-    """Apply every scheduled decision due at `now`, each whole in its own transaction."""
+def apply_due_decisions(
+    uow_factory: Callable[[], UnitOfWork],
+    *,
+    now: datetime,
+    schedule_apply: Callable[[float], None] | None = None,
+) -> int:
+    """Apply every scheduled decision due at `now`, each whole in its own transaction.
+
+    With `schedule_apply`, a decision due within MAX_COUNTDOWN_S also gets a countdown
+    task, so it takes effect at 00:00 on the second rather than at a later beat tick.
+    """
     with uow_factory() as uow:
         due = uow.repo.due_decision_ids(now)
+        next_at = uow.repo.next_effective_at(now)
+    run_early_if_soon(schedule_apply, next_at, now=now, what="the next scheduled decision")
     applied = 0
     for decision_id in due:
         with uow_factory() as uow:

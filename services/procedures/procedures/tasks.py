@@ -29,4 +29,11 @@ def apply_due_decisions(as_of: str | None = None) -> int:
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     engine, redis = _resources()
-    return services.apply_due_decisions(lambda: UnitOfWork(engine, redis), now=now)
+
+    def run_again_in(countdown_s: float) -> None:
+        apply_due_decisions.apply_async(countdown=countdown_s)
+
+    # Time moved by hand (as_of) looks no further ahead: the test drives every tick.
+    return services.apply_due_decisions(
+        lambda: UnitOfWork(engine, redis), now=now, schedule_apply=None if as_of else run_again_in
+    )

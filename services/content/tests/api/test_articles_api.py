@@ -309,6 +309,27 @@ class TestSchedule:
         assert [e["type"] for e in outbox()] == ["article.published"]
         assert apply_schedule(settings, redis_server, due) == 0  # idempotent
 
+    def test_each_tick_sends_a_countdown_for_a_change_due_within_the_minute(
+        self, client: TestClient, settings: Settings, redis_server: RedisServer, editor: H, approver: H
+    ) -> None:
+        # Beat ticks every 15 s; a change due sooner than a minute gets its own countdown,
+        # so an article appears (or leaves) on the second, not up to a tick late.
+        article = create(client, editor)
+        publish(client, editor, approver, article["id"], publish_at="2030-06-01T08:00:00")
+        due = datetime(2030, 6, 1, 1, 0, tzinfo=UTC)
+        countdowns: list[float] = []
+        engine = make_engine(settings.database_url)
+        try:
+            for ahead_s in (600, 30):
+                services.apply_schedule(
+                    lambda: UnitOfWork(engine, redis_server.client()),
+                    now=due - timedelta(seconds=ahead_s),
+                    schedule_apply=countdowns.append,
+                )
+        finally:
+            engine.dispose()
+        assert countdowns == [31], "ten minutes ahead: beat's job; thirty seconds ahead: a countdown"
+
     def test_expired_article_leaves_every_list_via_the_beat_task(
         self,
         client: TestClient,

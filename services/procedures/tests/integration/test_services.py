@@ -42,6 +42,20 @@ def test_a_decision_due_within_a_minute_also_gets_a_countdown_task(
     )
     assert decision.status.value == "scheduled" and countdowns == [31.0]
 
+    # Each beat tick looks a minute ahead too: ten minutes before, nothing; thirty
+    # seconds before (a decision published hours earlier), a countdown.
+    ticks: list[float] = []
+    for ahead_s in (600, 30):
+        assert (
+            services.apply_due_decisions(
+                lambda: UnitOfWork(engine, redis),
+                now=now - timedelta(seconds=ahead_s - 30),
+                schedule_apply=ticks.append,
+            )
+            == 0
+        )
+    assert ticks == [31.0]
+
     assert services.apply_due_decisions(lambda: UnitOfWork(engine, redis), now=now) == 0
     later = now + timedelta(seconds=31)
     assert services.apply_due_decisions(lambda: UnitOfWork(engine, redis), now=later) == 1
