@@ -331,7 +331,8 @@ class Relation:
 
 @dataclass
 class Document:
-    """A legal or directive document; published on creation, changed only by later documents."""
+    """A legal or directive document: published on creation; later documents amend or
+    replace it, and an editor may correct its filing."""
 
     number: str
     fields: Content
@@ -340,6 +341,7 @@ class Document:
     version: int = 0
     in_force: bool = True
     events: list[Envelope] = field(default_factory=list, repr=False)
+    corrected: Content = field(default_factory=dict, repr=False)  # fields to write back
 
     @classmethod
     def publish_new(cls, number: str, fields: Content, relations: list[Relation]) -> Document:
@@ -363,6 +365,18 @@ class Document:
                 },
             )
         )
+
+    def correct(self, changes: Mapping[str, Any]) -> None:
+        """An editor's correction of the filing (a typo, the scan, its in-force status).
+
+        The number and the relations stay: they are what other documents point at.
+        """
+        if "in_force" in changes:
+            self.in_force = bool(changes["in_force"])
+        corrected = {k: v for k, v in changes.items() if k != "in_force"}
+        self.fields.update(corrected)
+        self.corrected.update(corrected)
+        self.announce()
 
     def affected_by(self, kind: RelationKind) -> None:
         """Another document amends or replaces this one: its page changes, so a new version."""

@@ -42,6 +42,19 @@ def _folded_terms(column: Any, q: str | None) -> list[ColumnElement[bool]]:
     return [column.like(f"%{_like_escape(t)}%", escape="\\") for t in terms]
 
 
+# A document's own fields (besides its number, version and in-force status).
+DOCUMENT_FIELDS = (
+    "type",
+    "issuer",
+    "signed_on",
+    "effective_on",
+    "title",
+    "summary",
+    "attachment",
+    "procedure_codes",
+)
+
+
 class Repository:
     """Entities loaded or added in one unit of work; `persist` writes them all back."""
 
@@ -212,6 +225,23 @@ class Repository:
             found[row.number] = document
         return found
 
+    def get_document(self, document_id: int) -> Document | None:
+        """One document with every field, locked for the rest of the transaction."""
+        row = self.session.execute(
+            select(documents).where(documents.c.id == document_id).with_for_update()
+        ).one_or_none()
+        if row is None:
+            return None
+        document = Document(
+            id=row.id,
+            number=row.number,
+            fields={name: getattr(row, name) for name in DOCUMENT_FIELDS},
+            version=row.version,
+            in_force=row.in_force,
+        )
+        self._documents[row.id] = document
+        return document
+
     def has_documents(self) -> bool:
         return bool(self.session.execute(select(exists().select_from(documents))).scalar())
 
@@ -253,10 +283,14 @@ class Repository:
         self._documents[document.id] = document
 
     def _save_document(self, document: Document, now: datetime) -> None:
+        corrected: dict[str, Any] = dict(document.corrected)
+        if corrected:
+            f = document.fields
+            corrected["search_text"] = fold(" ".join([document.number, f["title"], f.get("summary") or ""]))
         self.session.execute(
             update(documents)
             .where(documents.c.id == document.id)
-            .values(version=document.version, in_force=document.in_force, updated_at=now)
+            .values(version=document.version, in_force=document.in_force, updated_at=now, **corrected)
         )
 
     # Attachments

@@ -265,6 +265,14 @@ def create_document(
     return services.get_document(session, document_id)
 
 
+@router.patch("/documents/{document_id}", response_model=schemas.DocumentRead, tags=["documents"])
+def correct_document(
+    document_id: DocumentId, body: schemas.DocumentCorrection, ctx: Ctx, session: ReadSession, _: Editor
+) -> schemas.DocumentRead:
+    services.correct_document(ctx.uow(), document_id, body, check_codes=ctx.procedures.check_codes)
+    return services.get_document(session, document_id)
+
+
 @router.get("/documents", response_model=schemas.DocumentPage, tags=["documents"])
 def list_documents(
     session: ReadSession,

@@ -13,6 +13,7 @@ from pydantic import (
     Field,
     StringConstraints,
     field_validator,
+    model_validator,
 )
 
 from content.domain import Category, EditorialState, PublicStatus, RelationKind
@@ -228,6 +229,45 @@ class DocumentCreate(Input):
     attachment: Sha256 | None = None
     relations: Annotated[list[RelationCreate], Field(max_length=50)] = []
     procedure_codes: Codes = []
+
+
+class DocumentCorrection(Input):
+    """A correction of a filed document: only the fields given change.
+
+    The number and the relations cannot change (other documents point at them): file
+    the amending or replacing document instead.
+    """
+
+    type: Title | None = None
+    issuer: Title | None = None
+    signed_on: date | None = None
+    effective_on: date | None = None
+    title: (
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, min_length=1, max_length=1000),
+            BeforeValidator(_nfc),
+        ]
+        | None
+    ) = None
+    summary: Summary | None = None
+    attachment: Sha256 | None = None
+    procedure_codes: Codes | None = None
+    in_force: bool | None = Field(None, description="false: the document has left force")
+
+    @model_validator(mode="after")
+    def _something_and_no_nulls(self) -> DocumentCorrection:
+        given = self.model_fields_set
+        if not given:
+            raise ValueError("give at least one field to correct")
+        nullable = {"effective_on", "attachment"}
+        for name in sorted(given - nullable):
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in sorted(self.model_fields_set)}
 
 
 class RelationRead(BaseModel):

@@ -454,6 +454,28 @@ def create_document(
     return document.id
 
 
+def correct_document(
+    uow: UnitOfWork,
+    document_id: int,
+    data: schemas.DocumentCorrection,
+    *,
+    check_codes: ProcedureCheck,
+) -> None:
+    """Correct a filed document; a new version and document.published, so every page follows."""
+    changes = data.changes()
+    if changes.get("procedure_codes"):
+        check_codes(changes["procedure_codes"], "procedure_codes")
+    with uow:
+        document = uow.repo.get_document(document_id)
+        if document is None:
+            raise errors.DocumentNotFound(str(document_id))
+        attachment = changes.get("attachment")
+        if attachment and not uow.repo.attachments_by_id([attachment]):
+            raise errors.Invalid("attachment", f"no attachment {attachment}; upload it first")
+        document.correct(changes)
+        uow.commit()
+
+
 def _add_document(uow: UnitOfWork, data: schemas.DocumentCreate, *, by: str) -> Document:
     wanted = [(r.kind, r.number) for r in data.relations]
     if problems := check_relations(data.number, wanted):

@@ -136,3 +136,59 @@ def test_document_refusals(client: TestClient, editor: H, approver: H) -> None:
     )
     assert itself.status_code == 422
     assert client.get("/v1/documents/999").status_code == 404
+
+
+def test_an_editor_corrects_a_filing_and_every_page_gets_a_new_version(
+    client: TestClient, editor: H, approver: H, outbox: Callable[[], list[dict[str, Any]]]
+) -> None:
+    body = {
+        "number": "15/KH-SXD",
+        "type": "Kế hoạch",
+        "issuer": "Sở Xây dựng tỉnh Thái Bình",
+        "signed_on": "2022-02-07",
+        "title": "Kế hoạch tuyen truyen cải cách hành chính",  # a typo to correct
+    }
+    created = client.post("/v1/documents", json=body, headers=editor).json()
+    url = f"/v1/documents/{created['id']}"
+    fixed = client.patch(url, json={"title": "Kế hoạch tuyên truyền cải cách hành chính"}, headers=editor)
+    assert fixed.status_code == 200, fixed.text
+    assert (
+        fixed.json()["title"] == "Kế hoạch tuyên truyền cải cách hành chính" and fixed.json()["version"] == 2
+    )
+    assert client.get("/v1/documents?q=tuyen truyen").json()["items"][0]["version"] == 2
+    ended = client.patch(url, json={"in_force": False}, headers=editor).json()
+    assert ended["in_force"] is False and ended["version"] == 3 and ended["issuer"] == body["issuer"]
+    assert [(e["type"], e["version"], e["data"]["in_force"]) for e in outbox()] == [
+        ("document.published", 1, True),
+        ("document.published", 2, True),
+        ("document.published", 3, False),
+    ]
+
+
+def test_a_correction_cannot_touch_the_number_or_relations_and_names_what_is_wrong(
+    client: TestClient, editor: H, approver: H, outbox: Callable[[], list[dict[str, Any]]]
+) -> None:
+    body = {
+        "number": "16/KH-SXD",
+        "type": "Kế hoạch",
+        "issuer": "Sở Xây dựng tỉnh Thái Bình",
+        "signed_on": "2022-02-07",
+        "title": "Kế hoạch kiểm soát thủ tục hành chính",
+    }
+    url = f"/v1/documents/{client.post('/v1/documents', json=body, headers=editor).json()['id']}"
+    assert client.patch(url, json={"title": "x"}).status_code == 401
+    assert client.patch(url, json={"title": "x"}, headers=approver).status_code == 403
+    for wrong, field in (
+        ({"number": "17/KH-SXD"}, "number"),
+        ({"relations": []}, "relations"),
+        ({"title": ""}, "title"),
+        ({"title": None}, "body"),
+        ({}, "body"),
+        ({"procedure_codes": ["MB.XD.999"]}, "procedure_codes[0]"),
+        ({"attachment": "0" * 64}, "attachment"),
+    ):
+        refused = client.patch(url, json=wrong, headers=editor)
+        assert refused.status_code == 422, (wrong, refused.text)
+        assert refused.json()["errors"][0]["field"] == field, (wrong, refused.json())
+    assert client.patch("/v1/documents/999", json={"title": "x"}, headers=editor).status_code == 404
+    assert [e["version"] for e in outbox()] == [1], "nothing refused changed anything"
