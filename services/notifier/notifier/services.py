@@ -7,7 +7,7 @@ import smtplib
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from prometheus_client import Counter, Histogram
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from minhbach_shared.celery import MAX_COUNTDOWN_S
 from minhbach_shared.http import Conflict, NotFound, Unprocessable
-from notifier import briefing, hotline, ingest, ledger, subscriptions
+from notifier import briefing, hotline, ingest, ledger, operations, subscriptions
 from notifier import repository as repo
 from notifier.channels.base import Outcome, ReadModel, audited
 from notifier.channels.content import CATEGORIES
@@ -72,15 +72,12 @@ class _Outgoing:
 class Notifier(Parts):
     """The notifier's use cases, as every caller (tasks, routes, tests, bench) knows them."""
 
-    # -- ingest ------------------------------------------------------------------------
+    # -- ingest: ingest.py -------------------------------------------------------------
+
+    refresh_statistics = ingest.refresh_statistics
 
     def ingest(self, raw_envelopes: Sequence[Any]) -> IngestReport:
-        """Take a batch of envelopes; fetch each changed subject once; fan out to channels."""
-        return ingest.ingest(self, raw_envelopes)
-
-    def refresh_statistics(self) -> bool:
-        """Fetch the hotline's public statistics; store and deliver them when they changed."""
-        return ingest.refresh_statistics(self)
+        return ingest.ingest(self, raw_envelopes)  # here `ingest` is the module, not this method
 
     # -- the weekly briefing ------------------------------------------------------------
 
@@ -135,7 +132,7 @@ class Notifier(Parts):
         digest.overdue_reminders, digest.overdue_tickets = repo.overdue_between(
             session, start=week.start, end=week.end
         )
-        report = self.disclosure_report()
+        report = operations.disclosure_report(self)
         behind: dict[str, int] = {}
         for item in [*report["stale"], *report["missing"]]:
             behind[item["channel"]] = behind.get(item["channel"], 0) + 1
@@ -630,125 +627,13 @@ class Notifier(Parts):
             self.dispatcher.enqueue_channel(name)
         return repaired
 
-    # -- operators --------------------------------------------------------------------
+    # -- operators and reads: operations.py ---------------------------------------------
 
-    def retry_delivery(self, delivery_id: int) -> repo.Delivery:
-        with self.write() as session:
-            delivery = repo.get_delivery(session, delivery_id)
-            if delivery is None:
-                raise NotFound(f"no delivery {delivery_id}")
-            if delivery.status not in (DeliveryStatus.DEAD, DeliveryStatus.PENDING):
-                raise Conflict(
-                    f"delivery {delivery_id} is {delivery.status}; only dead or pending ones can be retried",
-                    [{"field": "status", "message": delivery.status}],
-                )
-            repo.reschedule(session, delivery_id, now=self.clock())
-            session.commit()
-            updated = repo.get_delivery(session, delivery_id)
-        self.dispatcher.enqueue_channel(delivery.channel)
-        assert updated is not None
-        return updated
-
-    def resync(self, name: str) -> int:
-        """Forget what the channel shows and deliver every subject of the read model again."""
-        kinds = self.channel(name).kinds
-        with self.write() as session:
-            now = self.clock()
-            repo.forget_ledger(session, channel=name)
-            subjects = [s for s in repo.all_subjects(session) if s.kind in kinds]
-            for s in subjects:
-                repo.add_delivery(
-                    session, channel=name, key=s.key, version=s.version, now=now, occurred_at=now
-                )
-            session.commit()
-        self.dispatcher.enqueue_channel(name)
-        log.info("channel resync", extra={"channel": name, "subjects": len(subjects)})
-        return len(subjects)
-
-    # -- reads ------------------------------------------------------------------------
-
-    def channel_status(self) -> list[dict[str, Any]]:
-        now = self.clock()
-        out = []
-        with Session(self.engine) as session:
-            for name in self.queued():
-                stats = repo.channel_stats(session, channel=name)
-                oldest = stats["oldest_pending_at"]
-                if oldest is not None and oldest.tzinfo is None:
-                    oldest = oldest.replace(tzinfo=UTC)
-                lag = max((now - oldest).total_seconds(), 0.0) if oldest else 0.0
-                health = "failing" if stats["failing"] else "degraded" if stats["dead"] else "ok"
-                out.append(
-                    {
-                        "name": name,
-                        "health": health,
-                        "lag_s": lag,
-                        "backlog": stats["backlog"],
-                        "dead": stats["dead"],
-                    }
-                )
-        return out
-
-    def list_deliveries(
-        self,
-        *,
-        status: str | None,
-        channel: str | None,
-        subject_kind: str | None = None,
-        subject_id: str | None = None,
-        page: int,
-        size: int,
-    ) -> tuple[list[repo.Delivery], int]:
-        with Session(self.engine) as session:
-            return repo.page_deliveries(
-                session,
-                status=status,
-                channel=channel,
-                subject_kind=subject_kind,
-                subject_id=subject_id,
-                offset=(page - 1) * size,
-                limit=size,
-            )
-
-    def disclosure_report(self) -> dict[str, Any]:
-        with Session(self.engine) as session:
-            subjects = repo.all_subjects(session)
-            disclosed = {name: repo.disclosed(session, channel=name) for name in self.channels}
-            latency = {
-                name: ledger.latency_summary(repo.latencies(session, channel=name)) for name in self.channels
-            }
-            overdue = repo.overdue_stats(session)
-        rows: list[dict[str, Any]] = []
-        stale: list[dict[str, Any]] = []
-        missing: list[dict[str, Any]] = []
-        for s in subjects:
-            cells: dict[str, Any] = {}
-            for name in self.showing(s.key):
-                held = disclosed[name].get(s.key)
-                version, at = held if held else (None, None)
-                state = "missing" if version is None else "stale" if version < s.version else "current"
-                cells[name] = {"version": version, "disclosed_at": at, "state": state}
-                item = {
-                    "channel": name,
-                    "kind": s.kind,
-                    "id": s.id,
-                    "version": s.version,
-                    "disclosed": version,
-                }
-                if state == "missing":
-                    missing.append(item)
-                elif state == "stale":
-                    stale.append(item)
-            rows.append({"kind": s.kind, "id": s.id, "version": s.version, "channels": cells})
-        return {
-            "generated_at": self.clock(),
-            "channels": list(self.channels),
-            "subjects": rows,
-            "stale": stale,
-            "missing": missing,
-            "time_to_disclose": latency,
-            "ticket_overdue": overdue,
-        }
+    retry_delivery = operations.retry_delivery
+    resync = operations.resync
+    channel_status = operations.channel_status
+    list_deliveries = operations.list_deliveries
+    disclosure_report = operations.disclosure_report
 
 
 def _close(smtp: smtplib.SMTP | None) -> None:

@@ -1,0 +1,139 @@
+"""Operators' actions (retry a delivery, resync a channel) and the reads behind the API and reports."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from minhbach_shared.http import Conflict, NotFound
+from notifier import ledger
+from notifier import repository as repo
+from notifier.ledger import DeliveryStatus
+from notifier.parts import Parts
+
+log = logging.getLogger(__name__)
+
+
+def retry_delivery(parts: Parts, delivery_id: int) -> repo.Delivery:
+    """Deliver a dead or pending row again, now."""
+    with parts.write() as session:
+        delivery = repo.get_delivery(session, delivery_id)
+        if delivery is None:
+            raise NotFound(f"no delivery {delivery_id}")
+        if delivery.status not in (DeliveryStatus.DEAD, DeliveryStatus.PENDING):
+            raise Conflict(
+                f"delivery {delivery_id} is {delivery.status}; only dead or pending ones can be retried",
+                [{"field": "status", "message": delivery.status}],
+            )
+        repo.reschedule(session, delivery_id, now=parts.clock())
+        session.commit()
+        updated = repo.get_delivery(session, delivery_id)
+    parts.dispatcher.enqueue_channel(delivery.channel)
+    assert updated is not None
+    return updated
+
+
+def resync(parts: Parts, name: str) -> int:
+    """Forget what the channel shows and deliver every subject of the read model again."""
+    kinds = parts.channel(name).kinds
+    with parts.write() as session:
+        now = parts.clock()
+        repo.forget_ledger(session, channel=name)
+        subjects = [s for s in repo.all_subjects(session) if s.kind in kinds]
+        for s in subjects:
+            repo.add_delivery(session, channel=name, key=s.key, version=s.version, now=now, occurred_at=now)
+        session.commit()
+    parts.dispatcher.enqueue_channel(name)
+    log.info("channel resync", extra={"channel": name, "subjects": len(subjects)})
+    return len(subjects)
+
+
+def channel_status(parts: Parts) -> list[dict[str, Any]]:
+    """Each queued channel's health, lag, backlog and dead rows."""
+    now = parts.clock()
+    out = []
+    with Session(parts.engine) as session:
+        for name in parts.queued():
+            stats = repo.channel_stats(session, channel=name)
+            oldest = stats["oldest_pending_at"]
+            if oldest is not None and oldest.tzinfo is None:
+                oldest = oldest.replace(tzinfo=UTC)
+            lag = max((now - oldest).total_seconds(), 0.0) if oldest else 0.0
+            health = "failing" if stats["failing"] else "degraded" if stats["dead"] else "ok"
+            out.append(
+                {
+                    "name": name,
+                    "health": health,
+                    "lag_s": lag,
+                    "backlog": stats["backlog"],
+                    "dead": stats["dead"],
+                }
+            )
+    return out
+
+
+def list_deliveries(
+    parts: Parts,
+    *,
+    status: str | None,
+    channel: str | None,
+    subject_kind: str | None = None,
+    subject_id: str | None = None,
+    page: int,
+    size: int,
+) -> tuple[list[repo.Delivery], int]:
+    with Session(parts.engine) as session:
+        return repo.page_deliveries(
+            session,
+            status=status,
+            channel=channel,
+            subject_kind=subject_kind,
+            subject_id=subject_id,
+            offset=(page - 1) * size,
+            limit=size,
+        )
+
+
+def disclosure_report(parts: Parts) -> dict[str, Any]:
+    """What each channel shows of each subject, what is stale or missing, how fast it got there."""
+    with Session(parts.engine) as session:
+        subjects = repo.all_subjects(session)
+        disclosed = {name: repo.disclosed(session, channel=name) for name in parts.channels}
+        latency = {
+            name: ledger.latency_summary(repo.latencies(session, channel=name)) for name in parts.channels
+        }
+        overdue = repo.overdue_stats(session)
+    rows: list[dict[str, Any]] = []
+    stale: list[dict[str, Any]] = []
+    missing: list[dict[str, Any]] = []
+    for s in subjects:
+        cells: dict[str, Any] = {}
+        for name in parts.showing(s.key):
+            held = disclosed[name].get(s.key)
+            version, at = held if held else (None, None)
+            state = "missing" if version is None else "stale" if version < s.version else "current"
+            cells[name] = {"version": version, "disclosed_at": at, "state": state}
+            item = {
+                "channel": name,
+                "kind": s.kind,
+                "id": s.id,
+                "version": s.version,
+                "disclosed": version,
+            }
+            if state == "missing":
+                missing.append(item)
+            elif state == "stale":
+                stale.append(item)
+        rows.append({"kind": s.kind, "id": s.id, "version": s.version, "channels": cells})
+    return {
+        "generated_at": parts.clock(),
+        "channels": list(parts.channels),
+        "subjects": rows,
+        "stale": stale,
+        "missing": missing,
+        "time_to_disclose": latency,
+        "ticket_overdue": overdue,
+    }
