@@ -14,19 +14,24 @@ from prometheus_client import Counter, Histogram
 from sqlalchemy.orm import Session
 
 from minhbach_shared.celery import MAX_COUNTDOWN_S
-from notifier import briefing, hotline, ingest, ledger, operations, subscribing, subscriptions
+from notifier import (
+    briefing,
+    hotline,
+    ingest,
+    ledger,
+    operations,
+    subscribing,
+    subscriptions,
+    weekly_briefing,
+)
 from notifier import repository as repo
 from notifier.channels.base import Outcome, ReadModel, audited
-from notifier.channels.content import CATEGORIES
 from notifier.channels.email import (
-    CHANNEL_LABELS,
     EMAIL,
     BriefingMail,
     SubscriberMail,
     change_view,
-    duration,
 )
-from notifier.channels.portal import ACTIONS, vn_date
 from notifier.ingest import IngestReport
 from notifier.ledger import DeliveryStatus, SubjectKey
 from notifier.parts import Parts
@@ -78,77 +83,9 @@ class Notifier(Parts):
     def ingest(self, raw_envelopes: Sequence[Any]) -> IngestReport:
         return ingest.ingest(self, raw_envelopes)  # here `ingest` is the module, not this method
 
-    # -- the weekly briefing ------------------------------------------------------------
+    # -- the weekly briefing: weekly_briefing.py ---------------------------------------
 
-    def plan_briefing(self, *, now: datetime | None = None) -> str | None:
-        """Plan last week's briefing once, from Monday `briefing_hour` (Vietnam time) on.
-
-        Beat calls this every hour: a week that has its rows is never planned again, and a
-        beat that was down on Monday morning plans it when it is back. Returns the week id
-        when it planned one.
-        """
-        if self.mailer is None:
-            return None
-        now = now or self.clock()
-        local = now.astimezone(briefing.VN)
-        if local.weekday() == 0 and local.hour < self.settings.briefing_hour:
-            return None
-        week = briefing.last_week(now)
-        recipients = self.settings.briefing_recipients or [self.settings.office_email]
-        with self.write() as session:
-            if repo.briefing_planned(session, week.id):
-                return None
-            for recipient in dict.fromkeys(r.strip() for r in recipients if r.strip()):
-                repo.add_briefing_email(session, week=week.id, recipient=recipient, channel=EMAIL, now=now)
-            session.commit()
-        self.dispatcher.enqueue_channel(EMAIL)
-        log.info("weekly briefing planned", extra={"week": week.id, "recipients": len(recipients)})
-        return week.id
-
-    def _digest(self, session: Session, week: briefing.Week) -> briefing.Digest:
-        """What happened during `week`, from the read model and the ledger."""
-        subjects = repo.all_subjects(session)
-        states: dict[str, list[dict[str, Any]]] = {}
-        for s in subjects:
-            states.setdefault(s.kind, []).append(s.state)
-        digest = briefing.Digest(week)
-        for c in briefing.procedure_changes(week, states.get("procedure", [])):
-            digest.procedures.append(
-                {**c, "action": ACTIONS.get(str(c["action"]), str(c["action"])), "day": vn_date(c["at"])}
-            )
-        digest.upcoming = [
-            {"number": d.get("number"), "title": d.get("title"), "effective": vn_date(d.get("effective_on"))}
-            for d in states.get("decision", [])
-            if d.get("status") == "scheduled"
-        ]
-        for a in briefing.published_in(week, states.get("article", [])):
-            category = CATEGORIES.get(str(a.get("category")))
-            digest.articles.append({"category": category.title if category else "", "title": a.get("title")})
-        digest.answers = [
-            {"id": t.get("id"), "subject": t.get("subject"), "unit": t.get("unit")}
-            for t in briefing.published_in(week, states.get(hotline.TICKET, []))
-        ]
-        digest.overdue_reminders, digest.overdue_tickets = repo.overdue_between(
-            session, start=week.start, end=week.end
-        )
-        report = operations.disclosure_report(self)
-        behind: dict[str, int] = {}
-        for item in [*report["stale"], *report["missing"]]:
-            behind[item["channel"]] = behind.get(item["channel"], 0) + 1
-        for name in self.queued():
-            took = repo.sent_between(session, channel=name, start=week.start, end=week.end)
-            p50, p90 = ledger.percentile(took, 50), ledger.percentile(took, 90)
-            digest.channels.append(
-                {
-                    "label": CHANNEL_LABELS.get(name, name),
-                    "sent": len(took),
-                    "p50": duration(p50) if p50 is not None else None,
-                    "p90": duration(p90) if p90 is not None else None,
-                    "dead_now": repo.channel_stats(session, channel=name)["dead"],
-                    "behind_now": behind.get(name, 0),
-                }
-            )
-        return digest
+    plan_briefing = weekly_briefing.plan_briefing
 
     # -- subscriptions: subscribing.py ------------------------------------------------
 
@@ -374,7 +311,7 @@ class Notifier(Parts):
             if d.id in briefings:
                 week, recipient = briefings[d.id]
                 if week not in digests:
-                    digests[week] = self._digest(session, briefing.parse_week(week))
+                    digests[week] = weekly_briefing.digest(self, session, briefing.parse_week(week))
                 out.append(_Outgoing([d], BriefingMail(recipient, digests[week])))
                 continue
             row = subscriber.get(d.id)
