@@ -45,12 +45,24 @@ def slug_of(system: System, article_id: int) -> str:
         )
 
 
-def apply_schedule(system: System, as_of: datetime) -> None:
+def apply_schedule(system: System, as_of: datetime) -> int:
+    """One tick of the content worker's schedule task at `as_of`; how many articles changed.
+
+    Waits for the worker to report the task done (its log), so a check that follows
+    sees the tick's effect, not a tick still in the queue.
+    """
     from content.settings import Settings
     from content.worker import APPLY_SCHEDULE_TASK, QUEUE, create_celery
 
     celery = create_celery(Settings(redis_url=system.redis.url))
-    celery.send_task(APPLY_SCHEDULE_TASK, kwargs={"as_of": as_of.isoformat()}, queue=QUEUE)
+    task_id = celery.send_task(APPLY_SCHEDULE_TASK, kwargs={"as_of": as_of.isoformat()}, queue=QUEUE).id
+
+    def done() -> str | None:
+        lines = system.processes["content-worker"].tail(400).splitlines()
+        return next((line for line in lines if task_id in line and "succeeded" in line), None)
+
+    line = wait_until(done, timeout=15, message=f"the content worker to run apply_schedule as of {as_of}")
+    return int(json.loads(line)["message"].rsplit(":", 1)[1])
 
 
 def test_article_published_now_is_on_its_list_page_and_feed(system: System):
@@ -74,17 +86,17 @@ def test_scheduled_article_appears_at_its_time_and_leaves_at_expiry(system: Syst
     published = publish(system, article_id, publish_at=start.isoformat(), expire_at=end.isoformat())
     slug = slug_of(system, article_id)
 
-    apply_schedule(system, (start - timedelta(minutes=1)).replace(tzinfo=VIETNAM))
+    assert apply_schedule(system, (start - timedelta(minutes=1)).replace(tzinfo=VIETNAM)) == 0
     system.wait_for_page("index.html", "</html>")
     with system.content() as api:  # not live before its time, on the API or the portal
         assert api.get(f"/v1/articles/{article_id}").status_code == 404
     assert f"{slug}.html" not in system.portal_page("tin-tuc/index.html").text, published
 
-    apply_schedule(system, start.replace(tzinfo=VIETNAM))
+    assert apply_schedule(system, start.replace(tzinfo=VIETNAM)) == 1
     system.wait_for_page(f"tin-tuc/{slug}.html", "Kế hoạch tuyên truyền cải cách hành chính quý I")
     system.wait_for_page("tin-tuc/index.html", f"{slug}.html")
 
-    apply_schedule(system, end.replace(tzinfo=VIETNAM) + timedelta(seconds=1))
+    assert apply_schedule(system, end.replace(tzinfo=VIETNAM) + timedelta(seconds=1)) == 1
 
     def gone_from_lists() -> bool:
         return all(
