@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from minhbach_shared.times import VietnamTime
 
 DeliveryStatusName = Literal["pending", "sent", "dead", "superseded"]
 
@@ -28,11 +29,11 @@ class DeliveryRead(BaseModel):
     version: int
     status: DeliveryStatusName
     attempts: int
-    next_attempt_at: datetime
+    next_attempt_at: VietnamTime
     last_error: str | None
-    created_at: datetime
-    sent_at: datetime | None
-    occurred_at: datetime | None
+    created_at: VietnamTime
+    sent_at: VietnamTime | None
+    occurred_at: VietnamTime | None
 
 
 class DeliveryPage(BaseModel):
@@ -56,7 +57,7 @@ class LatencySummary(BaseModel):
 
 class CellRead(BaseModel):
     version: int | None
-    disclosed_at: datetime | None
+    disclosed_at: VietnamTime | None
     state: Literal["current", "stale", "missing"]
 
 
@@ -80,11 +81,11 @@ class OverdueSummary(BaseModel):
 
     count: int
     tickets: int
-    latest_received_at: datetime | None
+    latest_received_at: VietnamTime | None
 
 
 class DisclosureReport(BaseModel):
-    generated_at: datetime
+    generated_at: VietnamTime
     channels: list[str]
     subjects: list[SubjectRow]
     stale: list[DriftItem]
