@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +38,12 @@ from minhbach_shared.observability import correlation_id
 log = logging.getLogger(__name__)
 
 Sender = Callable[[list[dict[str, Any]]], None]
+
+# Test-only fault hook: the relay sleeps this many seconds after the broker took a batch
+# and before it marks the batch sent, so a resilience test can kill -9 the relay process
+# in exactly that window (its transaction stays open meanwhile, as during a slow send).
+# Refused in production (see pause_after_send_for_tests).
+TEST_PAUSE_AFTER_SEND_ENV = "MB_RELAY_TEST_PAUSE_AFTER_SEND_S"
 
 
 def outbox_table(metadata: MetaData) -> Table:
@@ -83,11 +90,21 @@ def wake_key(service: str) -> str:
 class OutboxRelay:
     """Sends unsent outbox rows in order, in batches, and marks them sent."""
 
-    def __init__(self, *, engine: Engine, table: Table, send: Sender, batch_size: int = 200) -> None:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        table: Table,
+        send: Sender,
+        batch_size: int = 200,
+        pause_after_send_s: float = 0.0,
+    ) -> None:
         self.engine = engine
         self.table = table
         self.send = send
         self.batch_size = batch_size
+        # Test-only (TEST_PAUSE_AFTER_SEND_ENV): 0 everywhere else.
+        self.pause_after_send_s = pause_after_send_s
 
     def relay_once(self) -> int:
         """Send one batch; return how many envelopes left."""
@@ -102,6 +119,12 @@ class OutboxRelay:
             if not rows:
                 return 0
             self.send([json.loads(r.envelope) for r in rows])
+            if self.pause_after_send_s > 0:
+                log.warning(
+                    "test fault hook: batch sent, pausing before marking it sent",
+                    extra={"events": len(rows), "pause_s": self.pause_after_send_s},
+                )
+                time.sleep(self.pause_after_send_s)
             # A crash here sends the batch again: at least once, never lost.
             session.execute(
                 update(self.table)
@@ -131,6 +154,23 @@ class OutboxRelay:
             except Exception:  # keep relaying through Redis or database outages
                 log.exception("outbox relay failed; retrying")
                 time.sleep(poll_s)
+
+
+def pause_after_send_for_tests(environment: str, environ: Mapping[str, str] = os.environ) -> float:
+    """The relay's test-only pause between sending and marking sent (0: none).
+
+    Read from TEST_PAUSE_AFTER_SEND_ENV; a relay configured with it in production
+    refuses to start rather than hold every batch back.
+    """
+    raw = environ.get(TEST_PAUSE_AFTER_SEND_ENV, "").strip()
+    if not raw:
+        return 0.0
+    if environment == "production":
+        raise RuntimeError(f"{TEST_PAUSE_AFTER_SEND_ENV} is a test-only fault hook: refused in production")
+    pause = float(raw)
+    if not pause >= 0:
+        raise ValueError(f"{TEST_PAUSE_AFTER_SEND_ENV} must be a number of seconds >= 0, not {raw!r}")
+    return pause
 
 
 def celery_sender(app: Any) -> Sender:
