@@ -1,29 +1,61 @@
 """Nothing lost, nothing disclosed twice: kill workers, kill the relay, restart Redis.
 
 Each test runs its own system from the Procfile (real processes, real redis-server,
-real SQLite), breaks a part of it in the middle of a burst, and then checks what
-the public sees: every procedure page shows the owner's current version, the feed
-lists each version once, and no version was delivered twice to a channel.
+real SQLite), breaks a part of it in the middle of a burst, checks that the break
+really landed mid-burst, and then checks what the public sees: every procedure page
+shows the owner's current version, the feed lists each version once, and no version
+was delivered twice to a channel.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import contextlib
 import json
+import os
 import re
 import sqlite3
+import subprocess
+import sys
+import threading
 from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import Engine
 
 from minhbach_shared import names
 from minhbach_shared.auth import Role
 from minhbach_shared.db import make_engine
-from minhbach_shared.harness import System, today_in_vietnam
-from minhbach_shared.outbox import OutboxRelay, celery_sender
-from minhbach_shared.testing import wait_until
+from minhbach_shared.harness import CORE_PROCESSES, System, today_in_vietnam
+from minhbach_shared.outbox import TEST_PAUSE_AFTER_SEND_ENV, pause_after_send_for_tests
+from minhbach_shared.testing import RedisServer, free_port, serving, wait_until
 
 pytestmark = pytest.mark.system
+
+# A channel run takes at most this many rows: a burst of 40 needs 8+ runs per channel,
+# so "the first page is out" leaves most of the burst still to do.
+SMALL_BATCH = "5"
+# The channel workers first: they are the ones in the middle of the burst.
+NOTIFIER_WORKERS = ("notifier-portal", "notifier-center", "notifier-events")
+
+
+@contextlib.contextmanager
+def backbone(root: Path, **overrides: str) -> Iterator[System]:
+    """Like the fresh_system fixture (procedures and the notifier), with settings overridden."""
+    redis = RedisServer(port=free_port(), dir=root / "redis")
+    redis.start()
+    system = System(root=root, redis=redis, overrides=overrides)
+    try:
+        system.start(CORE_PROCESSES)
+        yield system
+    finally:
+        system.stop()
+        redis.stop()
 
 
 def seed_drafts(system: System, procedure_like, prefix: str, count: int) -> list[str]:
@@ -75,6 +107,22 @@ def notifier_db(system: System) -> sqlite3.Connection:
     return sqlite3.connect(system.env["NOTIFIER_DATABASE_URL"].removeprefix("sqlite:///"))
 
 
+def deliveries(system: System, status: str, channel: str | None = None) -> list[dict[str, Any]]:
+    """Every delivery row with `status` (of `channel`), as GET /v1/deliveries lists them."""
+    items: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"status": status, "size": 200}
+    if channel:
+        params["channel"] = channel
+    with system.notifier() as api:
+        for page in range(1, 1000):
+            got = api.get("/v1/deliveries", params={**params, "page": page})
+            assert got.status_code == 200, got.text
+            items.extend(got.json()["items"])
+            if len(items) >= got.json()["total"]:
+                return items
+    raise AssertionError("too many deliveries to list")
+
+
 def assert_everything_disclosed_once(system: System, codes: list[str], *, timeout: float = 60) -> None:
     wanted = owner_versions(system)
     assert set(codes) <= set(wanted)
@@ -97,12 +145,9 @@ def assert_everything_disclosed_once(system: System, codes: list[str], *, timeou
         }
         raise AssertionError(f"pages behind (shown, wanted): {behind}\n{system.logs()}") from None
 
-    with notifier_db(system) as db:
-        sent = Counter(
-            db.execute(
-                "SELECT channel, subject_kind, subject_id, version FROM deliveries WHERE status = 'sent'"
-            ).fetchall()
-        )
+    sent = Counter(
+        (d["channel"], d["subject_kind"], d["subject_id"], d["version"]) for d in deliveries(system, "sent")
+    )
     twice = {key: n for key, n in sent.items() if n > 1}
     assert not twice, f"delivered more than once: {twice}"
 
@@ -114,88 +159,254 @@ def assert_everything_disclosed_once(system: System, codes: list[str], *, timeou
             assert f"urn:minhbach:procedure:{code}:v{version}" in entry_ids, (code, version)
 
 
-def test_workers_killed_in_the_middle_of_a_burst(fresh_system: System, procedure_like):
-    system = fresh_system
-    codes = seed_drafts(system, procedure_like, "KILL", 40)
-    put_in_force(system, "201/QĐ-SXD", codes)
-    # the burst is under way: the first pages are out, the rest are not
-    wait_until(lambda: shown_version(system, codes[0]) == 1, timeout=20, message="first page")
-    system.processes["notifier-events"].kill()
-    system.processes["notifier-portal"].kill()
-    system.processes["notifier-center"].kill()
+def test_workers_killed_in_the_middle_of_a_burst(tmp_path: Path, procedure_like):
+    with backbone(tmp_path, NOTIFIER_CHANNEL_BATCH_SIZE=SMALL_BATCH) as system:
+        codes = seed_drafts(system, procedure_like, "KILL", 40)
+        put_in_force(system, "201/QĐ-SXD", codes)
+        # the burst is under way: the first page is out ...
+        wait_until(lambda: shown_version(system, codes[0]) == 1, timeout=60, message="first page")
+        for name in NOTIFIER_WORKERS:
+            system.processes[name].kill()  # kill -9, the whole process group
 
-    amend(system, "202/QĐ-SXD", codes[:20], days=9)  # more changes while they are dead
-    system.start_process("notifier-events")
-    system.start_process("notifier-portal")
-    system.start_process("notifier-center")
+        # ... and, with every notifier worker dead, nothing moves: this is the moment of
+        # the kill. Most of the burst was still to do on both channels.
+        for channel in PROCEDURE_CHANNELS:
+            pending = deliveries(system, "pending", channel)
+            assert pending, f"the {channel} burst was over before the kill"
+        not_out = [c for c in codes if shown_version(system, c) != 1]
+        assert not_out, "every page was out before the kill"
 
-    assert_everything_disclosed_once(system, codes)
-    assert "9 ngày làm việc" in system.portal_page(f"thu-tuc/{codes[0]}.html").text
+        amend(system, "202/QĐ-SXD", codes[:20], days=9)  # more changes while they are dead
+        for name in NOTIFIER_WORKERS:
+            system.start_process(name)
+
+        assert_everything_disclosed_once(system, codes, timeout=120)
+        assert "9 ngày làm việc" in system.portal_page(f"thu-tuc/{codes[0]}.html").text
 
 
 def relay_engine(system: System) -> Engine:
     return make_engine(system.env["PROCEDURES_DATABASE_URL"])
 
 
+def unsent(system: System) -> int:
+    with relay_engine(system).connect() as conn:
+        return int(conn.exec_driver_sql("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").scalar() or 0)
+
+
+def json_logs(system: System, process: str, message: str) -> list[dict[str, Any]]:
+    """The process's JSON log records with this message (from every run of it)."""
+    path = system.root / "logs" / f"{process}.log"
+    records = []
+    for line in path.read_text(errors="replace").splitlines():
+        with contextlib.suppress(ValueError):
+            record = json.loads(line)
+            if isinstance(record, dict) and record.get("message") == message:
+                records.append(record)
+    return records
+
+
+PAUSED = "test fault hook: batch sent, pausing before marking it sent"
+
+
 def test_relay_killed_between_sending_and_marking_sent(fresh_system: System, procedure_like):
     system = fresh_system
+    # The relay process, run with the test-only pause between the broker's acceptance
+    # of a batch and the commit that marks it sent.
     system.processes["procedures-relay"].kill()
+    system.env[TEST_PAUSE_AFTER_SEND_ENV] = "600"
+    system.start_process("procedures-relay")
+
     codes = seed_drafts(system, procedure_like, "RELAY", 20)
     put_in_force(system, "203/QĐ-SXD", codes)
+    paused = wait_until(
+        lambda: json_logs(system, "procedures-relay", PAUSED), timeout=60, message="the relay to send"
+    )
+    assert [r["events"] for r in paused] == [len(codes) + 1]  # the decision's batch, in one message
+    # Redis took the batch and the notifier consumed it; the relay has not marked it sent.
+    with notifier_db(system) as db:
+        wait_until(
+            lambda: db.execute("SELECT COUNT(*) FROM seen_events").fetchone()[0] == len(codes) + 1,
+            timeout=60,
+            message="the notifier to ingest the batch",
+        )
+    assert unsent(system) == len(codes) + 1
+    system.processes["procedures-relay"].kill()  # kill -9 in that window
+    assert unsent(system) == len(codes) + 1, "the relay marked the batch sent before it died"
 
-    from procedures.db import outbox
-    from procedures.settings import Settings
-    from procedures.worker import create_celery
-
-    send = celery_sender(create_celery(Settings(redis_url=system.redis.url)))
-
-    def send_then_die(envelopes: list[dict]) -> None:
-        send(envelopes)
-        raise SystemExit("relay killed after the broker took the batch, before marking it sent")
-
-    with pytest.raises(SystemExit):
-        OutboxRelay(engine=relay_engine(system), table=outbox, send=send_then_die).relay_once()
-
+    del system.env[TEST_PAUSE_AFTER_SEND_ENV]
     system.start_process("procedures-relay")  # sends the same batch again
+    wait_until(lambda: unsent(system) == 0, timeout=60, message="the restarted relay to send again")
+    # The notifier got the batch a second time and dropped every event by its id.
+    wait_until(
+        lambda: any(
+            r["duplicates"] == len(codes) + 1 for r in json_logs(system, "notifier-events", "ingested")
+        ),
+        timeout=60,
+        message="the notifier to drop the second copy",
+    )
+
     assert_everything_disclosed_once(system, codes)
     with notifier_db(system) as db:
         seen = db.execute("SELECT COUNT(*) FROM seen_events").fetchone()[0]
     assert seen == len(codes) + 1  # each event once: 20 procedures and the decision
 
 
-def test_redis_restart_loses_acknowledged_messages_and_reconciliation_repairs(
-    fresh_system: System, procedure_like
+def test_the_relay_refuses_its_test_pause_in_production(tmp_path: Path):
+    with pytest.raises(RuntimeError, match="refused in production"):
+        pause_after_send_for_tests("production", {TEST_PAUSE_AFTER_SEND_ENV: "5"})
+    assert pause_after_send_for_tests("production", {}) == 0
+    assert pause_after_send_for_tests("test", {TEST_PAUSE_AFTER_SEND_ENV: "2.5"}) == 2.5
+
+    started = subprocess.run(
+        [sys.executable, "-m", "procedures.relay"],
+        env={
+            **os.environ,
+            "MB_ENVIRONMENT": "production",
+            "MB_JWT_SECRET": "a-production-secret-of-at-least-thirty-two-chars",
+            "MB_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+            "PROCEDURES_DATABASE_URL": f"sqlite:///{tmp_path / 'procedures.db'}",
+            TEST_PAUSE_AFTER_SEND_ENV: "5",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert started.returncode != 0
+    assert f"{TEST_PAUSE_AFTER_SEND_ENV} is a test-only fault hook" in started.stderr
+
+
+class OwnerGate:
+    """A proxy in front of the procedures API for the notifier, which the test can hold shut.
+
+    While shut, the owner answers nothing (it is slow, as under load): the notifier's
+    events worker, running, sits in its fetch, and the events that follow wait in Redis.
+    """
+
+    def __init__(self) -> None:
+        self.target = ""
+        self.open = threading.Event()
+        self.open.set()
+        self.held = 0
+
+    @contextlib.contextmanager
+    def shut(self) -> Iterator[None]:
+        self.open.clear()
+        try:
+            yield
+        finally:
+            self.open.set()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        self.held += 1
+        try:
+            while not self.open.is_set():
+                await asyncio.sleep(0.05)
+        finally:
+            self.held -= 1
+        query = scope["query_string"].decode()
+        async with httpx.AsyncClient(base_url=self.target, timeout=30) as client:
+            answer = await client.request(
+                scope["method"],
+                scope["path"] + (f"?{query}" if query else ""),
+                content=body,
+                headers=[
+                    (k, v) for k, v in scope["headers"] if k.lower() not in (b"host", b"content-length")
+                ],
+            )
+        skip = {"content-length", "content-encoding", "transfer-encoding", "connection"}
+        headers = [(k.encode(), v.encode()) for k, v in answer.headers.items() if k.lower() not in skip]
+        headers.append((b"content-length", str(len(answer.content)).encode()))
+        await send({"type": "http.response.start", "status": answer.status_code, "headers": headers})
+        await send({"type": "http.response.body", "body": answer.content})
+
+
+def queued_event_ids(redis: Any) -> set[str]:
+    """The ids of the events waiting in Redis's events queue (kombu's JSON messages)."""
+    ids: set[str] = set()
+    for raw in redis.lrange(names.EVENTS_QUEUE, 0, -1):
+        message = json.loads(raw)
+        body = message["body"]
+        if message.get("properties", {}).get("body_encoding") == "base64":
+            body = base64.b64decode(body)
+        args = json.loads(body)[0]
+        ids.update(e["id"] for e in args[0])
+    return ids
+
+
+def test_redis_restart_mid_burst_loses_acknowledged_messages_and_reconciliation_repairs(
+    tmp_path: Path, procedure_like
 ):
-    system = fresh_system
-    codes = seed_drafts(system, procedure_like, "REDIS", 30)
-    put_in_force(system, "204/QĐ-SXD", codes[:10])
-    wait_until(lambda: shown_version(system, codes[9]) == 1, timeout=20, message="first decision out")
+    gate = OwnerGate()
+    with (
+        serving(gate) as gate_url,
+        backbone(
+            tmp_path,
+            NOTIFIER_PROCEDURES_URL=gate_url,
+            NOTIFIER_OWNER_TIMEOUT_S="120",
+            NOTIFIER_CHANNEL_BATCH_SIZE=SMALL_BATCH,
+        ) as system,
+    ):
+        gate.target = system.procedures_url
+        codes = seed_drafts(system, procedure_like, "REDIS", 50)
+        # A burst: its first page is out, the rest are in flight through the channels.
+        put_in_force(system, "204/QĐ-SXD", codes[:30])
+        wait_until(lambda: shown_version(system, codes[0]) == 1, timeout=60, message="first page")
 
-    # Events the relay sent and Redis acknowledged, waiting for a consumer ...
-    system.processes["notifier-events"].kill()
-    put_in_force(system, "205/QĐ-SXD", codes[10:])
-    amend(system, "206/QĐ-SXD", codes[:10], days=11)
-    redis = system.redis.client()
-    wait_until(lambda: redis.llen(names.EVENTS_QUEUE) >= 2, timeout=20, message="events queued in Redis")
-
-    def unsent() -> int:
-        with relay_engine(system).connect() as conn:
-            return int(
-                conn.exec_driver_sql("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").scalar() or 0
+        # More changes while the owner is slow: the events worker (both its processes)
+        # sits in its fetches, so the relay's next batches wait in Redis's events queue.
+        with gate.shut():
+            amend(system, "205/QĐ-SXD", codes[:10], days=11)
+            wait_until(lambda: unsent(system) == 0, timeout=60, message="the relay to send 205")
+            put_in_force(system, "206/QĐ-SXD", codes[30:40])
+            wait_until(lambda: unsent(system) == 0, timeout=60, message="the relay to send 206")
+            put_in_force(system, "207/QĐ-SXD", codes[40:])
+            wait_until(lambda: unsent(system) == 0, timeout=60, message="the relay to send 207")
+            redis = system.redis.client()
+            wait_until(
+                lambda: gate.held >= 2 and redis.llen(names.EVENTS_QUEUE) >= 1,
+                timeout=60,
+                message="the events worker busy and events waiting in Redis",
             )
 
-    # The relay marks a batch sent right after Redis took it: wait for that mark too.
-    wait_until(lambda: unsent() == 0, timeout=20, message="the relay to mark its batches sent")
-    assert redis.llen(names.EVENTS_QUEUE) >= 2  # the relay handed them over: only Redis has them
+            # The moment of the restart: the relay marked every batch sent (Redis took them),
+            # some wait only in Redis, and much of what changed is not on the portal yet.
+            assert unsent(system) == 0
+            lost = queued_event_ids(redis)
+            assert lost
+            wanted = owner_versions(system)
+            behind = [c for c in codes if shown_version(system, c) != wanted[c]]
+            assert behind, "everything was out before the restart"
+            workers = {name: system.processes[name].proc for name in NOTIFIER_WORKERS}
 
-    # ... are lost when Redis dies without persistence and comes back empty.
-    system.redis.restart(kill=True)
-    assert system.redis.client().llen(names.EVENTS_QUEUE) == 0
-    system.start_process("notifier-events")
+            # Redis dies without persistence and comes back empty: the waiting events are lost.
+            system.redis.restart(kill=True)
+            assert system.redis.client().llen(names.EVENTS_QUEUE) == 0
 
-    assert_everything_disclosed_once(system, codes)
-    with system.procedures() as api:  # the owner API survived the restart too
-        assert api.get("/readyz").status_code == 200
+        # The owner answers again.
+        assert_everything_disclosed_once(system, codes, timeout=180)
+        for name, proc in workers.items():  # the same worker processes, never restarted
+            assert system.processes[name].proc is proc
+            system.processes[name].assert_alive()
+        with notifier_db(system) as db:  # the lost events never arrived: reconciliation repaired
+            seen = {r[0] for r in db.execute("SELECT event_id FROM seen_events")}
+        assert not lost & seen
+        with system.procedures() as api:  # the owner API survived the restart too
+            assert api.get("/readyz").status_code == 200
+
+
+def unacked_ingests(redis: Any) -> int:
+    """Ingest messages a worker holds (other tasks, e.g. a catch-up reconcile, may wait there long)."""
+    held = [json.loads(raw)[0] for raw in redis.hvals("unacked")]
+    return sum(1 for m in held if m.get("headers", {}).get("task") == names.INGEST_TASK)
 
 
 def test_a_duplicated_event_and_an_older_version_change_nothing(fresh_system: System, procedure_like):
@@ -223,8 +434,8 @@ def test_a_duplicated_event_and_an_older_version_change_nothing(fresh_system: Sy
     celery.send_task(names.INGEST_TASK, args=[older], queue=names.EVENTS_QUEUE)  # new ids, old versions
     redis = system.redis.client()
     wait_until(
-        lambda: redis.llen(names.EVENTS_QUEUE) == 0 and redis.hlen("unacked") == 0,
-        timeout=20,
+        lambda: redis.llen(names.EVENTS_QUEUE) == 0 and not unacked_ingests(redis),
+        timeout=60,
         message="the notifier consumed both batches",
     )
 
