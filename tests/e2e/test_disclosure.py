@@ -273,3 +273,16 @@ def test_correlation_id_travels_from_the_request_to_the_notifiers_fetch(system: 
     fetches = [line["message"].split(" ")[:2] for line in ours if "/v1/sync/" in line.get("message", "")]
     assert fetches, "the notifier never fetched the procedure"
     assert {tuple(f) for f in fetches} == {("POST", "/v1/sync/states")}
+
+    # ...and the notifier's ingest task that took the events logged under it too: the
+    # relay's message carried it from the outbox into Celery.
+    def ingest_lines() -> list[dict]:
+        log = system.processes["notifier-events"].log_path.read_text(encoding="utf-8")
+        lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+        return [
+            line
+            for line in lines
+            if line.get("message") == "ingested" and "e2e-corr-7f3a" in (line.get("correlation_id") or "")
+        ]
+
+    wait_until(ingest_lines, timeout=10, message="the ingest task's log line under the request's id")

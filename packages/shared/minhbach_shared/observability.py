@@ -130,6 +130,10 @@ def http_client(base_url: str, *, timeout_s: float = 5.0, retries: int = 3, **kw
     )
 
 
+# Our own header: Celery's `correlation_id` is the message's, and is the task id.
+CELERY_HEADER = "mb_correlation_id"
+
+
 def install_celery_correlation(app: Any) -> None:
     """Carry the correlation id in task headers and restore it in the worker."""
     from celery import signals
@@ -137,9 +141,9 @@ def install_celery_correlation(app: Any) -> None:
     @signals.before_task_publish.connect(weak=False)  # type: ignore[untyped-decorator]
     def _publish(headers: dict[str, Any] | None = None, **_: Any) -> None:
         if headers is not None and (cid := correlation_id.get()):
-            headers.setdefault("correlation_id", cid)
+            headers.setdefault(CELERY_HEADER, cid)
 
     @signals.task_prerun.connect(weak=False)  # type: ignore[untyped-decorator]
     def _prerun(task: Any = None, **_: Any) -> None:
-        cid = getattr(task.request, "correlation_id", None) if task else None
+        cid = getattr(task.request, CELERY_HEADER, None) if task else None
         correlation_id.set(cid or new_correlation_id())

@@ -83,6 +83,20 @@ def _with_correlation(event: Envelope) -> Envelope:
     return event
 
 
+# A batch names at most this many correlation ids (then "+N more").
+MAX_BATCH_CORRELATIONS = 10
+
+
+def batch_correlation(envelopes: Sequence[Mapping[str, Any]]) -> str | None:
+    """The batch's correlation ids, in order, comma-separated: "a" for one request's events."""
+    ids = list(dict.fromkeys(str(e["correlation_id"]) for e in envelopes if e.get("correlation_id")))
+    if not ids:
+        return None
+    shown = ",".join(ids[:MAX_BATCH_CORRELATIONS])
+    extra = len(ids) - MAX_BATCH_CORRELATIONS
+    return f"{shown},+{extra} more" if extra > 0 else shown
+
+
 def wake_key(service: str) -> str:
     return f"mb:outbox:wake:{service}"
 
@@ -118,7 +132,14 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
-            self.send([json.loads(r.envelope) for r in rows])
+            envelopes = [json.loads(r.envelope) for r in rows]
+            # The message carries its events' correlation ids into the notifier's task
+            # (and the channel tasks it queues), so one grep follows a change end to end.
+            token = correlation_id.set(batch_correlation(envelopes))
+            try:
+                self.send(envelopes)
+            finally:
+                correlation_id.reset(token)
             if self.pause_after_send_s > 0:
                 log.warning(
                     "test fault hook: batch sent, pausing before marking it sent",

@@ -105,3 +105,16 @@ def test_relay_killed_between_send_and_mark_sends_again(outbox, redis_server):
     # at least once: the batch went twice, with the same event ids, for the consumer to drop
     assert len(sent) == 4
     assert len({e["id"] for e in sent}) == 2
+
+
+def test_a_batch_names_its_events_correlation_ids_once_each_in_order():
+    from minhbach_shared.outbox import MAX_BATCH_CORRELATIONS, batch_correlation
+
+    assert batch_correlation([{"correlation_id": "a"}, {"correlation_id": "a"}]) == "a"
+    assert (
+        batch_correlation([{"correlation_id": "b"}, {"correlation_id": None}, {"correlation_id": "a"}])
+        == "b,a"
+    )
+    assert batch_correlation([{"id": 1}]) is None
+    many = [{"correlation_id": f"r{i}"} for i in range(MAX_BATCH_CORRELATIONS + 3)]
+    assert batch_correlation(many).endswith(f"r{MAX_BATCH_CORRELATIONS - 1},+3 more")
