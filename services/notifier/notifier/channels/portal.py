@@ -157,7 +157,9 @@ def _dossier(raw: Any) -> dict[str, Any]:
                     "copies": item.get("copies"),
                 }
             )
-    return {"items": items, "sets": raw.get("sets", raw.get("copies"))}
+    # Columns of originals and copies only when the procedure gives a count for some paper.
+    counted = any(i["originals"] is not None or i["copies"] is not None for i in items)
+    return {"items": items, "counted": counted, "sets": raw.get("sets", raw.get("copies"))}
 
 
 def _processing_time(raw: Any) -> str:
