@@ -166,6 +166,34 @@ def test_writes_are_atomic_and_leave_no_temp_files(notifier, owner, settings):
     assert '<meta name="mb:version" content="3">' in page.read_text(encoding="utf-8")
 
 
+def test_a_reader_never_sees_half_a_page_while_it_is_rewritten(tmp_path):
+    import threading
+
+    from notifier.channels.portal import write_atomic
+
+    page = tmp_path / "thu-tuc" / "MB.XD.001.html"
+    # Big enough that a plain write would be caught half-done: many write() calls.
+    pages = [f"<!doctype html><p>{'Thủ tục hành chính ' * 40_000}v{i}</p></html>" for i in range(2)]
+    write_atomic(page, pages[0])
+    seen: list[str] = []
+    stop = threading.Event()
+
+    def read_while_written() -> None:
+        while not stop.is_set():
+            seen.append(page.read_text(encoding="utf-8"))
+
+    reader = threading.Thread(target=read_while_written)
+    reader.start()
+    try:
+        for i in range(40):
+            write_atomic(page, pages[i % 2])
+    finally:
+        stop.set()
+        reader.join()
+    assert len(seen) > 10, "the reader read while the page was rewritten"
+    assert all(text in pages for text in seen), "a read returned something that was never a whole page"
+
+
 def test_escapes_html_from_the_owner(notifier, owner, settings):
     publish(notifier, owner, ("procedure", procedure_state("MB.XD.003", 1, name="<script>alert(1)</script>")))
     page = read(settings, "thu-tuc/MB.XD.003.html")
