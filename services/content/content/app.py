@@ -6,12 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from redis import Redis
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from content import routes
 from content.owners import ProceduresClient
 from content.settings import Settings
-from content.storage import AttachmentStore
+from content.storage import AttachmentStore, human_size
 from content.worker import APPLY_SCHEDULE_TASK, QUEUE, create_celery
 from minhbach_shared.db import make_engine
 from minhbach_shared.http import check_readiness, install_platform
@@ -51,5 +53,38 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         schedule_apply=schedule_apply,
     )
     install_platform(app, service="content", readiness=lambda: check_readiness(engine=engine, redis=redis))
+    app.add_middleware(UploadSizeLimit, path=routes.ATTACHMENTS_PATH, max_bytes=settings.max_attachment_bytes)
     app.include_router(routes.router)
     return app
+
+
+# Room for the multipart envelope (boundaries, part headers) around the file itself.
+MULTIPART_SLACK = 64 * 1024
+
+
+class UploadSizeLimit:
+    """Refuse an upload that says it is too large before reading a byte of it.
+
+    The form is parsed (and spooled to disk) before any route code runs, so the store's
+    own limit comes after the whole file was received; a declared Content-Length lets us
+    answer at once. A body without one is still cut off by the store.
+    """
+
+    def __init__(self, app: ASGIApp, *, path: str, max_bytes: int) -> None:
+        self.app = app
+        self.path = path
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == self.path:
+            declared = dict(scope["headers"]).get(b"content-length", b"")
+            if declared.isdigit() and int(declared) > self.max_bytes + MULTIPART_SLACK:
+                message = f"larger than the limit of {human_size(self.max_bytes)}; upload a smaller file"
+                response = JSONResponse(
+                    {"detail": f"file: {message}", "errors": [{"field": "file", "message": message}]},
+                    status_code=422,
+                    headers={"Connection": "close"},
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -125,7 +125,7 @@ class AttachmentStore:
                     size += len(chunk)
                     if size > self.max_bytes:
                         raise Rejected(
-                            f"file is larger than the limit of {_human(self.max_bytes)}; "
+                            f"file is larger than the limit of {human_size(self.max_bytes)}; "
                             "upload a smaller file"
                         )
                     if len(head) < 64:
@@ -175,7 +175,7 @@ def _chunks(source: BinaryIO | Iterable[bytes]) -> Iterable[bytes]:
         yield from source
 
 
-def _human(n: int) -> str:
+def human_size(n: int) -> str:
     if n >= 1024 * 1024:
         return f"{n / (1024 * 1024):g} MB"
     if n >= 1024:

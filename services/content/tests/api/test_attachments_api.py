@@ -139,6 +139,44 @@ def test_oversize_is_refused_and_nothing_stored(
         assert upload(client, editor, "nho.png", PNG, "image/png").status_code == 201
 
 
+def test_an_upload_declared_too_large_is_refused_before_it_is_read(
+    make_settings: Callable[..., Settings], redis_server: RedisServer, editor: H
+) -> None:
+    import asyncio
+
+    from content.app import MULTIPART_SLACK, UploadSizeLimit
+
+    async def never_read() -> dict[str, Any]:
+        raise AssertionError("the body was read")
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("the route ran")
+
+    limit = UploadSizeLimit(app, path="/v1/attachments", max_bytes=1024)
+    declared = str(1024 + MULTIPART_SLACK + 1).encode()
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/attachments",
+        "headers": [(b"content-length", declared)],
+    }
+    asyncio.run(limit(scope, never_read, send))
+    assert sent[0]["status"] == 422
+    assert b'"field":"file"' in sent[1]["body"] and b"larger than the limit of 1 KB" in sent[1]["body"]
+
+    # Through the whole app: the same answer, and nothing stored.
+    settings = make_settings(redis_server.url, max_attachment_bytes=1024)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        response = upload(client, editor, "lon.pdf", PDF + b"\x00" * (2 * MULTIPART_SLACK))
+        assert response.status_code == 422 and response.json()["errors"][0]["field"] == "file"
+        assert stored_files(settings) == [] and attachment_count(settings) == 0
+
+
 def test_upload_needs_an_editor(client: TestClient, approver: H) -> None:
     assert client.post("/v1/attachments", files={"file": ("a.png", PNG, "image/png")}).status_code == 401
     assert upload(client, approver, "a.png", PNG, "image/png").status_code == 403
