@@ -72,7 +72,9 @@ def list_deliveries(
 
 
 @router.post("/deliveries/{delivery_id}/retry", response_model=schemas.DeliveryRead, dependencies=[operator])
-def retry_delivery(notifier: NotifierDep, delivery_id: Annotated[int, Path(ge=1)]) -> schemas.DeliveryRead:
+def retry_delivery(
+    notifier: NotifierDep, delivery_id: Annotated[int, Path(ge=1, le=2**63 - 1)]
+) -> schemas.DeliveryRead:
     return schemas.DeliveryRead.model_validate(notifier.retry_delivery(delivery_id))
 
 
