@@ -18,6 +18,7 @@ from typing import Any
 from markupsafe import Markup
 
 from minhbach_shared.text import nfc, slugify
+from minhbach_shared.times import parse_moment
 from notifier.channels.base import ReadModel
 from notifier.repository import SubjectState
 from notifier.sanitize import clean_html, safe_url
@@ -70,16 +71,6 @@ def _texts(value: Any) -> list[str]:
     if not value or isinstance(value, str | bytes | dict):
         return [_text(value)] if isinstance(value, str) and value.strip() else []
     return [t for t in (_text(v) for v in value) if t]
-
-
-def parse_dt(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _iso_date(value: Any) -> date | None:
@@ -206,7 +197,7 @@ def article_view(
 ) -> ArticleView:
     s = subject.state
     status = _text(s.get("status")) or "unpublished"
-    expire_at = parse_dt(s.get("expire_at"))
+    expire_at = parse_moment(s.get("expire_at"))
     category = CATEGORIES.get(str(s.get("category")))
     # Live only when the owner says published; an expiry already passed (its event is
     # late) counts as gone too, so no list rebuilt meanwhile shows it.
@@ -227,8 +218,8 @@ def article_view(
         tags=_texts(s.get("tags")),
         procedure_codes=_texts(s.get("procedure_codes")),
         attachments=[a for a in (attachment_view(r, base_url) for r in s.get("attachments") or []) if a],
-        published_at=parse_dt(s.get("published_at")) or parse_dt(s.get("publish_at")),
-        updated_at=parse_dt(s.get("updated_at")),
+        published_at=parse_moment(s.get("published_at")) or parse_moment(s.get("publish_at")),
+        updated_at=parse_moment(s.get("updated_at")),
         base_url=base_url,
     )
 

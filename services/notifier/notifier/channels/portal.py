@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from minhbach_shared.text import fold, nfc, slugify
+from minhbach_shared.times import parse_moment
 from notifier.channels.base import Outcome, ReadModel
 from notifier.channels.content import CATEGORIES, DOCUMENTS_DIR, ContentSite, article_paths, document_page
 from notifier.channels.qa import FORM_PAGE, LOOKUP_PAGE, QA_DIR, STATS_PAGE, QASite, answer_page
@@ -62,16 +63,6 @@ def page_name(identifier: str) -> str:
     return identifier if _SAFE_NAME.match(identifier) else slugify(identifier)
 
 
-def _parse_dt(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def vn_date(value: Any) -> str:
     """dd/mm/yyyy in Vietnam time; a bare date stays that date."""
     if not value:
@@ -86,7 +77,7 @@ def vn_date(value: Any) -> str:
             return date.fromisoformat(text).strftime("%d/%m/%Y")
         except ValueError:
             return text
-    parsed = _parse_dt(text)
+    parsed = parse_moment(text)
     return parsed.astimezone(VN).strftime("%d/%m/%Y") if parsed else text
 
 
@@ -181,7 +172,7 @@ def _history(raw: Any) -> list[dict[str, Any]]:
                 "action": ACTIONS.get(h.get("action", ""), _text(h.get("action"))),
                 "action_code": h.get("action"),
                 "status": h.get("status"),
-                "effective_at": _parse_dt(h.get("effective_at")),
+                "effective_at": parse_moment(h.get("effective_at")),
                 "effective": vn_date(decision.get("effective_on") or h.get("effective_at")),
                 "decision_id": decision.get("id"),
                 "decision_number": _text(decision.get("number")),
@@ -261,8 +252,8 @@ def decision_view(subject: SubjectState) -> dict[str, Any]:
         "status": status,
         "status_label": DECISION_STATUS.get(status, _text(status)),
         "scheduled": status == "scheduled",
-        "published_at": _parse_dt(s.get("published_at")),
-        "applied_at": _parse_dt(s.get("applied_at")),
+        "published_at": parse_moment(s.get("published_at")),
+        "applied_at": parse_moment(s.get("applied_at")),
         "changes": changes,
     }
 
