@@ -37,6 +37,7 @@ procedures = Table(
     Column("effective_at", UtcDateTime, nullable=True),
     # Folded (accent-free, lower-case) text of the published content, for the
     # portable search path; SQLite searches the FTS5 table `procedure_search`.
+    # PostgreSQL: pg_trgm GIN indexes on both (migration 0003, made by hand).
     Column("search_name", Text, nullable=True),
     Column("search_body", Text, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
@@ -105,5 +106,8 @@ SEARCH_TABLE_DDL = (
 
 
 def include_in_autogenerate(name: str | None, type_: str, _parent_names: object) -> bool:
-    """Alembic autogenerate ignores the FTS5 table and its shadow tables (made by hand)."""
+    """Alembic autogenerate ignores what is made by hand: the FTS5 table and its shadow
+    tables (SQLite), the pg_trgm indexes `ix_procedures_search_*_trgm` (PostgreSQL)."""
+    if type_ == "index" and (name or "").endswith("_trgm"):
+        return False
     return not (type_ == "table" and (name or "").startswith("procedure_search"))

@@ -2,8 +2,9 @@
 
 SQLite: an FTS5 table over folded text, ranked by bm25 with a heavy weight on the
 name. Other databases (PostgreSQL in compose): folded text columns and one ILIKE
-per word. Both: every word must match, an exact code comes first, then
-procedures whose name holds every word, then the rest.
+per word, served on PostgreSQL by pg_trgm GIN indexes on those columns. Both: every
+word must match, an exact code comes first, then procedures whose name holds every
+word, then the rest.
 """
 
 from __future__ import annotations
@@ -64,20 +65,28 @@ def _is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
+def search_columns(code: str, content: Mapping[str, Any]) -> dict[str, str]:
+    """The folded `search_name` and `search_body` of a procedure's published content."""
+    return {
+        "search_name": f"{fold(code)} {fold(str(content.get('name') or ''))}",
+        "search_body": body_text(content),
+    }
+
+
 def index_procedure(session: Session, *, procedure_id: int, code: str, content: Mapping[str, Any]) -> None:
     """Make the search see `content` as the procedure's published text (same transaction)."""
-    name = fold(str(content.get("name") or ""))
-    body = body_text(content)
-    session.execute(
-        update(procedures)
-        .where(procedures.c.id == procedure_id)
-        .values(search_name=f"{fold(code)} {name}", search_body=body)
-    )
+    columns = search_columns(code, content)
+    session.execute(update(procedures).where(procedures.c.id == procedure_id).values(**columns))
     if _is_sqlite(session):
         session.execute(text("DELETE FROM procedure_search WHERE rowid = :id"), {"id": procedure_id})
         session.execute(
             text("INSERT INTO procedure_search (rowid, code, name, body) VALUES (:id, :code, :name, :body)"),
-            {"id": procedure_id, "code": fold(code), "name": name, "body": body},
+            {
+                "id": procedure_id,
+                "code": fold(code),
+                "name": fold(str(content.get("name") or "")),
+                "body": columns["search_body"],
+            },
         )
 
 
@@ -143,22 +152,22 @@ def search(
             ]
         else:
             # Portable path: folded columns, ILIKE per word (words are [0-9a-z] only).
+            # On PostgreSQL pg_trgm GIN indexes on both columns serve these ILIKEs
+            # (migration 0003). As on SQLite, the exact code is not ORed into the filter:
+            # `search_name` starts with the folded code, so a code's words match there,
+            # and an OR on upper(code) would keep PostgreSQL from the trigram indexes
+            # (it would read every row). Ordering still puts the exact code first.
             def all_in(column: Any) -> Any:
                 return and_(*(column.ilike(f"%{w}%") for w in query_words))
 
             base = select(*columns).where(
                 *filters,
-                or_(
-                    and_(
-                        *(
-                            or_(
-                                procedures.c.search_name.ilike(f"%{w}%"),
-                                procedures.c.search_body.ilike(f"%{w}%"),
-                            )
-                            for w in query_words
-                        )
-                    ),
-                    exact_code,
+                *(
+                    or_(
+                        procedures.c.search_name.ilike(f"%{w}%"),
+                        procedures.c.search_body.ilike(f"%{w}%"),
+                    )
+                    for w in query_words
                 ),
             )
             order = [
