@@ -235,3 +235,43 @@ def test_a_link_to_an_unknown_procedure_is_refused(system: System):
         )
     assert refused.status_code == 422
     assert "KHONG.CO" in refused.text
+
+
+def test_refused_attachments_leave_nothing_behind_over_http(system: System):
+    """Over HTTP to the running content service: each refusal is a 422 and stores nothing."""
+    attachments = system.root / "var" / "attachments"
+    before = sorted(p for p in attachments.rglob("*") if p.is_file()) if attachments.exists() else []
+    refused = [
+        ("ghi-chu.png", b"just some text\n", "image/png"),  # the wrong type, named as an image
+        ("quyet-dinh.pdf", b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 200, "application/pdf"),  # renamed
+        ("anh.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x7fELF" + b"\x00" * 64, "image/png"),
+        ("lon.pdf", b"%PDF-1.7\n" + b"\x00" * (11 * 1024 * 1024) + b"%%EOF\n", "application/pdf"),  # > 10 MB
+    ]
+    with system.content() as api:
+        for name, data, declared in refused:
+            response = api.post(
+                "/v1/attachments", files={"file": (name, data, declared)}, headers=system.token(Role.EDITOR)
+            )
+            assert response.status_code == 422, (name, response.text)
+            assert response.json()["errors"][0]["field"] == "file", name
+    after = sorted(p for p in attachments.rglob("*") if p.is_file()) if attachments.exists() else []
+    assert after == before, "a refused upload left a file"
+
+
+def test_revisions_are_kept_compared_with_the_live_one_and_restored_over_http(system: System):
+    article_id = write_article(system, title="Kế hoạch kiểm soát thủ tục hành chính năm 2026")
+    publish(system, article_id)
+    editor = system.token(Role.EDITOR)
+    with system.content() as api:
+        for change in ({"summary": "Tóm tắt đã sửa."}, {"body": "Nội dung **mới** của kế hoạch."}):
+            assert api.patch(f"/v1/articles/{article_id}", json=change, headers=editor).status_code == 200
+        revisions = api.get(f"/v1/articles/{article_id}/revisions", headers=editor).json()
+        assert [(r["number"], r["live"]) for r in revisions["items"]] == [(1, True), (2, False), (3, False)]
+        assert all(r["author"] == "e2e-editor" and r["created_at"] for r in revisions["items"])
+        diff = api.get(f"/v1/articles/{article_id}/revisions/3/diff", headers=editor).json()
+        assert diff["against"] == 1 and diff["changed_fields"] == ["summary", "body"]
+        assert "+Nội dung **mới** của kế hoạch." in diff["diff"]
+        restored = api.post(f"/v1/articles/{article_id}/revisions/1/restore", headers=editor).json()
+        assert restored["head"] == 4 and restored["content"]["summary"] == "Tóm tắt bài viết."
+        # The live revision stayed what the approver published all along.
+        assert api.get(f"/v1/articles/{article_id}").json()["summary"] == "Tóm tắt bài viết."
