@@ -1,7 +1,7 @@
 """Accent- and case-insensitive search over published procedures.
 
 SQLite: an FTS5 table over folded text, ranked by bm25 with a heavy weight on the
-name. Other databases (PostgreSQL in compose): folded text columns and one ILIKE
+name. Other databases (PostgreSQL in compose): folded text columns and one LIKE
 per word, served on PostgreSQL by pg_trgm GIN indexes on those columns. Both: every
 word must match, an exact code comes first, then procedures whose name holds every
 word, then the rest.
@@ -151,21 +151,23 @@ def search(
                 procedures.c.code,
             ]
         else:
-            # Portable path: folded columns, ILIKE per word (words are [0-9a-z] only).
-            # On PostgreSQL pg_trgm GIN indexes on both columns serve these ILIKEs
+            # Portable path: folded columns, LIKE per word (words are [0-9a-z] only).
+            # Both sides are folded to lower case already, so LIKE is ILIKE here, and on
+            # PostgreSQL ~5x cheaper per row read (ILIKE lower-cases every text). On
+            # PostgreSQL pg_trgm GIN indexes on both columns serve these LIKEs
             # (migration 0003). As on SQLite, the exact code is not ORed into the filter:
             # `search_name` starts with the folded code, so a code's words match there,
             # and an OR on upper(code) would keep PostgreSQL from the trigram indexes
             # (it would read every row). Ordering still puts the exact code first.
             def all_in(column: Any) -> Any:
-                return and_(*(column.ilike(f"%{w}%") for w in query_words))
+                return and_(*(column.like(f"%{w}%") for w in query_words))
 
             base = select(*columns).where(
                 *filters,
                 *(
                     or_(
-                        procedures.c.search_name.ilike(f"%{w}%"),
-                        procedures.c.search_body.ilike(f"%{w}%"),
+                        procedures.c.search_name.like(f"%{w}%"),
+                        procedures.c.search_body.like(f"%{w}%"),
                     )
                     for w in query_words
                 ),

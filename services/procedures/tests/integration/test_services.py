@@ -70,7 +70,7 @@ def test_the_portable_search_path_finds_the_same(
     sample_payload: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The PostgreSQL path (folded columns + ILIKE per word), run here on SQLite."""
+    """The PostgreSQL path (folded columns + LIKE per word), run here on SQLite."""
     engine = make_engine(settings.database_url)
     services.load_demo(UnitOfWork(engine, redis_server.client()), sample_payload, now=datetime.now(UTC))
     monkeypatch.setattr(search, "_is_sqlite", lambda _session: False)

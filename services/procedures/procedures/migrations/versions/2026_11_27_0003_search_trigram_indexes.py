@@ -4,10 +4,10 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-27 12:00:00.000000
 
-On PostgreSQL the public search matches every word with `ILIKE '%word%'` on
+On PostgreSQL the public search matches every word with `LIKE '%word%'` on
 `search_name` and `search_body` (procedures/search.py); without an index each query
-reads every procedure. A GIN index with `gin_trgm_ops` serves those ILIKEs (words of 3
-characters or more). SQLite searches through its FTS5 table and gets nothing here.
+reads every procedure. A GIN index with `gin_trgm_ops` serves those LIKEs (and ILIKEs;
+words of 3 characters or more). SQLite searches through its FTS5 table and gets nothing here.
 
 pg_trgm is a trusted extension (PostgreSQL 13+): the database's owner may create it
 without being a superuser. In docker compose the service user owns its database
