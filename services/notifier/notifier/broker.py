@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -37,9 +40,35 @@ class Dispatcher(Protocol):
     def clear_channel_flag(self, channel: str) -> None: ...
     def retry_channel(self, channel: str, countdown_s: float) -> None: ...
     def record_run(self, channel: str) -> None: ...
-    def mark_running(self, channel: str, *, ttl_s: int) -> None: ...
+    def mark_running(self, channel: str, *, ttl_s: float) -> None: ...
     def clear_running(self, channel: str) -> None: ...
     def is_running(self, channel: str) -> bool: ...
+
+
+@contextmanager
+def running(dispatcher: Dispatcher, channel: str, *, ttl_s: float) -> Iterator[None]:
+    """Flag `channel` as running for as long as this block runs, renewed by a heartbeat.
+
+    The flag lives `ttl_s` and a thread renews it every third of that: a run may take
+    as long as it must (an external portal timing out, item after item), and a worker
+    killed -9 mid-run stops renewing, so its flag lapses within `ttl_s` and the pump's
+    stall rescue takes the channel over (a fixed TTL had to outlast the longest run).
+    """
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(ttl_s / 3):
+            dispatcher.mark_running(channel, ttl_s=ttl_s)
+
+    dispatcher.mark_running(channel, ttl_s=ttl_s)
+    heartbeat = threading.Thread(target=renew, name=f"running-{channel}", daemon=True)
+    heartbeat.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        heartbeat.join()
+        dispatcher.clear_running(channel)
 
 
 class CeleryDispatcher:
@@ -92,10 +121,10 @@ class CeleryDispatcher:
         except Exception:
             log.debug("could not count the channel run", exc_info=True)
 
-    def mark_running(self, channel: str, *, ttl_s: int) -> None:
+    def mark_running(self, channel: str, *, ttl_s: float) -> None:
         """A run of `channel` is under way (a worker killed mid-run leaves it until the TTL)."""
         try:
-            self.redis.set(running_flag(channel), 1, ex=max(1, ttl_s))
+            self.redis.set(running_flag(channel), 1, px=max(1, int(ttl_s * 1000)))
         except Exception:
             log.debug("could not mark the channel running", exc_info=True)
 

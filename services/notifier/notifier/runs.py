@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from minhbach_shared.celery import MAX_COUNTDOWN_S
 from notifier import briefing, ledger, subscriptions, weekly_briefing
 from notifier import repository as repo
+from notifier.broker import running
 from notifier.channels.base import Outcome, ReadModel
 from notifier.channels.email import EMAIL, BriefingMail, SubscriberMail, change_view
 from notifier.ledger import DeliveryStatus, SubjectKey
@@ -57,11 +58,8 @@ def run_channel(parts: Parts, name: str, *, now: datetime | None = None) -> RunR
     """Deliver every due pending row of one channel in one go (index pages once)."""
     # While set, the pump knows the channel's worker is alive and busy, not stalled,
     # and never queues up behind it (a slow external portal can keep a run long).
-    parts.dispatcher.mark_running(name, ttl_s=parts.settings.visibility_timeout_s)
-    try:
+    with running(parts.dispatcher, name, ttl_s=parts.settings.running_ttl_s):
         return _run_channel(parts, name, now=now)
-    finally:
-        parts.dispatcher.clear_running(name)
 
 
 def _run_channel(parts: Parts, name: str, *, now: datetime | None = None) -> RunReport:

@@ -37,6 +37,9 @@ class Settings(BaseServiceSettings):
     # Rows due this long without their channel's worker delivering them are delivered
     # by the pump itself (the worker is dead, or deaf after a Redis restart).
     channel_stall_s: float = Field(60.0, gt=0)
+    # How long a run's "under way" flag outlives its worker (a heartbeat renews it):
+    # after a kill -9 mid-run, the stall rescue waits at most this long.
+    running_ttl_s: float = Field(30.0, gt=0)
     # A delivery that failed this many times is dead: visible to operators, replayable.
     max_attempts: int = Field(8, ge=1)
     # Backoff between delivery attempts, kept in the delivery row (next_attempt_at).
