@@ -463,6 +463,20 @@ def test_portal_is_shared_with_nginx(services: dict[str, dict[str, Any]]) -> Non
     assert "8080:8080" in services["nginx"]["ports"]
 
 
+def test_every_notifier_container_shares_the_channel_locks(
+    compose: dict[str, Any], services: dict[str, dict[str, Any]]
+) -> None:
+    # The dvc channel's lock is a file under <var>/locks: the dvc worker and the events
+    # worker (the pump's stall rescue) are different containers, so it must be shared.
+    notifiers = {name: s for name, s in services.items() if s.get("image") == "minhbach/notifier:local"}
+    assert {"notifier-events", "notifier-dvc"} <= notifiers.keys()
+    for name, service in notifiers.items():
+        assert "notifier-locks:/app/var/locks" in service["volumes"], name
+    assert "notifier-locks" in compose["volumes"]
+    dockerfile = (ROOT / "services/notifier/Dockerfile").read_text()
+    assert "/app/var/locks" in " ".join(a for op, a in dockerfile_instructions(dockerfile) if op == "RUN")
+
+
 def test_content_attachments_live_on_a_volume(
     compose: dict[str, Any], services: dict[str, dict[str, Any]]
 ) -> None:
