@@ -15,7 +15,9 @@ temporary directory, then measures:
    new version and how many portal channel runs and ingest tasks it took;
 4. public search at 10,000 procedures (bench.search, after the system is stopped): FTS5
    against the portable LIKE-scan in process on the same data, and GET /v1/procedures
-   over HTTP (`--skip-search` leaves it out).
+   over HTTP; then, where PostgreSQL server binaries are installed, the same queries on
+   PostgreSQL with and without the pg_trgm indexes (bench.search_postgres; a printed
+   note and a skip otherwise). `--skip-search` leaves both out.
 
 Prints a table, writes bench/results/latest.json. See bench/README.md.
 """
@@ -570,6 +572,10 @@ def table(result: dict[str, Any]) -> str:
         from bench.search import table_rows
 
         rows += table_rows(result["search"])
+    if result.get("search_postgres"):
+        from bench import search_postgres
+
+        rows += search_postgres.table_rows(result["search_postgres"])
         width = max(len(k) for k, _ in rows)
         vwidth = max(len(v) for _, v in rows)
     line = "-" * (width + vwidth + 3)
@@ -644,7 +650,12 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
                 "timings": SHIPPED_TIMINGS,
                 "search": None
                 if args.skip_search
-                else {"rounds": args.search_rounds, "budget_s": args.search_budget_s},
+                else {
+                    "rounds": args.search_rounds,
+                    "budget_s": args.search_budget_s,
+                    "postgres_rounds": args.search_pg_rounds,
+                    "postgres_budget_s": args.search_pg_budget_s,
+                },
             },
             "noop": noop,
             "change_to_portal": change,
@@ -679,6 +690,12 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         result["search"] = search.run(
             root / "search", rounds=args.search_rounds, budget_s=args.search_budget_s
         )
+        # Only where PostgreSQL server binaries are installed; otherwise a note and a skip.
+        from bench import search_postgres
+
+        result["search_postgres"] = search_postgres.run(
+            root / "search-pg", rounds=args.search_pg_rounds, budget_s=args.search_pg_budget_s
+        )
     info["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     result["runtime_s"] = round(time.monotonic() - started, 1)
     return result
@@ -704,6 +721,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=float,
         default=20.0,
         help="no new search round after this many seconds, in process and over HTTP (default 20)",
+    )
+    parser.add_argument(
+        "--search-pg-rounds",
+        type=int,
+        default=5,
+        help="PostgreSQL search rounds, with and without the trigram indexes (default 5)",
+    )
+    parser.add_argument(
+        "--search-pg-budget-s",
+        type=float,
+        default=60.0,
+        help="no new PostgreSQL search round after this many seconds (default 60)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, portal)")
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")

@@ -167,7 +167,9 @@ def seeded_content(i: int, samples: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def seed(database_url: str, redis_client: Any, samples: Sequence[dict[str, Any]], n: int) -> float:
-    """Migrate, put the samples in force, bulk-insert n more in force; seconds taken."""
+    """Migrate, put the samples in force, bulk-insert n more in force; seconds taken.
+
+    SQLite or PostgreSQL: the FTS5 rows are written on SQLite only, as the write path does."""
     from sqlalchemy import func, insert, select, text
 
     from minhbach_shared.db import make_engine, migrate
@@ -175,12 +177,13 @@ def seed(database_url: str, redis_client: Any, samples: Sequence[dict[str, Any]]
     from procedures import services
     from procedures.db import procedures
     from procedures.manage import MIGRATIONS
-    from procedures.search import body_text
+    from procedures.search import search_columns
     from procedures.uow import UnitOfWork
 
     t0 = time.perf_counter()
     migrate(database_url, MIGRATIONS)
     engine = make_engine(database_url)
+    sqlite = engine.dialect.name == "sqlite"
     now = datetime.now(UTC)
     loaded = services.load_demo(UnitOfWork(engine, redis_client), {"procedures": samples}, now=now)
     if loaded != len(samples):
@@ -192,7 +195,7 @@ def seed(database_url: str, redis_client: Any, samples: Sequence[dict[str, Any]]
     for i in range(n):
         content = seeded_content(i, samples)
         code = seeded_code(i)
-        name, body = fold(content["name"]), body_text(content)
+        columns = search_columns(code, content)
         rows.append(
             {
                 "id": start + i,
@@ -204,22 +207,36 @@ def seed(database_url: str, redis_client: Any, samples: Sequence[dict[str, Any]]
                 "field": content["field"],
                 "effective_at": now,
                 # what procedures.search.index_procedure writes, for the portable path
-                "search_name": f"{fold(code)} {name}",
-                "search_body": body,
+                **columns,
                 "created_at": now,
                 "updated_at": now,
             }
         )
-        fts.append({"id": start + i, "code": fold(code), "name": name, "body": body})
+        fts.append(
+            {
+                "id": start + i,
+                "code": fold(code),
+                "name": fold(content["name"]),
+                "body": columns["search_body"],
+            }
+        )
     with engine.begin() as conn:
         conn.execute(insert(procedures), rows)
-        conn.execute(
-            text("INSERT INTO procedure_search (rowid, code, name, body) VALUES (:id, :code, :name, :body)"),
-            fts,
-        )
-    with engine.connect() as conn:
-        conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-        conn.execute(text("ANALYZE"))
+        if sqlite:
+            conn.execute(
+                text(
+                    "INSERT INTO procedure_search (rowid, code, name, body) VALUES (:id, :code, :name, :body)"
+                ),
+                fts,
+            )
+    if sqlite:
+        with engine.connect() as conn:
+            conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+            conn.execute(text("ANALYZE"))
+    else:
+        # ANALYZE (and VACUUM, for the visibility map) outside a transaction block.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE procedures"))
     engine.dispose()
     return time.perf_counter() - t0
 
