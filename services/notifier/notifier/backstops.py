@@ -126,7 +126,7 @@ def _repair_channel(parts: Parts, name: str) -> list[SubjectKey]:
         return repaired  # it cannot be read back: nothing to compare, no lock to wait for
     with channel.exclusive(), parts.write() as session:
         now = parts.clock()
-        model = ReadModel(repo.all_subjects(session))
+        model = ReadModel(parts.subjects.load(session))
         disclosed = {k: v for k, (v, _) in repo.disclosed(session, channel=name).items()}
         open_rows = repo.open_versions(session, channel=name)
         shown = channel.shown_versions(model)

@@ -17,6 +17,7 @@ from notifier.channels.base import Channel
 from notifier.channels.email import EMAIL, EmailChannel
 from notifier.ledger import SubjectKey
 from notifier.owners import OwnerRegistry
+from notifier.repository import SubjectCache
 from notifier.settings import Settings
 
 
@@ -49,6 +50,8 @@ class Parts:
         self.settings = settings
         self.clock = clock
         self.rng = rng
+        # The read model as this process last read it (channel runs read only what changed).
+        self.subjects = SubjectCache()
 
     @contextmanager
     def write(self) -> Iterator[Session]:

@@ -133,6 +133,38 @@ def all_subjects(session: Session) -> list[SubjectState]:
     return [_subject(r) for r in session.execute(select(subjects).order_by(subjects.c.kind, subjects.c.id))]
 
 
+class SubjectCache:
+    """The read model as this process last read it: a run reads again only changed rows.
+
+    Every channel run needs every subject (index pages list them all); decoding every
+    state's JSON each time grew with the catalogue. The (version, updated_at) of every
+    row is cheap to read; a row whose pair moved is read again, and a row gone is dropped.
+    Subject states are never changed in place, so a held one is what the row says.
+    """
+
+    def __init__(self) -> None:
+        self._held: dict[SubjectKey, SubjectState] = {}
+
+    def load(self, session: Session) -> list[SubjectState]:
+        stamps = {
+            (r.kind, r.id): (r.version, r.updated_at)
+            for r in session.execute(
+                select(subjects.c.kind, subjects.c.id, subjects.c.version, subjects.c.updated_at)
+            )
+        }
+        held = {
+            key: s
+            for key, s in self._held.items()
+            if key in stamps and stamps[key] == (s.version, s.updated_at)
+        }
+        stale = [key for key in stamps if key not in held]
+        for chunk in _chunks(stale):
+            rows = session.execute(select(subjects).where(tuple_(subjects.c.kind, subjects.c.id).in_(chunk)))
+            held.update({(r.kind, r.id): _subject(r) for r in rows})
+        self._held = held
+        return [held[key] for key in sorted(held)]
+
+
 def subjects_of_kind(session: Session, kind: str) -> list[SubjectState]:
     rows = session.execute(select(subjects).where(subjects.c.kind == kind).order_by(subjects.c.id))
     return [_subject(r) for r in rows]

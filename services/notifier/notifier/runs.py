@@ -85,7 +85,7 @@ def _run_channel(parts: Parts, name: str, *, now: datetime | None = None) -> Run
             if not due:
                 return report
             disclosed = {k: v for k, (v, _) in repo.disclosed(session, channel=name).items()}
-            model = ReadModel(repo.all_subjects(session))
+            model = ReadModel(parts.subjects.load(session))
         by_id = {d.id: d for d in due}
         work_refs, superseded = ledger.split_batch(
             [ledger.PendingRef(d.id, d.subject_kind, d.subject_id, d.version) for d in due], disclosed

@@ -38,6 +38,7 @@ from notifier.channels.base import Outcome, ReadModel
 from notifier.channels.portal import (
     DEPARTMENT,
     VN,
+    ProcedureViews,
     directory_lock,
     page_environment,
     page_name,
@@ -47,7 +48,7 @@ from notifier.channels.portal import (
 from notifier.channels.qa import StatisticsView, statistics_view
 from notifier.hotline import STATISTICS_KEY
 from notifier.ledger import SubjectKey
-from notifier.repository import Delivery
+from notifier.repository import Delivery, SubjectState
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +80,14 @@ class Board:
     stamp: str
 
 
-def board_view(model: ReadModel, *, now: datetime) -> Board:
+def board_view(
+    model: ReadModel,
+    *,
+    now: datetime,
+    views: Callable[[SubjectState, dict[str, str]], dict[str, Any]] = procedure_view,
+) -> Board:
     names = {p.id: str(p.state.get("name") or "") for p in model.of_kind("procedure")}
-    procedures = [procedure_view(p, names) for p in model.of_kind("procedure")]
+    procedures = [views(p, names) for p in model.of_kind("procedure")]
     by_field: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for p in procedures:
         if p["in_force"]:
@@ -145,6 +151,7 @@ class CenterChannel:
         self.announce = announce
         self.clock = clock or (lambda: datetime.now(UTC))
         self.env = page_environment()
+        self.procedure_view = ProcedureViews()
 
     def exclusive(self) -> contextlib.AbstractContextManager[object]:
         return directory_lock(self.root)
@@ -162,7 +169,7 @@ class CenterChannel:
                 outcomes[delivery.id] = Outcome.shown(subject.version)
                 continue
             try:
-                view = procedure_view(subject, names)
+                view = self.procedure_view(subject, names)
                 html = self.env.get_template("center/notice.html").render(
                     p=view, department=DEPARTMENT, centre=CENTRE_NAME, printed_on=now.astimezone(VN)
                 )
@@ -181,7 +188,7 @@ class CenterChannel:
         return outcomes
 
     def render_board(self, model: ReadModel, *, now: datetime) -> Board:
-        board = board_view(model, now=now)
+        board = board_view(model, now=now, views=self.procedure_view)
         before = read_stamp(self.root)
         html = self.env.get_template("center/board.html").render(
             board=board, department=DEPARTMENT, centre=CENTRE_NAME, generated_at=now
