@@ -104,6 +104,11 @@ def change_view(subject: SubjectState, portal_url: str) -> dict[str, Any]:
     }
 
 
+def _digest(key: str, recipient: str) -> str:
+    """Stable per (message, recipient): the same mail twice has the same Message-ID."""
+    return hashlib.sha256(f"{key}\n{recipient.lower()}".encode()).hexdigest()[:24]
+
+
 def _day(value: Any) -> str:
     """2026-11-20 -> 20/11/2026 (anything else as it came)."""
     try:
@@ -142,9 +147,22 @@ class EmailChannel:
     # -- what --------------------------------------------------------------------------
 
     def message_id(self, event_id: str, recipient: str) -> str:
+        return self._message_id(f"overdue.{event_id}.{_digest(event_id, recipient)}")
+
+    def _message_id(self, local: str) -> str:
         domain = parseaddr(self.settings.mail_from)[1].rpartition("@")[2] or "minhbach.local"
-        digest = hashlib.sha256(f"{event_id}\n{recipient.lower()}".encode()).hexdigest()[:24]
-        return f"<overdue.{event_id}.{digest}@{domain}>"
+        return f"<{local}@{domain}>"
+
+    def _message(self, recipient: str, message_id: str, subject: str) -> EmailMessage:
+        """A message with the headers every mail of ours carries; the caller adds the body."""
+        msg = EmailMessage(policy=MAIL_POLICY)
+        msg["Subject"] = subject
+        msg["From"] = self.settings.mail_from
+        msg["To"] = recipient
+        msg["Date"] = format_datetime(datetime.now(UTC))
+        msg["Message-ID"] = message_id  # stable: a resend after a crash carries the same one
+        msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
+        return msg
 
     def compose(self, job: EmailJob | SubscriberMail | BriefingMail) -> EmailMessage:
         if isinstance(job, SubscriberMail):
@@ -168,13 +186,11 @@ class EmailChannel:
             staff_url=f"{staff_url}/v1/tickets{by_unit}",
             status_url=f"{staff_url}/v1/public/tickets/{quote(code)}",
         )
-        msg = EmailMessage(policy=MAIL_POLICY)
-        msg["Subject"] = f"[Quá hạn] Phản ánh, kiến nghị {code} — quá hạn {days} ngày làm việc"
-        msg["From"] = self.settings.mail_from
-        msg["To"] = job.recipient
-        msg["Date"] = format_datetime(datetime.now(UTC))
-        msg["Message-ID"] = self.message_id(job.notice.event_id, job.recipient)
-        msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
+        msg = self._message(
+            job.recipient,
+            self.message_id(job.notice.event_id, job.recipient),
+            f"[Quá hạn] Phản ánh, kiến nghị {code} — quá hạn {days} ngày làm việc",
+        )
         msg.set_content(body, charset="utf-8")
         return msg
 
@@ -197,32 +213,28 @@ class EmailChannel:
         base = self.settings.public_url.rstrip("/")
         token = quote(mail.token)
         target = describe(mail.target_kind, mail.target_key, mail.target_label)
-        msg = EmailMessage(policy=MAIL_POLICY)
+        message_id = self._message_id(mail.message_key)
         if mail.kind == "confirm":
             body = self.env.get_template("subscription_confirm.txt").render(
                 target=target, confirm_url=f"{base}/v1/public/subscriptions/confirm?token={token}"
             )
-            msg["Subject"] = "Xác nhận đăng ký nhận thông báo thay đổi thủ tục hành chính"
+            subject = "Xác nhận đăng ký nhận thông báo thay đổi thủ tục hành chính"
+            msg = self._message(mail.recipient, message_id, subject)
         else:
             unsubscribe = f"{base}/v1/public/subscriptions/unsubscribe?token={token}"
             body = self.env.get_template("subscription_changes.txt").render(
                 target=target, changes=mail.changes, unsubscribe_url=unsubscribe
             )
             n = len(mail.changes)
-            msg["Subject"] = (
+            subject = (
                 f"Thay đổi thủ tục hành chính: {mail.changes[0]['name']}"
                 if n == 1
                 else f"{n} thay đổi thủ tục hành chính bạn theo dõi"
             )
+            msg = self._message(mail.recipient, message_id, subject)
             # RFC 2369 and RFC 8058: mail clients offer a one-click unsubscribe.
             msg["List-Unsubscribe"] = f"<{unsubscribe}>"
             msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        domain = parseaddr(self.settings.mail_from)[1].rpartition("@")[2] or "minhbach.local"
-        msg["From"] = self.settings.mail_from
-        msg["To"] = mail.recipient
-        msg["Date"] = format_datetime(datetime.now(UTC))
-        msg["Message-ID"] = f"<{mail.message_key}@{domain}>"
-        msg["Auto-Submitted"] = "auto-generated"
         msg.set_content(body, charset="utf-8")
         return msg
 
@@ -237,16 +249,12 @@ class EmailChannel:
             last_day=vn_date(week.last_day),
             report_url=f"{self.settings.public_url.rstrip('/')}/v1/disclosure/report",
         )
-        msg = EmailMessage(policy=MAIL_POLICY)
         days = f"{vn_date(week.first_day)}–{vn_date(week.last_day)}"
-        msg["Subject"] = f"Bản tin công khai tuần {int(number)}/{year} ({days})"
-        domain = parseaddr(self.settings.mail_from)[1].rpartition("@")[2] or "minhbach.local"
-        digest = hashlib.sha256(f"{week.id}\n{mail.recipient.lower()}".encode()).hexdigest()[:24]
-        msg["From"] = self.settings.mail_from
-        msg["To"] = mail.recipient
-        msg["Date"] = format_datetime(datetime.now(UTC))
-        msg["Message-ID"] = f"<briefing.{week.id}.{digest}@{domain}>"
-        msg["Auto-Submitted"] = "auto-generated"
+        msg = self._message(
+            mail.recipient,
+            self._message_id(f"briefing.{week.id}.{_digest(week.id, mail.recipient)}"),
+            f"Bản tin công khai tuần {int(number)}/{year} ({days})",
+        )
         msg.set_content(body, charset="utf-8")
         return msg
 
