@@ -42,15 +42,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 
 from minhbach_shared.auth import Role
-from minhbach_shared.harness import BIN, System
+from minhbach_shared.harness import BIN, System, today_in_vietnam
 from minhbach_shared.testing import REPO_ROOT, RedisServer, ServiceProcess, free_port, shared_dir
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 RUNS_KEY = "mb:notifier:channel-runs"  # notifier.broker.RUNS_KEY
 RELAY_BATCH = 200  # OutboxRelay.batch_size
@@ -147,10 +145,6 @@ def measure_noop(redis_url: str, worker: ServiceProcess, *, n: int, warmup: int)
 
 
 # -- talking to the system ----------------------------------------------------------------
-
-
-def today_in_vietnam() -> str:
-    return datetime.now(VIETNAM).date().isoformat()
 
 
 class Api:

@@ -17,16 +17,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 
 from minhbach_shared.auth import Role, issue_token
 from minhbach_shared.settings import DEV_DVC_SECRET, DEV_JWT_SECRET
 from minhbach_shared.testing import REPO_ROOT, RedisServer, ServiceProcess, free_port, wait_until
+from minhbach_shared.times import VIETNAM
 
 PROCFILE = REPO_ROOT / "Procfile"
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 BIN = Path(sys.executable).parent
 _DEFAULT = re.compile(r"\$\{(\w+):-([^}]*)\}")
 

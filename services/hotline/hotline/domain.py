@@ -15,13 +15,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 from hotline.redaction import Redactor
 from minhbach_shared.events import Envelope, EventType, Subject, SubjectKind
+from minhbach_shared.times import VIETNAM
 
 SOURCE = "hotline"
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 TRACKING_PREFIX = "PAKN"
 
 
@@ -95,7 +94,7 @@ def allowed_actions(status: Status) -> list[Action]:
 
 
 def vietnam_day(moment: datetime) -> date:
-    return moment.astimezone(VN_TZ).date()
+    return moment.astimezone(VIETNAM).date()
 
 
 def tracking_code(year: int, seq: int) -> str:
@@ -299,7 +298,7 @@ class Ticket:
             self.public_question_override = question or None
 
     def add_note(self, note: str, *, actor: str, now: datetime) -> None:
-        stamp = now.astimezone(VN_TZ).strftime("%Y-%m-%d %H:%M")
+        stamp = now.astimezone(VIETNAM).strftime("%Y-%m-%d %H:%M")
         line = f"[{stamp} {actor}] {note}"
         self.internal_notes = f"{self.internal_notes}\n{line}" if self.internal_notes else line
 

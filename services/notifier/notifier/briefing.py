@@ -13,11 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from minhbach_shared.times import EPOCH, parse_moment
+from minhbach_shared.times import EPOCH, VIETNAM, parse_moment
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
 BRIEFING = "briefing"
 
 
@@ -31,11 +29,11 @@ class Week:
 
     @property
     def first_day(self) -> date:
-        return self.start.astimezone(VN).date()
+        return self.start.astimezone(VIETNAM).date()
 
     @property
     def last_day(self) -> date:
-        return (self.end - timedelta(seconds=1)).astimezone(VN).date()
+        return (self.end - timedelta(seconds=1)).astimezone(VIETNAM).date()
 
     def holds(self, moment: datetime | None) -> bool:
         return moment is not None and self.start <= moment < self.end
@@ -43,15 +41,15 @@ class Week:
 
 def week_of(day: date) -> Week:
     monday = day - timedelta(days=day.weekday())
-    start = datetime.combine(monday, time(0), tzinfo=VN).astimezone(UTC)
-    end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=VN).astimezone(UTC)
+    start = datetime.combine(monday, time(0), tzinfo=VIETNAM).astimezone(UTC)
+    end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=VIETNAM).astimezone(UTC)
     year, number, _ = monday.isocalendar()
     return Week(f"{year}-W{number:02d}", start, end)
 
 
 def last_week(now: datetime) -> Week:
     """The most recent week that has ended, as of `now`."""
-    return week_of(now.astimezone(VN).date() - timedelta(days=7))
+    return week_of(now.astimezone(VIETNAM).date() - timedelta(days=7))
 
 
 def parse_week(week_id: str) -> Week:

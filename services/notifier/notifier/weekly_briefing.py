@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from minhbach_shared.times import VIETNAM
 from notifier import briefing, hotline, ledger, operations
 from notifier import repository as repo
 from notifier.channels.content import CATEGORIES
@@ -32,7 +33,7 @@ def plan_briefing(parts: Parts, *, now: datetime | None = None) -> str | None:
     if parts.mailer is None:
         return None
     now = now or parts.clock()
-    local = now.astimezone(briefing.VN)
+    local = now.astimezone(VIETNAM)
     if local.weekday() == 0 and local.hour < parts.settings.briefing_hour:
         return None
     week = briefing.last_week(now)

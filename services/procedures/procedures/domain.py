@@ -16,12 +16,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from minhbach_shared.events import Envelope, EventType, Subject, SubjectKind
+from minhbach_shared.times import VIETNAM
 
 SOURCE = "procedures"
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 Content = dict[str, Any]
 
@@ -95,11 +94,11 @@ def missing_components(content: Mapping[str, Any]) -> list[str]:
 
 def effective_at_for(effective_on: date) -> datetime:
     """00:00 in Vietnam on `effective_on`, as UTC (17:00 UTC the day before)."""
-    return datetime.combine(effective_on, time(0, 0), tzinfo=VN_TZ).astimezone(UTC)
+    return datetime.combine(effective_on, time(0, 0), tzinfo=VIETNAM).astimezone(UTC)
 
 
 def vietnam_today(now: datetime) -> date:
-    return now.astimezone(VN_TZ).date()
+    return now.astimezone(VIETNAM).date()
 
 
 class RuleBroken(Exception):

@@ -34,10 +34,10 @@ import redis
 from redis.exceptions import RedisError
 
 from minhbach_shared.text import fold
+from minhbach_shared.times import VIETNAM
 from notifier.channels.base import Outcome, ReadModel
 from notifier.channels.portal import (
     DEPARTMENT,
-    VN,
     ProcedureViews,
     directory_lock,
     page_environment,
@@ -171,7 +171,7 @@ class CenterChannel:
             try:
                 view = self.procedure_view(subject, names)
                 html = self.env.get_template("center/notice.html").render(
-                    p=view, department=DEPARTMENT, centre=CENTRE_NAME, printed_on=now.astimezone(VN)
+                    p=view, department=DEPARTMENT, centre=CENTRE_NAME, printed_on=now.astimezone(VIETNAM)
                 )
                 write_atomic(self.root / NOTICES_DIR / f"{view['page']}.html", html)
                 outcomes[delivery.id] = Outcome.shown(subject.version)

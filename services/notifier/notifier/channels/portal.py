@@ -20,12 +20,11 @@ from datetime import UTC, date, datetime
 from html import unescape
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from minhbach_shared.text import fold, nfc, slugify
-from minhbach_shared.times import parse_moment
+from minhbach_shared.times import VIETNAM, parse_moment
 from notifier.channels.base import Outcome, ReadModel
 from notifier.channels.content import CATEGORIES, DOCUMENTS_DIR, ContentSite, article_paths, document_page
 from notifier.channels.qa import FORM_PAGE, LOOKUP_PAGE, QA_DIR, STATS_PAGE, QASite, answer_page
@@ -35,7 +34,6 @@ from notifier.repository import Delivery, SubjectState
 
 log = logging.getLogger(__name__)
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
 SITE_TITLE = "Cải cách hành chính — Sở Xây dựng tỉnh Thái Bình"
 DEPARTMENT = "Sở Xây dựng tỉnh Thái Bình"
 FEED_ID = "urn:minhbach:portal:feed"
@@ -68,7 +66,7 @@ def vn_date(value: Any) -> str:
     if not value:
         return ""
     if isinstance(value, datetime):
-        return value.astimezone(VN).strftime("%d/%m/%Y")
+        return value.astimezone(VIETNAM).strftime("%d/%m/%Y")
     if isinstance(value, date):
         return value.strftime("%d/%m/%Y")
     text = str(value)
@@ -78,11 +76,11 @@ def vn_date(value: Any) -> str:
         except ValueError:
             return text
     parsed = parse_moment(text)
-    return parsed.astimezone(VN).strftime("%d/%m/%Y") if parsed else text
+    return parsed.astimezone(VIETNAM).strftime("%d/%m/%Y") if parsed else text
 
 
 def vn_datetime(value: datetime | None) -> str:
-    return value.astimezone(VN).strftime("%H:%M %d/%m/%Y") if value else ""
+    return value.astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y") if value else ""
 
 
 def vnd(amount: Any) -> str:
@@ -425,7 +423,7 @@ class PortalChannel:
             content=ContentSite.build(
                 model,
                 now=now,
-                today=now.astimezone(VN).date(),
+                today=now.astimezone(VIETNAM).date(),
                 base_url=self.content_base_url,
                 vn_date=vn_date,
             ),
