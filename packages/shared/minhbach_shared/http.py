@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
@@ -142,6 +142,10 @@ def _read_session(request: Request) -> Iterator[Session]:
 
 # A read-only session for one request, on the engine the app keeps in `app.state.engine`.
 ReadSession = Annotated[Session, Depends(_read_session)]
+
+# A row id in a path (/v1/tickets/{ticket_id}): a positive integer every database here
+# can hold, so an absurd one is a 422 naming it, not an overflow in the driver (a 500).
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def check_readiness(*, engine: Any, redis: Any) -> dict[str, str]:

@@ -17,7 +17,7 @@ from content.owners import ProceduresClient
 from content.storage import SHA256_PATTERN, AttachmentStore
 from content.uow import UnitOfWork
 from minhbach_shared.auth import Principal, Role, require_roles
-from minhbach_shared.http import ReadSession
+from minhbach_shared.http import ReadSession, RowId
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,9 @@ Ctx = Annotated[Context, Depends(_context)]
 Editor = Annotated[Principal, require_roles(Role.EDITOR)]
 Approver = Annotated[Principal, require_roles(Role.APPROVER)]
 Staff = Annotated[Principal, require_roles(Role.EDITOR, Role.APPROVER)]
-ArticleId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-DocumentId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-RevisionNo = Annotated[int, Path(ge=1, le=2**31 - 1)]
+ArticleId = RowId
+DocumentId = RowId
+RevisionNo = RowId
 PageQuery = Annotated[int, Query(ge=1, le=100_000)]
 SizeQuery = Annotated[int, Query(ge=1, le=100)]
 TextQuery = Annotated[str | None, Query(max_length=200)]

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from minhbach_shared import names
 from minhbach_shared.auth import Role, require_roles
-from minhbach_shared.http import DomainError
+from minhbach_shared.http import DomainError, RowId
 from notifier import schemas
 from notifier.channels.center import board_stamps
 from notifier.channels.portal import SITE_TITLE, page_environment
@@ -72,9 +72,7 @@ def list_deliveries(
 
 
 @router.post("/deliveries/{delivery_id}/retry", response_model=schemas.DeliveryRead, dependencies=[operator])
-def retry_delivery(
-    notifier: NotifierDep, delivery_id: Annotated[int, Path(ge=1, le=2**63 - 1)]
-) -> schemas.DeliveryRead:
+def retry_delivery(notifier: NotifierDep, delivery_id: RowId) -> schemas.DeliveryRead:
     return schemas.DeliveryRead.model_validate(notifier.retry_delivery(delivery_id))
 
 

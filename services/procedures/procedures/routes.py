@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, status
 from sqlalchemy import Engine
 
 from minhbach_shared.auth import Principal, Role, decode_token, require_roles
-from minhbach_shared.http import ReadSession
+from minhbach_shared.http import ReadSession, RowId
 from procedures import schemas, services
 from procedures.uow import UnitOfWork
 
@@ -51,7 +51,7 @@ Ctx = Annotated[Context, Depends(_context)]
 Editor = Annotated[Principal, require_roles(Role.EDITOR)]
 Approver = Annotated[Principal, require_roles(Role.APPROVER)]
 CodePath = Annotated[str, Path(max_length=50, description="procedure code")]
-DecisionId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+DecisionId = RowId
 PageQuery = Annotated[int, Query(ge=1, le=100_000)]
 SizeQuery = Annotated[int, Query(ge=1, le=100)]
 
