@@ -502,35 +502,24 @@ def run(
     }
 
 
+def compared(title: str, columns: str, paths: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Table lines: per query kind and overall, "p50/p99" of each path side by side."""
+
+    def cells(stats: Sequence[dict[str, Any]]) -> str:
+        return " | ".join(f"{s['p50_ms']:.1f}/{s['p99_ms']:.1f}" for s in stats)
+
+    lines = [(title, columns)]
+    lines += [(f"  {kind}", cells([p["by_kind"][kind] for p in paths])) for kind in paths[0]["by_kind"]]
+    lines.append(("  overall", cells([p["overall"] for p in paths])))
+    return lines
+
+
 def table_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
     """Lines for bench.run's table."""
     fts, like = result["in_process"]["fts5"], result["in_process"]["like_scan"]
     http = result["http_fts5"]
-    n = result["procedures"]
-    found: list[tuple[str, str]] = [
-        (
-            f"search @{n}: kind (p50/p99 ms)",
-            "FTS5 | LIKE-scan | HTTP",
-        )
-    ]
-    for kind in http["by_kind"]:
-        found.append(
-            (
-                f"  {kind}",
-                " | ".join(
-                    f"{s['p50_ms']:.1f}/{s['p99_ms']:.1f}"
-                    for s in (fts["by_kind"][kind], like["by_kind"][kind], http["by_kind"][kind])
-                ),
-            )
-        )
-    found.append(
-        (
-            "  overall",
-            " | ".join(
-                f"{s['p50_ms']:.1f}/{s['p99_ms']:.1f}"
-                for s in (fts["overall"], like["overall"], http["overall"])
-            ),
-        )
+    found = compared(
+        f"search @{result['procedures']}: kind (p50/p99 ms)", "FTS5 | LIKE-scan | HTTP", [fts, like, http]
     )
     found.append(
         (

@@ -32,7 +32,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.search import NO_HIT, PAGE_SIZE, SEEDED, Query, more_rounds, queries, seed, warmup_plan
+from bench.search import (
+    NO_HIT,
+    PAGE_SIZE,
+    SEEDED,
+    Query,
+    compared,
+    more_rounds,
+    queries,
+    seed,
+    warmup_plan,
+)
 
 TRGM_INDEXES = ("ix_procedures_search_name_trgm", "ix_procedures_search_body_trgm")
 PATHS = ("trigram", "no_index")
@@ -256,27 +266,10 @@ def table_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
         return [("search on PostgreSQL", "skipped (no server binaries)")]
     measured = result["in_process"]
     index, none = measured["trigram"], measured["no_index"]
-    found: list[tuple[str, str]] = [
-        (
-            f"search @{result['procedures']} on PostgreSQL {result['postgres']} (p50/p99 ms)",
-            "trigram | no index",
-        )
-    ]
-    for kind in index["by_kind"]:
-        found.append(
-            (
-                f"  {kind}",
-                " | ".join(
-                    f"{s['p50_ms']:.1f}/{s['p99_ms']:.1f}"
-                    for s in (index["by_kind"][kind], none["by_kind"][kind])
-                ),
-            )
-        )
-    found.append(
-        (
-            "  overall",
-            " | ".join(f"{s['p50_ms']:.1f}/{s['p99_ms']:.1f}" for s in (index["overall"], none["overall"])),
-        )
+    found = compared(
+        f"search @{result['procedures']} on PostgreSQL {result['postgres']} (p50/p99 ms)",
+        "trigram | no index",
+        [index, none],
     )
     kinds = collections.Counter(measured["plans"].values())
     found.append(
