@@ -10,11 +10,12 @@ DATA   ?= $(SHARED)/data
 ROLE   ?= editor
 export MB_VAR_DIR ?= var
 
-.PHONY: help install system-deps up migrate demo test lint format bench token schema lock clean
+.PHONY: help install system-deps up migrate demo test test-compose lint format bench token schema lock clean
 
 help:
 	@echo "make up      run the whole system locally with demo data (Ctrl-C stops all)"
 	@echo "make test    install what is needed and run the whole suite"
+	@echo "make test-compose   build the images and boot docker-compose.yml for real (needs root or a Docker engine)"
 	@echo "make lint    ruff (check, format) and mypy"
 	@echo "make bench   change-to-portal latency beside a no-op Celery round trip"
 	@echo "make token ROLE=editor   print a token for the local default configuration"
@@ -53,7 +54,14 @@ system-deps:
 	scripts/install-system-deps.sh
 
 test: install system-deps
-	PATH="$(CURDIR)/$(BIN):$$PATH" MB_SHARED_DIR="$(abspath $(SHARED))" $(PY) -m pytest $(PYTEST_ARGS)
+	PATH="$(CURDIR)/$(BIN):$$PATH" MB_SHARED_DIR="$(abspath $(SHARED))" $(PY) -m pytest -m "not compose_live" $(PYTEST_ARGS)
+
+# The deployment booted for real (tests/compose/test_live.py): a Docker engine (Debian's
+# docker.io, started by the test when none answers), images built from this repository.
+test-compose: install system-deps
+	scripts/install-system-deps.sh --compose
+	PATH="$(CURDIR)/$(BIN):$$PATH" MB_SHARED_DIR="$(abspath $(SHARED))" \
+		$(PY) -m pytest -m compose_live tests/compose/test_live.py $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -2,9 +2,16 @@
 # What the test suite needs from Debian, installed when missing: a real redis-server,
 # PostgreSQL server binaries (tests start their own throwaway cluster), and Chromium
 # with Noto fonts for the browser tests (driven by Playwright; never `playwright install`).
+# With --compose, also what the live compose test needs (make test-compose): Debian's
+# Docker Engine (docker.io; the test starts dockerd when none answers) and debootstrap
+# (for base images built from Debian's packages when the official ones can't be pulled).
 set -euo pipefail
 
 missing=()
+if [[ "${1:-}" == --compose ]]; then
+  command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
+  command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+fi
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)

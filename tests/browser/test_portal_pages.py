@@ -10,16 +10,13 @@ screenshot of each is kept under pytest's tmp_path for a person to look at.
 
 from __future__ import annotations
 
-import struct
-import zlib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from minhbach_shared.auth import Role
 from minhbach_shared.harness import System
-from minhbach_shared.testing import shared_dir
+from minhbach_shared.testing import png, shared_dir
 
 VIEWPORTS: dict[str, dict[str, Any]] = {
     "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True},
@@ -54,55 +51,11 @@ Các nhiệm vụ trọng tâm:
 """
 
 
-def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
-    """A real PNG (a colour with a darker band across its middle), built with the standard library."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    light = bytes(rgb) * width
-    dark = bytes(c // 2 for c in rgb) * width
-    rows = b"".join(b"\x00" + (dark if height // 3 <= y < 2 * height // 3 else light) for y in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-
-
-def upload_image(system: System, filename: str, image: bytes) -> str:
-    """Upload an image to the content service; return its attachment id."""
-    with system.content() as api:
-        uploaded = api.post(
-            "/v1/attachments",
-            files={"file": (filename, image, "image/png")},
-            headers=system.token(Role.EDITOR),
-        )
-        assert uploaded.status_code == 201, uploaded.text
-        return str(uploaded.json()["id"])
-
-
 def publish_article(system: System, **fields: Any) -> str:
-    """Write, submit and publish an article (by default the long news one); return its slug."""
-    body = {
-        "category": "news",
-        "title": LONG_TITLE,
-        "summary": "Hội nghị triển khai.",
-        "body": BODY,
-        **fields,
-    }
-    with system.content() as api:
-        created = api.post("/v1/articles", json=body, headers=system.token(Role.EDITOR))
-        assert created.status_code == 201, created.text
-        article_id = created.json()["id"]
-        submitted = api.post(f"/v1/articles/{article_id}/submit", headers=system.token(Role.EDITOR))
-        assert submitted.status_code == 200, submitted.text
-        published = api.post(f"/v1/articles/{article_id}/publish", headers=system.token(Role.APPROVER))
-        assert published.status_code == 200, published.text
-        draft = api.get(f"/v1/articles/{article_id}/draft", headers=system.token(Role.EDITOR))
-        return str(draft.json()["slug"])
+    """The long news article by default, in the category and with the fields given; its slug."""
+    return system.publish_article(
+        {"category": "news", "title": LONG_TITLE, "summary": "Hội nghị triển khai.", "body": BODY, **fields}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -115,9 +68,9 @@ def portal_pages(system: System) -> list[str]:
     slug = publish_article(system)
     article = f"tin-tuc/{slug}.html"
     # Pictures wider than any phone: a cover and two propaganda panels, served by the content service.
-    cover = upload_image(system, "mo-hinh-mot-cua.png", png(1600, 900, (30, 110, 190)))
+    cover = system.upload_image("mo-hinh-mot-cua.png", png(1600, 900, (30, 110, 190)))
     panels = [
-        upload_image(system, f"pano-{i}.png", png(1200, 1700, colour))
+        system.upload_image(f"pano-{i}.png", png(1200, 1700, colour))
         for i, colour in enumerate([(200, 40, 40), (240, 180, 20)], start=1)
     ]
     initiative_slug = publish_article(

@@ -192,33 +192,60 @@ def test_each_build_has_its_dockerfile_and_copy_sources(services: dict[str, dict
 PINNED = re.compile(r"^(postgres:\d+\.\d+|[\w./-]+:\d+\.\d+\.\d+)(-[\w.-]+)?$")
 
 
+def base_image(dockerfile: str) -> str:
+    """The image a Dockerfile starts FROM, with an `ARG NAME=default` before it resolved."""
+    instructions = dockerfile_instructions(dockerfile)
+    defaults = dict(args.split("=", 1) for op, args in instructions if op == "ARG" and "=" in args)
+    (image,) = [args.split()[0] for op, args in instructions if op == "FROM"]
+    return re.sub(r"\$\{(\w+)\}", lambda m: defaults[m.group(1)], image)
+
+
 def test_every_base_image_is_pinned_to_a_release(services: dict[str, dict[str, Any]]) -> None:
-    pulled = {s["image"] for s in services.values() if "build" not in s and "image" in s}
+    # Overridable (MB_REDIS_IMAGE=..., the live test's stand-ins), pinned by default.
+    pulled = {expand(s["image"], {}) for s in services.values() if "build" not in s and "image" in s}
     built = {
         s["build"].get("dockerfile", "Dockerfile"): (ROOT / s["build"]["context"]).resolve()
         for s in services.values()
         if "build" in s
     }
     for dockerfile, context in built.items():
-        text = (context / dockerfile).read_text()
-        pulled |= {args.split()[0] for op, args in dockerfile_instructions(text) if op == "FROM"}
+        pulled.add(base_image((context / dockerfile).read_text()))
     assert pulled, "no base images found"
     loose = sorted(image for image in pulled if not PINNED.match(image))
     assert not loose, f"pin these to a release: {loose}"
+
+
+def test_our_images_build_on_one_overridable_base(services: dict[str, dict[str, Any]]) -> None:
+    """MB_PYTHON_IMAGE reaches every Dockerfile, whose own default is the same official image."""
+    builds = [s["build"] for s in services.values() if "build" in s]
+    for build in builds:
+        argument = build["args"]["PYTHON_IMAGE"]
+        assert argument.startswith("${MB_PYTHON_IMAGE:-"), build
+        dockerfile = (ROOT / build["context"] / build["dockerfile"]).read_text()
+        assert base_image(dockerfile) == expand(argument, {}), build["dockerfile"]
+        # The optional CA bundle for pip reaches the build as a secret, never as a layer.
+        assert build["secrets"] == ["build-ca"], build
+        assert "--mount=type=secret,id=build-ca,required=false" in dockerfile, build["dockerfile"]
+
+
+def test_the_build_context_leaves_out_what_is_not_the_images(compose: dict[str, Any]) -> None:
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+    assert {".git", ".venv", "var"} <= ignored
+    assert compose["secrets"]["build-ca"] == {"file": "${MB_BUILD_CA_BUNDLE:-/dev/null}"}, "off unless set"
 
 
 def test_one_image_per_dockerfile(services: dict[str, dict[str, Any]]) -> None:
     image_of: dict[str, set[str]] = {}
     for name, s in services.items():
         if "build" in s:
-            assert s.get("image", "").endswith(":local"), f"{name}: name the image it builds"
+            assert expand(s.get("image", ""), {}).endswith(":local"), f"{name}: name the image it builds"
             image_of.setdefault(s["build"]["dockerfile"], set()).add(s["image"])
     assert all(len(images) == 1 for images in image_of.values()), image_of
     assert len({next(iter(i)) for i in image_of.values()}) == len(image_of), "two Dockerfiles, one tag"
     for name, s in services.items():
         if "build" in s and name not in APIS and name != "flower":
             api = name.split("-", 1)[0]
-            assert s["image"] == services[api]["image"] == f"minhbach/{api}:local", name
+            assert s["image"] == services[api]["image"] == f"minhbach/{api}:${{MB_IMAGE_TAG:-local}}", name
             assert s["build"] == services[api]["build"], name
     assert services["procedures-worker"]["image"] == services["procedures"]["image"]
     assert services["content-worker"]["image"] == services["content"]["image"]
@@ -252,7 +279,7 @@ def test_apis_migrate_before_they_start(app_services: dict[str, dict[str, Any]])
         before, argv = split_command(app_services[name]["command"])
         assert before == [f"python -m {name}.manage migrate"], name
         assert argv[0] == "uvicorn" and argv[argv.index("--port") + 1] == str(port)
-        assert f"{port}:{port}" in app_services[name]["ports"]
+        assert [f"{port}:{port}"] == [expand(p, {}) for p in app_services[name]["ports"]]
     for name, service in app_services.items():
         if name not in APIS:
             assert split_command(service["command"])[0] == [], f"{name} must not migrate (its API does)"
@@ -262,7 +289,7 @@ def test_redis_has_aof_like_the_procfile(
     services: dict[str, dict[str, Any]], procfile: dict[str, str]
 ) -> None:
     redis = services["redis"]
-    assert redis["image"].startswith("redis:7")
+    assert expand(redis["image"], {}).startswith("redis:7")
     argv = shlex.split(redis["command"]) if isinstance(redis["command"], str) else redis["command"]
     assert argv[0] == "redis-server"
     options = dict(zip(argv[1::2], argv[2::2], strict=True))
@@ -403,7 +430,7 @@ def test_app_environment(app_services: dict[str, dict[str, Any]]) -> None:
             # Links the public follows: the content API as published on the host.
             public = urlsplit(expand(env["NOTIFIER_CONTENT_PUBLIC_URL"], {}))
             assert (public.scheme, public.hostname) == ("http", "localhost"), name
-            assert f"{public.port}:8002" in app_services["content"]["ports"], name
+            assert f"{public.port}:8002" in [expand(p, {}) for p in app_services["content"]["ports"]], name
             # dvc: a real endpoint or off, never the local stand-in; no secret in the file.
             assert env["NOTIFIER_DVC_URL"] == "${MB_DVC_URL:-}", name
             assert env["NOTIFIER_DVC_SECRET"] == "${MB_DVC_SECRET:-}", name
@@ -460,7 +487,7 @@ def test_portal_is_shared_with_nginx(services: dict[str, dict[str, Any]]) -> Non
         assert f"portal:{portal_dir}" in service["volumes"], name
     assert "portal:/srv/portal:ro" in services["nginx"]["volumes"]
     assert "./deploy/nginx/portal.conf:/etc/nginx/conf.d/default.conf:ro" in services["nginx"]["volumes"]
-    assert "8080:8080" in services["nginx"]["ports"]
+    assert [expand(p, {}) for p in services["nginx"]["ports"]] == ["8080:8080"]
 
 
 def test_every_notifier_container_shares_the_channel_locks(
@@ -468,7 +495,7 @@ def test_every_notifier_container_shares_the_channel_locks(
 ) -> None:
     # The dvc channel's lock is a file under <var>/locks: the dvc worker and the events
     # worker (the pump's stall rescue) are different containers, so it must be shared.
-    notifiers = {name: s for name, s in services.items() if s.get("image") == "minhbach/notifier:local"}
+    notifiers = {name: s for name, s in services.items() if s.get("image") == services["notifier"]["image"]}
     assert {"notifier-events", "notifier-dvc"} <= notifiers.keys()
     for name, service in notifiers.items():
         assert "notifier-locks:/app/var/locks" in service["volumes"], name

