@@ -427,10 +427,8 @@ def test_app_environment(app_services: dict[str, dict[str, Any]]) -> None:
             assert env["NOTIFIER_PROCEDURES_URL"] == "http://procedures:8001", name
             assert env["NOTIFIER_CONTENT_URL"] == "http://content:8002", name
             assert env["NOTIFIER_HOTLINE_URL"] == "http://hotline:8003", name
-            # Links the public follows: the content API as published on the host.
-            public = urlsplit(expand(env["NOTIFIER_CONTENT_PUBLIC_URL"], {}))
-            assert (public.scheme, public.hostname) == ("http", "localhost"), name
-            assert f"{public.port}:8002" in [expand(p, {}) for p in app_services["content"]["ports"]], name
+            # Attachment links the public follows: nginx's origin, as the pages' (CSP 'self').
+            assert env["NOTIFIER_CONTENT_PUBLIC_URL"] == env["NOTIFIER_PUBLIC_URL"], name
             # dvc: a real endpoint or off, never the local stand-in; no secret in the file.
             assert env["NOTIFIER_DVC_URL"] == "${MB_DVC_URL:-}", name
             assert env["NOTIFIER_DVC_SECRET"] == "${MB_DVC_SECRET:-}", name
@@ -544,6 +542,10 @@ def test_nginx_portal_config() -> None:
         "location /center/ {",
         "proxy_pass http://notifier:8004;",
         "proxy_buffering off;",
+        # the pictures the pages show, same origin, reads only
+        "location /v1/attachments/ {",
+        "limit_except GET {",
+        "proxy_pass http://content:8002;",
         "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
     }
     missing = {d for d in directives if d not in conf}
@@ -563,4 +565,4 @@ def test_public_links_and_rate_limits_go_through_nginx(services: dict[str, dict[
     assert notifier["NOTIFIER_PUBLIC_URL"].endswith("localhost:8080}")
     for name in ("hotline", "notifier"):
         assert environment(services[name]).get("FORWARDED_ALLOW_IPS"), name
-    assert {"notifier", "hotline"} <= set(services["nginx"]["depends_on"])
+    assert {"notifier", "hotline", "content"} <= set(services["nginx"]["depends_on"])
