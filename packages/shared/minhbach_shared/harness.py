@@ -333,10 +333,6 @@ class System(SystemClient):
         self.processes[name] = process.start()
         return process
 
-    def restart_process(self, name: str) -> None:
-        self.processes[name].kill()
-        self.start_process(name)
-
     def stop(self) -> None:
         for process in reversed(list(self.processes.values())):
             process.stop()

@@ -16,7 +16,6 @@ import signal
 import socket
 import struct
 import subprocess
-import sys
 import tempfile
 import time
 import zlib
@@ -210,10 +209,6 @@ class ServiceProcess:
 
     def stop(self) -> None:
         self.kill(signal.SIGTERM)
-
-
-def python_module(module: str, *args: str) -> list[str]:
-    return [sys.executable, "-m", module, *args]
 
 
 @pytest.fixture

@@ -78,11 +78,12 @@ def _check_attachments(uow: UnitOfWork, content: Content) -> None:
 
 def _content(values: dict[str, Any]) -> Content:
     content = {name: values.get(name) for name in CONTENT_FIELDS}
+    body: str = values.get("body") or ""
     content["summary"] = content["summary"] or ""
-    content["body"] = content["body"] or ""
+    content["body"] = body
     for name in ("tags", "procedure_codes", "attachments"):
         content[name] = list(content[name] or [])
-    content["body_html"] = render_markdown(content["body"])
+    content["body_html"] = render_markdown(body)
     return content
 
 

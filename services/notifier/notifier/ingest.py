@@ -224,9 +224,9 @@ def _fetch(
             token = correlation_id.set(targets[chunk[0]].correlation_id or correlation_id.get())
             try:
                 if fetch_many is not None:
-                    states = fetch_many([Subject(kind=k[0], id=k[1]) for k in chunk])  # type: ignore[arg-type]
+                    states = fetch_many([Subject(kind=k[0], id=k[1]) for k in chunk])
                 else:
-                    states = [owner.fetch(Subject(kind=chunk[0][0], id=chunk[0][1]))]  # type: ignore[arg-type]
+                    states = [owner.fetch(Subject(kind=chunk[0][0], id=chunk[0][1]))]
             finally:
                 correlation_id.reset(token)
             for key, state in zip(chunk, states, strict=True):

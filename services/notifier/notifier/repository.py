@@ -272,19 +272,6 @@ def oldest_due(session: Session, *, channel: str, now: datetime) -> datetime | N
     return found
 
 
-def has_due(session: Session, *, channel: str, now: datetime) -> bool:
-    found = session.scalar(
-        select(deliveries.c.id)
-        .where(
-            deliveries.c.channel == channel,
-            deliveries.c.status == PENDING,
-            deliveries.c.next_attempt_at <= now,
-        )
-        .limit(1)
-    )
-    return found is not None
-
-
 def get_delivery(session: Session, delivery_id: int) -> Delivery | None:
     row = session.execute(select(deliveries).where(deliveries.c.id == delivery_id)).first()
     return _delivery(row) if row else None

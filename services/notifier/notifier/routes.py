@@ -95,12 +95,12 @@ def queues(notifier: NotifierDep, request: Request) -> schemas.QueuesRead:
     channel_of = {names.channel_queue(c): c for c in notifier.channels}
     out = []
     for queue in request.app.state.queues:
-        stats = dispatcher.queue_stats(queue)  # type: ignore[attr-defined]
+        stats = dispatcher.queue_stats(queue)
         out.append(schemas.QueueRead(**stats, dead_letters=dead.get(channel_of.get(queue, ""), 0)))
     return schemas.QueuesRead(
         queues=out,
-        unacked=dispatcher.unacked(),  # type: ignore[attr-defined]
-        channel_runs=dispatcher.runs(),  # type: ignore[attr-defined]
+        unacked=dispatcher.unacked(),
+        channel_runs=dispatcher.runs(),
     )
 
 

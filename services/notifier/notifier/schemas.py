@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
@@ -105,10 +105,6 @@ class QueuesRead(BaseModel):
     queues: list[QueueRead]
     unacked: int
     channel_runs: dict[str, int]
-
-
-def as_dict(obj: Any) -> dict[str, Any]:
-    return {k: getattr(obj, k) for k in obj.__dataclass_fields__}
 
 
 class SubscribeRequest(BaseModel):

@@ -126,4 +126,5 @@ def _change_subscription(parts: Parts, token: str, to: subscriptions.Subscriptio
 
 
 def _in_force(state: Mapping[str, Any]) -> bool:
-    return state.get("status", "in_force") == "in_force"
+    status: str = state.get("status", "in_force")
+    return status == "in_force"

@@ -53,7 +53,7 @@ def _channel_task(channel: str) -> Task:
         except OperationalError as exc:
             raise self.retry(exc=exc, countdown=backoff_countdown(self.request.retries)) from exc
 
-    return deliver  # type: ignore[no-any-return]
+    return deliver
 
 
 channel_tasks = {channel: _channel_task(channel) for channel in QUEUED}

@@ -394,9 +394,9 @@ def envelope(
     data: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     wire: dict[str, Any] = Envelope(
-        type=event_type or DEFAULT_TYPES[kind],  # type: ignore[arg-type]
+        type=event_type or DEFAULT_TYPES[kind],
         source=SOURCES[kind],
-        subject={"kind": kind, "id": subject_id},  # type: ignore[arg-type]
+        subject={"kind": kind, "id": subject_id},
         version=version,
         data=data or {},
     ).to_wire()
@@ -411,7 +411,7 @@ class Inbox:
 
     async def handle_DATA(self, server: Any, session: Any, envelope_: Any) -> str:
         message = email.message_from_bytes(envelope_.content, policy=email.policy.default)
-        self.messages.append((list(envelope_.rcpt_tos), message))  # type: ignore[arg-type]
+        self.messages.append((list(envelope_.rcpt_tos), message))
         return "250 OK"
 
     def to(self, address: str) -> list[EmailMessage]:
