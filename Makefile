@@ -20,7 +20,7 @@ help:
 	@echo "make bench   change-to-portal latency beside a no-op Celery round trip"
 	@echo "make token ROLE=editor   print a token for the local default configuration"
 
-$(BIN)/.installed: constraints.txt requirements-dev.txt packages/shared/pyproject.toml services/*/pyproject.toml
+$(BIN)/.installed: constraints.txt requirements-dev.txt packages/*/pyproject.toml services/*/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -c constraints.txt --upgrade pip
 	PIP_CONSTRAINT=$(CURDIR)/constraints.txt $(PY) -m pip install -q -c constraints.txt -r requirements-dev.txt

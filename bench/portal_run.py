@@ -23,7 +23,7 @@ from typing import Any
 import redis as redis_lib
 
 import notifier.channels.portal as portal_module
-from minhbach_shared.testing import RedisServer, free_port
+from minhbach_testing.plugin import RedisServer, free_port
 from notifier import repository as repo
 from notifier.bootstrap import build_notifier, make_notifier_celery
 from notifier.channels.portal import ProcedureViews, procedure_view

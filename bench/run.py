@@ -1,6 +1,6 @@
 """`make bench`: change-to-portal latency beside a no-op Celery round trip, same Redis, same run.
 
-Starts a redis-server and the whole system from the Procfile (minhbach_shared.harness.System) in a
+Starts a redis-server and the whole system from the Procfile (minhbach_testing.harness.System) in a
 temporary directory, then measures:
 
 1. the no-op Celery round trip (bench.noop): publish a task, a worker runs it, the task
@@ -46,8 +46,8 @@ from typing import Any
 import httpx
 
 from minhbach_shared.auth import Role
-from minhbach_shared.harness import BIN, System, today_in_vietnam
-from minhbach_shared.testing import REPO_ROOT, RedisServer, ServiceProcess, free_port, shared_dir
+from minhbach_testing.harness import BIN, System, today_in_vietnam
+from minhbach_testing.plugin import REPO_ROOT, RedisServer, ServiceProcess, free_port, shared_dir
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 RUNS_KEY = "mb:notifier:channel-runs"  # notifier.broker.RUNS_KEY

@@ -431,8 +431,8 @@ def run(
 ) -> dict[str, Any]:
     """Seed, measure in process then over HTTP. Each of the two measurements runs up to its
     rounds, but starts no new round after `budget_s` (it always completes one)."""
-    from minhbach_shared.harness import BIN
-    from minhbach_shared.testing import RedisServer, ServiceProcess, free_port, shared_dir
+    from minhbach_testing.harness import BIN
+    from minhbach_testing.plugin import RedisServer, ServiceProcess, free_port, shared_dir
 
     data = shared_dir() / "data"
     samples = json.loads((data / "procedures-sample.json").read_text(encoding="utf-8"))["procedures"]

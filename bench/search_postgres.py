@@ -1,6 +1,6 @@
 """Public search at 10,000 procedures on PostgreSQL: the LIKE path with and without its trigram indexes.
 
-A throwaway PostgreSQL cluster (`minhbach_shared.testing.PostgresServer`: the newest
+A throwaway PostgreSQL cluster (`minhbach_testing.plugin.PostgresServer`: the newest
 Debian server under /usr/lib/postgresql/*/bin, as tests/postgres uses) holds two copies
 of one database: migrated to head by the procedures migrations (so with the pg_trgm GIN
 indexes of migration 0003), seeded exactly as bench/search.py seeds SQLite (12 sample
@@ -50,7 +50,7 @@ PATHS = ("trigram", "no_index")
 
 def unavailable() -> str | None:
     """Why this benchmark cannot run here, or None."""
-    from minhbach_shared.testing import postgres_bin_dir
+    from minhbach_testing.plugin import postgres_bin_dir
 
     if postgres_bin_dir() is None:
         return "no PostgreSQL server binaries under /usr/lib/postgresql/*/bin (apt-get install postgresql)"
@@ -192,7 +192,7 @@ def run(
     if reason is not None:
         print(f"search on PostgreSQL: skipped, {reason}", file=sys.stderr, flush=True)
         return {"skipped": reason}
-    from minhbach_shared.testing import PostgresServer, RedisServer, free_port, postgres_bin_dir, shared_dir
+    from minhbach_testing.plugin import PostgresServer, RedisServer, free_port, postgres_bin_dir, shared_dir
 
     data = shared_dir() / "data"
     samples = json.loads((data / "procedures-sample.json").read_text(encoding="utf-8"))["procedures"]

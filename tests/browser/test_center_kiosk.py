@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from minhbach_shared.harness import System, today_in_vietnam
-from minhbach_shared.testing import shared_dir
+from minhbach_testing.harness import System, today_in_vietnam
+from minhbach_testing.plugin import shared_dir
 
 KIOSK: dict[str, Any] = {"viewport": {"width": 1920, "height": 1080}}
 PHONE: dict[str, Any] = {

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from minhbach_shared.harness import APP_PROCESSES, System
-from minhbach_shared.testing import RedisServer, free_port, shared_dir
+from minhbach_testing.harness import APP_PROCESSES, System
+from minhbach_testing.plugin import RedisServer, free_port, shared_dir
 
 PHONE: dict[str, Any] = {
     "viewport": {"width": 390, "height": 844},

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from minhbach_shared.harness import System
-from minhbach_shared.testing import png, shared_dir
+from minhbach_testing.harness import System
+from minhbach_testing.plugin import png, shared_dir
 
 VIEWPORTS: dict[str, dict[str, Any]] = {
     "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True},

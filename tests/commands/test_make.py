@@ -8,7 +8,7 @@ import sys
 
 from minhbach_shared.auth import Role, decode_token
 from minhbach_shared.settings import DEV_JWT_SECRET
-from minhbach_shared.testing import REPO_ROOT
+from minhbach_testing.plugin import REPO_ROOT
 
 
 def run(*argv: str, env: dict[str, str] | None = None) -> str:

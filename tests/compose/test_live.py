@@ -39,8 +39,8 @@ import httpx
 import pytest
 
 from minhbach_shared.auth import Role
-from minhbach_shared.harness import BIN, SystemClient, today_in_vietnam
-from minhbach_shared.testing import REPO_ROOT, free_port, png, shared_dir, wait_until
+from minhbach_testing.harness import BIN, SystemClient, today_in_vietnam
+from minhbach_testing.plugin import REPO_ROOT, free_port, png, shared_dir, wait_until
 
 pytestmark = [pytest.mark.compose_live, pytest.mark.timeout(1200)]
 

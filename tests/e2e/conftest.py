@@ -1,4 +1,4 @@
-"""Fixtures of the end-to-end tests beyond the shared plugin's (minhbach_shared.testing)."""
+"""Fixtures of the end-to-end tests beyond the shared plugin's (minhbach_testing.plugin)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from minhbach_shared.harness import System
+from minhbach_testing.harness import System
 from notifier.testing import Inbox, start_smtp
 
 

@@ -14,8 +14,8 @@ from contextlib import contextmanager
 
 import httpx
 
-from minhbach_shared.harness import System, today_in_vietnam
-from minhbach_shared.testing import wait_until
+from minhbach_testing.harness import System, today_in_vietnam
+from minhbach_testing.plugin import wait_until
 
 
 @contextmanager

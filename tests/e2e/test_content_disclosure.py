@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from minhbach_shared.auth import Role
-from minhbach_shared.harness import VIETNAM, System, today_in_vietnam
-from minhbach_shared.testing import shared_dir, wait_until
+from minhbach_testing.harness import VIETNAM, System, today_in_vietnam
+from minhbach_testing.plugin import shared_dir, wait_until
 
 
 def write_article(system: System, **fields) -> int:

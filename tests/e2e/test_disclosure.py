@@ -12,8 +12,8 @@ import sqlite3
 from datetime import UTC, date, datetime, time, timedelta
 
 from minhbach_shared.auth import Role
-from minhbach_shared.harness import VIETNAM, System, today_in_vietnam
-from minhbach_shared.testing import wait_until
+from minhbach_testing.harness import VIETNAM, System, today_in_vietnam
+from minhbach_testing.plugin import wait_until
 
 
 def page_version(html: str) -> int:

@@ -13,8 +13,8 @@ import httpx
 from standardwebhooks import Webhook
 
 from minhbach_shared.auth import Role
-from minhbach_shared.harness import System, today_in_vietnam
-from minhbach_shared.testing import wait_until
+from minhbach_testing.harness import System, today_in_vietnam
+from minhbach_testing.plugin import wait_until
 
 
 def webhook_of(system: System, kind: str, subject_id: str, version: int) -> dict[str, Any]:

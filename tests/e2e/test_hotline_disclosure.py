@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from minhbach_shared.auth import Role
-from minhbach_shared.harness import System, today_in_vietnam
-from minhbach_shared.testing import wait_until
 from minhbach_shared.text import fold
+from minhbach_testing.harness import System, today_in_vietnam
+from minhbach_testing.plugin import wait_until
 
 NAME = "Nguyễn Thị Hồng Nhung"
 PERSONAL = [

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from minhbach_shared.auth import Role
-from minhbach_shared.harness import System
+from minhbach_testing.harness import System
 
 HOSTILE_VALUES: list[Any] = [
     None,

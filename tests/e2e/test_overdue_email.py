@@ -10,8 +10,8 @@ from datetime import datetime
 from email.message import EmailMessage
 
 from minhbach_shared.auth import Role
-from minhbach_shared.harness import VIETNAM, System
-from minhbach_shared.testing import wait_until
+from minhbach_testing.harness import VIETNAM, System
+from minhbach_testing.plugin import wait_until
 from notifier.testing import Inbox
 
 

@@ -10,8 +10,8 @@ import re
 import httpx
 
 from minhbach_shared.auth import Role
-from minhbach_shared.harness import System, today_in_vietnam
-from minhbach_shared.testing import wait_until
+from minhbach_testing.harness import System, today_in_vietnam
+from minhbach_testing.plugin import wait_until
 from notifier.testing import Inbox, text_of
 
 CITIZEN = "theodoi@example.vn"

@@ -1,6 +1,6 @@
 """Both services on PostgreSQL, as docker compose runs them: migrations, search, outbox, ingest.
 
-One throwaway cluster per session (minhbach_shared.testing.postgres_server), a fresh
+One throwaway cluster per session (minhbach_testing.plugin.postgres_server), a fresh
 database per test; the rest of the suite runs the same code on SQLite.
 """
 
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from minhbach_shared.auth import Role, issue_token
 from minhbach_shared.db import make_engine, migrate
 from minhbach_shared.events import Subject
-from minhbach_shared.testing import PostgresServer, RedisServer, shared_dir
+from minhbach_testing.plugin import PostgresServer, RedisServer, shared_dir
 from notifier import manage as notifier_manage
 from notifier.bootstrap import build_notifier, make_notifier_celery
 from notifier.channels import QUEUED

@@ -23,7 +23,7 @@ from sqlalchemy.engine.url import make_url
 from sqlalchemy.orm import Session
 
 from minhbach_shared.db import make_engine, migrate
-from minhbach_shared.testing import PostgresServer, shared_dir
+from minhbach_testing.plugin import PostgresServer, shared_dir
 from procedures import search
 from procedures.db import procedures
 from procedures.manage import MIGRATIONS

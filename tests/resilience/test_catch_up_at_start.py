@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from minhbach_shared.harness import System
-from minhbach_shared.testing import RedisServer, free_port, wait_until
+from minhbach_testing.harness import System
+from minhbach_testing.plugin import RedisServer, free_port, wait_until
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from minhbach_shared.auth import Role
-from minhbach_shared.harness import APP_PROCESSES, System, today_in_vietnam
-from minhbach_shared.testing import RedisServer, free_port, wait_until
+from minhbach_testing.harness import APP_PROCESSES, System, today_in_vietnam
+from minhbach_testing.plugin import RedisServer, free_port, wait_until
 
 pytestmark = pytest.mark.system
 

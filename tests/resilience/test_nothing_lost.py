@@ -31,9 +31,9 @@ from sqlalchemy import Engine
 from minhbach_shared import names
 from minhbach_shared.auth import Role
 from minhbach_shared.db import make_engine
-from minhbach_shared.harness import CORE_PROCESSES, System, today_in_vietnam
 from minhbach_shared.outbox import TEST_PAUSE_AFTER_SEND_ENV, pause_after_send_for_tests
-from minhbach_shared.testing import RedisServer, free_port, serving, wait_until
+from minhbach_testing.harness import CORE_PROCESSES, System, today_in_vietnam
+from minhbach_testing.plugin import RedisServer, free_port, serving, wait_until
 
 pytestmark = pytest.mark.system
 

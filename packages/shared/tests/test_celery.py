@@ -6,7 +6,7 @@ import pytest
 
 from minhbach_shared.celery import MAX_COUNTDOWN_S, make_celery
 from minhbach_shared.settings import BaseServiceSettings
-from minhbach_shared.testing import RedisServer
+from minhbach_testing.plugin import RedisServer
 
 
 def app(redis_url: str = "redis://127.0.0.1:1/0", **settings: object):  # type: ignore[no-untyped-def]

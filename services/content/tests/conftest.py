@@ -22,7 +22,7 @@ from content.markup import ALLOWED_TAGS
 from content.settings import Settings
 from minhbach_shared.auth import Role, issue_token
 from minhbach_shared.db import migrate
-from minhbach_shared.testing import RedisServer, serving, shared_dir
+from minhbach_testing.plugin import RedisServer, serving, shared_dir
 
 # Bodies an attacker (or a careless paste) might save; none may survive into body_html.
 HOSTILE = [

@@ -17,7 +17,7 @@ from hotline.manage import MIGRATIONS
 from hotline.settings import Settings
 from minhbach_shared.auth import Role, issue_token
 from minhbach_shared.db import migrate
-from minhbach_shared.testing import RedisServer, serving
+from minhbach_testing.plugin import RedisServer, serving
 
 KNOWN_PROCEDURES = {"MB.XD.001": "Cấp giấy phép xây dựng", "MB.XD.002": "Cấp chứng chỉ hành nghề"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from minhbach_shared import names
-from minhbach_shared.testing import free_port
+from minhbach_testing.plugin import free_port
 from notifier.bootstrap import build_notifier, make_notifier_celery
 from notifier.manage import migrate
 from notifier.settings import Settings

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from minhbach_shared.auth import Role, issue_token
 from minhbach_shared.db import migrate
-from minhbach_shared.testing import RedisServer, shared_dir
+from minhbach_testing.plugin import RedisServer, shared_dir
 from procedures.app import create_app
 from procedures.manage import MIGRATIONS
 from procedures.settings import Settings

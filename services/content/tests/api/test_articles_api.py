@@ -14,7 +14,7 @@ from content.settings import Settings
 from content.uow import UnitOfWork
 from minhbach_shared.auth import Role
 from minhbach_shared.db import make_engine
-from minhbach_shared.testing import RedisServer, free_port
+from minhbach_testing.plugin import RedisServer, free_port
 
 H = dict[str, str]
 

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 
 from content.app import create_app
 from content.settings import Settings
-from minhbach_shared.testing import RedisServer
+from minhbach_testing.plugin import RedisServer
 
 H = dict[str, str]
 

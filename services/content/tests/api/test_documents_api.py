@@ -12,7 +12,7 @@ from content.owners import ProceduresClient
 from content.settings import Settings
 from content.uow import UnitOfWork
 from minhbach_shared.db import make_engine
-from minhbach_shared.testing import RedisServer
+from minhbach_testing.plugin import RedisServer
 
 H = dict[str, str]
 

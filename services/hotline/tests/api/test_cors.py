@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from hotline.app import create_app
 from hotline.settings import Settings
-from minhbach_shared.testing import RedisServer
+from minhbach_testing.plugin import RedisServer
 
 from ..conftest import ticket_body
 

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hotline.settings import Settings
-from minhbach_shared.testing import free_port
+from minhbach_testing.plugin import free_port
 
 from ..conftest import outbox_envelopes, ticket_body
 

@@ -14,7 +14,7 @@ from hotline.worker import create_celery
 from minhbach_shared.db import make_engine
 from minhbach_shared.names import EVENTS_QUEUE, INGEST_TASK
 from minhbach_shared.outbox import OutboxRelay, celery_sender, wake_key
-from minhbach_shared.testing import RedisServer
+from minhbach_testing.plugin import RedisServer
 
 from ..conftest import ticket_body
 

@@ -16,7 +16,7 @@ from hotline.procedures_api import ProceduresApi
 from hotline.settings import DEMO_PHONES, Settings
 from hotline.uow import UnitOfWork
 from minhbach_shared.db import make_engine
-from minhbach_shared.testing import RedisServer
+from minhbach_testing.plugin import RedisServer
 
 from ..conftest import ticket_body
 

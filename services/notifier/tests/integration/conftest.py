@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi import FastAPI, HTTPException
 
-from minhbach_shared.testing import serving
+from minhbach_testing.plugin import serving
 from notifier.testing import FakeOwner
 
 

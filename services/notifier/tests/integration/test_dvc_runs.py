@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
-from minhbach_shared.dvc_standin import StandinSettings, create_app
 from minhbach_shared.settings import DEV_DVC_SECRET
-from minhbach_shared.testing import free_port, serving
+from minhbach_testing.dvc_standin import StandinSettings, create_app
+from minhbach_testing.plugin import free_port, serving
 from notifier import repository as repo
 from notifier.bootstrap import build_notifier
 from notifier.testing import envelope, procedure_state, registry, ticket_answer

@@ -5,7 +5,7 @@ import subprocess
 import sys
 import time
 
-from minhbach_shared.testing import wait_until
+from minhbach_testing.plugin import wait_until
 from notifier.broker import CeleryDispatcher, running
 
 

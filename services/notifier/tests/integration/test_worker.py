@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from minhbach_shared import names
-from minhbach_shared.testing import ServiceProcess, wait_until
+from minhbach_testing.plugin import ServiceProcess, wait_until
 from notifier.testing import envelope, procedure_state
 
 

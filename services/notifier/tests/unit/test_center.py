@@ -9,7 +9,7 @@ import pytest
 import redis.asyncio as async_redis
 from sqlalchemy.orm import Session
 
-from minhbach_shared.testing import free_port
+from minhbach_testing.plugin import free_port
 from notifier import repository as repo
 from notifier.channels.center import BOARD_STREAM, board_stamps, read_stamp
 from notifier.testing import (

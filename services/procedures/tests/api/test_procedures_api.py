@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from minhbach_shared.db import make_engine
-from minhbach_shared.testing import RedisServer
+from minhbach_testing.plugin import RedisServer
 from procedures import services
 from procedures.domain import vietnam_today
 from procedures.settings import Settings

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert, text
 
 from minhbach_shared.db import make_engine, migrate
-from minhbach_shared.testing import RedisServer, free_port, shared_dir
 from minhbach_shared.text import fold
+from minhbach_testing.plugin import RedisServer, free_port, shared_dir
 from procedures import services
 from procedures.app import create_app
 from procedures.db import procedures

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from minhbach_shared.db import make_engine
 from minhbach_shared.names import EVENTS_QUEUE, INGEST_TASK
 from minhbach_shared.outbox import OutboxRelay, celery_sender, wake_key
-from minhbach_shared.testing import RedisServer
+from minhbach_testing.plugin import RedisServer
 from procedures import services
 from procedures.db import outbox
 from procedures.settings import Settings

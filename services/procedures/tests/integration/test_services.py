@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minhbach_shared.db import make_engine
-from minhbach_shared.testing import RedisServer
+from minhbach_testing.plugin import RedisServer
 from procedures import schemas, search, services
 from procedures.db import procedures
 from procedures.settings import Settings

@@ -1,6 +1,6 @@
 """Pytest fixtures for real parts: a redis-server, free ports, service processes.
 
-Loaded with `-p minhbach_shared.testing` (see the root pyproject). Tests pick free
+Loaded with `-p minhbach_testing.plugin` (see the root pyproject). Tests pick free
 ports and temporary directories so they run beside a running `make up`.
 """
 
@@ -29,7 +29,7 @@ import pytest
 import redis as redis_lib
 
 if TYPE_CHECKING:
-    from minhbach_shared.harness import System
+    from minhbach_testing.harness import System
 
 
 def free_port() -> int:
@@ -254,7 +254,7 @@ def procedure_like(sample_procedures: list[dict[str, Any]]):  # type: ignore[no-
 
 
 def _start_system(root: Path, *, backbone_only: bool = False) -> tuple[RedisServer, System]:
-    from minhbach_shared.harness import APP_PROCESSES, CORE_PROCESSES, System
+    from minhbach_testing.harness import APP_PROCESSES, CORE_PROCESSES, System
 
     redis = RedisServer(port=free_port(), dir=root / "redis")
     redis.start()

@@ -11,7 +11,7 @@ endpoint is configured there). It does what a careful receiver does:
 - can be told to fail (`POST /fail {"status": 503}`, or DVC_STANDIN_FAIL_STATUS), to
   play a portal that is down.
 
-    uvicorn --factory minhbach_shared.dvc_standin:create_app --port 8010
+    uvicorn --factory minhbach_testing.dvc_standin:create_app --port 8010
     GET /received   what it holds: {"count", "duplicates", "rejected", "items"}, each item
                     {"id", "received_at", "payload", "body", "headers"} (the signed request)
 """

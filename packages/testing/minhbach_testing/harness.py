@@ -22,8 +22,8 @@ import httpx
 
 from minhbach_shared.auth import Role, issue_token
 from minhbach_shared.settings import DEV_DVC_SECRET, DEV_JWT_SECRET
-from minhbach_shared.testing import REPO_ROOT, RedisServer, ServiceProcess, free_port, wait_until
 from minhbach_shared.times import VIETNAM
+from minhbach_testing.plugin import REPO_ROOT, RedisServer, ServiceProcess, free_port, wait_until
 
 PROCFILE = REPO_ROOT / "Procfile"
 BIN = Path(sys.executable).parent
