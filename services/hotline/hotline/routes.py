@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import logging
-import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from hotline import schemas, services
-from hotline.domain import Channel, Contact, Status, Ticket, tracking_code, vietnam_day
+from hotline.domain import Channel, Status, Ticket, vietnam_day
 from hotline.procedures_api import ProceduresApi
 from hotline.settings import Settings
 from hotline.uow import UnitOfWork
@@ -102,23 +99,8 @@ def _receipt(ticket: Ticket) -> schemas.Receipt:
 def submit_public_ticket(body: schemas.PublicTicketCreate, ctx: Ctx, _: PublicWrite) -> schemas.Receipt:
     now = _now()
     if body.website:
-        # A bot filled the field people never see: answer as usual, keep nothing.
         log.info("honeypot submission dropped")
-        fake = Ticket.receive(
-            tracking_code=tracking_code(vietnam_day(now).year, secrets.randbelow(900_000) + 100_000),
-            kind=body.kind,
-            channel=Channel.WEB,
-            subject="-",
-            body="-",
-            submitter=Contact(name="-"),
-            consent_to_publish=False,
-            procedure_code=None,
-            actor=services.CITIZEN,
-            now=now,
-            calendar=ctx.policy.calendar,
-            deadlines=ctx.policy.deadlines,
-        )
-        return _receipt(fake)
+        return _receipt(services.receipt_for_a_bot(body.kind, now=now, policy=ctx.policy))
     ticket = services.submit_ticket(
         ctx.uow(),
         body,
@@ -187,21 +169,15 @@ def publication_preview(ticket_id: TicketId, session: ReadSession, _: Staff) -> 
     return services.publication_preview(session, ticket_id)
 
 
-# Handling: each endpoint one domain call in one transaction
-
-
-def _handle(
-    ctx: Context, session: Session, ticket_id: int, change: Callable[[Ticket], Any]
-) -> schemas.TicketRead:
-    services.handle(ctx.uow(), ticket_id, change)
-    return services.get_ticket(session, ticket_id)
+# Handling: each endpoint parses, calls its use case, and answers with the ticket
 
 
 @router.post("/tickets/{ticket_id}/notes", response_model=schemas.TicketRead, tags=["handling"])
 def add_note(
     ticket_id: TicketId, body: schemas.InternalNote, ctx: Ctx, session: ReadSession, who: Staff
 ) -> schemas.TicketRead:
-    return _handle(ctx, session, ticket_id, lambda t: t.add_note(body.note, actor=who.subject, now=_now()))
+    services.add_note(ctx.uow(), ticket_id, note=body.note, actor=who.subject, now=_now())
+    return services.get_ticket(session, ticket_id)
 
 
 @router.post("/tickets/{ticket_id}/public-text", response_model=schemas.TicketRead, tags=["handling"])
@@ -209,14 +185,10 @@ def edit_public_text(
     ticket_id: TicketId, body: schemas.PublicTextEdit, ctx: Ctx, session: ReadSession, _: Hotline
 ) -> schemas.TicketRead:
     """Mark strings to hide and reword the public version; redaction still applies on top."""
-    return _handle(
-        ctx,
-        session,
-        ticket_id,
-        lambda t: t.edit_public_text(
-            marks=body.redact, subject=body.public_subject, question=body.public_question
-        ),
+    services.edit_public_text(
+        ctx.uow(), ticket_id, marks=body.redact, subject=body.public_subject, question=body.public_question
     )
+    return services.get_ticket(session, ticket_id)
 
 
 @router.post("/tickets/{ticket_id}/accept", response_model=schemas.TicketRead, tags=["handling"])
@@ -224,18 +196,8 @@ def accept(
     ticket_id: TicketId, ctx: Ctx, session: ReadSession, who: Hotline, body: schemas.NoteIn | None = None
 ) -> schemas.TicketRead:
     note = body.note if body else None
-    return _handle(
-        ctx,
-        session,
-        ticket_id,
-        lambda t: t.accept(
-            actor=who.subject,
-            now=_now(),
-            calendar=ctx.policy.calendar,
-            deadlines=ctx.policy.deadlines,
-            note=note,
-        ),
-    )
+    services.accept(ctx.uow(), ticket_id, actor=who.subject, now=_now(), policy=ctx.policy, note=note)
+    return services.get_ticket(session, ticket_id)
 
 
 @router.post("/tickets/{ticket_id}/reject", response_model=schemas.TicketRead, tags=["handling"])
@@ -243,38 +205,40 @@ def reject(
     ticket_id: TicketId, body: schemas.Reject, ctx: Ctx, session: ReadSession, who: Hotline
 ) -> schemas.TicketRead:
     """Out of scope (complaints and denunciations go by other procedures); the citizen sees the reason."""
-    return _handle(
-        ctx,
-        session,
-        ticket_id,
-        lambda t: t.reject(actor=who.subject, now=_now(), reason=body.reason, note=body.note),
-    )
+    services.reject(ctx.uow(), ticket_id, actor=who.subject, now=_now(), reason=body.reason, note=body.note)
+    return services.get_ticket(session, ticket_id)
 
 
 @router.post("/tickets/{ticket_id}/forward", response_model=schemas.TicketRead, tags=["handling"])
 def forward(
     ticket_id: TicketId, body: schemas.Forward, ctx: Ctx, session: ReadSession, who: Hotline
 ) -> schemas.TicketRead:
-    return _handle(
-        ctx,
-        session,
+    services.forward(
+        ctx.uow(),
         ticket_id,
-        lambda t: t.forward(
-            actor=who.subject, now=_now(), agency=body.agency, reason=body.reason, note=body.note
-        ),
+        actor=who.subject,
+        now=_now(),
+        agency=body.agency,
+        reason=body.reason,
+        note=body.note,
     )
+    return services.get_ticket(session, ticket_id)
 
 
 @router.post("/tickets/{ticket_id}/assign", response_model=schemas.TicketRead, tags=["handling"])
 def assign(
     ticket_id: TicketId, body: schemas.Assign, ctx: Ctx, session: ReadSession, who: Hotline
 ) -> schemas.TicketRead:
-    return _handle(
-        ctx,
-        session,
+    services.assign(
+        ctx.uow(),
         ticket_id,
-        lambda t: t.assign(actor=who.subject, now=_now(), unit=body.unit, due_on=body.due_on, note=body.note),
+        actor=who.subject,
+        now=_now(),
+        unit=body.unit,
+        due_on=body.due_on,
+        note=body.note,
     )
+    return services.get_ticket(session, ticket_id)
 
 
 @router.post("/tickets/{ticket_id}/wait", response_model=schemas.TicketRead, tags=["handling"])
@@ -282,12 +246,10 @@ def wait(
     ticket_id: TicketId, body: schemas.Wait, ctx: Ctx, session: ReadSession, who: Hotline
 ) -> schemas.TicketRead:
     """Ask the citizen for information; the clock stops until `resume`."""
-    return _handle(
-        ctx,
-        session,
-        ticket_id,
-        lambda t: t.wait_for_citizen(actor=who.subject, now=_now(), reason=body.reason, note=body.note),
+    services.wait_for_citizen(
+        ctx.uow(), ticket_id, actor=who.subject, now=_now(), reason=body.reason, note=body.note
     )
+    return services.get_ticket(session, ticket_id)
 
 
 @router.post("/tickets/{ticket_id}/resume", response_model=schemas.TicketRead, tags=["handling"])
@@ -295,26 +257,24 @@ def resume(
     ticket_id: TicketId, ctx: Ctx, session: ReadSession, who: Hotline, body: schemas.NoteIn | None = None
 ) -> schemas.TicketRead:
     note = body.note if body else None
-    return _handle(
-        ctx,
-        session,
-        ticket_id,
-        lambda t: t.resume(actor=who.subject, now=_now(), calendar=ctx.policy.calendar, note=note),
-    )
+    services.resume(ctx.uow(), ticket_id, actor=who.subject, now=_now(), policy=ctx.policy, note=note)
+    return services.get_ticket(session, ticket_id)
 
 
 @router.post("/tickets/{ticket_id}/answer", response_model=schemas.TicketRead, tags=["handling"])
 def answer(
     ticket_id: TicketId, body: schemas.Answer, ctx: Ctx, session: ReadSession, who: Hotline
 ) -> schemas.TicketRead:
-    def change(ticket: Ticket) -> None:
-        ticket.draft_answer(actor=who.subject, now=_now(), answer=body.answer, note=body.note)
-        if body.redact is not None:
-            ticket.edit_public_text(
-                marks=[*ticket.redaction_marks, *body.redact], subject=None, question=None
-            )
-
-    return _handle(ctx, session, ticket_id, change)
+    services.draft_answer(
+        ctx.uow(),
+        ticket_id,
+        actor=who.subject,
+        now=_now(),
+        answer=body.answer,
+        redact=body.redact,
+        note=body.note,
+    )
+    return services.get_ticket(session, ticket_id)
 
 
 @router.post("/tickets/{ticket_id}/approve", response_model=schemas.TicketRead, tags=["handling"])
@@ -324,12 +284,8 @@ def approve(
     """Approve the text of the publication preview; pass its digest to be sure nothing changed since."""
     digest = body.preview_digest if body else None
     note = body.note if body else None
-    return _handle(
-        ctx,
-        session,
-        ticket_id,
-        lambda t: t.approve(actor=who.subject, now=_now(), seen_digest=digest, note=note),
-    )
+    services.approve(ctx.uow(), ticket_id, actor=who.subject, now=_now(), seen_digest=digest, note=note)
+    return services.get_ticket(session, ticket_id)
 
 
 @router.post("/tickets/{ticket_id}/publish", response_model=schemas.TicketRead, tags=["handling"])
@@ -338,7 +294,8 @@ def publish(
 ) -> schemas.TicketRead:
     """Publish the approved answer; it reaches the portal only if the citizen consented."""
     note = body.note if body else None
-    return _handle(ctx, session, ticket_id, lambda t: t.publish(actor=who.subject, now=_now(), note=note))
+    services.publish(ctx.uow(), ticket_id, actor=who.subject, now=_now(), note=note)
+    return services.get_ticket(session, ticket_id)
 
 
 @router.post("/tickets/{ticket_id}/close", response_model=schemas.TicketRead, tags=["handling"])
@@ -346,7 +303,8 @@ def close(
     ticket_id: TicketId, ctx: Ctx, session: ReadSession, who: Staff, body: schemas.NoteIn | None = None
 ) -> schemas.TicketRead:
     note = body.note if body else None
-    return _handle(ctx, session, ticket_id, lambda t: t.close(actor=who.subject, now=_now(), note=note))
+    services.close(ctx.uow(), ticket_id, actor=who.subject, now=_now(), note=note)
+    return services.get_ticket(session, ticket_id)
 
 
 @router.post("/tickets/{ticket_id}/mark-duplicate", response_model=schemas.TicketRead, tags=["handling"])

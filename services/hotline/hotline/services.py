@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from hotline.domain import (
     Channel,
     Contact,
     Deadlines,
+    Kind,
     RuleBroken,
     Status,
     Ticket,
@@ -112,7 +114,26 @@ def submit_ticket(
     return ticket
 
 
-# Handling
+def receipt_for_a_bot(kind: Kind, *, now: datetime, policy: Policy) -> Ticket:
+    """A bot filled the field people never see (the honeypot): a ticket that looks like
+    any other, under a random code, kept nowhere. The bot learns nothing."""
+    return Ticket.receive(
+        tracking_code=tracking_code(vietnam_day(now).year, secrets.randbelow(900_000) + 100_000),
+        kind=kind,
+        channel=Channel.WEB,
+        subject="-",
+        body="-",
+        submitter=Contact(name="-"),
+        consent_to_publish=False,
+        procedure_code=None,
+        actor=CITIZEN,
+        now=now,
+        calendar=policy.calendar,
+        deadlines=policy.deadlines,
+    )
+
+
+# Handling: one use case per action, each one domain call in one transaction
 
 
 def handle(uow: UnitOfWork, ticket_id: int, change: Callable[[Ticket], Any]) -> Ticket:
@@ -131,6 +152,122 @@ def handle(uow: UnitOfWork, ticket_id: int, change: Callable[[Ticket], Any]) -> 
             raise errors.NotAllowed(str(exc)) from None
         uow.commit()
     return ticket
+
+
+def add_note(uow: UnitOfWork, ticket_id: int, *, note: str, actor: str, now: datetime) -> Ticket:
+    return handle(uow, ticket_id, lambda t: t.add_note(note, actor=actor, now=now))
+
+
+def edit_public_text(
+    uow: UnitOfWork, ticket_id: int, *, marks: list[str] | None, subject: str | None, question: str | None
+) -> Ticket:
+    """Mark strings to hide and reword the public version; redaction still applies on top."""
+    return handle(
+        uow, ticket_id, lambda t: t.edit_public_text(marks=marks, subject=subject, question=question)
+    )
+
+
+def accept(
+    uow: UnitOfWork, ticket_id: int, *, actor: str, now: datetime, policy: Policy, note: str | None
+) -> Ticket:
+    return handle(
+        uow,
+        ticket_id,
+        lambda t: t.accept(
+            actor=actor, now=now, calendar=policy.calendar, deadlines=policy.deadlines, note=note
+        ),
+    )
+
+
+def reject(
+    uow: UnitOfWork, ticket_id: int, *, actor: str, now: datetime, reason: str, note: str | None
+) -> Ticket:
+    return handle(uow, ticket_id, lambda t: t.reject(actor=actor, now=now, reason=reason, note=note))
+
+
+def forward(
+    uow: UnitOfWork,
+    ticket_id: int,
+    *,
+    actor: str,
+    now: datetime,
+    agency: str,
+    reason: str,
+    note: str | None,
+) -> Ticket:
+    return handle(
+        uow, ticket_id, lambda t: t.forward(actor=actor, now=now, agency=agency, reason=reason, note=note)
+    )
+
+
+def assign(
+    uow: UnitOfWork,
+    ticket_id: int,
+    *,
+    actor: str,
+    now: datetime,
+    unit: str,
+    due_on: date | None,
+    note: str | None,
+) -> Ticket:
+    return handle(
+        uow, ticket_id, lambda t: t.assign(actor=actor, now=now, unit=unit, due_on=due_on, note=note)
+    )
+
+
+def wait_for_citizen(
+    uow: UnitOfWork, ticket_id: int, *, actor: str, now: datetime, reason: str, note: str | None
+) -> Ticket:
+    """Ask the citizen for information; the clock stops until `resume`."""
+    return handle(
+        uow, ticket_id, lambda t: t.wait_for_citizen(actor=actor, now=now, reason=reason, note=note)
+    )
+
+
+def resume(
+    uow: UnitOfWork, ticket_id: int, *, actor: str, now: datetime, policy: Policy, note: str | None
+) -> Ticket:
+    return handle(
+        uow, ticket_id, lambda t: t.resume(actor=actor, now=now, calendar=policy.calendar, note=note)
+    )
+
+
+def draft_answer(
+    uow: UnitOfWork,
+    ticket_id: int,
+    *,
+    actor: str,
+    now: datetime,
+    answer: str,
+    redact: list[str] | None,
+    note: str | None,
+) -> Ticket:
+    """The answer's draft; strings to hide in the public version may come with it."""
+
+    def change(ticket: Ticket) -> None:
+        ticket.draft_answer(actor=actor, now=now, answer=answer, note=note)
+        if redact is not None:
+            ticket.edit_public_text(marks=[*ticket.redaction_marks, *redact], subject=None, question=None)
+
+    return handle(uow, ticket_id, change)
+
+
+def approve(
+    uow: UnitOfWork, ticket_id: int, *, actor: str, now: datetime, seen_digest: str | None, note: str | None
+) -> Ticket:
+    """Approve the publication preview's text; with its digest, only if nothing changed since."""
+    return handle(
+        uow, ticket_id, lambda t: t.approve(actor=actor, now=now, seen_digest=seen_digest, note=note)
+    )
+
+
+def publish(uow: UnitOfWork, ticket_id: int, *, actor: str, now: datetime, note: str | None) -> Ticket:
+    """Publish the approved answer; it reaches the portal only if the citizen consented."""
+    return handle(uow, ticket_id, lambda t: t.publish(actor=actor, now=now, note=note))
+
+
+def close(uow: UnitOfWork, ticket_id: int, *, actor: str, now: datetime, note: str | None) -> Ticket:
+    return handle(uow, ticket_id, lambda t: t.close(actor=actor, now=now, note=note))
 
 
 def mark_duplicate(
