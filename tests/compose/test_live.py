@@ -231,13 +231,23 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 
 def test_every_container_is_healthy_and_the_demo_loaders_exited_0(stack: ComposeStack) -> None:
     expected = set(stack.compose("config", "--services").split())
-    containers = stack.containers()
-    assert set(containers) == expected
-    for service, row in containers.items():
-        if service in DEMO_LOADERS:
-            assert (row["State"], row["ExitCode"]) == ("exited", 0), (service, row["Status"])
-        else:
-            assert (row["State"], row["Health"]) == ("running", "healthy"), (service, row["Status"])
+
+    def states() -> dict[str, tuple[str, Any]]:
+        return {
+            service: (row["State"], row["ExitCode"] if service in DEMO_LOADERS else row["Health"])
+            for service, row in stack.containers().items()
+        }
+
+    wanted = {
+        service: ("exited", 0) if service in DEMO_LOADERS else ("running", "healthy") for service in expected
+    }
+    # A worker's health check (a celery ping from a new process) can miss on a loaded
+    # machine and come back at its next interval: every container healthy at once, soon.
+    try:
+        wait_until(lambda: states() == wanted, timeout=120, interval=2, message="every container healthy")
+    except AssertionError:
+        off = {s: state for s, state in states().items() if state != wanted.get(s)}
+        raise AssertionError(f"not as wanted: {off}\n{stack.logs()}") from None
 
 
 def test_the_portal_through_nginx_lists_the_twelve_demo_procedures(stack: ComposeStack) -> None:
