@@ -51,8 +51,10 @@ def apply_schedule(system: System, as_of: datetime) -> int:
     Waits for the worker to report the task done (its log), so a check that follows
     sees the tick's effect, not a tick still in the queue.
     """
+    from content.bootstrap import create_celery
     from content.settings import Settings
-    from content.worker import APPLY_SCHEDULE_TASK, QUEUE, create_celery
+    from minhbach_shared.names import APPLY_SCHEDULE_TASK
+    from minhbach_shared.names import CONTENT_QUEUE as QUEUE
 
     celery = create_celery(Settings(redis_url=system.redis.url))
     task_id = celery.send_task(APPLY_SCHEDULE_TASK, kwargs={"as_of": as_of.isoformat()}, queue=QUEUE).id

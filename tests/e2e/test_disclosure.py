@@ -197,8 +197,10 @@ def test_future_decision_takes_effect_at_midnight_in_vietnam_not_before(system: 
     system.wait_for_page("quyet-dinh/index.html", "109/QĐ-SXD")  # announced as upcoming
     assert system.portal_page("thu-tuc/E2E.FUT.1.html").status_code == 404
 
+    from minhbach_shared.names import APPLY_DUE_TASK
+    from minhbach_shared.names import PROCEDURES_QUEUE as QUEUE
+    from procedures.bootstrap import create_celery
     from procedures.settings import Settings
-    from procedures.worker import APPLY_DUE_TASK, QUEUE, create_celery
 
     celery = create_celery(Settings(redis_url=system.redis.url))
     midnight = datetime.combine(effective_on, time(0), tzinfo=VIETNAM)

@@ -16,8 +16,10 @@ from notifier.testing import Inbox
 
 
 def check_overdue(system: System, as_of: datetime) -> None:
+    from hotline.bootstrap import create_celery
     from hotline.settings import Settings
-    from hotline.worker import CHECK_OVERDUE_TASK, QUEUE, create_celery
+    from minhbach_shared.names import CHECK_OVERDUE_TASK
+    from minhbach_shared.names import HOTLINE_QUEUE as QUEUE
 
     celery = create_celery(Settings(redis_url=system.redis.url))
     celery.send_task(CHECK_OVERDUE_TASK, kwargs={"as_of": as_of.isoformat()}, queue=QUEUE)

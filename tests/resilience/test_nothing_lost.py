@@ -444,8 +444,8 @@ def test_a_duplicated_event_and_an_older_version_change_nothing(fresh_system: Sy
         ledger_before = db.execute("SELECT * FROM ledger ORDER BY subject_kind, subject_id").fetchall()
     pages_before = {c: system.portal_page(f"thu-tuc/{c}.html").text for c in codes}
 
+    from procedures.bootstrap import create_celery
     from procedures.settings import Settings
-    from procedures.worker import create_celery
 
     celery = create_celery(Settings(redis_url=system.redis.url))
     celery.send_task(names.INGEST_TASK, args=[sent], queue=names.EVENTS_QUEUE)  # every event again

@@ -82,6 +82,23 @@ class AtLeastOnceCelery(Celery):  # type: ignore[misc]
         return super().send_task(name, *args, **options)
 
 
+def make_owner_celery(
+    service: str, settings: BaseServiceSettings, *, queue: str, periodic_task: str, every_s: float
+) -> Celery:
+    """An owning service's app: its own queue, and one periodic task (beat) routed to it.
+
+    The tasks live in `<service>.tasks`; the relay sends to the notifier with the same app.
+    """
+    return make_celery(
+        service,
+        settings,
+        queues=[queue],
+        task_routes={periodic_task: {"queue": queue}},
+        beat_schedule={periodic_task: {"task": periodic_task, "schedule": every_s}},
+        include=[f"{service}.tasks"],
+    )
+
+
 def refuse_long_waits(countdown: float | None, eta: datetime | None) -> None:
     """No message may wait in Redis longer than MAX_COUNTDOWN_S (it would come twice)."""
     wait_s = countdown

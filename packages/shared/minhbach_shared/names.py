@@ -1,5 +1,13 @@
 """Task and queue names: the only place they are spelled."""
 
+# Each owning service's own queue and its one periodic task (beat).
+PROCEDURES_QUEUE = "procedures"
+APPLY_DUE_TASK = "procedures.apply_due_decisions"
+CONTENT_QUEUE = "content"
+APPLY_SCHEDULE_TASK = "content.apply_schedule"
+HOTLINE_QUEUE = "hotline"
+CHECK_OVERDUE_TASK = "hotline.check_overdue"
+
 # The relay of every owning service sends lists of envelopes to this task.
 INGEST_TASK = "notifier.ingest"
 EVENTS_QUEUE = "events"

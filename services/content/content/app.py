@@ -11,10 +11,11 @@ from redis import Redis
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from content import routes
+from content.bootstrap import create_celery
 from content.owners import ProceduresClient
 from content.settings import Settings
 from content.storage import AttachmentStore, human_size
-from content.worker import APPLY_SCHEDULE_TASK, QUEUE, create_celery
+from minhbach_shared import names
 from minhbach_shared.db import make_engine
 from minhbach_shared.http import check_readiness, install_platform
 from minhbach_shared.observability import configure_logging
@@ -29,7 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     celery_app = create_celery(settings)
 
     def schedule_apply(countdown_s: float) -> None:
-        celery_app.send_task(APPLY_SCHEDULE_TASK, queue=QUEUE, countdown=countdown_s)
+        celery_app.send_task(names.APPLY_SCHEDULE_TASK, queue=names.CONTENT_QUEUE, countdown=countdown_s)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from redis import Redis
 
+from content.bootstrap import create_celery
 from content.db import outbox
 from content.settings import Settings
-from content.worker import create_celery
 from minhbach_shared.db import make_engine
 from minhbach_shared.observability import configure_logging
 from minhbach_shared.outbox import OutboxRelay, celery_sender

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import cache
 
+from celery import shared_task
 from redis import Redis
 from sqlalchemy import Engine
 
 from content import services
 from content.settings import Settings
 from content.uow import UnitOfWork
-from content.worker import APPLY_SCHEDULE_TASK, app
+from minhbach_shared import names
 from minhbach_shared.db import make_engine
 
 
@@ -27,7 +28,7 @@ def parse_as_of(as_of: str | None) -> datetime:
     return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
 
 
-@app.task(name=APPLY_SCHEDULE_TASK)
+@shared_task(name=names.APPLY_SCHEDULE_TASK)
 def apply_schedule(as_of: str | None = None) -> int:
     """Publish due scheduled articles and expire old ones, as of `as_of` (ISO; default now)."""
     engine, redis = _resources()

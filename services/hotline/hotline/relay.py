@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from redis import Redis
 
+from hotline.bootstrap import create_celery
 from hotline.db import outbox
 from hotline.settings import Settings
-from hotline.worker import create_celery
 from minhbach_shared.db import make_engine
 from minhbach_shared.observability import configure_logging
 from minhbach_shared.outbox import OutboxRelay, celery_sender

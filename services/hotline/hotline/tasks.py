@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import cache
 
+from celery import shared_task
 from redis import Redis
 from sqlalchemy import Engine
 
 from hotline import services
 from hotline.settings import Settings
 from hotline.uow import UnitOfWork
-from hotline.worker import CHECK_OVERDUE_TASK, app
+from minhbach_shared import names
 from minhbach_shared.db import make_engine
 
 
@@ -26,7 +27,7 @@ def _resources() -> tuple[Engine, Redis, services.Policy]:
     )
 
 
-@app.task(name=CHECK_OVERDUE_TASK)
+@shared_task(name=names.CHECK_OVERDUE_TASK)
 def check_overdue(as_of: str | None = None) -> int:
     """Emit ticket.overdue for tickets overdue at `as_of` (ISO timestamp; default now), once a day each."""
     now = datetime.fromisoformat(as_of) if as_of else datetime.now(UTC)

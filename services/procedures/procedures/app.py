@@ -8,12 +8,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from redis import Redis
 
+from minhbach_shared import names
 from minhbach_shared.db import make_engine
 from minhbach_shared.http import check_readiness, install_platform
 from minhbach_shared.observability import configure_logging
 from procedures import routes
+from procedures.bootstrap import create_celery
 from procedures.settings import Settings
-from procedures.worker import APPLY_DUE_TASK, QUEUE, create_celery
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -25,7 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     celery_app = create_celery(settings)
 
     def schedule_apply(countdown_s: float) -> None:
-        celery_app.send_task(APPLY_DUE_TASK, queue=QUEUE, countdown=countdown_s)
+        celery_app.send_task(names.APPLY_DUE_TASK, queue=names.PROCEDURES_QUEUE, countdown=countdown_s)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

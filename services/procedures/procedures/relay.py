@@ -7,9 +7,9 @@ from redis import Redis
 from minhbach_shared.db import make_engine
 from minhbach_shared.observability import configure_logging
 from minhbach_shared.outbox import OutboxRelay, celery_sender, pause_after_send_for_tests
+from procedures.bootstrap import create_celery
 from procedures.db import outbox
 from procedures.settings import Settings
-from procedures.worker import create_celery
 
 
 def main() -> None:

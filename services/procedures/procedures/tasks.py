@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import cache
 
+from celery import shared_task
 from redis import Redis
 from sqlalchemy import Engine
 
+from minhbach_shared import names
 from minhbach_shared.db import make_engine
 from procedures import services
 from procedures.settings import Settings
 from procedures.uow import UnitOfWork
-from procedures.worker import APPLY_DUE_TASK, app
 
 
 @cache
@@ -22,7 +23,7 @@ def _resources() -> tuple[Engine, Redis]:
     return make_engine(settings.database_url), Redis.from_url(settings.redis_url)
 
 
-@app.task(name=APPLY_DUE_TASK)
+@shared_task(name=names.APPLY_DUE_TASK)
 def apply_due_decisions(as_of: str | None = None) -> int:
     """Apply scheduled decisions due at `as_of` (ISO timestamp; default now)."""
     now = datetime.fromisoformat(as_of) if as_of else datetime.now(UTC)

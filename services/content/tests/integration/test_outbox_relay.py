@@ -13,9 +13,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from content.bootstrap import create_celery
 from content.db import metadata, outbox
 from content.settings import Settings
-from content.worker import create_celery
 from minhbach_shared.db import make_engine
 from minhbach_shared.names import EVENTS_QUEUE, INGEST_TASK
 from minhbach_shared.outbox import OutboxRelay, celery_sender, wake_key

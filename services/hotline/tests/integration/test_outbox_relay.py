@@ -8,9 +8,9 @@ import json
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from hotline.bootstrap import create_celery
 from hotline.db import outbox
 from hotline.settings import Settings
-from hotline.worker import create_celery
 from minhbach_shared.db import make_engine
 from minhbach_shared.names import EVENTS_QUEUE, INGEST_TASK
 from minhbach_shared.outbox import OutboxRelay, celery_sender, wake_key

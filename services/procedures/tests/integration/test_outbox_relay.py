@@ -14,10 +14,10 @@ from minhbach_shared.names import EVENTS_QUEUE, INGEST_TASK
 from minhbach_shared.outbox import OutboxRelay, celery_sender, wake_key
 from minhbach_testing.plugin import RedisServer
 from procedures import services
+from procedures.bootstrap import create_celery
 from procedures.db import outbox
 from procedures.settings import Settings
 from procedures.uow import UnitOfWork
-from procedures.worker import create_celery
 
 
 def test_published_events_reach_the_events_queue_once(
