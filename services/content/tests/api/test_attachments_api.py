@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import struct
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,29 +14,12 @@ from sqlalchemy import create_engine, text
 
 from content.app import create_app
 from content.settings import Settings
-from minhbach_testing.plugin import RedisServer
+from minhbach_testing.plugin import RedisServer, png
 
 H = dict[str, str]
 
 
-def png_bytes(width: int = 2, height: int = 2) -> bytes:
-    """A real PNG (grey pixels), built with the standard library."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-
-
-PNG = png_bytes()
+PNG = png(2, 2, (128, 128, 128))  # a real PNG, built with the standard library
 PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\n%%EOF\n"
 
 
