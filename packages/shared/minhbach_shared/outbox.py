@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from redis import Redis
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -31,9 +32,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from minhbach_shared import names
-from minhbach_shared.db import WRITE, UtcDateTime
+from minhbach_shared.db import WRITE, UtcDateTime, make_engine
 from minhbach_shared.events import Envelope
-from minhbach_shared.observability import correlation_id
+from minhbach_shared.observability import configure_logging, correlation_id
+from minhbach_shared.settings import BaseServiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -211,3 +213,21 @@ def wake_relay(redis: Any, service: str) -> None:
         pipe.execute()
     except Exception as exc:
         log.warning("could not wake the outbox relay (%s); it will poll", type(exc).__name__)
+
+
+def run_relay(
+    service: str, settings: BaseServiceSettings, *, database_url: str, table: Table, celery: Any
+) -> None:
+    """`python -m <service>.relay`: send the service's outbox to the notifier, forever.
+
+    Every owner runs exactly this; only its name, database, table and Celery app differ.
+    """
+    pause_after_send_s = pause_after_send_for_tests(settings.environment)  # test-only; 0 normally
+    configure_logging(service=service, level=settings.log_level, json_logs=settings.log_json)
+    relay = OutboxRelay(
+        engine=make_engine(database_url),
+        table=table,
+        send=celery_sender(celery),
+        pause_after_send_s=pause_after_send_s,
+    )
+    relay.run_forever(redis=Redis.from_url(settings.redis_url), service=service)
