@@ -35,6 +35,15 @@ def parse_moment(value: object) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def as_of(value: str | datetime | None) -> datetime:
+    """The moment a scheduled task or command runs for, in UTC: `value` (ISO 8601, or a
+    datetime; without an offset it is UTC, as tests and operators move time), else now."""
+    if value is None or value == "":
+        return datetime.now(UTC)
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def entered_in_vietnam(value: datetime) -> datetime:
     """A time a person entered: naive means Vietnam time; returned as UTC for storage."""
     if value.tzinfo is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from functools import cache
 
 from celery import shared_task
@@ -12,7 +11,7 @@ from sqlalchemy import Engine
 from content import services
 from content.settings import Settings
 from content.uow import UnitOfWork
-from minhbach_shared import names
+from minhbach_shared import names, times
 from minhbach_shared.db import make_engine
 
 
@@ -21,11 +20,6 @@ def _resources() -> tuple[Engine, Redis]:
     # Built on first use in the worker process, never at import.
     settings = Settings()
     return make_engine(settings.database_url), Redis.from_url(settings.redis_url)
-
-
-def parse_as_of(as_of: str | None) -> datetime:
-    now = datetime.fromisoformat(as_of) if as_of else datetime.now(UTC)
-    return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
 
 
 @shared_task(name=names.APPLY_SCHEDULE_TASK)
@@ -39,6 +33,6 @@ def apply_schedule(as_of: str | None = None) -> int:
     # Time moved by hand (as_of) looks no further ahead: the test drives every tick.
     return services.apply_schedule(
         lambda: UnitOfWork(engine, redis),
-        now=parse_as_of(as_of),
+        now=times.as_of(as_of),
         schedule_apply=None if as_of else run_again_in,
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 from redis import Redis
@@ -12,6 +11,7 @@ from redis import Redis
 from hotline import services
 from hotline.settings import Settings
 from hotline.uow import UnitOfWork
+from minhbach_shared import times
 from minhbach_shared.db import make_engine, migrate
 from minhbach_shared.observability import configure_logging
 
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="upgrade the database to the newest revision")
     overdue = commands.add_parser("check-overdue", help="emit today's ticket.overdue events now")
-    overdue.add_argument("--as-of", type=datetime.fromisoformat, default=None)
+    overdue.add_argument("--as-of", type=times.as_of, default=None, help="ISO moment (UTC without an offset)")
     args = parser.parse_args(argv)
 
     settings = Settings()
@@ -32,9 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         migrate(settings.database_url, MIGRATIONS)
         print("hotline: database migrated")
         return 0
-    now = args.as_of or datetime.now(UTC)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
+    now = times.as_of(args.as_of)
     engine = make_engine(settings.database_url)
     redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     try:

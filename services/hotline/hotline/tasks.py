@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from functools import cache
 
 from celery import shared_task
@@ -12,7 +11,7 @@ from sqlalchemy import Engine
 from hotline import services
 from hotline.settings import Settings
 from hotline.uow import UnitOfWork
-from minhbach_shared import names
+from minhbach_shared import names, times
 from minhbach_shared.db import make_engine
 
 
@@ -30,8 +29,6 @@ def _resources() -> tuple[Engine, Redis, services.Policy]:
 @shared_task(name=names.CHECK_OVERDUE_TASK)
 def check_overdue(as_of: str | None = None) -> int:
     """Emit ticket.overdue for tickets overdue at `as_of` (ISO timestamp; default now), once a day each."""
-    now = datetime.fromisoformat(as_of) if as_of else datetime.now(UTC)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
+    now = times.as_of(as_of)
     engine, redis, policy = _resources()
     return services.check_overdue(lambda: UnitOfWork(engine, redis), now=now, calendar=policy.calendar)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from functools import cache
 
 from celery import shared_task
 from redis import Redis
 from sqlalchemy import Engine
 
-from minhbach_shared import names
+from minhbach_shared import names, times
 from minhbach_shared.db import make_engine
 from procedures import services
 from procedures.settings import Settings
@@ -26,9 +25,7 @@ def _resources() -> tuple[Engine, Redis]:
 @shared_task(name=names.APPLY_DUE_TASK)
 def apply_due_decisions(as_of: str | None = None) -> int:
     """Apply scheduled decisions due at `as_of` (ISO timestamp; default now)."""
-    now = datetime.fromisoformat(as_of) if as_of else datetime.now(UTC)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
+    now = times.as_of(as_of)
     engine, redis = _resources()
 
     def run_again_in(countdown_s: float) -> None:
