@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, Row, Select, create_engine, event, func, select
+from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -114,3 +116,18 @@ def run_alembic_env(metadata: MetaData, *, include_name: Any = None) -> None:
                 context.run_migrations()
     finally:
         engine.dispose()
+
+
+def fetch_page(
+    session: Session,
+    statement: Select[Any],
+    *,
+    page: int,
+    size: int,
+    params: Mapping[str, Any] | None = None,
+) -> tuple[list[Row[Any]], int]:
+    """One page (from 1) of `statement`'s rows, in the caller's order, and how many in all."""
+    counted = select(func.count()).select_from(statement.order_by(None).subquery())
+    total = session.execute(counted, params or {}).scalar_one()
+    rows = session.execute(statement.limit(size).offset((page - 1) * size), params or {}).all()
+    return list(rows), int(total)

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Path, Request
+from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
@@ -146,6 +146,9 @@ ReadSession = Annotated[Session, Depends(_read_session)]
 # A row id in a path (/v1/tickets/{ticket_id}): a positive integer every database here
 # can hold, so an absurd one is a 422 naming it, not an overflow in the driver (a 500).
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+# Every list endpoint pages the same way: ?page= from 1, ?size= up to 100.
+PageQuery = Annotated[int, Query(ge=1, le=100_000)]
+SizeQuery = Annotated[int, Query(ge=1, le=100)]
 
 
 def check_readiness(*, engine: Any, redis: Any) -> dict[str, str]:

@@ -18,6 +18,7 @@ from content.domain import (
     PublicStatus,
     Revision,
 )
+from minhbach_shared.db import fetch_page
 from minhbach_shared.events import Envelope
 from minhbach_shared.text import fold
 
@@ -398,15 +399,8 @@ def document_rows(
     where = _folded_terms(documents.c.search_text, q)
     if type_:
         where.append(documents.c.type == type_)
-    total = session.execute(select(func.count()).select_from(documents).where(*where)).scalar_one()
-    rows = session.execute(
-        select(documents)
-        .where(*where)
-        .order_by(documents.c.signed_on.desc(), documents.c.id.desc())
-        .limit(size)
-        .offset((page - 1) * size)
-    ).all()
-    return list(rows), int(total)
+    statement = select(documents).where(*where).order_by(documents.c.signed_on.desc(), documents.c.id.desc())
+    return fetch_page(session, statement, page=page, size=size)
 
 
 def relation_rows(session: Session, document_ids: Sequence[int]) -> tuple[list[Row[Any]], list[Row[Any]]]:

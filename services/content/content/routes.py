@@ -17,7 +17,7 @@ from content.owners import ProceduresClient
 from content.storage import SHA256_PATTERN, AttachmentStore
 from content.uow import UnitOfWork
 from minhbach_shared.auth import Principal, Role, require_roles
-from minhbach_shared.http import ReadSession, RowId
+from minhbach_shared.http import PageQuery, ReadSession, RowId, SizeQuery
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,6 @@ Staff = Annotated[Principal, require_roles(Role.EDITOR, Role.APPROVER)]
 ArticleId = RowId
 DocumentId = RowId
 RevisionNo = RowId
-PageQuery = Annotated[int, Query(ge=1, le=100_000)]
-SizeQuery = Annotated[int, Query(ge=1, le=100)]
 TextQuery = Annotated[str | None, Query(max_length=200)]
 
 router = APIRouter(prefix="/v1")

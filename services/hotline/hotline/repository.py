@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, select, update
+from sqlalchemy import and_, exists, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from hotline.db import overdue_notices, ticket_counters, ticket_transitions, tickets
 from hotline.domain import Channel, Contact, Kind, Overdue, Status, Ticket
+from minhbach_shared.db import fetch_page
 from minhbach_shared.events import Envelope
 from minhbach_shared.text import fold
 
@@ -271,11 +272,8 @@ def staff_list(
     if unit:
         conditions.append(tickets.c.unit == unit)
     where = and_(*conditions) if conditions else and_(True)
-    total = session.execute(select(func.count()).select_from(tickets).where(where)).scalar_one()
-    rows = session.execute(
-        select(tickets).where(where).order_by(tickets.c.id.desc()).limit(size).offset((page - 1) * size)
-    ).all()
-    return list(rows), int(total)
+    statement = select(tickets).where(where).order_by(tickets.c.id.desc())
+    return fetch_page(session, statement, page=page, size=size)
 
 
 def public_answers(
@@ -288,15 +286,8 @@ def public_answers(
         escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         conditions.append(tickets.c.search_text.like(f"%{escaped}%", escape="\\"))
     where = and_(*conditions)
-    total = session.execute(select(func.count()).select_from(tickets).where(where)).scalar_one()
-    rows = session.execute(
-        select(tickets)
-        .where(where)
-        .order_by(tickets.c.published_at.desc(), tickets.c.id.desc())
-        .limit(size)
-        .offset((page - 1) * size)
-    ).all()
-    return list(rows), int(total)
+    statement = select(tickets).where(where).order_by(tickets.c.published_at.desc(), tickets.c.id.desc())
+    return fetch_page(session, statement, page=page, size=size)
 
 
 def public_versions(session: Session) -> list[tuple[str, int]]:

@@ -16,7 +16,7 @@ from hotline.procedures_api import ProceduresApi
 from hotline.settings import Settings
 from hotline.uow import UnitOfWork
 from minhbach_shared.auth import Principal, Role, require_roles
-from minhbach_shared.http import ReadSession, RowId
+from minhbach_shared.http import PageQuery, ReadSession, RowId, SizeQuery
 from minhbach_shared.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -67,8 +67,6 @@ Approver = Annotated[Principal, require_roles(Role.APPROVER)]
 Staff = Annotated[Principal, require_roles(Role.HOTLINE, Role.APPROVER)]
 TicketId = RowId
 TrackingCode = Annotated[str, Path(pattern=schemas.TRACKING_PATTERN, description="e.g. PAKN-2026-000123")]
-PageQuery = Annotated[int, Query(ge=1, le=100_000)]
-SizeQuery = Annotated[int, Query(ge=1, le=100)]
 
 router = APIRouter(prefix="/v1")
 

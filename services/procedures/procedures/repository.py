@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, exists, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
+from minhbach_shared.db import fetch_page
 from minhbach_shared.events import Envelope
 from procedures import search
 from procedures.db import decision_changes, decisions, procedure_versions, procedures
@@ -314,15 +315,10 @@ def change_rows(session: Session, decision_ids: Iterable[int]) -> dict[int, list
 
 def published_decisions(session: Session, *, page: int, size: int) -> tuple[list[Row[Any]], int]:
     published = decisions.c.status.in_([s.value for s in PUBLISHED_DECISION])
-    total = session.execute(select(func.count()).select_from(decisions).where(published)).scalar_one()
-    rows = session.execute(
-        select(decisions)
-        .where(published)
-        .order_by(decisions.c.published_at.desc(), decisions.c.id.desc())
-        .limit(size)
-        .offset((page - 1) * size)
-    ).all()
-    return list(rows), int(total)
+    statement = (
+        select(decisions).where(published).order_by(decisions.c.published_at.desc(), decisions.c.id.desc())
+    )
+    return fetch_page(session, statement, page=page, size=size)
 
 
 def subject_versions(session: Session) -> list[tuple[str, str, int]]:

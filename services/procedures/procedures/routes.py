@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, status
 from sqlalchemy import Engine
 
 from minhbach_shared.auth import Principal, Role, decode_token, require_roles
-from minhbach_shared.http import ReadSession, RowId
+from minhbach_shared.http import PageQuery, ReadSession, RowId, SizeQuery
 from procedures import schemas, services
 from procedures.uow import UnitOfWork
 
@@ -52,8 +52,6 @@ Editor = Annotated[Principal, require_roles(Role.EDITOR)]
 Approver = Annotated[Principal, require_roles(Role.APPROVER)]
 CodePath = Annotated[str, Path(max_length=50, description="procedure code")]
 DecisionId = RowId
-PageQuery = Annotated[int, Query(ge=1, le=100_000)]
-SizeQuery = Annotated[int, Query(ge=1, le=100)]
 
 
 class PublicStatus(StrEnum):

@@ -18,6 +18,7 @@ from sqlalchemy import and_, case, column, func, literal_column, or_, select, ta
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
+from minhbach_shared.db import fetch_page
 from minhbach_shared.text import fold
 from procedures.db import procedures
 
@@ -177,6 +178,5 @@ def search(
                 case((all_in(procedures.c.search_name), 0), else_=1),
                 procedures.c.code,
             ]
-    total = session.execute(select(func.count()).select_from(base.subquery()), params).scalar_one()
-    rows = session.execute(base.order_by(*order).limit(size).offset((page - 1) * size), params).all()
-    return SearchResult(rows=list(rows), total=int(total))
+    rows, total = fetch_page(session, base.order_by(*order), page=page, size=size, params=params)
+    return SearchResult(rows=rows, total=total)
