@@ -10,6 +10,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi import HTTPException, Request, status
+
 log = logging.getLogger(__name__)
 
 
@@ -39,3 +41,18 @@ class RateLimiter:
         if int(count) > self.limit:
             return max(1, int(ttl))
         return None
+
+
+def refuse_floods(limiter: RateLimiter, request: Request, *, what: str) -> None:
+    """Count this request against its client; a full window is a 429 with Retry-After.
+
+    `what` names the requests in the message ("submissions", "subscription requests").
+    """
+    client = request.client.host if request.client else "unknown"
+    retry_after = limiter.hit(client)
+    if retry_after is not None:
+        raise HTTPException(
+            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+            detail=f"too many {what} from this address; try again in {retry_after} seconds",
+            headers={"Retry-After": str(retry_after)},
+        )

@@ -17,7 +17,7 @@ from hotline.settings import Settings
 from hotline.uow import UnitOfWork
 from minhbach_shared.auth import Principal, Role, require_roles
 from minhbach_shared.http import PageQuery, ReadSession, RowId, SizeQuery
-from minhbach_shared.ratelimit import RateLimiter
+from minhbach_shared.ratelimit import RateLimiter, refuse_floods
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +50,7 @@ def _limit_public_writes(request: Request, ctx: Annotated[Context, Depends(_cont
             status_code=status.HTTP_413_CONTENT_TOO_LARGE,
             detail=f"request body larger than {ctx.settings.max_body_bytes} bytes",
         )
-    client = request.client.host if request.client else "unknown"
-    retry_after = ctx.rate_limiter.hit(client)
-    if retry_after is not None:
-        raise HTTPException(
-            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
-            detail=f"too many submissions from this address; try again in {retry_after} seconds",
-            headers={"Retry-After": str(retry_after)},
-        )
+    refuse_floods(ctx.rate_limiter, request, what="submissions")
 
 
 Ctx = Annotated[Context, Depends(_context)]

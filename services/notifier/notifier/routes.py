@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from functools import cache
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from jinja2 import Environment
@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from minhbach_shared import names
 from minhbach_shared.auth import Role, require_roles
 from minhbach_shared.http import DomainError, RowId
+from minhbach_shared.ratelimit import refuse_floods
 from notifier import schemas
 from notifier.channels.center import board_stamps
 from notifier.channels.portal import SITE_TITLE, page_environment
@@ -112,14 +113,7 @@ Token = Annotated[str, Query(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9
 
 def _limit(request: Request) -> None:
     """A flood from one address gets 429 with Retry-After (confirmation mail costs someone's inbox)."""
-    client = request.client.host if request.client else "unknown"
-    retry_after = request.app.state.subscribe_limiter.hit(client)
-    if retry_after is not None:
-        raise HTTPException(
-            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
-            detail=f"too many subscription requests from this address; try again in {retry_after} seconds",
-            headers={"Retry-After": str(retry_after)},
-        )
+    refuse_floods(request.app.state.subscribe_limiter, request, what="subscription requests")
 
 
 Limited = Annotated[None, Depends(_limit)]
