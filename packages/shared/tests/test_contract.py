@@ -5,6 +5,7 @@ import pytest
 from pydantic import ValidationError
 
 from minhbach_shared.auth import Role, decode_token, issue_token
+from minhbach_shared.components import PROCEDURE_COMPONENTS
 from minhbach_shared.events import Envelope, EventType
 from minhbach_shared.settings import DEV_JWT_SECRET, BaseServiceSettings
 from minhbach_shared.text import fold, slugify
@@ -74,3 +75,25 @@ def test_production_refuses_the_development_secret():
     with pytest.raises(ValidationError, match="MB_JWT_SECRET"):
         BaseServiceSettings(environment="production")
     assert BaseServiceSettings(environment="production", jwt_secret="x" * 40).jwt_secret == "x" * 40
+
+
+def test_a_procedure_has_the_fifteen_components_of_the_national_form_in_its_order() -> None:
+    # Spelled out here once more on purpose: the contract's list is what every service
+    # requires, serves and shows, so dropping one must fail a test.
+    assert PROCEDURE_COMPONENTS == (
+        "name",
+        "field",
+        "level",
+        "agency",
+        "subjects",
+        "steps",
+        "submission_methods",
+        "dossier",
+        "processing_time",
+        "result",
+        "fees",
+        "forms",
+        "requirements",
+        "legal_basis",
+        "online_service",
+    )

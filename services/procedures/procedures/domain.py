@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Any
 
+from minhbach_shared.components import PROCEDURE_COMPONENTS
 from minhbach_shared.events import Envelope, EventType, Subject, SubjectKind
 from minhbach_shared.times import VIETNAM
 
@@ -54,23 +55,7 @@ _TEXT_COMPONENTS = ("name", "field", "level", "agency", "result", "online_servic
 _LIST_COMPONENTS = ("subjects", "steps", "submission_methods", "legal_basis")
 # May be empty lists (fees [] means free of charge) but must have been filled in.
 _PRESENT_COMPONENTS = ("processing_time", "fees", "forms", "requirements")
-COMPONENT_ORDER = (
-    "name",
-    "field",
-    "level",
-    "agency",
-    "subjects",
-    "steps",
-    "submission_methods",
-    "dossier",
-    "processing_time",
-    "result",
-    "fees",
-    "forms",
-    "requirements",
-    "legal_basis",
-    "online_service",
-)
+COMPONENT_ORDER = PROCEDURE_COMPONENTS
 
 
 def missing_components(content: Mapping[str, Any]) -> list[str]:

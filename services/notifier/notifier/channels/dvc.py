@@ -35,6 +35,7 @@ from urllib.parse import quote
 import httpx
 from standardwebhooks import Webhook
 
+from minhbach_shared.components import PROCEDURE_COMPONENTS
 from minhbach_shared.text import nfc
 from notifier.channels.base import Outcome, ReadModel
 from notifier.channels.portal import page_name
@@ -54,28 +55,7 @@ PROCEDURE_EVENTS = {
 }
 STATUS_EVENTS = {"replaced": "procedure.replaced", "abolished": "procedure.abolished"}
 # Everything the portal shows of a procedure (ProcedureRead, docs/contract.md).
-PROCEDURE_FIELDS = (
-    "code",
-    "name",
-    "field",
-    "status",
-    "level",
-    "agency",
-    "subjects",
-    "steps",
-    "submission_methods",
-    "dossier",
-    "processing_time",
-    "result",
-    "fees",
-    "forms",
-    "requirements",
-    "legal_basis",
-    "online_service",
-    "replaced_by",
-    "effective_at",
-    "history",
-)
+PROCEDURE_FIELDS = ("code", "status", *PROCEDURE_COMPONENTS, "replaced_by", "effective_at", "history")
 DECISION_FIELDS = (
     "id",
     "number",
