@@ -20,13 +20,7 @@ from minhbach_testing.plugin import shared_dir, wait_until
 
 def write_article(system: System, **fields) -> int:
     body = {"category": "news", "summary": "Tóm tắt bài viết.", "body": "Nội dung **cải cách**.", **fields}
-    with system.content() as api:
-        created = api.post("/v1/articles", json=body, headers=system.token(Role.EDITOR))
-        assert created.status_code == 201, created.text
-        article_id = created.json()["id"]
-        submitted = api.post(f"/v1/articles/{article_id}/submit", headers=system.token(Role.EDITOR))
-        assert submitted.status_code == 200, submitted.text
-    return int(article_id)
+    return system.write_article(body)
 
 
 def publish(system: System, article_id: int, **times: str) -> dict:

@@ -178,14 +178,20 @@ class SystemClient:
             assert uploaded.status_code == 201, uploaded.text
             return str(uploaded.json()["id"])
 
-    def publish_article(self, body: dict[str, Any]) -> str:
-        """Write, submit and publish an article (editor, then approver); its slug."""
+    def write_article(self, body: dict[str, Any]) -> int:
+        """Write an article and submit it for approval (an editor); its id."""
         with self.content() as api:
             created = api.post("/v1/articles", json=body, headers=self.token(Role.EDITOR))
             assert created.status_code == 201, created.text
-            article_id = created.json()["id"]
+            article_id = int(created.json()["id"])
             submitted = api.post(f"/v1/articles/{article_id}/submit", headers=self.token(Role.EDITOR))
             assert submitted.status_code == 200, submitted.text
+        return article_id
+
+    def publish_article(self, body: dict[str, Any]) -> str:
+        """Write, submit and publish an article (editor, then approver); its slug."""
+        article_id = self.write_article(body)
+        with self.content() as api:
             published = api.post(f"/v1/articles/{article_id}/publish", headers=self.token(Role.APPROVER))
             assert published.status_code == 200, published.text
             draft = api.get(f"/v1/articles/{article_id}/draft", headers=self.token(Role.EDITOR))
