@@ -44,6 +44,21 @@ class Subject(BaseModel):
     id: str = Field(min_length=1, max_length=200)
 
 
+class SubjectVersion(BaseModel):
+    """One subject an owner holds, at its current version: a row of GET /v1/sync/versions,
+    which the notifier's reconciliation compares with its ledger."""
+
+    kind: str
+    id: str
+    version: int
+
+
+class SyncVersions(BaseModel):
+    """GET /v1/sync/versions of every owner: every subject it discloses."""
+
+    subjects: list[SubjectVersion]
+
+
 class Envelope(BaseModel):
     """One change of one subject. `data` is a small summary; consumers fetch state by API."""
 

@@ -18,6 +18,7 @@ from pydantic import (
 
 from content.domain import Category, EditorialState, PublicStatus, RelationKind
 from content.storage import SHA256_PATTERN
+from minhbach_shared import events
 from minhbach_shared.text import nfc
 from minhbach_shared.times import EnteredTime, VietnamTime
 
@@ -300,11 +301,6 @@ class DocumentPage(BaseModel):
     size: int
 
 
-class SyncSubject(BaseModel):
-    kind: str
-    id: str
-    version: int
-
-
-class SyncVersions(BaseModel):
-    subjects: list[SyncSubject]
+# GET /v1/sync/versions: the contract's shape, the same for every owner.
+SubjectVersion = events.SubjectVersion
+SyncVersions = events.SyncVersions

@@ -578,7 +578,7 @@ def load_demo_documents(uow: UnitOfWork, payload: dict[str, Any], *, check_codes
 def sync_versions(session: Session) -> schemas.SyncVersions:
     return schemas.SyncVersions(
         subjects=[
-            schemas.SyncSubject(kind=kind, id=id_, version=version)
+            schemas.SubjectVersion(kind=kind, id=id_, version=version)
             for kind, id_, version in repository.subject_versions(session)
         ]
     )

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from hotline.domain import Action, Channel, Kind
+from minhbach_shared import events
 from minhbach_shared.text import nfc
 from minhbach_shared.times import VietnamTime
 
@@ -303,11 +304,6 @@ class Statistics(BaseModel):
     hotline: HotlineInfo
 
 
-class SubjectVersion(BaseModel):
-    kind: str
-    id: str
-    version: int
-
-
-class SyncVersions(BaseModel):
-    subjects: list[SubjectVersion]
+# GET /v1/sync/versions: the contract's shape, the same for every owner.
+SubjectVersion = events.SubjectVersion
+SyncVersions = events.SyncVersions

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import httpx
 
-from minhbach_shared.events import Subject
+from minhbach_shared.events import Subject, SyncVersions
 from minhbach_shared.observability import http_client
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,9 @@ class HttpOwner:
     def versions(self) -> Versions:
         response = self.client.get("/v1/sync/versions")
         response.raise_for_status()
-        return [(s["kind"], str(s["id"]), int(s["version"])) for s in response.json()["subjects"]]
+        # The contract's shape (minhbach_shared.events.SyncVersions), checked as it is read.
+        synced = SyncVersions.model_validate(response.json())
+        return [(s.kind, s.id, s.version) for s in synced.subjects]
 
     def close(self) -> None:
         self.client.close()

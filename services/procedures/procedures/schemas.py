@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from minhbach_shared import events
 from minhbach_shared.text import nfc
 from minhbach_shared.times import VietnamTime
 from procedures.domain import Action, DecisionStatus, ProcedureStatus
@@ -292,14 +293,9 @@ class DecisionPage(BaseModel):
     size: int
 
 
-class SyncSubject(BaseModel):
-    kind: str
-    id: str
-    version: int
-
-
-class SyncVersions(BaseModel):
-    subjects: list[SyncSubject]
+# GET /v1/sync/versions: the contract's shape, the same for every owner.
+SubjectVersion = events.SubjectVersion
+SyncVersions = events.SyncVersions
 
 
 # One request for many subjects' current states: a decision changing 200 procedures

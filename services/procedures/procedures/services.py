@@ -264,7 +264,7 @@ def list_decisions(session: Session, *, page: int, size: int) -> schemas.Decisio
 def sync_versions(session: Session) -> schemas.SyncVersions:
     return schemas.SyncVersions(
         subjects=[
-            schemas.SyncSubject(kind=kind, id=id_, version=version)
+            schemas.SubjectVersion(kind=kind, id=id_, version=version)
             for kind, id_, version in repository.subject_versions(session)
         ]
     )
