@@ -60,7 +60,6 @@ PORTS = {
 # A portal run takes at most this many rows, so a 40-procedure decision needs 8 runs
 # and a kill lands in the middle of it (the default, 2000, does it in one).
 SMALL_BATCH = "5"
-MB_VERSION = re.compile(r'<meta name="mb:version" content="(\d+)"')
 
 
 def run(argv: list[str], *, env: dict[str, str] | None = None, timeout: float = 120) -> str:
@@ -399,33 +398,6 @@ def test_the_kiosk_updates_itself_over_its_stream_through_nginx(
 # --- faults --------------------------------------------------------------------------------
 
 
-def shown_version(stack: ComposeStack, code: str) -> int | None:
-    page = stack.portal_page(f"thu-tuc/{code}.html")
-    match = MB_VERSION.search(page.text)
-    return int(match.group(1)) if page.status_code == 200 and match else None
-
-
-def portal_deliveries(stack: ComposeStack, status: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    with stack.notifier() as api:
-        for number in range(1, 100):
-            got = api.get(
-                "/v1/deliveries",
-                params={
-                    "status": status,
-                    "channel": "portal",
-                    "subject_kind": "procedure",
-                    "size": 200,
-                    "page": number,
-                },
-            )
-            assert got.status_code == 200, got.text
-            items.extend(got.json()["items"])
-            if len(items) >= got.json()["total"]:
-                return items
-    raise AssertionError("too many deliveries to list")
-
-
 def test_the_portal_worker_killed_mid_decision_loses_nothing(stack: ComposeStack, procedure_like) -> None:
     codes = [f"LIVE.KILL.{i:03d}" for i in range(40)]
     for i, code in enumerate(codes):
@@ -435,25 +407,30 @@ def test_the_portal_worker_killed_mid_decision_loses_nothing(stack: ComposeStack
     )
     assert published.status_code == 200, published.text
     # The decision is being disclosed: its first procedure's page is out ...
-    wait_until(lambda: any(shown_version(stack, c) for c in codes[:5]), timeout=60, interval=0.01)
+    wait_until(lambda: any(stack.shown_version(c) for c in codes[:5]), timeout=60, interval=0.01)
     stack.compose("kill", "--signal", "SIGKILL", "notifier-portal")
     # ... and with the portal's worker dead, most of it was still to do.
-    assert portal_deliveries(stack, "pending"), "the portal had disclosed the whole decision before the kill"
+    assert stack.deliveries("pending", channel="portal", subject_kind="procedure"), (
+        "the portal had disclosed the whole decision before the kill"
+    )
 
     stack.compose("start", "notifier-portal")
     wanted = {code: 1 for code in codes}
     try:
         wait_until(
-            lambda: all(shown_version(stack, c) == wanted[c] for c in codes),
+            lambda: all(stack.shown_version(c) == wanted[c] for c in codes),
             timeout=180,
             interval=0.5,
             message="every procedure of the decision on the portal",
         )
     except AssertionError as exc:
-        behind = {c: shown_version(stack, c) for c in codes if shown_version(stack, c) != wanted[c]}
+        behind = {c: stack.shown_version(c) for c in codes if stack.shown_version(c) != wanted[c]}
         raise AssertionError(f"{exc}: behind {behind}\n{stack.logs()}") from None
 
-    sent = Counter((d["subject_id"], d["version"]) for d in portal_deliveries(stack, "sent"))
+    sent = Counter(
+        (d["subject_id"], d["version"])
+        for d in stack.deliveries("sent", channel="portal", subject_kind="procedure")
+    )
     assert all(sent[(code, 1)] == 1 for code in codes), {c: sent[(c, 1)] for c in codes}
     assert not {key: n for key, n in sent.items() if n > 1}, "a version delivered twice"
     feed_ids = re.findall(r"<id>(urn:minhbach:[^<]+)</id>", stack.portal_page("feed.xml").text)
@@ -479,7 +456,7 @@ def what_is_kept(stack: ComposeStack) -> dict[str, Any]:
         kept["tickets"] = api.get("/v1/tickets", headers=stack.token(Role.HOTLINE)).json()["total"]
     with stack.content() as api:
         kept["articles"] = api.get("/v1/articles").json()["total"]
-    kept["pages"] = {item["code"]: shown_version(stack, item["code"]) for item in procedures["items"]}
+    kept["pages"] = {item["code"]: stack.shown_version(item["code"]) for item in procedures["items"]}
     return kept
 
 

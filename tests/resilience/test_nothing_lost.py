@@ -97,30 +97,8 @@ def owner_versions(system: System) -> dict[str, int]:
 PROCEDURE_CHANNELS = ("portal", "center")
 
 
-def shown_version(system: System, code: str, channel: str = "portal") -> int | None:
-    page = system.portal_page(f"thu-tuc/{code}.html", channel=channel)
-    match = re.search(r'<meta name="mb:version" content="(\d+)"', page.text)
-    return int(match.group(1)) if page.status_code == 200 and match else None
-
-
 def notifier_db(system: System) -> sqlite3.Connection:
     return sqlite3.connect(system.env["NOTIFIER_DATABASE_URL"].removeprefix("sqlite:///"))
-
-
-def deliveries(system: System, status: str, channel: str | None = None) -> list[dict[str, Any]]:
-    """Every delivery row with `status` (of `channel`), as GET /v1/deliveries lists them."""
-    items: list[dict[str, Any]] = []
-    params: dict[str, Any] = {"status": status, "size": 200}
-    if channel:
-        params["channel"] = channel
-    with system.notifier() as api:
-        for page in range(1, 1000):
-            got = api.get("/v1/deliveries", params={**params, "page": page})
-            assert got.status_code == 200, got.text
-            items.extend(got.json()["items"])
-            if len(items) >= got.json()["total"]:
-                return items
-    raise AssertionError("too many deliveries to list")
 
 
 def assert_everything_disclosed_once(system: System, codes: list[str], *, timeout: float = 60) -> None:
@@ -129,7 +107,7 @@ def assert_everything_disclosed_once(system: System, codes: list[str], *, timeou
 
     def converged() -> bool:
         return all(
-            shown_version(system, code, channel) == wanted[code]
+            system.shown_version(code, channel) == wanted[code]
             for code in codes
             for channel in PROCEDURE_CHANNELS
         )
@@ -141,12 +119,12 @@ def assert_everything_disclosed_once(system: System, codes: list[str], *, timeou
             (channel, c): (shown, wanted[c])
             for c in codes
             for channel in PROCEDURE_CHANNELS
-            if (shown := shown_version(system, c, channel)) != wanted[c]
+            if (shown := system.shown_version(c, channel)) != wanted[c]
         }
         raise AssertionError(f"pages behind (shown, wanted): {behind}\n{system.logs()}") from None
 
     sent = Counter(
-        (d["channel"], d["subject_kind"], d["subject_id"], d["version"]) for d in deliveries(system, "sent")
+        (d["channel"], d["subject_kind"], d["subject_id"], d["version"]) for d in system.deliveries("sent")
     )
     twice = {key: n for key, n in sent.items() if n > 1}
     assert not twice, f"delivered more than once: {twice}"
@@ -189,9 +167,9 @@ def test_workers_killed_in_the_middle_of_a_burst(tmp_path: Path, procedure_like)
         # ... and, with every notifier worker dead, nothing moves: this is the moment of
         # the kill. Most of the burst was still to do on both channels.
         for channel in PROCEDURE_CHANNELS:
-            pending = deliveries(system, "pending", channel)
+            pending = system.deliveries("pending", channel=channel)
             assert pending, f"the {channel} burst was over before the kill"
-        not_out = [c for c in codes if shown_version(system, c) != 1]
+        not_out = [c for c in codes if system.shown_version(c) != 1]
         assert not_out, "every page was out before the kill"
 
         amend(system, "202/QĐ-SXD", codes[:20], days=9)  # more changes while they are dead
@@ -377,7 +355,7 @@ def test_redis_restart_mid_burst_loses_acknowledged_messages_and_reconciliation_
         codes = seed_drafts(system, procedure_like, "REDIS", 50)
         # A burst: its first page is out, the rest are in flight through the channels.
         put_in_force(system, "204/QĐ-SXD", codes[:30])
-        wait_until(lambda: shown_version(system, codes[0]) == 1, timeout=60, message="first page")
+        wait_until(lambda: system.shown_version(codes[0]) == 1, timeout=60, message="first page")
 
         # More changes while the owner is slow: the events worker (both its processes)
         # sits in its fetches, so the relay's next batches wait in Redis's events queue.
@@ -401,7 +379,7 @@ def test_redis_restart_mid_burst_loses_acknowledged_messages_and_reconciliation_
             lost = queued_event_ids(redis)
             assert lost
             wanted = owner_versions(system)
-            behind = [c for c in codes if shown_version(system, c) != wanted[c]]
+            behind = [c for c in codes if system.shown_version(c) != wanted[c]]
             assert behind, "everything was out before the restart"
             workers = {name: system.processes[name].proc for name in NOTIFIER_WORKERS}
 

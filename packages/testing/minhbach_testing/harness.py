@@ -28,6 +28,8 @@ from minhbach_testing.plugin import REPO_ROOT, RedisServer, ServiceProcess, free
 PROCFILE = REPO_ROOT / "Procfile"
 BIN = Path(sys.executable).parent
 _DEFAULT = re.compile(r"\$\{(\w+):-([^}]*)\}")
+# The version marker every procedure page carries (portal page and centre notice).
+MB_VERSION = re.compile(r'<meta name="mb:version" content="(\d+)"')
 
 
 def today_in_vietnam() -> str:
@@ -148,6 +150,26 @@ class SystemClient:
     def portal_page(self, path: str, *, channel: str = "portal") -> httpx.Response:
         """A public page: the portal's, or the service centre's (channel="center")."""
         return httpx.get(f"{self.pages_url}/{channel}/{path}", timeout=10)
+
+    def shown_version(self, code: str, channel: str = "portal") -> int | None:
+        """The version a procedure's page shows (its mb:version marker); None: no page yet."""
+        page = self.portal_page(f"thu-tuc/{code}.html", channel=channel)
+        match = MB_VERSION.search(page.text)
+        return int(match.group(1)) if page.status_code == 200 and match else None
+
+    def deliveries(self, status: str, **filters: str) -> list[dict[str, Any]]:
+        """Every delivery row with `status`, as GET /v1/deliveries lists them, all pages;
+        `filters`: channel, subject_kind, subject_id."""
+        items: list[dict[str, Any]] = []
+        with self.notifier() as api:
+            for page in range(1, 1000):
+                params: dict[str, str | int] = {"status": status, **filters, "size": 200, "page": page}
+                got = api.get("/v1/deliveries", params=params)
+                assert got.status_code == 200, got.text
+                items.extend(got.json()["items"])
+                if len(items) >= got.json()["total"]:
+                    return items
+        raise AssertionError("too many deliveries to list")
 
     def wait_for_page(
         self, path: str, contains: str, *, timeout: float = 15.0, channel: str = "portal"
