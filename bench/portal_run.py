@@ -26,7 +26,7 @@ import notifier.channels.portal as portal_module
 from minhbach_testing.plugin import RedisServer, free_port
 from notifier import repository as repo
 from notifier.bootstrap import build_notifier, make_notifier_celery
-from notifier.channels.portal import ProcedureViews, procedure_view
+from notifier.channels.views.procedures import ProcedureViews, procedure_view
 from notifier.manage import migrate
 from notifier.services import Notifier
 from notifier.settings import Settings

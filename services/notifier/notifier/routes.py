@@ -18,7 +18,7 @@ from minhbach_shared.http import DomainError, RowId
 from minhbach_shared.ratelimit import refuse_floods
 from notifier import schemas
 from notifier.channels.center import board_stamps
-from notifier.channels.portal import SITE_TITLE, page_environment
+from notifier.channels.pages import SITE_TITLE, page_environment
 from notifier.services import Notifier
 from notifier.subscriptions import describe
 

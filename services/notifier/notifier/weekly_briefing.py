@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 from minhbach_shared.times import VIETNAM
 from notifier import briefing, hotline, ledger, operations
 from notifier import repository as repo
-from notifier.channels.content import CATEGORIES
 from notifier.channels.email import CHANNEL_LABELS, EMAIL, duration
-from notifier.channels.portal import ACTIONS, vn_date
+from notifier.channels.pages import vn_date
+from notifier.channels.views.content import CATEGORIES
+from notifier.channels.views.procedures import ACTIONS
 from notifier.parts import Parts
 
 log = logging.getLogger(__name__)

@@ -36,16 +36,17 @@ from redis.exceptions import RedisError
 from minhbach_shared.text import fold
 from minhbach_shared.times import VIETNAM
 from notifier.channels.base import Outcome, ReadModel
-from notifier.channels.portal import (
+from notifier.channels.pages import (
     DEPARTMENT,
-    ProcedureViews,
+    VERSION_META,
     directory_lock,
     page_environment,
     page_name,
-    procedure_view,
+    read_head,
     write_atomic,
 )
-from notifier.channels.qa import StatisticsView, statistics_view
+from notifier.channels.views.procedures import ProcedureViews, procedure_view
+from notifier.channels.views.qa import StatisticsView, statistics_view
 from notifier.hotline import STATISTICS_KEY
 from notifier.ledger import SubjectKey
 from notifier.repository import Delivery, SubjectState
@@ -61,7 +62,6 @@ NOTICES_DIR = "thu-tuc"
 RECENT_CHANGES = 8
 # How long the stream endpoint waits on Redis before it looks at board.json anyway.
 BOARD_POLL_S = 5.0
-_VERSION_META = re.compile(r'<meta name="mb:version" content="(\d+)">')
 _HOTLINE_META = re.compile(r'<meta name="mb:hotline-version" content="(\d+)">')
 
 
@@ -207,17 +207,11 @@ class CenterChannel:
     def shown_versions(self, model: ReadModel) -> dict[SubjectKey, int | None]:
         """Each notice's `mb:version` marker, and the board's hotline marker: what the centre shows."""
         shown: dict[SubjectKey, int | None] = {}
-        try:
-            board = (self.root / "index.html").read_text(encoding="utf-8")[:4000]
-        except (FileNotFoundError, NotADirectoryError):
-            board = None
+        board = read_head(self.root / "index.html")
         for key, subject in model.by_key.items():
             if subject.kind == "procedure":
-                path = self.root / NOTICES_DIR / f"{page_name(subject.id)}.html"
-                try:
-                    match = _VERSION_META.search(path.read_text(encoding="utf-8")[:4000])
-                except (FileNotFoundError, NotADirectoryError):
-                    match = None
+                notice = read_head(self.root / NOTICES_DIR / f"{page_name(subject.id)}.html")
+                match = VERSION_META.search(notice) if notice is not None else None
             elif key == STATISTICS_KEY:
                 match = _HOTLINE_META.search(board) if board else None
             else:

@@ -22,10 +22,9 @@ receiver drops what it already holds by webhook-id).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -38,7 +37,7 @@ from standardwebhooks import Webhook
 from minhbach_shared.components import PROCEDURE_COMPONENTS
 from minhbach_shared.text import nfc
 from notifier.channels.base import Outcome, ReadModel
-from notifier.channels.portal import page_name
+from notifier.channels.pages import file_lock, page_name
 from notifier.ledger import SubjectKey
 from notifier.repository import Delivery, SubjectState
 
@@ -193,16 +192,9 @@ class DvcChannel:
         self.transport = transport
         self.clock = clock or (lambda: datetime.now(UTC))
 
-    @contextlib.contextmanager
-    def exclusive(self) -> Iterator[object]:
+    def exclusive(self) -> contextlib.AbstractContextManager[object]:
         """One sender at a time on this host (the worker, or the pump when the worker stalls)."""
-        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.lock_path.open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield lock
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        return file_lock(self.lock_path)
 
     def request(self, subject: SubjectState) -> tuple[bytes, dict[str, str]]:
         """The signed request for one subject at its read-model version: (body, headers)."""

@@ -31,7 +31,8 @@ from urllib.parse import quote, urlencode
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from notifier.briefing import Digest
-from notifier.channels.portal import page_name, procedure_view, vn_date
+from notifier.channels.pages import page_name, vn_date
+from notifier.channels.views.procedures import procedure_view
 from notifier.repository import EmailJob, SubjectState
 from notifier.settings import Settings
 from notifier.subscriptions import describe

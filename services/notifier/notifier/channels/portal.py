@@ -8,309 +8,49 @@ the index pages and the feed once per run, however many subjects changed.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
-import os
-import re
-import tempfile
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from html import unescape
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-
-from minhbach_shared.text import fold, nfc, slugify
-from minhbach_shared.times import VIETNAM, parse_moment
+from minhbach_shared.text import fold
+from minhbach_shared.times import VIETNAM
 from notifier.channels.base import Outcome, ReadModel
-from notifier.channels.content import CATEGORIES, DOCUMENTS_DIR, ContentSite, article_paths, document_page
-from notifier.channels.qa import FORM_PAGE, LOOKUP_PAGE, QA_DIR, STATS_PAGE, QASite, answer_page
+from notifier.channels.pages import (
+    DEPARTMENT,
+    SITE_TITLE,
+    VERSION_META,
+    as_text,
+    directory_lock,
+    page_environment,
+    page_name,
+    read_head,
+    read_meta,
+    vn_date,
+    write_atomic,
+)
+from notifier.channels.views.content import (
+    CATEGORIES,
+    DOCUMENTS_DIR,
+    ContentSite,
+    article_paths,
+    document_page,
+)
+from notifier.channels.views.procedures import Entry, ProcedureViews, decision_view, entries
+from notifier.channels.views.qa import FORM_PAGE, LOOKUP_PAGE, QA_DIR, STATS_PAGE, QASite, answer_page
 from notifier.hotline import STATISTICS_KEY
 from notifier.ledger import SubjectKey
 from notifier.repository import Delivery, SubjectState
 
 log = logging.getLogger(__name__)
 
-SITE_TITLE = "Cải cách hành chính — Sở Xây dựng tỉnh Thái Bình"
-DEPARTMENT = "Sở Xây dựng tỉnh Thái Bình"
 FEED_ID = "urn:minhbach:portal:feed"
 LATEST_ON_HOME = 10
 FEED_ENTRIES = 200
 NEWS_ON_HOME = 5
-
-IN_FORCE = "in_force"
-TIME_UNITS = {"working_days": "ngày làm việc", "days": "ngày", "hours": "giờ", "months": "tháng"}
-ACTIONS = {
-    "new": "Công bố mới",
-    "amend": "Sửa đổi, bổ sung",
-    "replace": "Thay thế",
-    "abolish": "Bãi bỏ",
-}
-DECISION_STATUS = {"scheduled": "Sắp có hiệu lực", "in_effect": "Đang có hiệu lực", "draft": "Dự thảo"}
-_VERSION_META = re.compile(r'<meta name="mb:version" content="(\d+)">')
-_SUBJECT_META = re.compile(r'<meta name="mb:subject" content="([a-z]+):([^"]*)">')
-_CITES_META = re.compile(r'<meta name="mb:cites" content="([^"]*)">')
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,150}$")
-
-
-def page_name(identifier: str) -> str:
-    """A file name for a code or id: kept as is when safe (MB.XD.001), else slugified."""
-    return identifier if _SAFE_NAME.match(identifier) else slugify(identifier)
-
-
-def vn_date(value: Any) -> str:
-    """dd/mm/yyyy in Vietnam time; a bare date stays that date."""
-    if not value:
-        return ""
-    if isinstance(value, datetime):
-        return value.astimezone(VIETNAM).strftime("%d/%m/%Y")
-    if isinstance(value, date):
-        return value.strftime("%d/%m/%Y")
-    text = str(value)
-    if len(text) == 10:
-        try:
-            return date.fromisoformat(text).strftime("%d/%m/%Y")
-        except ValueError:
-            return text
-    parsed = parse_moment(text)
-    return parsed.astimezone(VIETNAM).strftime("%d/%m/%Y") if parsed else text
-
-
-def vn_datetime(value: datetime | None) -> str:
-    return value.astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y") if value else ""
-
-
-def vnd(amount: Any) -> str:
-    """150000 -> "150.000 đồng" (dots group thousands in Vietnamese); "" when there is no amount."""
-    if amount is None or isinstance(amount, bool) or amount == "":
-        return ""
-    try:
-        return f"{int(amount):,}".replace(",", ".") + " đồng"
-    except (TypeError, ValueError):
-        return _text(amount)
-
-
-NO_FEE_AMOUNT = "Chưa có thông tin về mức thu"
-
-
-def fee_view(raw: Any) -> dict[str, str]:
-    """A fee as a reader sees it: its amount, its note (a tariff set elsewhere), or both."""
-    if not isinstance(raw, dict):
-        return {"name": _text(raw), "amount": "", "note": "", "text": NO_FEE_AMOUNT}
-    amount = vnd(raw.get("amount_vnd"))
-    note = _text(raw.get("note")).strip()
-    text = f"{amount} ({note})" if amount and note else amount or note or NO_FEE_AMOUNT
-    return {"name": _text(raw.get("name")).strip(), "amount": amount, "note": note, "text": text}
-
-
-def _text(value: Any) -> str:
-    return nfc(str(value)) if value is not None else ""
-
-
-def _texts(value: Any) -> list[str]:
-    if not value:
-        return []
-    if isinstance(value, str):
-        return [nfc(value)]
-    return [_text(v) for v in value if v not in (None, "")]
-
-
-# -- view models ---------------------------------------------------------------------
-
-
-@dataclass
-class Entry:
-    """One change, for the home page and the Atom feed."""
-
-    id: str
-    title: str
-    href: str
-    updated: datetime
-    summary: str
-
-
-def _dossier(raw: Any) -> dict[str, Any]:
-    raw = raw if isinstance(raw, dict) else {}
-    items = []
-    for item in raw.get("items") or []:
-        if isinstance(item, str):
-            items.append({"name": nfc(item), "originals": None, "copies": None})
-        else:
-            items.append(
-                {
-                    "name": _text(item.get("name")),
-                    "originals": item.get("originals"),
-                    "copies": item.get("copies"),
-                }
-            )
-    # Columns of originals and copies only when the procedure gives a count for some paper.
-    counted = any(i["originals"] is not None or i["copies"] is not None for i in items)
-    return {"items": items, "counted": counted, "sets": raw.get("sets", raw.get("copies"))}
-
-
-def _processing_time(raw: Any) -> str:
-    if not isinstance(raw, dict):
-        return _text(raw)
-    if raw.get("value") is None:
-        return ""
-    unit = TIME_UNITS.get(str(raw.get("unit")), _text(raw.get("unit")))
-    return f"{raw.get('value')} {unit}".strip()
-
-
-def _history(raw: Any) -> list[dict[str, Any]]:
-    out = []
-    for h in raw or []:
-        decision = h.get("decision") or {}
-        out.append(
-            {
-                "version": h.get("version"),
-                "action": ACTIONS.get(h.get("action", ""), _text(h.get("action"))),
-                "action_code": h.get("action"),
-                "status": h.get("status"),
-                "effective_at": parse_moment(h.get("effective_at")),
-                "effective": vn_date(decision.get("effective_on") or h.get("effective_at")),
-                "decision_id": decision.get("id"),
-                "decision_number": _text(decision.get("number")),
-                "decision_title": _text(decision.get("title")),
-                "signed_on": vn_date(decision.get("signed_on")),
-            }
-        )
-    return out
-
-
-def procedure_view(subject: SubjectState, names: dict[str, str]) -> dict[str, Any]:
-    s = subject.state
-    history = _history(s.get("history"))
-    status = s.get("status", IN_FORCE)
-    # The decision that ended it is the newest history entry with the ending action.
-    ending_action = {"abolished": "abolish", "replaced": "replace"}.get(status)
-    ending = next((h for h in reversed(history) if h["action_code"] == ending_action), None)
-    if ending is None and history and status != IN_FORCE:
-        ending = history[-1]
-    replaced_by = s.get("replaced_by")
-    return {
-        "code": _text(s.get("code") or subject.id),
-        "page": page_name(subject.id),
-        "version": subject.version,
-        "status": status,
-        "in_force": status == IN_FORCE,
-        "name": _text(s.get("name")),
-        "field": _text(s.get("field")) or "Khác",
-        "field_slug": slugify(_text(s.get("field")) or "Khác"),
-        "level": _text(s.get("level")),
-        "agency": _text(s.get("agency")),
-        "subjects": _texts(s.get("subjects")),
-        "steps": _texts(s.get("steps")),
-        "submission_methods": _texts(s.get("submission_methods")),
-        "dossier": _dossier(s.get("dossier")),
-        "processing_time": _processing_time(s.get("processing_time")),
-        "result": _text(s.get("result")),
-        "fees": [fee_view(f) for f in s.get("fees") or []],
-        "forms": _texts(s.get("forms")),
-        "requirements": _texts(s.get("requirements")),
-        "legal_basis": _texts(s.get("legal_basis")),
-        "online_service": _text(s.get("online_service")),
-        "replaced_by": _text(replaced_by) if replaced_by else None,
-        "replaced_by_page": page_name(str(replaced_by)) if replaced_by else None,
-        "replaced_by_name": names.get(str(replaced_by), "") if replaced_by else "",
-        "ending": ending,
-        "effective": vn_date(s.get("effective_at")),
-        "history": history,
-        "search": fold(f"{s.get('code', '')} {s.get('name', '')} {s.get('field', '')}"),
-    }
-
-
-class ProcedureViews:
-    """procedure_view, remembered across runs per (code, version, replacement's name).
-
-    Every run re-renders the index pages from every procedure, and most of them did not
-    change since the last run: building their views again (parsing, folding) was the
-    largest part of a one-change run at a thousand procedures. A view is never changed
-    after it is built; a new version (or a renamed replacement) is a new key.
-    """
-
-    def __init__(self, limit: int = 50_000) -> None:
-        self.limit = limit
-        self._views: dict[tuple[str, int, str], dict[str, Any]] = {}
-
-    def __call__(self, subject: SubjectState, names: dict[str, str]) -> dict[str, Any]:
-        replaced_by = subject.state.get("replaced_by")
-        key = (subject.id, subject.version, names.get(str(replaced_by), "") if replaced_by else "")
-        view = self._views.get(key)
-        if view is None:
-            if len(self._views) >= self.limit:
-                self._views.clear()  # old versions pile up; start over rather than grow
-            view = self._views[key] = procedure_view(subject, names)
-        return view
-
-
-def decision_view(subject: SubjectState) -> dict[str, Any]:
-    s = subject.state
-    status = s.get("status", "in_effect")
-    changes = [
-        {
-            "action": ACTIONS.get(c.get("action", ""), _text(c.get("action"))),
-            "code": _text(c.get("procedure_code")),
-            "page": page_name(str(c.get("procedure_code", ""))),
-            "name": _text(c.get("procedure_name")),
-            "replaced_by": _text(c.get("replaced_by")) if c.get("replaced_by") else None,
-            "replaced_by_page": page_name(str(c["replaced_by"])) if c.get("replaced_by") else None,
-        }
-        for c in s.get("changes") or []
-    ]
-    return {
-        "id": subject.id,
-        "page": page_name(subject.id),
-        "version": subject.version,
-        "number": _text(s.get("number")),
-        "title": _text(s.get("title")),
-        "issuer": _text(s.get("issuer")),
-        "signed_on": vn_date(s.get("signed_on")),
-        "effective_on": vn_date(s.get("effective_on")),
-        "effective_on_iso": s.get("effective_on") or "",
-        "status": status,
-        "status_label": DECISION_STATUS.get(status, _text(status)),
-        "scheduled": status == "scheduled",
-        "published_at": parse_moment(s.get("published_at")),
-        "applied_at": parse_moment(s.get("applied_at")),
-        "changes": changes,
-    }
-
-
-def entries(procedures: Sequence[dict[str, Any]], decisions: Sequence[dict[str, Any]]) -> list[Entry]:
-    """Every change of every procedure and decision, newest first."""
-    out: list[Entry] = []
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    for p in procedures:
-        for h in p["history"]:
-            decision = f" theo Quyết định số {h['decision_number']}" if h["decision_number"] else ""
-            out.append(
-                Entry(
-                    id=f"urn:minhbach:procedure:{p['code']}:v{h['version']}",
-                    title=f"{h['action']}: {p['name']} (phiên bản {h['version']})",
-                    href=f"thu-tuc/{p['page']}.html",
-                    updated=h["effective_at"] or epoch,
-                    summary=f"Thủ tục {p['code']} — {h['action'].lower()}{decision}, "
-                    f"hiệu lực từ ngày {h['effective']}.",
-                )
-            )
-    for d in decisions:
-        label = "có hiệu lực" if d["status"] == "in_effect" else "sắp có hiệu lực"
-        out.append(
-            Entry(
-                id=f"urn:minhbach:decision:{d['id']}:v{d['version']}",
-                title=f"Quyết định số {d['number']}: {d['title']}",
-                href=f"quyet-dinh/{d['page']}.html",
-                updated=d["applied_at"] or d["published_at"] or epoch,
-                summary=f"Quyết định số {d['number']} ({label} từ ngày {d['effective_on']}, "
-                f"phiên bản {d['version']}), {len(d['changes'])} thủ tục.",
-            )
-        )
-    out.sort(key=lambda e: (e.updated, e.id), reverse=True)
-    return out
 
 
 @dataclass
@@ -323,65 +63,6 @@ class Site:
     now: datetime
     # Article id -> its pages on disk and what each cited; scanned once per run, lazily.
     article_pages: dict[str, list[tuple[Path, list[str]]]] | None = None
-
-
-def _read_meta(path: Path) -> tuple[tuple[str, str] | None, list[str]]:
-    """A page's (kind, id) and the procedure codes it cites, from its markers."""
-    try:
-        with path.open(encoding="utf-8") as handle:
-            head = handle.read(4000)
-    except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
-        return None, []
-    subject = _SUBJECT_META.search(head)
-    cites = _CITES_META.search(head)
-    codes = [c for c in unescape(cites.group(1)).split("|") if c] if cites else []
-    return ((subject.group(1), unescape(subject.group(2))) if subject else None), codes
-
-
-# -- writing -------------------------------------------------------------------------
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` as UTF-8 so that readers see the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(nfc(text).encode("utf-8"))
-        # mkstemp makes 0600; the web server reading the portal is another user.
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-@contextlib.contextmanager
-def directory_lock(root: Path) -> Iterator[object]:
-    """An exclusive flock on `root/.lock`: one channel run at a time writes a directory."""
-    root.mkdir(parents=True, exist_ok=True)
-    with (root / ".lock").open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield lock
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def page_environment() -> Environment:
-    """The Jinja environment of the public pages (portal and service centre)."""
-    env = Environment(
-        loader=PackageLoader("notifier", "templates"),
-        autoescape=select_autoescape(["html", "xml"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["vn_date"] = vn_date
-    env.filters["vn_datetime"] = vn_datetime
-    env.filters["page_name"] = page_name
-    env.filters["tel"] = lambda phone: re.sub(r"[^0-9+]", "", str(phone))
-    return env
 
 
 class PortalChannel:
@@ -416,7 +97,7 @@ class PortalChannel:
 
     def site(self, model: ReadModel) -> Site:
         now = self.clock()
-        names = {p.id: _text(p.state.get("name")) for p in model.of_kind("procedure")}
+        names = {p.id: as_text(p.state.get("name")) for p in model.of_kind("procedure")}
         return Site(
             names=names,
             qa=QASite.build(model, names=names, page_of=page_name, vn_date=vn_date),
@@ -533,7 +214,7 @@ class PortalChannel:
     def _render_document(self, subject: SubjectState, site: Site) -> set[SubjectKey]:
         d = site.content.documents[subject.id]
         path = self.root / DOCUMENTS_DIR / f"{d.page}.html"
-        before = _read_meta(path)[1]
+        before = read_meta(path)[1]
         html = self.env.get_template("document.html").render(
             root="../", d=d, names=site.names, site=SITE_TITLE
         )
@@ -546,7 +227,7 @@ class PortalChannel:
         """hoi-dap/<code>.html: the Q&A while published, else a notice with nothing of it."""
         a = site.qa.answers[subject.id]
         path = self.root / QA_DIR / f"{a.page}.html"
-        before = _read_meta(path)[1]
+        before = read_meta(path)[1]
         template = "answer.html" if a.live else "answer_gone.html"
         write_atomic(path, self.env.get_template(template).render(root="../", a=a, site=SITE_TITLE))
         # The procedure it is about now, and the one it was about before, list it or no longer do.
@@ -563,7 +244,7 @@ class PortalChannel:
             for path in folder.glob("*.html"):
                 if path.name == "index.html":
                     continue
-                subject, cites = _read_meta(path)
+                subject, cites = read_meta(path)
                 if subject is not None and subject[0] == "article":
                     found[subject[1]].append((path, cites))
         return dict(found)
@@ -698,7 +379,7 @@ class PortalChannel:
             elif subject.kind == "article" and subject.id in articles:
                 path = self.root / articles[subject.id]
             elif subject.kind == "document":
-                number = _text(subject.state.get("number"))
+                number = as_text(subject.state.get("number"))
                 path = self.root / DOCUMENTS_DIR / f"{document_page(number, subject.id)}.html"
             elif subject.kind == "ticket":
                 path = self.root / QA_DIR / f"{answer_page(subject.id)}.html"
@@ -706,12 +387,11 @@ class PortalChannel:
                 path = self.root / QA_DIR / f"{STATS_PAGE}.html"
             else:
                 continue
-            try:
-                head = path.read_text(encoding="utf-8")[:4000]
-            except (FileNotFoundError, NotADirectoryError):
+            head = read_head(path)
+            if head is None:
                 shown[key] = None
                 continue
-            match = _VERSION_META.search(head)
+            match = VERSION_META.search(head)
             # Without the home page nothing is reachable: count everything as missing.
             shown[key] = int(match.group(1)) if match and not index_missing else None
         return shown

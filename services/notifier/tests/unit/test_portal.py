@@ -170,7 +170,7 @@ def test_writes_are_atomic_and_leave_no_temp_files(notifier, owner, settings):
 def test_a_reader_never_sees_half_a_page_while_it_is_rewritten(tmp_path):
     import threading
 
-    from notifier.channels.portal import write_atomic
+    from notifier.channels.pages import write_atomic
 
     page = tmp_path / "thu-tuc" / "MB.XD.001.html"
     # Big enough that a plain write would be caught half-done: many write() calls.

@@ -268,20 +268,15 @@ class DocumentGraph:
         self.edges: set[tuple[str, str, str]] = set()
         for d in docs:
             me = self.number_of[d.id]
-            for r in d.state.get("relations") or []:
-                kind = ACTIVE.get(str(r.get("kind")))
-                other = self._other(r)
-                if kind and other:
-                    self.edges.add((me, kind, other))
-                elif other:
-                    log.warning("unknown relation kind", extra={"document": d.id, "kind": r.get("kind")})
-            for r in d.state.get("related_by") or []:
-                kind = PASSIVE.get(str(r.get("kind")))
-                other = self._other(r)
-                if kind and other:
-                    self.edges.add((other, kind, me))
-                elif other:
-                    log.warning("unknown relation kind", extra={"document": d.id, "kind": r.get("kind")})
+            # What it says it does (relations), and what it says others do to it (related_by).
+            for field_name, kinds, outgoing in (("relations", ACTIVE, True), ("related_by", PASSIVE, False)):
+                for r in d.state.get(field_name) or []:
+                    kind = kinds.get(str(r.get("kind")))
+                    other = self._other(r)
+                    if kind and other:
+                        self.edges.add((me, kind, other) if outgoing else (other, kind, me))
+                    elif other:
+                        log.warning("unknown relation kind", extra={"document": d.id, "kind": r.get("kind")})
         self.ids_of: dict[str, str] = {n: i for i, n in self.number_of.items()}
 
     def _other(self, relation: dict[str, Any]) -> str:

@@ -1,0 +1,166 @@
+"""What every channel that writes pages shares: formatters, the Jinja setup, atomic
+writes, the one lock, and the markers a page carries.
+
+The portal and the service centre render with page_environment(); the dvc and e-mail
+channels link to the portal's pages by page_name(). Every file is written to a
+temporary file beside it and renamed over it, so a reader never sees half a page.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from datetime import date, datetime
+from html import unescape
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from minhbach_shared.text import nfc, slugify
+from minhbach_shared.times import VIETNAM, parse_moment
+
+SITE_TITLE = "Cải cách hành chính — Sở Xây dựng tỉnh Thái Bình"
+DEPARTMENT = "Sở Xây dựng tỉnh Thái Bình"
+# How much of a page its markers are looked for in (they are in its <head>).
+HEAD_CHARS = 4000
+VERSION_META = re.compile(r'<meta name="mb:version" content="(\d+)">')
+_SUBJECT_META = re.compile(r'<meta name="mb:subject" content="([a-z]+):([^"]*)">')
+_CITES_META = re.compile(r'<meta name="mb:cites" content="([^"]*)">')
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,150}$")
+
+
+# -- formatters ----------------------------------------------------------------------
+
+
+def page_name(identifier: str) -> str:
+    """A file name for a code or id: kept as is when safe (MB.XD.001), else slugified."""
+    return identifier if _SAFE_NAME.match(identifier) else slugify(identifier)
+
+
+def vn_date(value: Any) -> str:
+    """dd/mm/yyyy in Vietnam time; a bare date stays that date."""
+    if not value:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(VIETNAM).strftime("%d/%m/%Y")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    text = str(value)
+    if len(text) == 10:
+        try:
+            return date.fromisoformat(text).strftime("%d/%m/%Y")
+        except ValueError:
+            return text
+    parsed = parse_moment(text)
+    return parsed.astimezone(VIETNAM).strftime("%d/%m/%Y") if parsed else text
+
+
+def vn_datetime(value: datetime | None) -> str:
+    return value.astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y") if value else ""
+
+
+def vnd(amount: Any) -> str:
+    """150000 -> "150.000 đồng" (dots group thousands in Vietnamese); "" when there is no amount."""
+    if amount is None or isinstance(amount, bool) or amount == "":
+        return ""
+    try:
+        return f"{int(amount):,}".replace(",", ".") + " đồng"
+    except (TypeError, ValueError):
+        return as_text(amount)
+
+
+def as_text(value: Any) -> str:
+    """Any value as NFC text ("" for None)."""
+    return nfc(str(value)) if value is not None else ""
+
+
+def as_texts(value: Any) -> list[str]:
+    """A string or a list of values as a list of NFC texts, empty ones left out."""
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [nfc(value)]
+    return [as_text(v) for v in value if v not in (None, "")]
+
+
+# -- templates -----------------------------------------------------------------------
+
+
+def page_environment() -> Environment:
+    """The Jinja environment of the public pages (portal and service centre)."""
+    env = Environment(
+        loader=PackageLoader("notifier", "templates"),
+        autoescape=select_autoescape(["html", "xml"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["vn_date"] = vn_date
+    env.filters["vn_datetime"] = vn_datetime
+    env.filters["page_name"] = page_name
+    env.filters["tel"] = lambda phone: re.sub(r"[^0-9+]", "", str(phone))
+    return env
+
+
+# -- writing and locking -------------------------------------------------------------
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` as UTF-8 so that readers see the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(nfc(text).encode("utf-8"))
+        # mkstemp makes 0600; the web server reading the portal is another user.
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[object]:
+    """An exclusive flock on `path` (made if missing): one channel run at a time on this host."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield lock
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def directory_lock(root: Path) -> contextlib.AbstractContextManager[object]:
+    """The lock of a directory a channel writes (`root/.lock`)."""
+    return file_lock(root / ".lock")
+
+
+# -- reading back --------------------------------------------------------------------
+
+
+def read_head(path: Path) -> str | None:
+    """The start of a written page, where its markers are; None when there is no page."""
+    try:
+        return path.read_text(encoding="utf-8")[:HEAD_CHARS]
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def read_meta(path: Path) -> tuple[tuple[str, str] | None, list[str]]:
+    """A page's (kind, id) and the procedure codes it cites, from its markers."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            head = handle.read(HEAD_CHARS)
+    except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+        return None, []
+    subject = _SUBJECT_META.search(head)
+    cites = _CITES_META.search(head)
+    codes = [c for c in unescape(cites.group(1)).split("|") if c] if cites else []
+    return ((subject.group(1), unescape(subject.group(2))) if subject else None), codes

@@ -1,0 +1,231 @@
+"""View models of the owners' procedures and decisions: what a page shows of each.
+
+Computed from the read model at render time, for the portal's pages and feed, the
+service centre's board and notices, and the subscribers' e-mails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from minhbach_shared.text import fold, nfc, slugify
+from minhbach_shared.times import parse_moment
+from notifier.channels.pages import as_text, as_texts, page_name, vn_date, vnd
+from notifier.repository import SubjectState
+
+IN_FORCE = "in_force"
+TIME_UNITS = {"working_days": "ngày làm việc", "days": "ngày", "hours": "giờ", "months": "tháng"}
+ACTIONS = {
+    "new": "Công bố mới",
+    "amend": "Sửa đổi, bổ sung",
+    "replace": "Thay thế",
+    "abolish": "Bãi bỏ",
+}
+DECISION_STATUS = {"scheduled": "Sắp có hiệu lực", "in_effect": "Đang có hiệu lực", "draft": "Dự thảo"}
+
+NO_FEE_AMOUNT = "Chưa có thông tin về mức thu"
+
+
+def fee_view(raw: Any) -> dict[str, str]:
+    """A fee as a reader sees it: its amount, its note (a tariff set elsewhere), or both."""
+    if not isinstance(raw, dict):
+        return {"name": as_text(raw), "amount": "", "note": "", "text": NO_FEE_AMOUNT}
+    amount = vnd(raw.get("amount_vnd"))
+    note = as_text(raw.get("note")).strip()
+    text = f"{amount} ({note})" if amount and note else amount or note or NO_FEE_AMOUNT
+    return {"name": as_text(raw.get("name")).strip(), "amount": amount, "note": note, "text": text}
+
+
+@dataclass
+class Entry:
+    """One change, for the home page and the Atom feed."""
+
+    id: str
+    title: str
+    href: str
+    updated: datetime
+    summary: str
+
+
+def _dossier(raw: Any) -> dict[str, Any]:
+    raw = raw if isinstance(raw, dict) else {}
+    items = []
+    for item in raw.get("items") or []:
+        if isinstance(item, str):
+            items.append({"name": nfc(item), "originals": None, "copies": None})
+        else:
+            items.append(
+                {
+                    "name": as_text(item.get("name")),
+                    "originals": item.get("originals"),
+                    "copies": item.get("copies"),
+                }
+            )
+    # Columns of originals and copies only when the procedure gives a count for some paper.
+    counted = any(i["originals"] is not None or i["copies"] is not None for i in items)
+    return {"items": items, "counted": counted, "sets": raw.get("sets", raw.get("copies"))}
+
+
+def _processing_time(raw: Any) -> str:
+    if not isinstance(raw, dict):
+        return as_text(raw)
+    if raw.get("value") is None:
+        return ""
+    unit = TIME_UNITS.get(str(raw.get("unit")), as_text(raw.get("unit")))
+    return f"{raw.get('value')} {unit}".strip()
+
+
+def _history(raw: Any) -> list[dict[str, Any]]:
+    out = []
+    for h in raw or []:
+        decision = h.get("decision") or {}
+        out.append(
+            {
+                "version": h.get("version"),
+                "action": ACTIONS.get(h.get("action", ""), as_text(h.get("action"))),
+                "action_code": h.get("action"),
+                "status": h.get("status"),
+                "effective_at": parse_moment(h.get("effective_at")),
+                "effective": vn_date(decision.get("effective_on") or h.get("effective_at")),
+                "decision_id": decision.get("id"),
+                "decision_number": as_text(decision.get("number")),
+                "decision_title": as_text(decision.get("title")),
+                "signed_on": vn_date(decision.get("signed_on")),
+            }
+        )
+    return out
+
+
+def procedure_view(subject: SubjectState, names: dict[str, str]) -> dict[str, Any]:
+    s = subject.state
+    history = _history(s.get("history"))
+    status = s.get("status", IN_FORCE)
+    # The decision that ended it is the newest history entry with the ending action.
+    ending_action = {"abolished": "abolish", "replaced": "replace"}.get(status)
+    ending = next((h for h in reversed(history) if h["action_code"] == ending_action), None)
+    if ending is None and history and status != IN_FORCE:
+        ending = history[-1]
+    replaced_by = s.get("replaced_by")
+    return {
+        "code": as_text(s.get("code") or subject.id),
+        "page": page_name(subject.id),
+        "version": subject.version,
+        "status": status,
+        "in_force": status == IN_FORCE,
+        "name": as_text(s.get("name")),
+        "field": as_text(s.get("field")) or "Khác",
+        "field_slug": slugify(as_text(s.get("field")) or "Khác"),
+        "level": as_text(s.get("level")),
+        "agency": as_text(s.get("agency")),
+        "subjects": as_texts(s.get("subjects")),
+        "steps": as_texts(s.get("steps")),
+        "submission_methods": as_texts(s.get("submission_methods")),
+        "dossier": _dossier(s.get("dossier")),
+        "processing_time": _processing_time(s.get("processing_time")),
+        "result": as_text(s.get("result")),
+        "fees": [fee_view(f) for f in s.get("fees") or []],
+        "forms": as_texts(s.get("forms")),
+        "requirements": as_texts(s.get("requirements")),
+        "legal_basis": as_texts(s.get("legal_basis")),
+        "online_service": as_text(s.get("online_service")),
+        "replaced_by": as_text(replaced_by) if replaced_by else None,
+        "replaced_by_page": page_name(str(replaced_by)) if replaced_by else None,
+        "replaced_by_name": names.get(str(replaced_by), "") if replaced_by else "",
+        "ending": ending,
+        "effective": vn_date(s.get("effective_at")),
+        "history": history,
+        "search": fold(f"{s.get('code', '')} {s.get('name', '')} {s.get('field', '')}"),
+    }
+
+
+class ProcedureViews:
+    """procedure_view, remembered across runs per (code, version, replacement's name).
+
+    Every run re-renders the index pages from every procedure, and most of them did not
+    change since the last run: building their views again (parsing, folding) was the
+    largest part of a one-change run at a thousand procedures. A view is never changed
+    after it is built; a new version (or a renamed replacement) is a new key.
+    """
+
+    def __init__(self, limit: int = 50_000) -> None:
+        self.limit = limit
+        self._views: dict[tuple[str, int, str], dict[str, Any]] = {}
+
+    def __call__(self, subject: SubjectState, names: dict[str, str]) -> dict[str, Any]:
+        replaced_by = subject.state.get("replaced_by")
+        key = (subject.id, subject.version, names.get(str(replaced_by), "") if replaced_by else "")
+        view = self._views.get(key)
+        if view is None:
+            if len(self._views) >= self.limit:
+                self._views.clear()  # old versions pile up; start over rather than grow
+            view = self._views[key] = procedure_view(subject, names)
+        return view
+
+
+def decision_view(subject: SubjectState) -> dict[str, Any]:
+    s = subject.state
+    status = s.get("status", "in_effect")
+    changes = [
+        {
+            "action": ACTIONS.get(c.get("action", ""), as_text(c.get("action"))),
+            "code": as_text(c.get("procedure_code")),
+            "page": page_name(str(c.get("procedure_code", ""))),
+            "name": as_text(c.get("procedure_name")),
+            "replaced_by": as_text(c.get("replaced_by")) if c.get("replaced_by") else None,
+            "replaced_by_page": page_name(str(c["replaced_by"])) if c.get("replaced_by") else None,
+        }
+        for c in s.get("changes") or []
+    ]
+    return {
+        "id": subject.id,
+        "page": page_name(subject.id),
+        "version": subject.version,
+        "number": as_text(s.get("number")),
+        "title": as_text(s.get("title")),
+        "issuer": as_text(s.get("issuer")),
+        "signed_on": vn_date(s.get("signed_on")),
+        "effective_on": vn_date(s.get("effective_on")),
+        "effective_on_iso": s.get("effective_on") or "",
+        "status": status,
+        "status_label": DECISION_STATUS.get(status, as_text(status)),
+        "scheduled": status == "scheduled",
+        "published_at": parse_moment(s.get("published_at")),
+        "applied_at": parse_moment(s.get("applied_at")),
+        "changes": changes,
+    }
+
+
+def entries(procedures: Sequence[dict[str, Any]], decisions: Sequence[dict[str, Any]]) -> list[Entry]:
+    """Every change of every procedure and decision, newest first."""
+    out: list[Entry] = []
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    for p in procedures:
+        for h in p["history"]:
+            decision = f" theo Quyết định số {h['decision_number']}" if h["decision_number"] else ""
+            out.append(
+                Entry(
+                    id=f"urn:minhbach:procedure:{p['code']}:v{h['version']}",
+                    title=f"{h['action']}: {p['name']} (phiên bản {h['version']})",
+                    href=f"thu-tuc/{p['page']}.html",
+                    updated=h["effective_at"] or epoch,
+                    summary=f"Thủ tục {p['code']} — {h['action'].lower()}{decision}, "
+                    f"hiệu lực từ ngày {h['effective']}.",
+                )
+            )
+    for d in decisions:
+        label = "có hiệu lực" if d["status"] == "in_effect" else "sắp có hiệu lực"
+        out.append(
+            Entry(
+                id=f"urn:minhbach:decision:{d['id']}:v{d['version']}",
+                title=f"Quyết định số {d['number']}: {d['title']}",
+                href=f"quyet-dinh/{d['page']}.html",
+                updated=d["applied_at"] or d["published_at"] or epoch,
+                summary=f"Quyết định số {d['number']} ({label} từ ngày {d['effective_on']}, "
+                f"phiên bản {d['version']}), {len(d['changes'])} thủ tục.",
+            )
+        )
+    out.sort(key=lambda e: (e.updated, e.id), reverse=True)
+    return out
