@@ -24,11 +24,12 @@ import redis as redis_lib
 
 import notifier.channels.portal as portal_module
 from minhbach_testing.plugin import RedisServer, free_port
-from notifier import repository as repo
-from notifier.bootstrap import build_notifier, make_notifier_celery
+from notifier.bootstrap import build_parts, make_notifier_celery
 from notifier.channels.views.procedures import ProcedureViews, procedure_view
+from notifier.disclosure import repository as repo
+from notifier.disclosure import services as disclosure
 from notifier.manage import migrate
-from notifier.services import Notifier
+from notifier.parts import Parts
 from notifier.settings import Settings
 from notifier.testing import FakeOwner, envelope, procedure_state, registry
 
@@ -49,7 +50,7 @@ class Catalogue:
         )
         migrate(settings)
         self.owner = FakeOwner()
-        self.notifier: Notifier = build_notifier(
+        self.notifier: Parts = build_parts(
             settings,
             celery=make_notifier_celery(settings),
             owners=registry(self.owner, FakeOwner(), FakeOwner()),
@@ -58,8 +59,8 @@ class Catalogue:
         self.version = 1
         for i in range(size):
             self.put(i, 1)
-        self.notifier.ingest([envelope("procedure", self.code(i), 1) for i in range(size)])
-        self.notifier.run_channel("portal")
+        disclosure.ingest(self.notifier, [envelope("procedure", self.code(i), 1) for i in range(size)])
+        disclosure.run_channel(self.notifier, "portal")
 
     @staticmethod
     def code(i: int) -> str:
@@ -74,7 +75,7 @@ class Catalogue:
         """(ms until the changed page is written, ms until the run is done)."""
         self.version += 1
         self.put(7, self.version)
-        self.notifier.ingest([envelope("procedure", self.code(7), self.version)])
+        disclosure.ingest(self.notifier, [envelope("procedure", self.code(7), self.version)])
         written: dict[str, float] = {}
         write = portal_module.write_atomic
 
@@ -86,7 +87,7 @@ class Catalogue:
         portal_module.write_atomic = spy
         try:
             started = time.perf_counter()
-            self.notifier.run_channel("portal")
+            disclosure.run_channel(self.notifier, "portal")
             done = time.perf_counter()
         finally:
             portal_module.write_atomic = write

@@ -25,11 +25,13 @@ from minhbach_shared.db import make_engine, migrate
 from minhbach_shared.events import Subject
 from minhbach_testing.plugin import PostgresServer, RedisServer, shared_dir
 from notifier import manage as notifier_manage
-from notifier.bootstrap import build_notifier, make_notifier_celery
+from notifier.bootstrap import build_parts, make_notifier_celery
 from notifier.channels import QUEUED
 from notifier.db import deliveries, ledger, seen_events, subjects
+from notifier.disclosure import services as disclosure
+from notifier.operations import services as operations
 from notifier.owners import OwnerRegistry
-from notifier.services import Notifier
+from notifier.parts import Parts
 from notifier.settings import Settings as NotifierSettings
 from notifier.testing import FakeOwner, decision_state, envelope, procedure_state
 from procedures import manage as procedures_manage
@@ -188,7 +190,7 @@ def test_an_incomplete_decision_is_422_and_writes_nothing(
 @pytest.fixture
 def notifier_on_pg(
     postgres_url: str, redis_server: RedisServer, tmp_path: Path
-) -> Iterator[tuple[Notifier, FakeOwner]]:
+) -> Iterator[tuple[Parts, FakeOwner]]:
     settings = NotifierSettings(
         database_url=postgres_url,
         portal_dir=tmp_path / "portal",
@@ -203,9 +205,7 @@ def notifier_on_pg(
     owner = FakeOwner()
     celery_app = make_notifier_celery(settings)
     redis_client = redis_server.client()
-    service = build_notifier(
-        settings, celery=celery_app, owners=OwnerRegistry.single(owner), redis=redis_client
-    )
+    service = build_parts(settings, celery=celery_app, owners=OwnerRegistry.single(owner), redis=redis_client)
     try:
         yield service, owner
     finally:
@@ -214,7 +214,7 @@ def notifier_on_pg(
         redis_client.close()
 
 
-def test_notifier_ingest_deliveries_and_ledger(notifier_on_pg: tuple[Notifier, FakeOwner]) -> None:
+def test_notifier_ingest_deliveries_and_ledger(notifier_on_pg: tuple[Parts, FakeOwner]) -> None:
     notifier, owner = notifier_on_pg
     assert notifier.engine.dialect.name == "postgresql"
 
@@ -225,7 +225,7 @@ def test_notifier_ingest_deliveries_and_ledger(notifier_on_pg: tuple[Notifier, F
     owner.put("procedure", procedure_state("MB.XD.001", 1))
     owner.put("decision", decision_state(3, 1))
     first = envelope("procedure", "MB.XD.001", 1, "procedure.published")
-    report = notifier.ingest([first, envelope("decision", "3", 1)])
+    report = disclosure.ingest(notifier, [first, envelope("decision", "3", 1)])
     assert sorted(report.changed) == [("decision", "3"), ("procedure", "MB.XD.001")]
     # One row per channel that shows each: both on the portal, the procedure at the centre too.
     pending = [("portal", "procedure"), ("portal", "decision"), ("center", "procedure")]
@@ -241,12 +241,12 @@ def test_notifier_ingest_deliveries_and_ledger(notifier_on_pg: tuple[Notifier, F
 
     # A duplicate event changes nothing, and costs no fetch.
     before = (count(deliveries), count(seen_events), count(subjects), len(owner.fetches))
-    duplicate = notifier.ingest([first, first])
+    duplicate = disclosure.ingest(notifier, [first, first])
     assert duplicate.duplicates == 2 and duplicate.changed == []
     assert (count(deliveries), count(seen_events), count(subjects), len(owner.fetches)) == before
 
     # The portal run discloses both subjects and raises the ledger.
-    assert notifier.run_channel("portal").sent == 2
+    assert disclosure.run_channel(notifier, "portal").sent == 2
     assert count(deliveries, deliveries.c.status == "sent", deliveries.c.channel == "portal") == 2
     with Session(notifier.engine) as s:
         rows = s.execute(select(ledger).where(ledger.c.channel == "portal")).all()
@@ -258,10 +258,12 @@ def test_notifier_ingest_deliveries_and_ledger(notifier_on_pg: tuple[Notifier, F
 
     # A newer version supersedes; a stale one afterwards changes nothing.
     owner.put("procedure", procedure_state("MB.XD.001", 2))
-    assert notifier.ingest([envelope("procedure", "MB.XD.001", 2)]).changed == [("procedure", "MB.XD.001")]
-    stale = notifier.ingest([envelope("procedure", "MB.XD.001", 1)])
+    assert disclosure.ingest(notifier, [envelope("procedure", "MB.XD.001", 2)]).changed == [
+        ("procedure", "MB.XD.001")
+    ]
+    stale = disclosure.ingest(notifier, [envelope("procedure", "MB.XD.001", 1)])
     assert stale.stale == 1 and stale.changed == []
-    assert notifier.run_channel("portal").sent == 1
+    assert disclosure.run_channel(notifier, "portal").sent == 1
     with Session(notifier.engine) as s:
         version = s.scalar(
             select(ledger.c.version).where(ledger.c.channel == "portal", ledger.c.subject_id == "MB.XD.001")
@@ -269,12 +271,12 @@ def test_notifier_ingest_deliveries_and_ledger(notifier_on_pg: tuple[Notifier, F
     assert version == 2
 
     # The operator views read the same tables.
-    report_body = notifier.disclosure_report()
+    report_body = operations.disclosure_report(notifier)
     assert report_body is not None
     # Every queued channel that is on (dvc is off without NOTIFIER_DVC_URL), e-mail last.
     on = [name for name in QUEUED if name in notifier.channels or name == "email"]
-    assert [c["name"] for c in notifier.channel_status()] == on == ["portal", "center", "email"]
-    assert notifier.pump() == []
+    assert [c["name"] for c in operations.channel_status(notifier)] == on == ["portal", "center", "email"]
+    assert disclosure.pump(notifier) == []
 
 
 class _RendezvousOwner(FakeOwner):
@@ -291,7 +293,7 @@ class _RendezvousOwner(FakeOwner):
 
 
 def test_concurrent_ingests_of_one_new_subject_both_succeed(
-    notifier_on_pg: tuple[Notifier, FakeOwner],
+    notifier_on_pg: tuple[Parts, FakeOwner],
 ) -> None:
     notifier, _ = notifier_on_pg
     owner = _RendezvousOwner()
@@ -302,7 +304,7 @@ def test_concurrent_ingests_of_one_new_subject_both_succeed(
 
     def ingest(batch: list[dict[str, Any]]) -> None:
         try:
-            notifier.ingest(batch)
+            disclosure.ingest(notifier, batch)
         except BaseException as exc:
             errors.append(exc)
 

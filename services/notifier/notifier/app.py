@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from minhbach_shared.http import check_readiness, install_platform
 from minhbach_shared.observability import configure_logging
 from minhbach_shared.ratelimit import RateLimiter
-from notifier.bootstrap import build_notifier, make_notifier_celery, queues
+from notifier.bootstrap import build_parts, make_notifier_celery, queues
 from notifier.owners import OwnerRegistry
 from notifier.routes import center, public, router
 from notifier.settings import Settings
@@ -24,15 +24,15 @@ def create_app(settings: Settings | None = None, *, owners: OwnerRegistry | None
     configure_logging(service="notifier", level=settings.log_level, json_logs=settings.log_json)
     redis = redis_lib.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
     celery = make_notifier_celery(settings)
-    notifier = build_notifier(settings, celery=celery, owners=owners, redis=redis)
+    parts = build_parts(settings, celery=celery, owners=owners, redis=redis)
     # The kiosks' streams block on Redis; each holds one connection of this pool while open.
     async_redis = async_redis_lib.Redis.from_url(settings.redis_url, socket_connect_timeout=2)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
-        notifier.owners.close()
-        notifier.engine.dispose()
+        parts.owners.close()
+        parts.engine.dispose()
         redis.close()
         await async_redis.aclose()
 
@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None, *, owners: OwnerRegistry | None
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.notifier = notifier
+    app.state.parts = parts
     app.state.queues = queues()
     app.state.async_redis = async_redis
     app.state.subscribe_limiter = RateLimiter(
@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None, *, owners: OwnerRegistry | None
         prefix="mb:notifier:subscribe",
     )
     install_platform(
-        app, service="notifier", readiness=lambda: check_readiness(engine=notifier.engine, redis=redis)
+        app, service="notifier", readiness=lambda: check_readiness(engine=parts.engine, redis=redis)
     )
     app.include_router(router)
     app.include_router(public)

@@ -13,7 +13,7 @@ from minhbach_shared.db import make_engine
 from notifier.broker import CeleryDispatcher
 from notifier.channels import QUEUED, build_channels, build_mailer
 from notifier.owners import OwnerRegistry, http_registry
-from notifier.services import Notifier
+from notifier.parts import Parts
 from notifier.settings import Settings
 
 # How often beat asks whether last week's briefing is due (it is planned once a week).
@@ -60,15 +60,16 @@ def make_notifier_celery(settings: Settings) -> Celery:
     )
 
 
-def build_notifier(
+def build_parts(
     settings: Settings,
     *,
     celery: Celery,
     owners: OwnerRegistry | None = None,
     redis: Any = None,
-) -> Notifier:
+) -> Parts:
+    """What every use case takes: the database, the owners, the channels, the queues."""
     redis = redis if redis is not None else redis_lib.Redis.from_url(settings.redis_url)
-    return Notifier(
+    return Parts(
         engine=make_engine(settings.database_url),
         owners=owners
         or http_registry(

@@ -1,6 +1,9 @@
-"""The notifier's tables: seen events, the read model, deliveries and the ledger."""
+"""The notifier's tables (one metadata, one set of migrations), and two helpers every repository uses."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Column,
@@ -13,8 +16,12 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from minhbach_shared.db import UtcDateTime, make_metadata
+
+T = TypeVar("T")
 
 metadata = make_metadata()
 
@@ -136,3 +143,19 @@ briefing_emails = Table(
     Column("recipient", String(320), nullable=False),
     UniqueConstraint("week", "recipient"),
 )
+
+
+def upsert(session: Session, table: Table) -> Any:
+    """INSERT ... ON CONFLICT for the session's database (SQLite or PostgreSQL).
+
+    SQLite runs one writer at a time (BEGIN IMMEDIATE); PostgreSQL lets two ingests
+    write at once, so a row another transaction just inserted must not fail ours.
+    """
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def chunks(items: Sequence[T], size: int = 400) -> Iterable[Sequence[T]]:
+    """`items` in slices of `size`: SQLite limits bound parameters per statement."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -15,9 +15,9 @@ from minhbach_shared.http import NotFound
 from notifier.broker import Dispatcher
 from notifier.channels.base import Channel
 from notifier.channels.email import EMAIL, EmailChannel
-from notifier.ledger import SubjectKey
+from notifier.disclosure.domain import SubjectKey
+from notifier.disclosure.repository import SubjectCache
 from notifier.owners import OwnerRegistry
-from notifier.repository import SubjectCache
 from notifier.settings import Settings
 
 
@@ -26,8 +26,8 @@ def utcnow() -> datetime:
 
 
 class Parts:
-    """The notifier's collaborators; the use-case modules take one and read it at call time
-    (tests swap the clock or the owners on a built Notifier)."""
+    """The notifier's collaborators. Every use case is a function that takes one and reads it
+    at call time (tests swap the clock or the owners on built Parts)."""
 
     def __init__(
         self,

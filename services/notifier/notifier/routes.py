@@ -1,4 +1,4 @@
-"""The notifier API: thin translators onto services.Notifier."""
+"""The notifier API: thin translators onto the use cases (operations, subscriptions)."""
 
 from __future__ import annotations
 
@@ -19,16 +19,18 @@ from minhbach_shared.ratelimit import refuse_floods
 from notifier import schemas
 from notifier.channels.center import board_stamps
 from notifier.channels.pages import SITE_TITLE, page_environment
-from notifier.services import Notifier
-from notifier.subscriptions import describe
+from notifier.operations import services as operations
+from notifier.parts import Parts
+from notifier.subscriptions import services as subscriptions
+from notifier.subscriptions.domain import describe
 
 
-def get_notifier(request: Request) -> Notifier:
-    notifier: Notifier = request.app.state.notifier
-    return notifier
+def get_parts(request: Request) -> Parts:
+    parts: Parts = request.app.state.parts
+    return parts
 
 
-NotifierDep = Annotated[Notifier, Depends(get_notifier)]
+PartsDep = Annotated[Parts, Depends(get_parts)]
 operator = require_roles(Role.OPERATOR)
 
 router = APIRouter(prefix="/v1", tags=["notifier"])
@@ -45,13 +47,13 @@ async def board_stream(request: Request) -> AsyncIterator[ServerSentEvent]:
 
 
 @router.get("/channels", response_model=list[schemas.ChannelRead])
-def list_channels(notifier: NotifierDep) -> list[dict[str, object]]:
-    return notifier.channel_status()
+def list_channels(parts: PartsDep) -> list[dict[str, object]]:
+    return operations.channel_status(parts)
 
 
 @router.get("/deliveries", response_model=schemas.DeliveryPage)
 def list_deliveries(
-    notifier: NotifierDep,
+    parts: PartsDep,
     status: Annotated[schemas.DeliveryStatusName | None, Query()] = None,
     channel: Annotated[str | None, Query(max_length=30)] = None,
     subject_kind: Annotated[str | None, Query(max_length=30)] = None,
@@ -59,7 +61,8 @@ def list_deliveries(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> schemas.DeliveryPage:
-    items, total = notifier.list_deliveries(
+    items, total = operations.list_deliveries(
+        parts,
         status=status,
         channel=channel,
         subject_kind=subject_kind,
@@ -73,27 +76,27 @@ def list_deliveries(
 
 
 @router.post("/deliveries/{delivery_id}/retry", response_model=schemas.DeliveryRead, dependencies=[operator])
-def retry_delivery(notifier: NotifierDep, delivery_id: RowId) -> schemas.DeliveryRead:
-    return schemas.DeliveryRead.model_validate(notifier.retry_delivery(delivery_id))
+def retry_delivery(parts: PartsDep, delivery_id: RowId) -> schemas.DeliveryRead:
+    return schemas.DeliveryRead.model_validate(operations.retry_delivery(parts, delivery_id))
 
 
 @router.post(
     "/channels/{name}/resync", response_model=schemas.ResyncRead, status_code=202, dependencies=[operator]
 )
-def resync_channel(notifier: NotifierDep, name: Annotated[str, Path(max_length=30)]) -> schemas.ResyncRead:
-    return schemas.ResyncRead(channel=name, deliveries=notifier.resync(name))
+def resync_channel(parts: PartsDep, name: Annotated[str, Path(max_length=30)]) -> schemas.ResyncRead:
+    return schemas.ResyncRead(channel=name, deliveries=operations.resync(parts, name))
 
 
 @router.get("/disclosure/report", response_model=schemas.DisclosureReport)
-def disclosure_report(notifier: NotifierDep) -> dict[str, object]:
-    return notifier.disclosure_report()
+def disclosure_report(parts: PartsDep) -> dict[str, object]:
+    return operations.disclosure_report(parts)
 
 
 @router.get("/ops/queues", response_model=schemas.QueuesRead)
-def queues(notifier: NotifierDep, request: Request) -> schemas.QueuesRead:
-    dispatcher = notifier.dispatcher
-    dead = {c["name"]: c["dead"] for c in notifier.channel_status()}
-    channel_of = {names.channel_queue(c): c for c in notifier.channels}
+def queues(parts: PartsDep, request: Request) -> schemas.QueuesRead:
+    dispatcher = parts.dispatcher
+    dead = {c["name"]: c["dead"] for c in operations.channel_status(parts)}
+    channel_of = {names.channel_queue(c): c for c in parts.channels}
     out = []
     for queue in request.app.state.queues:
         stats = dispatcher.queue_stats(queue)
@@ -120,9 +123,11 @@ Limited = Annotated[None, Depends(_limit)]
 
 
 @public.post("", response_model=schemas.SubscribeAccepted, status_code=202)
-def subscribe(body: schemas.SubscribeRequest, notifier: NotifierDep, _: Limited) -> schemas.SubscribeAccepted:
+def subscribe(body: schemas.SubscribeRequest, parts: PartsDep, _: Limited) -> schemas.SubscribeAccepted:
     """Ask to follow a procedure or a field; the address gets a confirmation link (double opt-in)."""
-    notifier.subscribe(str(body.email).lower(), procedure_code=body.procedure_code, field=body.field)
+    subscriptions.subscribe(
+        parts, str(body.email).lower(), procedure_code=body.procedure_code, field=body.field
+    )
     return schemas.SubscribeAccepted()
 
 
@@ -175,7 +180,7 @@ def _refused(request: Request, exc: DomainError) -> HTMLResponse:
 @public.post("/form", response_class=HTMLResponse)
 def subscribe_form(
     request: Request,
-    notifier: NotifierDep,
+    parts: PartsDep,
     _: Limited,
     email: Annotated[str, Form(max_length=254)] = "",
     procedure_code: Annotated[str, Form(max_length=120)] = "",
@@ -202,7 +207,9 @@ def subscribe_form(
             errors=problems,
         )
     try:
-        notifier.subscribe(str(body.email).lower(), procedure_code=body.procedure_code, field=body.field)
+        subscriptions.subscribe(
+            parts, str(body.email).lower(), procedure_code=body.procedure_code, field=body.field
+        )
     except DomainError as exc:
         return _refused(request, exc)
     return _page(
@@ -229,9 +236,9 @@ def confirm_page(request: Request, token: Token) -> HTMLResponse:
 
 
 @public.post("/confirm", response_class=HTMLResponse)
-def confirm(request: Request, notifier: NotifierDep, token: Token) -> HTMLResponse:
+def confirm(request: Request, parts: PartsDep, token: Token) -> HTMLResponse:
     try:
-        sub = notifier.confirm_subscription(token)
+        sub = subscriptions.confirm_subscription(parts, token)
     except DomainError as exc:
         return _refused(request, exc)
     return _page(
@@ -257,10 +264,10 @@ def unsubscribe_page(request: Request, token: Token) -> HTMLResponse:
 
 
 @public.post("/unsubscribe", response_class=HTMLResponse)
-def unsubscribe(request: Request, notifier: NotifierDep, token: Token) -> HTMLResponse:
+def unsubscribe(request: Request, parts: PartsDep, token: Token) -> HTMLResponse:
     """Also the RFC 8058 one-click target (its body, List-Unsubscribe=One-Click, is not needed)."""
     try:
-        sub = notifier.unsubscribe(token)
+        sub = subscriptions.unsubscribe(parts, token)
     except DomainError as exc:
         return _refused(request, exc)
     return _page(request, "Đã hủy đăng ký", [f"Bạn sẽ không nhận thêm thư về {_target(sub)}."], tone="done")

@@ -1,4 +1,4 @@
-"""Thin Celery tasks: each calls one use case of the process's Notifier."""
+"""Thin Celery tasks: each calls one use case with the process's Parts."""
 
 from __future__ import annotations
 
@@ -12,15 +12,17 @@ from sqlalchemy.exc import OperationalError
 
 from minhbach_shared import names
 from minhbach_shared.celery import backoff_countdown
-from notifier.bootstrap import build_notifier
+from notifier.bootstrap import build_parts
+from notifier.briefing import services as briefing
 from notifier.channels import QUEUED
-from notifier.services import Notifier
+from notifier.disclosure import services as disclosure
+from notifier.parts import Parts
 from notifier.settings import Settings
 
 log = logging.getLogger(__name__)
 
 # Built on first use in each worker process (after the fork), never at import.
-_notifier: Notifier | None = None
+_parts: Parts | None = None
 TRANSIENT = (httpx.HTTPError, OperationalError)
 INGEST_MAX_RETRIES = 20
 # The start-up reconcile asks owners that did not answer again, for about a minute.
@@ -28,11 +30,11 @@ CATCH_UP_TRIES = 12
 CATCH_UP_EVERY_S = 5
 
 
-def notifier() -> Notifier:
-    global _notifier
-    if _notifier is None:
-        _notifier = build_notifier(Settings(), celery=current_app)
-    return _notifier
+def parts() -> Parts:
+    global _parts
+    if _parts is None:
+        _parts = build_parts(Settings(), celery=current_app)
+    return _parts
 
 
 @shared_task(name=names.INGEST_TASK, bind=True, max_retries=INGEST_MAX_RETRIES)
@@ -40,7 +42,7 @@ def ingest(self: Task, envelopes: list[dict[str, Any]]) -> None:
     # Owner down: retry with backoff; nothing was written. Past the last retry the
     # reconciler still finds the change from the owner's /v1/sync/versions.
     try:
-        notifier().ingest(envelopes)
+        disclosure.ingest(parts(), envelopes)
     except TRANSIENT as exc:
         raise self.retry(exc=exc, countdown=backoff_countdown(self.request.retries)) from exc
 
@@ -49,7 +51,7 @@ def _channel_task(channel: str) -> Task:
     @shared_task(name=names.channel_task(channel), bind=True, max_retries=5)
     def deliver(self: Task) -> None:
         try:
-            notifier().run_channel(channel)
+            disclosure.run_channel(parts(), channel)
         except OperationalError as exc:
             raise self.retry(exc=exc, countdown=backoff_countdown(self.request.retries)) from exc
 
@@ -61,7 +63,7 @@ channel_tasks = {channel: _channel_task(channel) for channel in QUEUED}
 
 @shared_task(name=names.PUMP_TASK)
 def pump() -> None:
-    notifier().pump()
+    disclosure.pump(parts())
 
 
 @shared_task(name=names.RECONCILE_TASK, bind=True, max_retries=CATCH_UP_TRIES)
@@ -69,7 +71,7 @@ def reconcile(self: Task, catch_up: bool = False) -> None:
     # catch_up: sent once when the notifier's worker starts, so a system that was down
     # (or is just starting) converges now, not a reconcile interval later. Owners may
     # still be starting beside it: ask again every few seconds until all answered.
-    report = notifier().reconcile()
+    report = disclosure.reconcile(parts())
     if catch_up and report.unreachable and self.request.retries < CATCH_UP_TRIES:
         raise self.retry(countdown=CATCH_UP_EVERY_S)
 
@@ -83,4 +85,4 @@ def catch_up_at_start(sender: Any, **_: Any) -> None:
 
 @shared_task(name=names.BRIEFING_TASK)
 def weekly_briefing() -> None:
-    notifier().plan_briefing()
+    briefing.plan_briefing(parts())

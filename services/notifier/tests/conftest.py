@@ -6,7 +6,7 @@ import pytest
 
 from minhbach_shared import names
 from minhbach_testing.plugin import free_port
-from notifier.bootstrap import build_notifier, make_notifier_celery
+from notifier.bootstrap import build_parts, make_notifier_celery
 from notifier.manage import migrate
 from notifier.settings import Settings
 from notifier.testing import FakeOwner, Inbox, registry, start_smtp
@@ -64,7 +64,7 @@ def make_notifier(settings, owner, content_owner, hotline_owner, celery_app, red
     built = []
 
     def make(**overrides):  # type: ignore[no-untyped-def]
-        service = build_notifier(
+        service = build_parts(
             settings.model_copy(update=overrides),
             celery=celery_app,
             owners=registry(owner, content_owner, hotline_owner),

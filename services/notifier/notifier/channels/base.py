@@ -7,8 +7,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from notifier.ledger import SubjectKey
-from notifier.repository import Delivery, SubjectState
+from notifier.disclosure.domain import Delivery, SubjectKey, SubjectState
 
 
 @dataclass(frozen=True)

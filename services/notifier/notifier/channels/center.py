@@ -47,9 +47,8 @@ from notifier.channels.pages import (
 )
 from notifier.channels.views.procedures import ProcedureViews, procedure_view
 from notifier.channels.views.qa import StatisticsView, statistics_view
-from notifier.hotline import STATISTICS_KEY
-from notifier.ledger import SubjectKey
-from notifier.repository import Delivery, SubjectState
+from notifier.disclosure.domain import Delivery, SubjectKey, SubjectState
+from notifier.hotline.domain import STATISTICS_KEY
 
 log = logging.getLogger(__name__)
 

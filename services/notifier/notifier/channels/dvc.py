@@ -7,7 +7,7 @@ NOTIFIER_DVC_URL with the subject's public state at the read model's version.
 Exactly once, in effect: `webhook-id` is derived from (kind, id, version) only, so
 a redelivery of the same version (a worker killed after the POST, a resync) carries
 the same id and the receiver drops it as a duplicate. Per subject only the newest
-pending version is sent (ledger.split_batch), so a receiver never sees an older
+pending version is sent (disclosure.domain.split_batch), so a receiver never sees an older
 version after a newer one.
 
 It discloses procedures and decisions only: tickets (even redacted) never go to an
@@ -38,8 +38,7 @@ from minhbach_shared.components import PROCEDURE_COMPONENTS
 from minhbach_shared.text import nfc
 from notifier.channels.base import Outcome, ReadModel
 from notifier.channels.pages import file_lock, page_name
-from notifier.ledger import SubjectKey
-from notifier.repository import Delivery, SubjectState
+from notifier.disclosure.domain import Delivery, SubjectKey, SubjectState
 
 log = logging.getLogger(__name__)
 

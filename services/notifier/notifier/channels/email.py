@@ -10,7 +10,7 @@ again, once, on its next run; the Message-ID is derived from the event id and th
 recipient, so mail systems (and people) can tell it is the same message.
 
 Nothing personal goes out: the overdue event carries a tracking code, a unit, a due
-date, a stage and a count of days (hotline.OVERDUE_FIELDS), and that is all the
+date, a stage and a count of days (hotline.domain.OVERDUE_FIELDS), and that is all the
 template gets.
 """
 
@@ -30,12 +30,13 @@ from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from notifier.briefing import Digest
+from notifier.briefing.domain import Digest
 from notifier.channels.pages import page_name, vn_date
 from notifier.channels.views.procedures import procedure_view
-from notifier.repository import EmailJob, SubjectState
+from notifier.disclosure.domain import SubjectState
+from notifier.hotline.domain import EmailJob
 from notifier.settings import Settings
-from notifier.subscriptions import describe
+from notifier.subscriptions.domain import describe
 
 EMAIL = "email"
 # Headers are not folded: Python 3.11's folder splits a long Vietnamese subject into

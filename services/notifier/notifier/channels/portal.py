@@ -41,9 +41,8 @@ from notifier.channels.views.content import (
 )
 from notifier.channels.views.procedures import Entry, ProcedureViews, decision_view, entries
 from notifier.channels.views.qa import FORM_PAGE, LOOKUP_PAGE, QA_DIR, STATS_PAGE, QASite, answer_page
-from notifier.hotline import STATISTICS_KEY
-from notifier.ledger import SubjectKey
-from notifier.repository import Delivery, SubjectState
+from notifier.disclosure.domain import Delivery, SubjectKey, SubjectState
+from notifier.hotline.domain import STATISTICS_KEY
 
 log = logging.getLogger(__name__)
 

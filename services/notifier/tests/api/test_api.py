@@ -5,6 +5,7 @@ from fastapi.testclient import TestClient
 
 from minhbach_shared.auth import Role, issue_token
 from notifier.app import create_app
+from notifier.disclosure import services as disclosure
 from notifier.owners import OwnerRegistry
 from notifier.testing import envelope, procedure_state
 
@@ -17,7 +18,7 @@ def client(settings, owner):
 
 @pytest.fixture
 def service(client):
-    return client.app.state.notifier
+    return client.app.state.parts
 
 
 def auth(settings, role):
@@ -26,7 +27,7 @@ def auth(settings, role):
 
 def publish(service, owner, code="MB.XD.001", version=1):
     owner.put("procedure", procedure_state(code, version))
-    service.ingest([envelope("procedure", code, version)])
+    disclosure.ingest(service, [envelope("procedure", code, version)])
 
 
 def test_platform_endpoints(client):
@@ -43,7 +44,7 @@ def test_channels_show_backlog_and_lag(client, service, owner):
     assert portal["name"] == "portal" and portal["backlog"] == 1 and portal["health"] == "ok"
     assert center["name"] == "center" and center["backlog"] == 1
     assert portal["lag_s"] >= 0
-    service.run_channel("portal")
+    disclosure.run_channel(service, "portal")
     assert client.get("/v1/channels").json()[0]["backlog"] == 0
 
 
@@ -77,7 +78,7 @@ def test_retry_and_resync(client, service, owner, settings):
     assert client.post("/v1/deliveries/999/retry", headers=op).status_code == 404
     assert client.post("/v1/channels/fax/resync", headers=op).status_code == 404
     publish(service, owner)
-    service.run_channel("portal")
+    disclosure.run_channel(service, "portal")
     [sent] = client.get("/v1/deliveries", params={"status": "sent", "channel": "portal"}).json()["items"]
     conflict = client.post(f"/v1/deliveries/{sent['id']}/retry", headers=op)
     assert conflict.status_code == 409 and "sent" in conflict.json()["detail"]
@@ -93,7 +94,7 @@ def test_disclosure_report_and_queues(client, service, owner):
     publish(service, owner)
     report = client.get("/v1/disclosure/report").json()
     assert report["subjects"][0]["channels"]["portal"]["state"] == "missing"
-    service.run_channel("portal")
+    disclosure.run_channel(service, "portal")
     report = client.get("/v1/disclosure/report").json()
     assert report["subjects"][0]["channels"]["portal"] | {"disclosed_at": None} == {
         "version": 1,
@@ -120,7 +121,7 @@ def test_disclosure_report_and_queues(client, service, owner):
 
 def test_portal_is_served(client, service, owner):
     publish(service, owner)
-    service.run_channel("portal")
+    disclosure.run_channel(service, "portal")
     home = client.get("/portal/")
     assert home.status_code == 200 and "text/html" in home.headers["content-type"]
     assert "Cải cách hành chính" in home.text
@@ -130,7 +131,7 @@ def test_portal_is_served(client, service, owner):
 
 def test_center_is_served(client, service, owner):
     publish(service, owner)
-    service.run_channel("center")
+    disclosure.run_channel(service, "center")
     board = client.get("/center/")
     assert board.status_code == 200 and "Thủ tục hành chính đang có hiệu lực" in board.text
     notice = client.get("/center/thu-tuc/MB.XD.001.html")

@@ -6,7 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from notifier.app import create_app
+from notifier.disclosure import services as disclosure
 from notifier.owners import OwnerRegistry
+from notifier.subscriptions import services as subscribing
 from notifier.testing import envelope, procedure_state, text_of
 
 CITIZEN = "nguoidan@example.vn"
@@ -16,14 +18,14 @@ CITIZEN = "nguoidan@example.vn"
 def client(settings, owner, smtp_port):
     configured = settings.model_copy(update={"smtp_port": smtp_port, "subscribe_rate_limit": 5})
     with TestClient(create_app(configured, owners=OwnerRegistry.single(owner))) as c:
-        service = c.app.state.notifier
+        service = c.app.state.parts
         owner.put("procedure", procedure_state("MB.XD.001", 1))
-        service.ingest([envelope("procedure", "MB.XD.001", 1)])
+        disclosure.ingest(service, [envelope("procedure", "MB.XD.001", 1)])
         yield c
 
 
 def confirm_link(client, inbox) -> str:
-    client.app.state.notifier.run_channel("email")
+    disclosure.run_channel(client.app.state.parts, "email")
     match = re.search(r"(/v1/public/subscriptions/confirm\?token=[\w-]+)", text_of(inbox.to(CITIZEN)[-1]))
     assert match
     return match.group(1)
@@ -38,7 +40,7 @@ def test_subscribe_confirm_and_unsubscribe_through_the_pages(client, inbox):
 
     page = client.get(link)  # what a mail scanner would open: changes nothing
     assert page.status_code == 200 and '<form method="post"' in page.text and 'lang="vi"' in page.text
-    service = client.app.state.notifier
+    service = client.app.state.parts
     token = link.rpartition("=")[2]
     confirmed = client.post(link)
     assert confirmed.status_code == 200 and "Đăng ký đã được xác nhận" in confirmed.text
@@ -53,7 +55,7 @@ def test_subscribe_confirm_and_unsubscribe_through_the_pages(client, inbox):
     assert gone.status_code == 200 and "Đã hủy đăng ký" in gone.text
     again = client.post(link)
     assert again.status_code == 409 and "cancelled" in again.text
-    assert service.unsubscribe(token).email == CITIZEN  # stored lower-cased
+    assert subscribing.unsubscribe(service, token).email == CITIZEN  # stored lower-cased
 
 
 def test_bad_input_is_a_clear_422_naming_the_field(client):

@@ -12,8 +12,10 @@ from standardwebhooks import Webhook
 from minhbach_shared.settings import DEV_DVC_SECRET
 from minhbach_testing.dvc_standin import StandinSettings, create_app
 from minhbach_testing.plugin import free_port, serving
-from notifier import repository as repo
-from notifier.bootstrap import build_notifier
+from notifier.bootstrap import build_parts
+from notifier.disclosure import repository as repo
+from notifier.disclosure import services as disclosure
+from notifier.operations import services as operations
 from notifier.testing import envelope, procedure_state, registry, ticket_answer
 
 
@@ -43,7 +45,7 @@ def make_notifier(settings, owner, hotline_owner, celery_app, redis_client, dvc_
             "dvc_timeout_s": timeout_s,
         }
     )
-    return build_notifier(
+    return build_parts(
         dvc_settings,
         celery=celery_app,
         owners=registry(owner, hotline=hotline_owner),
@@ -78,14 +80,14 @@ def later(hours=2):
 def test_delivered_signed_and_in_the_ledger(dvc_notifier, owner, receiver):
     url, _ = receiver
     owner.put("procedure", procedure_state("MB.XD.001", 1))
-    dvc_notifier.ingest([envelope("procedure", "MB.XD.001", 1, "procedure.published")])
-    assert dvc_notifier.run_channel("dvc").sent == 1
+    disclosure.ingest(dvc_notifier, [envelope("procedure", "MB.XD.001", 1, "procedure.published")])
+    assert disclosure.run_channel(dvc_notifier, "dvc").sent == 1
     [item] = received(url)["items"]
     assert item["id"] == "mb_procedure_MB.XD.001_v1"
     assert item["payload"]["type"] == "procedure.published"
     assert item["payload"]["data"]["procedure"]["name"].startswith("Cấp giấy phép xây dựng")
     assert dvc_ledger(dvc_notifier) == {("procedure", "MB.XD.001"): 1}
-    report = dvc_notifier.disclosure_report()
+    report = operations.disclosure_report(dvc_notifier)
     assert report["subjects"][0]["channels"]["dvc"]["state"] == "current"
 
 
@@ -93,27 +95,27 @@ def test_receiver_503_backs_off_then_dead_then_operator_retry_delivers(dvc_notif
     url, _ = receiver
     fail(url, 503)
     owner.put("procedure", procedure_state("MB.XD.001", 1))
-    dvc_notifier.ingest([envelope("procedure", "MB.XD.001", 1)])
+    disclosure.ingest(dvc_notifier, [envelope("procedure", "MB.XD.001", 1)])
 
     before = datetime.now(UTC)
-    first = dvc_notifier.run_channel("dvc")
+    first = disclosure.run_channel(dvc_notifier, "dvc")
     assert first.failed == 1 and first.sent == 0
     [row] = dvc_rows(dvc_notifier, "pending")
     assert row.attempts == 1 and "HTTP 503" in (row.last_error or "")
     assert row.next_attempt_at > before, "backed off into the future"
     # Not due yet: a run right now sends nothing.
-    assert dvc_notifier.run_channel("dvc", now=row.created_at).failed == 0
-    assert dvc_notifier.run_channel("dvc", now=later()).failed == 1
-    assert dvc_notifier.run_channel("dvc", now=later(4)).dead == 1
+    assert disclosure.run_channel(dvc_notifier, "dvc", now=row.created_at).failed == 0
+    assert disclosure.run_channel(dvc_notifier, "dvc", now=later()).failed == 1
+    assert disclosure.run_channel(dvc_notifier, "dvc", now=later(4)).dead == 1
     [dead] = dvc_rows(dvc_notifier, "dead")
     assert dead.attempts == 3
-    assert dvc_notifier.pump(now=later(6)) == [], "a dead delivery gets no automatic attempts"
+    assert disclosure.pump(dvc_notifier, now=later(6)) == [], "a dead delivery gets no automatic attempts"
     assert received(url)["count"] == 0
 
     fail(url, None)
-    retried = dvc_notifier.retry_delivery(dead.id)
+    retried = operations.retry_delivery(dvc_notifier, dead.id)
     assert retried.status == "pending" and retried.attempts == 0
-    assert dvc_notifier.run_channel("dvc").sent == 1
+    assert disclosure.run_channel(dvc_notifier, "dvc").sent == 1
     assert [i["id"] for i in received(url)["items"]] == ["mb_procedure_MB.XD.001_v1"]
     assert dvc_ledger(dvc_notifier) == {("procedure", "MB.XD.001"): 1}
 
@@ -123,17 +125,17 @@ def test_a_receiver_asking_to_wait_is_not_asked_again_sooner(dvc_notifier, owner
     fail(url, 503, retry_after=900)  # our own backoff after a first failure: seconds
     for code in ("MB.XD.001", "MB.XD.002"):
         owner.put("procedure", procedure_state(code, 1))
-    dvc_notifier.ingest([envelope("procedure", c, 1) for c in ("MB.XD.001", "MB.XD.002")])
+    disclosure.ingest(dvc_notifier, [envelope("procedure", c, 1) for c in ("MB.XD.001", "MB.XD.002")])
 
     before = datetime.now(UTC)
-    assert dvc_notifier.run_channel("dvc").failed == 2
+    assert disclosure.run_channel(dvc_notifier, "dvc").failed == 2
     rows = dvc_rows(dvc_notifier, "pending")
     # Both rows wait the 15 minutes the receiver asked for (the second was not even tried).
     assert all(r.next_attempt_at >= before + timedelta(seconds=900) for r in rows)
     assert all(r.next_attempt_at <= before + timedelta(seconds=960) for r in rows)
     fail(url, None)
-    assert dvc_notifier.run_channel("dvc", now=before + timedelta(seconds=600)).sent == 0
-    assert dvc_notifier.run_channel("dvc", now=before + timedelta(seconds=1000)).sent == 2
+    assert disclosure.run_channel(dvc_notifier, "dvc", now=before + timedelta(seconds=600)).sent == 0
+    assert disclosure.run_channel(dvc_notifier, "dvc", now=before + timedelta(seconds=1000)).sent == 2
 
 
 def test_receiver_not_listening_fails_the_batch_fast_and_the_portal_goes_on(
@@ -144,13 +146,13 @@ def test_receiver_not_listening_fails_the_batch_fast_and_the_portal_goes_on(
     try:
         for i in range(5):
             owner.put("procedure", procedure_state(f"MB.XD.00{i}", 1))
-        service.ingest([envelope("procedure", f"MB.XD.00{i}", 1) for i in range(5)])
-        run = service.run_channel("dvc")
+        disclosure.ingest(service, [envelope("procedure", f"MB.XD.00{i}", 1) for i in range(5)])
+        run = disclosure.run_channel(service, "dvc")
         assert (run.failed, run.sent) == (5, 0)
         errors = {r.last_error for r in dvc_rows(service, "pending")}
         assert len(errors) == 1 and "unreachable" in next(iter(errors))
         # One broken channel never holds another back.
-        assert service.run_channel("portal").sent == 5
+        assert disclosure.run_channel(service, "portal").sent == 5
         assert (settings.portal_dir / "thu-tuc" / "MB.XD.004.html").exists()
     finally:
         service.engine.dispose()
@@ -160,27 +162,27 @@ def test_newest_version_wins_and_a_resend_is_a_duplicate_at_the_receiver(dvc_not
     url, _ = receiver
     fail(url, 503)
     owner.put("procedure", procedure_state("MB.XD.001", 1))
-    dvc_notifier.ingest([envelope("procedure", "MB.XD.001", 1)])
-    dvc_notifier.run_channel("dvc")  # fails: v1 backs off
+    disclosure.ingest(dvc_notifier, [envelope("procedure", "MB.XD.001", 1)])
+    disclosure.run_channel(dvc_notifier, "dvc")  # fails: v1 backs off
     owner.put("procedure", procedure_state("MB.XD.001", 2))
-    dvc_notifier.ingest([envelope("procedure", "MB.XD.001", 2)])
+    disclosure.ingest(dvc_notifier, [envelope("procedure", "MB.XD.001", 2)])
     fail(url, None)
-    assert dvc_notifier.run_channel("dvc", now=later()).sent == 1
+    assert disclosure.run_channel(dvc_notifier, "dvc", now=later()).sent == 1
     assert [i["id"] for i in received(url)["items"]] == ["mb_procedure_MB.XD.001_v2"]
     assert {r.status for r in dvc_rows(dvc_notifier)} == {"sent", "superseded"}
 
     # An operator resync sends every subject again: the receiver drops it by webhook-id.
-    assert dvc_notifier.resync("dvc") == 1
-    assert dvc_notifier.run_channel("dvc").sent == 1
+    assert operations.resync(dvc_notifier, "dvc") == 1
+    assert disclosure.run_channel(dvc_notifier, "dvc").sent == 1
     state = received(url)
     assert (state["count"], state["duplicates"]) == (1, 1)
 
 
 def test_tickets_get_no_dvc_row(dvc_notifier, hotline_owner, receiver):
     hotline_owner.put("ticket", ticket_answer())
-    dvc_notifier.ingest([envelope("ticket", "PAKN-2026-000123", 1)])
+    disclosure.ingest(dvc_notifier, [envelope("ticket", "PAKN-2026-000123", 1)])
     assert dvc_rows(dvc_notifier) == []
-    assert dvc_notifier.run_channel("dvc").sent == 0
+    assert disclosure.run_channel(dvc_notifier, "dvc").sent == 0
     assert received(receiver[0])["count"] == 0
 
 
@@ -229,21 +231,21 @@ def test_a_slow_portal_never_holds_the_pump_or_reconcile(
         )
         try:
             owner.put("procedure", procedure_state("MB.XD.001", 1))
-            service.ingest([envelope("procedure", "MB.XD.001", 1)])
+            disclosure.ingest(service, [envelope("procedure", "MB.XD.001", 1)])
             owner.put("procedure", procedure_state("MB.XD.002", 1))
-            worker = threading.Thread(target=service.run_channel, args=("dvc",))
+            worker = threading.Thread(target=disclosure.run_channel, args=(service, "dvc"))
             worker.start()
             assert answering.wait(timeout=10), "the dvc run is under way"
-            service.ingest([envelope("procedure", "MB.XD.002", 1)])  # due while the run is long
+            disclosure.ingest(service, [envelope("procedure", "MB.XD.002", 1)])  # due while the run is long
 
             started = time.monotonic()
             stalled = datetime.now(UTC) + timedelta(seconds=settings.channel_stall_s + 1)
             # The portal's rows are rescued (nobody runs that channel here); the dvc worker
             # is busy, not stalled: no rescue, no waiting for its lock.
-            service.pump(now=stalled)
+            disclosure.pump(service, now=stalled)
             assert time.monotonic() - started < 2, "the pump waited for the slow portal"
             started = time.monotonic()
-            service.reconcile()  # dvc cannot be read back: not audited, its lock not taken
+            disclosure.reconcile(service)  # dvc cannot be read back: not audited, its lock not taken
             assert time.monotonic() - started < 2, "reconcile waited for the slow portal"
             for code in ("MB.XD.001", "MB.XD.002"):
                 assert (settings.portal_dir / "thu-tuc" / f"{code}.html").exists(), "the portal goes on"
@@ -252,7 +254,9 @@ def test_a_slow_portal_never_holds_the_pump_or_reconcile(
             worker.join(timeout=15)
             assert not worker.is_alive()
             assert dvc_ledger(service) == {("procedure", "MB.XD.001"): 1}
-            assert service.run_channel("dvc").sent == 1, "the row that waited goes on the next run"
+            assert disclosure.run_channel(service, "dvc").sent == 1, (
+                "the row that waited goes on the next run"
+            )
         finally:
             release.set()
             service.engine.dispose()

@@ -5,7 +5,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from minhbach_shared.events import Subject
-from notifier import repository as repo
+from notifier.disclosure import repository as repo
+from notifier.disclosure import services as disclosure
 from notifier.owners import http_registry
 from notifier.settings import Settings
 from notifier.testing import (
@@ -48,9 +49,10 @@ def test_a_burst_is_fetched_in_batches_not_one_request_per_subject(registry, own
     for code in codes:
         owner.put("procedure", procedure_state(code, 1, name=f"Thủ tục {code}"))
     owner.put("decision", decision_state(3, 1))
-    report = notifier.ingest(
+    report = disclosure.ingest(
+        notifier,
         [envelope("procedure", code, 1) for code in codes]
-        + [envelope("decision", "3", 1), envelope("procedure", "MB.XD.404", 1)]
+        + [envelope("decision", "3", 1), envelope("procedure", "MB.XD.404", 1)],
     )
     assert len(report.changed) == 251 and report.dropped == 1  # the unknown one: a 404 in the batch
     assert owner.requests == ["POST /v1/sync/states"] * 2  # 252 subjects: 200 + 52
@@ -72,9 +74,9 @@ def test_content_kinds_are_served_by_the_content_owner(owner_server, owner):
 
 
 def test_bootstrap_registers_the_content_and_hotline_owners(settings, celery_app, redis_client):
-    from notifier.bootstrap import build_notifier
+    from notifier.bootstrap import build_parts
 
-    service = build_notifier(
+    service = build_parts(
         settings.model_copy(
             update={"content_url": "http://127.0.0.1:9", "hotline_url": "http://127.0.0.1:9"}
         ),
@@ -111,8 +113,10 @@ def test_unreachable_owner_is_an_httpx_error():
 def test_ingest_over_http(notifier, registry, owner, settings):
     notifier.owners = registry
     owner.put("procedure", procedure_state("MB.XD.001", 1))
-    assert notifier.ingest([envelope("procedure", "MB.XD.001", 1)]).changed == [("procedure", "MB.XD.001")]
-    notifier.run_channel("portal")
+    assert disclosure.ingest(notifier, [envelope("procedure", "MB.XD.001", 1)]).changed == [
+        ("procedure", "MB.XD.001")
+    ]
+    disclosure.run_channel(notifier, "portal")
     assert (settings.portal_dir / "thu-tuc" / "MB.XD.001.html").exists()
 
 

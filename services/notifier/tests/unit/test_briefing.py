@@ -7,7 +7,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from notifier import briefing
+from notifier.briefing import domain as briefing
+from notifier.briefing import services as briefing_services
+from notifier.disclosure import services as disclosure
 from notifier.testing import article_state, envelope, procedure_state, text_of, ticket_answer
 
 OFFICE = "vanphong@example.vn"
@@ -50,20 +52,25 @@ def test_the_briefing_goes_out_once_on_monday_morning_and_tells_the_week(
         "article", article_state(8, 1, title="Tin của tuần trước", publish_at="2026-11-18T02:00:00Z")
     )
     hotline_owner.put("ticket", ticket_answer("PAKN-2026-000123", 1))
-    office.ingest(
+    disclosure.ingest(
+        office,
         [
             envelope("procedure", "MB.XD.001", 1),
             envelope("article", "7", 1),
             envelope("article", "8", 1),
             envelope("ticket", "PAKN-2026-000123", 1),
-        ]
+        ],
     )
-    assert office.run_channel("portal").sent == 4
+    assert disclosure.run_channel(office, "portal").sent == 4
 
-    assert office.plan_briefing(now=MONDAY_6AM) is None, "not before briefing_hour on Monday"
-    assert office.plan_briefing(now=MONDAY_8AM) == "2026-W48"
-    assert office.plan_briefing(now=MONDAY_8AM) is None, "once per week, however often beat asks"
-    assert office.run_channel("email", now=MONDAY_8AM).sent == 2  # the Office once, the director
+    assert briefing_services.plan_briefing(office, now=MONDAY_6AM) is None, (
+        "not before briefing_hour on Monday"
+    )
+    assert briefing_services.plan_briefing(office, now=MONDAY_8AM) == "2026-W48"
+    assert briefing_services.plan_briefing(office, now=MONDAY_8AM) is None, (
+        "once per week, however often beat asks"
+    )
+    assert disclosure.run_channel(office, "email", now=MONDAY_8AM).sent == 2  # the Office once, the director
     [to_office] = inbox.to(OFFICE)
     assert len(inbox.to(DIRECTOR)) == 1
     assert str(to_office["Subject"]) == "Bản tin công khai tuần 48/2026 (23/11/2026–29/11/2026)"
@@ -78,13 +85,13 @@ def test_the_briefing_goes_out_once_on_monday_morning_and_tells_the_week(
 
     # The next Monday, the next week (quiet: nothing happened).
     next_monday = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
-    assert office.plan_briefing(now=next_monday) == "2026-W49"
-    office.run_channel("email", now=next_monday)
+    assert briefing_services.plan_briefing(office, now=next_monday) == "2026-W49"
+    disclosure.run_channel(office, "email", now=next_monday)
     latest = text_of(inbox.to(OFFICE)[-1])
     assert "Trong tuần không có thay đổi nào được công khai." in latest
 
 
 def test_a_beat_that_was_down_on_monday_catches_up_later_in_the_week(office, inbox):
     wednesday = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
-    assert office.plan_briefing(now=wednesday) == "2026-W48"
-    assert office.plan_briefing(now=wednesday) is None
+    assert briefing_services.plan_briefing(office, now=wednesday) == "2026-W48"
+    assert briefing_services.plan_briefing(office, now=wednesday) is None

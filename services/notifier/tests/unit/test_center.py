@@ -10,8 +10,11 @@ import redis.asyncio as async_redis
 from sqlalchemy.orm import Session
 
 from minhbach_testing.plugin import free_port
-from notifier import repository as repo
 from notifier.channels.center import BOARD_STREAM, board_stamps, read_stamp
+from notifier.disclosure import repository as repo
+from notifier.disclosure import services as disclosure
+from notifier.hotline import services as hotline_services
+from notifier.operations import services as operations
 from notifier.testing import (
     article_state,
     decision_ref,
@@ -50,8 +53,8 @@ def put(notifier, owner, content_owner, hotline_owner):
             source = {"article": content_owner, "ticket": hotline_owner}.get(kind, owner)
             source.put(kind, state)
             events.append(envelope(kind, str(state.get("code") or state["id"]), state["version"]))
-        notifier.ingest(events)
-        return notifier.run_channel(channel)
+        disclosure.ingest(notifier, events)
+        return disclosure.run_channel(notifier, channel)
 
     return run
 
@@ -118,8 +121,8 @@ def test_amendment_abolition_and_replacement_change_every_place_at_the_centre(pu
 def test_the_hotline_phones_and_hours_are_on_the_kiosk(notifier, put, hotline_owner, settings):
     put(("procedure", procedure_state("MB.XD.001", 1)))
     hotline_owner.documents["statistics"] = hotline_statistics(phones=["0227 3831 234", "1900 1234"])
-    assert notifier.refresh_statistics() is True
-    notifier.run_channel("center")
+    assert hotline_services.refresh_statistics(notifier) is True
+    disclosure.run_channel(notifier, "center")
     board = read(settings, "index.html")
     assert '<a class="phone" href="tel:02273831234">0227 3831 234</a>' in board
     assert "Giờ làm việc: Sáng 7:00-11:30, chiều 13:30-17:00, thứ Hai đến thứ Sáu" in board
@@ -137,7 +140,7 @@ def test_the_centre_gets_no_rows_for_what_it_does_not_show(put, notifier, settin
     with Session(notifier.engine) as s:
         _, total = repo.page_deliveries(s, status=None, channel="center", offset=0, limit=10)
     assert total == 0
-    assert notifier.run_channel("center").sent == 0
+    assert disclosure.run_channel(notifier, "center").sent == 0
     written = [p.read_text(encoding="utf-8") for p in settings.center_dir.rglob("*.html")]
     assert not any("0912 345 678" in page or "PAKN-2026-000123" in page for page in written)
 
@@ -145,21 +148,21 @@ def test_the_centre_gets_no_rows_for_what_it_does_not_show(put, notifier, settin
 def test_same_board_no_wake_up(put, notifier, settings, redis_client):
     put(("procedure", procedure_state("MB.XD.001", 1)))
     before = stream_stamps(redis_client)
-    notifier.resync("center")  # everything again, nothing different on the board
-    assert notifier.run_channel("center").sent == 1
+    operations.resync(notifier, "center")  # everything again, nothing different on the board
+    assert disclosure.run_channel(notifier, "center").sent == 1
     assert stream_stamps(redis_client) == before
 
 
 def test_reconcile_puts_back_a_notice_or_a_board_removed_behind_its_back(put, notifier, settings):
     put(("procedure", procedure_state("MB.XD.001", 1)), ("procedure", procedure_state("MB.XD.002", 1)))
     (settings.center_dir / "thu-tuc/MB.XD.002.html").unlink()
-    assert notifier.reconcile().redelivered["center"] == [("procedure", "MB.XD.002")]
-    notifier.run_channel("center")
+    assert disclosure.reconcile(notifier).redelivered["center"] == [("procedure", "MB.XD.002")]
+    disclosure.run_channel(notifier, "center")
     assert (settings.center_dir / "thu-tuc/MB.XD.002.html").exists()
 
     (settings.center_dir / "index.html").unlink()
-    assert len(notifier.reconcile().redelivered["center"]) == 2
-    notifier.run_channel("center")
+    assert len(disclosure.reconcile(notifier).redelivered["center"]) == 2
+    disclosure.run_channel(notifier, "center")
     assert "MB.XD.001" in read(settings, "index.html")
 
 
@@ -171,7 +174,7 @@ def test_a_notice_fails_alone_and_the_row_backs_off(put, notifier, settings):
     assert report.failed == 1
     assert ("procedure", "MB.XD.002") not in center_ledger(notifier)
     blocker.rmdir()
-    notifier.run_channel("center", now=notifier.clock() + timedelta(seconds=5))
+    disclosure.run_channel(notifier, "center", now=notifier.clock() + timedelta(seconds=5))
     assert center_ledger(notifier)[("procedure", "MB.XD.002")] == 1
 
 

@@ -3,6 +3,7 @@
 import httpx
 import pytest
 
+from notifier.disclosure import services as disclosure
 from notifier.testing import article_state, demo_documents, envelope, procedure_state
 
 
@@ -12,15 +13,15 @@ def test_reconcile_with_the_content_owner_down_still_repairs_procedures(
     content_owner.put("article", article_state(7, 1))
     content_owner.down = True
     owner.put("procedure", procedure_state("MB.XD.001", 1))
-    report = notifier.reconcile()
+    report = disclosure.reconcile(notifier)
     assert report.unreachable == ["content"]
     assert report.fetched == [("procedure", "MB.XD.001")]
-    notifier.run_channel("portal")
+    disclosure.run_channel(notifier, "portal")
     assert (settings.portal_dir / "thu-tuc/MB.XD.001.html").exists()
 
     content_owner.down = False
-    assert notifier.reconcile().fetched == [("article", "7")]
-    notifier.run_channel("portal")
+    assert disclosure.reconcile(notifier).fetched == [("article", "7")]
+    disclosure.run_channel(notifier, "portal")
     assert (settings.portal_dir / "tin-tuc/so-xay-dung-day-manh-cai-cach-hanh-chinh-nam-2026.html").exists()
 
 
@@ -36,7 +37,7 @@ def test_a_content_fetch_failing_mid_reconcile_does_not_hold_back_procedures(
         )
 
     monkeypatch.setattr(content_owner, "fetch", broken)  # versions() answers, fetch() fails
-    report = notifier.reconcile()
+    report = disclosure.reconcile(notifier)
     assert report.fetched == [("procedure", "MB.XD.001")] and report.unreachable == ["content"]
 
 
@@ -44,9 +45,11 @@ def test_content_events_while_content_is_down_do_not_block_procedure_events(noti
     content_owner.put("article", article_state(7, 1))
     content_owner.down = True
     with pytest.raises(httpx.HTTPError):  # the task retries; nothing is written
-        notifier.ingest([envelope("article", "7", 1)])
+        disclosure.ingest(notifier, [envelope("article", "7", 1)])
     owner.put("procedure", procedure_state("MB.XD.001", 1))
-    assert notifier.ingest([envelope("procedure", "MB.XD.001", 1)]).changed == [("procedure", "MB.XD.001")]
+    assert disclosure.ingest(notifier, [envelope("procedure", "MB.XD.001", 1)]).changed == [
+        ("procedure", "MB.XD.001")
+    ]
 
 
 def test_reconcile_redelivers_article_and_document_pages_deleted_behind_its_back(
@@ -55,25 +58,30 @@ def test_reconcile_redelivers_article_and_document_pages_deleted_behind_its_back
     content_owner.put("article", article_state(7, 1))
     for d in demo_documents():
         content_owner.put("document", d)
-    assert len(notifier.reconcile().fetched) == 7
-    notifier.run_channel("portal")
+    assert len(disclosure.reconcile(notifier).fetched) == 7
+    disclosure.run_channel(notifier, "portal")
     article = settings.portal_dir / "tin-tuc/so-xay-dung-day-manh-cai-cach-hanh-chinh-nam-2026.html"
     document = settings.portal_dir / "van-ban/61-2018-nd-cp.html"
     assert article.exists() and document.exists()
-    assert notifier.reconcile().redelivered == {"portal": [], "center": []}, "converged: nothing to repair"
+    assert disclosure.reconcile(notifier).redelivered == {"portal": [], "center": []}, (
+        "converged: nothing to repair"
+    )
     article.unlink()
     document.unlink()
-    assert sorted(notifier.reconcile().redelivered["portal"]) == [("article", "7"), ("document", "2")]
-    notifier.run_channel("portal")
+    assert sorted(disclosure.reconcile(notifier).redelivered["portal"]) == [
+        ("article", "7"),
+        ("document", "2"),
+    ]
+    disclosure.run_channel(notifier, "portal")
     assert article.exists() and "Được sửa đổi, bổ sung bởi" in document.read_text(encoding="utf-8")
 
 
 def test_an_unpublished_article_counts_as_shown_by_its_notice(notifier, content_owner):
     content_owner.put("article", article_state(7, 1))
-    notifier.ingest([envelope("article", "7", 1)])
-    notifier.run_channel("portal")
+    disclosure.ingest(notifier, [envelope("article", "7", 1)])
+    disclosure.run_channel(notifier, "portal")
     content_owner.put("article", article_state(7, 2, status="unpublished"))
-    notifier.ingest([envelope("article", "7", 2, "article.unpublished")])
-    assert notifier.run_channel("portal").sent == 1
-    again = notifier.reconcile()
+    disclosure.ingest(notifier, [envelope("article", "7", 2, "article.unpublished")])
+    assert disclosure.run_channel(notifier, "portal").sent == 1
+    again = disclosure.reconcile(notifier)
     assert again.fetched == [] and again.redelivered == {"portal": [], "center": []}

@@ -13,7 +13,7 @@ from minhbach_shared.settings import DEV_DVC_SECRET
 from notifier.channels import build_channels
 from notifier.channels.base import ReadModel
 from notifier.channels.dvc import DvcChannel, payload, webhook_id
-from notifier.repository import Delivery, SubjectState
+from notifier.disclosure.domain import Delivery, SubjectState
 from notifier.settings import Settings
 from notifier.testing import decision_ref, decision_state, procedure_state, ticket_answer
 

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from minhbach_shared import names
 from notifier.db import deliveries, email_deliveries
+from notifier.disclosure import services as disclosure
+from notifier.operations import services as operations
 from notifier.testing import Inbox, envelope, overdue_data, procedure_state, start_smtp, text_of
 
 CODE = "PAKN-2026-000123"
@@ -45,7 +47,7 @@ def email_rows(service):  # type: ignore[no-untyped-def]
 
 def test_an_overdue_event_mails_the_unit_and_the_office_in_vietnamese(mailing, inbox, redis_client):
     event = overdue(days=2)
-    report = mailing.ingest([event])
+    report = disclosure.ingest(mailing, [event])
     assert report.notices == 1
     rows = email_rows(mailing)
     assert [(r.channel, r.subject_kind, r.subject_id, r.version, r.status) for r in rows] == [
@@ -55,7 +57,7 @@ def test_an_overdue_event_mails_the_unit_and_the_office_in_vietnamese(mailing, i
     assert {r.recipient for r in rows} == {UNIT_EMAIL, OFFICE}
     assert redis_client.llen(names.channel_queue("email")) == 1, "one run queued on channel.email"
 
-    run = mailing.run_channel("email")
+    run = disclosure.run_channel(mailing, "email")
     assert (run.sent, run.failed, run.dead) == (2, 0, 0)
     assert len(inbox.messages) == 2
     [to_unit], [to_office] = inbox.to(UNIT_EMAIL), inbox.to(OFFICE)
@@ -82,23 +84,23 @@ def test_an_overdue_event_mails_the_unit_and_the_office_in_vietnamese(mailing, i
 
 def test_the_same_event_twice_sends_nothing_more(mailing, inbox):
     event = overdue()
-    mailing.ingest([event, event])
-    mailing.run_channel("email")
+    disclosure.ingest(mailing, [event, event])
+    disclosure.run_channel(mailing, "email")
     assert len(inbox.messages) == 2
-    again = mailing.ingest([event])
+    again = disclosure.ingest(mailing, [event])
     assert again.duplicates == 1 and again.notices == 0
-    assert mailing.run_channel("email").sent == 0
+    assert disclosure.run_channel(mailing, "email").sent == 0
     assert len(inbox.messages) == 2 and len(email_rows(mailing)) == 2
     # Next day's event (a new id) is a new reminder.
-    mailing.ingest([overdue(event_version=4, days=3)])
-    assert mailing.run_channel("email").sent == 2
+    disclosure.ingest(mailing, [overdue(event_version=4, days=3)])
+    assert disclosure.run_channel(mailing, "email").sent == 2
     assert len(inbox.messages) == 4
 
 
 def test_a_unit_without_an_address_only_the_office_is_mailed_and_told(mailing, inbox):
-    mailing.ingest([overdue(unit="Phòng Hạ tầng kỹ thuật")])
+    disclosure.ingest(mailing, [overdue(unit="Phòng Hạ tầng kỹ thuật")])
     assert [r.recipient for r in email_rows(mailing)] == [OFFICE]
-    mailing.run_channel("email")
+    disclosure.run_channel(mailing, "email")
     [(rcpts, message)] = inbox.messages
     assert rcpts == [OFFICE]
     body = text_of(message)
@@ -109,21 +111,21 @@ def test_a_unit_without_an_address_only_the_office_is_mailed_and_told(mailing, i
 def test_smtp_down_backs_off_then_sends_when_it_is_back(mailing, smtp_port):
     clock = [mailing.clock()]
     mailing.clock = lambda: clock[0]
-    mailing.ingest([overdue()])  # nothing listens on smtp_port yet
+    disclosure.ingest(mailing, [overdue()])  # nothing listens on smtp_port yet
 
-    first = mailing.run_channel("email")
+    first = disclosure.run_channel(mailing, "email")
     assert (first.sent, first.failed) == (0, 2)
     rows = email_rows(mailing)
     assert {r.status for r in rows} == {"pending"} and {r.attempts for r in rows} == {1}
     assert all("SMTP unavailable" in r.last_error for r in rows)
     assert all(r.next_attempt_at > clock[0] for r in rows), "backed off, not due right away"
-    assert mailing.run_channel("email").sent == 0, "not due yet"
+    assert disclosure.run_channel(mailing, "email").sent == 0, "not due yet"
 
     box = Inbox()
     controller = start_smtp(smtp_port, box)
     try:
         clock[0] += timedelta(seconds=1)  # past the (test-sized) backoff
-        again = mailing.run_channel("email")
+        again = disclosure.run_channel(mailing, "email")
     finally:
         controller.stop()
     assert again.sent == 2
@@ -134,19 +136,19 @@ def test_smtp_down_backs_off_then_sends_when_it_is_back(mailing, smtp_port):
 def test_smtp_down_too_long_is_dead_and_an_operator_retries_it(mailing, smtp_port):
     clock = [mailing.clock()]
     mailing.clock = lambda: clock[0]
-    mailing.ingest([overdue(unit=None)])  # no unit: the Office only
+    disclosure.ingest(mailing, [overdue(unit=None)])  # no unit: the Office only
     for _ in range(mailing.settings.max_attempts):
         clock[0] += timedelta(seconds=1)
-        mailing.run_channel("email")
+        disclosure.run_channel(mailing, "email")
     [row] = email_rows(mailing)
     assert row.status == "dead" and row.attempts == mailing.settings.max_attempts
-    assert next(c for c in mailing.channel_status() if c["name"] == "email")["dead"] == 1
+    assert next(c for c in operations.channel_status(mailing) if c["name"] == "email")["dead"] == 1
 
     box = Inbox()
     controller = start_smtp(smtp_port, box)
     try:
-        assert mailing.retry_delivery(row.id).status == "pending"
-        assert mailing.run_channel("email").sent == 1
+        assert operations.retry_delivery(mailing, row.id).status == "pending"
+        assert disclosure.run_channel(mailing, "email").sent == 1
     finally:
         controller.stop()
     [(rcpts, message)] = box.messages
@@ -155,7 +157,7 @@ def test_smtp_down_too_long_is_dead_and_an_operator_retries_it(mailing, smtp_por
 
 def test_the_portal_channel_is_unaffected(mailing, inbox, owner, settings):
     owner.put("procedure", procedure_state("MB.XD.001", version=1))
-    mailing.ingest([envelope("procedure", "MB.XD.001", 1), overdue()])
+    disclosure.ingest(mailing, [envelope("procedure", "MB.XD.001", 1), overdue()])
     with Session(mailing.engine) as s:
         by_channel = {
             c: n
@@ -166,11 +168,11 @@ def test_the_portal_channel_is_unaffected(mailing, inbox, owner, settings):
     assert by_channel == {"portal": "procedure", "center": "procedure", "email": "ticket"}, (
         "no e-mail for a disclosure"
     )
-    assert mailing.run_channel("portal").sent == 1
+    assert disclosure.run_channel(mailing, "portal").sent == 1
     assert any(settings.portal_dir.rglob("*.html")), "the portal was written"
-    assert mailing.run_channel("email").sent == 2
+    assert disclosure.run_channel(mailing, "email").sent == 2
     # E-mail is no disclosure channel: not in the report, not resyncable, no ledger.
-    assert mailing.disclosure_report()["channels"] == ["portal", "center"]
+    assert operations.disclosure_report(mailing)["channels"] == ["portal", "center"]
     with pytest.raises(Exception, match="unknown channel"):
-        mailing.resync("email")
-    assert mailing.disclosure_report()["ticket_overdue"]["count"] == 1
+        operations.resync(mailing, "email")
+    assert operations.disclosure_report(mailing)["ticket_overdue"]["count"] == 1

@@ -5,8 +5,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from notifier import repository as repo
 from notifier.db import deliveries, seen_events, subjects
+from notifier.disclosure import repository as repo
+from notifier.disclosure import services as disclosure
 from notifier.testing import decision_state, envelope, procedure_state
 
 
@@ -22,7 +23,7 @@ def versions(notifier):
 
 def test_ingest_fetches_state_and_writes_one_delivery_per_channel(notifier, owner, portal_queue_depth):
     owner.put("procedure", procedure_state("MB.XD.001", 1))
-    report = notifier.ingest([envelope("procedure", "MB.XD.001", 1, "procedure.published")])
+    report = disclosure.ingest(notifier, [envelope("procedure", "MB.XD.001", 1, "procedure.published")])
     assert report.changed == [("procedure", "MB.XD.001")]
     assert versions(notifier) == {("procedure", "MB.XD.001"): 1}
     # A procedure is shown on the portal and at the service centre: one row each.
@@ -35,18 +36,18 @@ def test_ingest_fetches_state_and_writes_one_delivery_per_channel(notifier, owne
 def test_duplicate_event_id_changes_nothing(notifier, owner):
     owner.put("procedure", procedure_state("MB.XD.001", 1))
     event = envelope("procedure", "MB.XD.001", 1)
-    notifier.ingest([event])
+    disclosure.ingest(notifier, [event])
     before = (count(notifier, deliveries), count(notifier, seen_events), len(owner.fetches))
-    report = notifier.ingest([event, event])
+    report = disclosure.ingest(notifier, [event, event])
     assert report.duplicates == 2 and report.changed == []
     assert (count(notifier, deliveries), count(notifier, seen_events), len(owner.fetches)) == before
 
 
 def test_older_version_after_newer_changes_nothing(notifier, owner):
     owner.put("procedure", procedure_state("MB.XD.001", 2))
-    notifier.ingest([envelope("procedure", "MB.XD.001", 2)])
+    disclosure.ingest(notifier, [envelope("procedure", "MB.XD.001", 2)])
     fetches = len(owner.fetches)
-    report = notifier.ingest([envelope("procedure", "MB.XD.001", 1)])
+    report = disclosure.ingest(notifier, [envelope("procedure", "MB.XD.001", 1)])
     assert report.stale == 1 and report.changed == []
     assert len(owner.fetches) == fetches, "a stale event must not even cost a fetch"
     assert versions(notifier) == {("procedure", "MB.XD.001"): 2}
@@ -55,21 +56,23 @@ def test_older_version_after_newer_changes_nothing(notifier, owner):
 
 def test_fetched_state_newer_than_event_wins(notifier, owner):
     owner.put("procedure", procedure_state("MB.XD.001", 3))
-    notifier.ingest([envelope("procedure", "MB.XD.001", 1)])
+    disclosure.ingest(notifier, [envelope("procedure", "MB.XD.001", 1)])
     assert versions(notifier) == {("procedure", "MB.XD.001"): 3}
     # The events for versions 2 and 3 arrive later: nothing more to do.
-    report = notifier.ingest([envelope("procedure", "MB.XD.001", 2), envelope("procedure", "MB.XD.001", 3)])
+    report = disclosure.ingest(
+        notifier, [envelope("procedure", "MB.XD.001", 2), envelope("procedure", "MB.XD.001", 3)]
+    )
     assert report.changed == [] and count(notifier, deliveries, deliveries.c.version != 3) == 0
 
 
 def test_invalid_envelope_is_dropped_not_the_batch(notifier, owner):
     owner.put("decision", decision_state(3, 1))
-    report = notifier.ingest([{"id": "nope"}, "garbage", envelope("decision", "3", 1)])
+    report = disclosure.ingest(notifier, [{"id": "nope"}, "garbage", envelope("decision", "3", 1)])
     assert report.invalid == 2 and report.changed == [("decision", "3")]
 
 
 def test_owner_404_drops_the_subject(notifier, owner):
-    report = notifier.ingest([envelope("procedure", "MB.XD.404", 1)])
+    report = disclosure.ingest(notifier, [envelope("procedure", "MB.XD.404", 1)])
     assert report.dropped == 1 and count(notifier, subjects) == 0
 
 
@@ -78,10 +81,10 @@ def test_owner_down_raises_and_writes_nothing(notifier, owner):
     owner.down = True
     event = envelope("procedure", "MB.XD.001", 1)
     with pytest.raises(httpx.HTTPError):
-        notifier.ingest([event])
+        disclosure.ingest(notifier, [event])
     assert count(notifier, seen_events) == count(notifier, subjects) == count(notifier, deliveries) == 0
     owner.down = False
-    assert notifier.ingest([event]).changed == [("procedure", "MB.XD.001")]
+    assert disclosure.ingest(notifier, [event]).changed == [("procedure", "MB.XD.001")]
 
 
 def test_burst_coalesces_into_few_channel_runs(notifier, owner, portal_queue_depth, settings):
@@ -92,16 +95,16 @@ def test_burst_coalesces_into_few_channel_runs(notifier, owner, portal_queue_dep
             owner.put("procedure", procedure_state(code, version, name=f"Thủ tục số {code}"))
             events.append(envelope("procedure", code, version))
     for start in range(0, len(events), 10):  # the relay sends many envelopes per message
-        notifier.ingest(events[start : start + 10])
+        disclosure.ingest(notifier, events[start : start + 10])
     assert portal_queue_depth() == 1, "one waiting run covers the whole burst"
-    report = notifier.run_channel("portal")
+    report = disclosure.run_channel(notifier, "portal")
     assert report.sent == 50
-    assert notifier.run_channel("center").sent == 50
+    assert disclosure.run_channel(notifier, "center").sent == 50
     for code in codes:
         for root in (settings.portal_dir, settings.center_dir):
             page = (root / "thu-tuc" / f"{code}.html").read_text(encoding="utf-8")
             assert '<meta name="mb:version" content="4">' in page
     assert count(notifier, deliveries, deliveries.c.status == "pending") == 0
     # Nothing left: another run is a cheap no-op, and the pump queues nothing.
-    assert notifier.run_channel("portal").sent == 0
-    assert notifier.pump() == []
+    assert disclosure.run_channel(notifier, "portal").sent == 0
+    assert disclosure.pump(notifier) == []

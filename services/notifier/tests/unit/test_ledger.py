@@ -3,8 +3,8 @@
 import random
 from datetime import UTC, datetime
 
-from notifier import ledger
-from notifier.ledger import EventRef, PendingRef
+from notifier.disclosure import domain as ledger
+from notifier.disclosure.domain import EventRef, PendingRef
 
 T0 = datetime(2026, 11, 27, tzinfo=UTC)
 

@@ -5,6 +5,7 @@ import unicodedata
 import xml.etree.ElementTree as ET
 
 from minhbach_shared.components import PROCEDURE_COMPONENTS
+from notifier.disclosure import services as disclosure
 from notifier.testing import decision_ref, decision_state, envelope, procedure_state
 
 
@@ -13,8 +14,8 @@ def publish(notifier, owner, *states):
     for kind, state in states:
         owner.put(kind, state)
         events.append(envelope(kind, str(state.get("code") or state["id"]), state["version"]))
-    notifier.ingest(events)
-    return notifier.run_channel("portal")
+    disclosure.ingest(notifier, events)
+    return disclosure.run_channel(notifier, "portal")
 
 
 def read(settings, relative):
@@ -220,7 +221,7 @@ def test_a_fee_shows_its_amount_and_its_note_and_never_none(notifier, owner, set
         {"name": "Lệ phí cấp lại", "amount_vnd": 15000},
     ]
     publish(notifier, owner, ("procedure", state))
-    notifier.run_channel("center")
+    disclosure.run_channel(notifier, "center")
     for page in (
         read(settings, "thu-tuc/MB.XD.006.html"),
         (settings.center_dir / "thu-tuc/MB.XD.006.html").read_text(),
@@ -242,7 +243,7 @@ def test_missing_optional_components_never_print_none(notifier, owner, settings)
     other["processing_time"] = {"value": None, "unit": "working_days"}
     other["dossier"] = {"items": [{"name": "Đơn đề nghị", "originals": None, "copies": None}], "sets": None}
     publish(notifier, owner, ("procedure", state), ("procedure", other))
-    notifier.run_channel("center")
+    disclosure.run_channel(notifier, "center")
     pages = {
         "thu-tuc/MB.XD.007.html": read(settings, "thu-tuc/MB.XD.007.html"),
         "thu-tuc/MB.XD.008.html": read(settings, "thu-tuc/MB.XD.008.html"),

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from minhbach_shared.text import slugify
+from notifier.disclosure import services as disclosure
 from notifier.testing import article_state, demo_documents, document_state, envelope, procedure_state
 
 ATOM = {"a": "http://www.w3.org/2005/Atom"}
@@ -19,8 +20,8 @@ def publish(notifier, owner, content_owner, *states):
     for kind, state in states:
         (content_owner if kind in CONTENT else owner).put(kind, state)
         events.append(envelope(kind, str(state.get("code") or state["id"]), state["version"]))
-    notifier.ingest(events)
-    return notifier.run_channel("portal")
+    disclosure.ingest(notifier, events)
+    return disclosure.run_channel(notifier, "portal")
 
 
 def read(settings, relative):

@@ -9,8 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minhbach_shared.text import fold
-from notifier import repository as repo
 from notifier.db import subjects, ticket_overdue
+from notifier.disclosure import repository as repo
+from notifier.disclosure import services as disclosure
+from notifier.operations import services as operations
 from notifier.testing import (
     envelope,
     hotline_statistics,
@@ -53,8 +55,8 @@ def publish(notifier, owner, hotline_owner):
         for kind, state in states:
             (hotline_owner if kind == "ticket" else owner).put(kind, state)
             events.append(envelope(kind, str(state.get("code") or state["id"]), state["version"]))
-        notifier.ingest(events)
-        return notifier.run_channel("portal")
+        disclosure.ingest(notifier, events)
+        return disclosure.run_channel(notifier, "portal")
 
     return run
 
@@ -168,8 +170,8 @@ def test_a_404_after_publication_removes_the_qa_everywhere(notifier, publish, ho
     assert CODE in read(settings, "hoi-dap/index.html")
 
     hotline_owner.remove("ticket", CODE)
-    assert notifier.ingest([envelope("ticket", CODE, 3)]).changed == [("ticket", CODE)]
-    assert notifier.run_channel("portal").sent == 1
+    assert disclosure.ingest(notifier, [envelope("ticket", CODE, 3)]).changed == [("ticket", CODE)]
+    assert disclosure.run_channel(notifier, "portal").sent == 1
 
     gone = read(settings, f"hoi-dap/{CODE}.html")
     assert '<meta name="mb:version" content="3">' in gone
@@ -187,7 +189,7 @@ def test_a_404_after_publication_removes_the_qa_everywhere(notifier, publish, ho
 
 
 def test_a_404_for_a_ticket_never_shown_writes_nothing(notifier, settings):
-    report = notifier.ingest([envelope("ticket", CODE, 1)])
+    report = disclosure.ingest(notifier, [envelope("ticket", CODE, 1)])
     assert report.changed == [] and report.dropped == 1
     assert held(notifier) == {}
 
@@ -195,12 +197,12 @@ def test_a_404_for_a_ticket_never_shown_writes_nothing(notifier, settings):
 def test_reconcile_withdraws_an_answer_whose_event_was_lost(notifier, publish, hotline_owner, settings):
     publish(("procedure", procedure_state("MB.XD.001", 1)), ("ticket", ticket_answer(CODE, 2)))
     hotline_owner.remove("ticket", CODE)  # and the event never arrives
-    report = notifier.reconcile()
+    report = disclosure.reconcile(notifier)
     assert report.fetched == [("ticket", CODE)]
-    notifier.run_channel("portal")
+    disclosure.run_channel(notifier, "portal")
     assert CODE not in read(settings, "hoi-dap/index.html")
     assert "không còn được công khai" in read(settings, f"hoi-dap/{CODE}.html")
-    assert notifier.reconcile().fetched == [], "a withdrawn answer is not fetched again and again"
+    assert disclosure.reconcile(notifier).fetched == [], "a withdrawn answer is not fetched again and again"
 
 
 def test_a_ticket_that_changes_procedure_leaves_the_old_procedure_page(publish, settings):
@@ -224,7 +226,7 @@ def test_overdue_events_are_recorded_not_rendered_and_keep_the_portal_version(
 
     # The hotline's one counter per ticket: an overdue event can be past the answer's version.
     overdue = envelope("ticket", CODE, 5, "ticket.overdue", overdue_data())
-    report = notifier.ingest([overdue, overdue])
+    report = disclosure.ingest(notifier, [overdue, overdue])
     assert report.notices == 1 and report.changed == [] and report.stale == 0
     assert len(hotline_owner.fetches) == fetches, "an overdue event is never fetched as a page"
     assert held(notifier) == {("ticket", CODE): 3}
@@ -233,7 +235,9 @@ def test_overdue_events_are_recorded_not_rendered_and_keep_the_portal_version(
     assert read(settings, f"hoi-dap/{CODE}.html") == page
 
     # A ticket that was never published: nothing on the portal either.
-    notifier.ingest([envelope("ticket", "PAKN-2026-000999", 2, "ticket.overdue", overdue_data(days=4))])
+    disclosure.ingest(
+        notifier, [envelope("ticket", "PAKN-2026-000999", 2, "ticket.overdue", overdue_data(days=4))]
+    )
     assert not (settings.portal_dir / "hoi-dap/PAKN-2026-000999.html").exists()
     assert ("ticket", "PAKN-2026-000999") not in held(notifier)
 
@@ -241,7 +245,7 @@ def test_overdue_events_are_recorded_not_rendered_and_keep_the_portal_version(
         rows = s.execute(select(ticket_overdue).order_by(ticket_overdue.c.ticket_id)).all()
     assert [(r.ticket_id, r.version) for r in rows] == [(CODE, 5), ("PAKN-2026-000999", 2)]
     assert json.loads(rows[0].data) == overdue_data() and rows[0].received_at is not None
-    summary = notifier.disclosure_report()["ticket_overdue"]
+    summary = operations.disclosure_report(notifier)["ticket_overdue"]
     assert summary["count"] == 2 and summary["tickets"] == 2
 
     # The next publication of the answer (version 6) is not held back by the notice.
@@ -251,16 +255,17 @@ def test_overdue_events_are_recorded_not_rendered_and_keep_the_portal_version(
 
 def test_overdue_and_published_events_in_one_batch(notifier, hotline_owner, settings):
     hotline_owner.put("ticket", ticket_answer(CODE, 3))
-    report = notifier.ingest(
+    report = disclosure.ingest(
+        notifier,
         [
             envelope("ticket", CODE, 2, "ticket.overdue", overdue_data()),
             envelope("ticket", CODE, 3),
             envelope("ticket", CODE, 4, "ticket.overdue", overdue_data(days=3)),
-        ]
+        ],
     )
     assert report.changed == [("ticket", CODE)] and report.notices == 2
     assert held(notifier) == {("ticket", CODE): 3}
-    notifier.run_channel("portal")
+    disclosure.run_channel(notifier, "portal")
     assert '<meta name="mb:version" content="3">' in read(settings, f"hoi-dap/{CODE}.html")
 
 
@@ -273,16 +278,16 @@ def test_statistics_refresh_when_tickets_change_and_on_reconcile(notifier, publi
     hotline_owner.documents["statistics"] = hotline_statistics(
         [{"month": "2026-11", "unit": "Phòng Quản lý xây dựng", "received": 7, "open_overdue": 3}]
     )
-    notifier.ingest([envelope("ticket", CODE, 2, "ticket.overdue", overdue_data())])
-    notifier.run_channel("portal")
+    disclosure.ingest(notifier, [envelope("ticket", CODE, 2, "ticket.overdue", overdue_data())])
+    disclosure.run_channel(notifier, "portal")
     stats = read(settings, "hoi-dap/thong-ke.html")
     assert '<meta name="mb:version" content="2">' in stats and "<td>11/2026</td><td>7</td>" in stats
 
     # Unchanged: nothing to deliver. Changed (a new day, a new phone): reconcile picks it up.
-    assert notifier.reconcile().statistics is False
+    assert disclosure.reconcile(notifier).statistics is False
     hotline_owner.documents["statistics"] = hotline_statistics(phones=["1900 1234", "0227 3831 234"])
-    assert notifier.reconcile().statistics is True
-    notifier.run_channel("portal")
+    assert disclosure.reconcile(notifier).statistics is True
+    disclosure.run_channel(notifier, "portal")
     assert '<a href="tel:19001234">1900 1234</a>, <a href="tel:02273831234">' in read(settings, "index.html")
 
 
@@ -291,16 +296,16 @@ def test_reconcile_with_the_hotline_down_leaves_procedures_working(notifier, own
     hotline_owner.documents["statistics"] = hotline_statistics()
     hotline_owner.down = True
     owner.put("procedure", procedure_state("MB.XD.001", 1))
-    report = notifier.reconcile()
+    report = disclosure.reconcile(notifier)
     assert report.unreachable == ["hotline"] and report.fetched == [("procedure", "MB.XD.001")]
-    notifier.run_channel("portal")
+    disclosure.run_channel(notifier, "portal")
     assert (settings.portal_dir / "thu-tuc/MB.XD.001.html").exists()
     assert "Chưa có câu hỏi nào" in read(settings, "hoi-dap/index.html")
 
     hotline_owner.down = False
-    report = notifier.reconcile()
+    report = disclosure.reconcile(notifier)
     assert report.fetched == [("ticket", CODE)] and report.statistics is True
-    notifier.run_channel("portal")
+    disclosure.run_channel(notifier, "portal")
     assert CODE in read(settings, "thu-tuc/MB.XD.001.html")
     assert (settings.portal_dir / "hoi-dap/thong-ke.html").exists()
 
@@ -309,9 +314,9 @@ def test_reconcile_redelivers_qa_pages_deleted_behind_its_back(notifier, publish
     publish(("ticket", ticket_answer(CODE, 1)))
     (settings.portal_dir / f"hoi-dap/{CODE}.html").unlink()
     (settings.portal_dir / "hoi-dap/thong-ke.html").unlink()
-    redelivered = notifier.reconcile().redelivered["portal"]
+    redelivered = disclosure.reconcile(notifier).redelivered["portal"]
     assert sorted(redelivered) == [("statistics", "hotline"), ("ticket", CODE)]
-    notifier.run_channel("portal")
+    disclosure.run_channel(notifier, "portal")
     assert (settings.portal_dir / f"hoi-dap/{CODE}.html").exists()
     assert (settings.portal_dir / "hoi-dap/thong-ke.html").exists()
 

@@ -9,6 +9,7 @@ import unicodedata
 
 import pytest
 
+from notifier.disclosure import services as disclosure
 from notifier.testing import decision_ref, envelope, hotline_statistics, procedure_state, ticket_answer
 
 API = "https://hotline.xaydung.thaibinh.gov.vn"
@@ -43,11 +44,12 @@ def rendered(notifier, owner, hotline_owner, settings):
     for state in states:
         owner.put("procedure", state)
     hotline_owner.put("ticket", ticket_answer("PAKN-2026-000123", 1))
-    notifier.ingest(
+    disclosure.ingest(
+        notifier,
         [envelope("procedure", s["code"], s["version"]) for s in states]
-        + [envelope("ticket", "PAKN-2026-000123", 1)]
+        + [envelope("ticket", "PAKN-2026-000123", 1)],
     )
-    report = notifier.run_channel("portal")
+    report = disclosure.run_channel(notifier, "portal")
     assert report.failed == 0
     return settings
 
@@ -115,9 +117,9 @@ def test_both_pages_are_linked_from_the_qa_index_and_the_home_page(rendered):
 
 def test_without_a_hotline_url_the_script_calls_its_own_origin(notifier, owner, settings):
     owner.put("procedure", procedure_state("MB.XD.001", 1))
-    notifier.ingest([envelope("procedure", "MB.XD.001", 1)])
+    disclosure.ingest(notifier, [envelope("procedure", "MB.XD.001", 1)])
     notifier.channels["portal"].hotline_base_url = ""
-    notifier.run_channel("portal")
+    disclosure.run_channel(notifier, "portal")
     page = read(settings, FORM)
     assert 'data-api=""' in page
     # No statistics yet: the note still points to the Department's hotline.

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import create_engine, delete
 from sqlalchemy.orm import Session
 
-from notifier import repository as repo
 from notifier.db import subjects
+from notifier.disclosure import repository as repo
 
 T0 = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 

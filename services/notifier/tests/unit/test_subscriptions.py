@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 
 from minhbach_shared.http import NotFound, Unprocessable
 from notifier.db import deliveries, subscriptions
-from notifier.subscriptions import followers
+from notifier.disclosure import services as disclosure
+from notifier.subscriptions import services as subscribing
+from notifier.subscriptions.domain import followers
 from notifier.testing import envelope, procedure_state, text_of
 
 CITIZEN = "nguoidan@example.vn"
@@ -39,7 +41,7 @@ def in_force(mailing, owner):
     ]
     for state in states:
         owner.put("procedure", state)
-    mailing.ingest([envelope("procedure", s["code"], 1) for s in states])
+    disclosure.ingest(mailing, [envelope("procedure", s["code"], 1) for s in states])
     return mailing
 
 
@@ -56,23 +58,23 @@ def token_in(text: str, action: str) -> str:
 
 
 def subscribe_and_confirm(service, inbox, **target) -> str:
-    service.subscribe(CITIZEN, **{"procedure_code": None, "field": None, **target})
-    service.run_channel("email")
+    subscribing.subscribe(service, CITIZEN, **{"procedure_code": None, "field": None, **target})
+    disclosure.run_channel(service, "email")
     token = token_in(text_of(inbox.to(CITIZEN)[-1]), "confirm")
-    assert service.confirm_subscription(token).status == "active"
+    assert subscribing.confirm_subscription(service, token).status == "active"
     return token
 
 
 def amend(service, owner, code, version, **kw):
     state = procedure_state(code, version, **kw)
     owner.put("procedure", state)
-    service.ingest([envelope("procedure", code, version, "procedure.amended")])
+    disclosure.ingest(service, [envelope("procedure", code, version, "procedure.amended")])
 
 
 def test_nothing_is_sent_about_changes_before_the_address_confirms(in_force, owner, inbox):
     service = in_force
-    service.subscribe(CITIZEN, procedure_code="MB.XD.001", field=None)
-    assert service.run_channel("email").sent == 1
+    subscribing.subscribe(service, CITIZEN, procedure_code="MB.XD.001", field=None)
+    assert disclosure.run_channel(service, "email").sent == 1
     [confirm] = inbox.to(CITIZEN)
     assert str(confirm["Subject"]) == "Xác nhận đăng ký nhận thông báo thay đổi thủ tục hành chính"
     text = text_of(confirm)
@@ -80,7 +82,7 @@ def test_nothing_is_sent_about_changes_before_the_address_confirms(in_force, own
     token_in(text, "confirm")
 
     amend(service, owner, "MB.XD.001", 2)
-    service.run_channel("email", now=later(service, 60))
+    disclosure.run_channel(service, "email", now=later(service, 60))
     assert len(inbox.to(CITIZEN)) == 1, "a pending subscription gets no change e-mail"
 
 
@@ -88,8 +90,8 @@ def test_a_confirmed_subscriber_gets_the_change_with_its_decision_and_link(in_fo
     service = in_force
     unsubscribe_token = subscribe_and_confirm(service, inbox, procedure_code="MB.XD.001")
     amend(service, owner, "MB.XD.001", 2)
-    assert service.run_channel("email").sent == 0, "changes wait subscriber_delay_s, to coalesce"
-    assert service.run_channel("email", now=later(service, 31)).sent == 1
+    assert disclosure.run_channel(service, "email").sent == 0, "changes wait subscriber_delay_s, to coalesce"
+    assert disclosure.run_channel(service, "email", now=later(service, 31)).sent == 1
     mail = inbox.to(CITIZEN)[-1]
     assert str(mail["Subject"]) == f"Thay đổi thủ tục hành chính: {PERMIT}"
     text = text_of(mail)
@@ -102,7 +104,7 @@ def test_a_confirmed_subscriber_gets_the_change_with_its_decision_and_link(in_fo
 
     # A change to another procedure is none of this subscriber's business.
     amend(service, owner, "MB.XD.002", 2, name="Gia hạn giấy phép xây dựng")
-    service.run_channel("email", now=later(service, 120))
+    disclosure.run_channel(service, "email", now=later(service, 120))
     assert len(inbox.to(CITIZEN)) == 2
 
 
@@ -113,7 +115,7 @@ def test_a_burst_in_a_followed_field_is_one_email(in_force, owner, inbox):
         amend(service, owner, "MB.XD.001", version)
         amend(service, owner, "MB.XD.002", version, name="Gia hạn giấy phép xây dựng")
     amend(service, owner, "MB.NO.001", 2, name="Công nhận chủ đầu tư dự án nhà ở", field="Nhà ở và công sở")
-    report = service.run_channel("email", now=later(service, 31))
+    report = disclosure.run_channel(service, "email", now=later(service, 31))
     assert report.sent == 4  # four change rows, settled by one e-mail
     [mail] = inbox.to(CITIZEN)[1:]
     assert str(mail["Subject"]) == "2 thay đổi thủ tục hành chính bạn theo dõi"
@@ -127,9 +129,9 @@ def test_unsubscribe_stops_the_mail_and_pending_changes_are_dropped(in_force, ow
     service = in_force
     token = subscribe_and_confirm(service, inbox, procedure_code="MB.XD.001")
     amend(service, owner, "MB.XD.001", 2)
-    assert service.unsubscribe(token).status == "unsubscribed"
-    assert service.unsubscribe(token).status == "unsubscribed"  # twice is fine
-    report = service.run_channel("email", now=later(service, 31))
+    assert subscribing.unsubscribe(service, token).status == "unsubscribed"
+    assert subscribing.unsubscribe(service, token).status == "unsubscribed"  # twice is fine
+    report = disclosure.run_channel(service, "email", now=later(service, 31))
     assert report.sent == 0 and report.superseded == 1
     assert len(inbox.to(CITIZEN)) == 1  # the confirmation only
 
@@ -137,13 +139,13 @@ def test_unsubscribe_stops_the_mail_and_pending_changes_are_dropped(in_force, ow
 def test_asking_again_does_not_flood_an_inbox_and_tells_nobody_anything(in_force, inbox):
     service = in_force
     for _ in range(5):
-        service.subscribe(CITIZEN, procedure_code="MB.XD.001", field=None)
-    service.run_channel("email")
+        subscribing.subscribe(service, CITIZEN, procedure_code="MB.XD.001", field=None)
+    disclosure.run_channel(service, "email")
     assert len(inbox.to(CITIZEN)) == 1, "one confirmation per confirm_resend_s"
     token = token_in(text_of(inbox.to(CITIZEN)[0]), "confirm")
-    service.confirm_subscription(token)
-    service.subscribe(CITIZEN, procedure_code="MB.XD.001", field=None)  # already active: silence
-    service.run_channel("email", now=later(service, 3600))
+    subscribing.confirm_subscription(service, token)
+    subscribing.subscribe(service, CITIZEN, procedure_code="MB.XD.001", field=None)  # already active: silence
+    disclosure.run_channel(service, "email", now=later(service, 3600))
     assert len(inbox.to(CITIZEN)) == 1
     with Session(service.engine) as s:
         assert s.scalar(select(subscriptions.c.email)) == CITIZEN
@@ -152,16 +154,16 @@ def test_asking_again_does_not_flood_an_inbox_and_tells_nobody_anything(in_force
 def test_unknown_targets_and_tokens_are_refused_with_the_field_named(in_force):
     service = in_force
     with pytest.raises(Unprocessable) as unknown_code:
-        service.subscribe(CITIZEN, procedure_code="MB.XX.404", field=None)
+        subscribing.subscribe(service, CITIZEN, procedure_code="MB.XX.404", field=None)
     assert unknown_code.value.errors[0]["field"] == "procedure_code"
     with pytest.raises(Unprocessable) as unknown_field:
-        service.subscribe(CITIZEN, procedure_code=None, field="Hàng không")
+        subscribing.subscribe(service, CITIZEN, procedure_code=None, field="Hàng không")
     assert unknown_field.value.errors[0]["field"] == "field"
     assert "Hoạt động xây dựng" in unknown_field.value.errors[0]["message"]
     with pytest.raises(Unprocessable):
-        service.subscribe(CITIZEN, procedure_code="MB.XD.001", field="Hoạt động xây dựng")
+        subscribing.subscribe(service, CITIZEN, procedure_code="MB.XD.001", field="Hoạt động xây dựng")
     with pytest.raises(NotFound):
-        service.confirm_subscription("x" * 32)
+        subscribing.confirm_subscription(service, "x" * 32)
     with Session(service.engine) as s:
         assert s.scalar(select(subscriptions.c.id)) is None
         assert not s.execute(select(deliveries).where(deliveries.c.channel == "email")).all()
@@ -175,11 +177,11 @@ def test_smtp_down_backs_the_whole_message_off_and_sends_it_once_later(
     amend(service, owner, "MB.XD.001", 2)
     amend(service, owner, "MB.XD.002", 2, name="Gia hạn giấy phép xây dựng")
     service.mailer.settings = service.mailer.settings.model_copy(update={"smtp_port": 1})  # nobody there
-    report = service.run_channel("email", now=later(service, 31))
+    report = disclosure.run_channel(service, "email", now=later(service, 31))
     assert report.sent == 0 and report.failed == 2
     service.mailer.settings = service.mailer.settings.model_copy(update={"smtp_port": smtp_port})
-    assert service.run_channel("email", now=later(service, 3600)).sent == 2
-    assert service.run_channel("email", now=later(service, 7200)).sent == 0
+    assert disclosure.run_channel(service, "email", now=later(service, 3600)).sent == 2
+    assert disclosure.run_channel(service, "email", now=later(service, 7200)).sent == 0
     changes = [m for m in inbox.to(CITIZEN) if not str(m["Subject"]).startswith("Xác nhận")]
     assert len(changes) == 1
 
@@ -198,8 +200,8 @@ def test_portal_pages_carry_the_follow_form_where_it_makes_sense(in_force, owner
         "procedure",
         procedure_state("MB.NO.001", 2, status="abolished", actions=abolish, field="Nhà ở và công sở"),
     )
-    service.ingest([envelope("procedure", "MB.NO.001", 2, "procedure.abolished")])
-    service.run_channel("portal")
+    disclosure.ingest(service, [envelope("procedure", "MB.NO.001", 2, "procedure.abolished")])
+    disclosure.run_channel(service, "portal")
     action = 'action="https://minhbach.example.vn/v1/public/subscriptions/form"'
     page = (settings.portal_dir / "thu-tuc/MB.XD.001.html").read_text(encoding="utf-8")
     assert action in page and '<input type="hidden" name="procedure_code" value="MB.XD.001">' in page

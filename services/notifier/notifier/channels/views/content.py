@@ -20,7 +20,7 @@ from markupsafe import Markup
 from minhbach_shared.text import nfc, slugify
 from minhbach_shared.times import parse_moment
 from notifier.channels.base import ReadModel
-from notifier.repository import SubjectState
+from notifier.disclosure.domain import SubjectState
 from notifier.sanitize import clean_html, safe_url
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from typing import Any
 from minhbach_shared.text import fold, nfc, slugify
 from minhbach_shared.times import parse_moment
 from notifier.channels.pages import as_text, as_texts, page_name, vn_date, vnd
-from notifier.repository import SubjectState
+from notifier.disclosure.domain import SubjectState
 
 IN_FORCE = "in_force"
 TIME_UNITS = {"working_days": "ngày làm việc", "days": "ngày", "hours": "giờ", "months": "tháng"}

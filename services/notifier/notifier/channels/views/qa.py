@@ -1,6 +1,6 @@
 """View models of the hotline's subjects for the portal: the public Q&A and its statistics.
 
-Every field is read by name from the contract's public fields (notifier/hotline.py), so
+Every field is read by name from the contract's public fields (notifier/hotline/domain.py), so
 nothing else an owner might send can reach a page; all of it is plain text, autoescaped.
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 from minhbach_shared.text import fold, nfc, slugify
 from minhbach_shared.times import EPOCH, parse_moment
 from notifier.channels.base import ReadModel
-from notifier.hotline import STATISTICS_KEY, TICKET, is_public
-from notifier.repository import SubjectState
+from notifier.disclosure.domain import SubjectState
+from notifier.hotline.domain import STATISTICS_KEY, TICKET, is_public
 
 QA_DIR = "hoi-dap"
 STATS_PAGE = "thong-ke"

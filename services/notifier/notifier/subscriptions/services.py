@@ -1,19 +1,26 @@
-"""Subscribing: ask to follow a procedure or a field, confirm by the e-mailed link, unsubscribe.
+"""Subscribing: ask to follow a procedure or a field, confirm by the e-mailed link, unsubscribe;
+and, at ingest, one pending e-mail row per subscription a change concerns.
 
-The rules (targets, statuses, who follows what) are in subscriptions.py; this module
-reads and writes the notifier's database and queues the confirmation e-mail.
+The rules (targets, statuses, who follows what) are in domain.py; this module reads and
+writes the notifier's database and queues the confirmation e-mail.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from minhbach_shared.http import Conflict, NotFound, Unprocessable
-from notifier import repository as repo
-from notifier import subscriptions
 from notifier.channels.email import EMAIL
+from notifier.disclosure import repository as disclosure
+from notifier.disclosure.domain import SubjectKey
 from notifier.parts import Parts
+from notifier.subscriptions import domain as subscriptions
+from notifier.subscriptions import repository as repo
+from notifier.subscriptions.domain import Subscription
 
 
 def subscribe(parts: Parts, email: str, *, procedure_code: str | None, field: str | None) -> None:
@@ -30,7 +37,7 @@ def subscribe(parts: Parts, email: str, *, procedure_code: str | None, field: st
     with parts.write() as session:
         if procedure_code is not None:
             # One subject read: a public endpoint should not load the whole catalogue.
-            found = repo.get_subject(session, (subscriptions.PROCEDURE, procedure_code.strip()))
+            found = disclosure.get_subject(session, (subscriptions.PROCEDURE, procedure_code.strip()))
             if found is None or not _in_force(found.state):
                 raise Unprocessable(
                     f"no procedure in force with code {procedure_code!r}",
@@ -38,7 +45,7 @@ def subscribe(parts: Parts, email: str, *, procedure_code: str | None, field: st
                 )
             target = subscriptions.procedure_target(found.id, str(found.state.get("name") or ""))
         else:
-            procedures = repo.subjects_of_kind(session, subscriptions.PROCEDURE)
+            procedures = disclosure.subjects_of_kind(session, subscriptions.PROCEDURE)
             fields = sorted(
                 {str(p.state.get("field") or "") for p in procedures if _in_force(p.state)} - {""}
             )
@@ -94,15 +101,15 @@ def subscribe(parts: Parts, email: str, *, procedure_code: str | None, field: st
     parts.dispatcher.enqueue_channel(EMAIL)
 
 
-def confirm_subscription(parts: Parts, token: str) -> repo.Subscription:
+def confirm_subscription(parts: Parts, token: str) -> Subscription:
     return _change_subscription(parts, token, subscriptions.SubscriptionStatus.ACTIVE)
 
 
-def unsubscribe(parts: Parts, token: str) -> repo.Subscription:
+def unsubscribe(parts: Parts, token: str) -> Subscription:
     return _change_subscription(parts, token, subscriptions.SubscriptionStatus.UNSUBSCRIBED)
 
 
-def _change_subscription(parts: Parts, token: str, to: subscriptions.SubscriptionStatus) -> repo.Subscription:
+def _change_subscription(parts: Parts, token: str, to: subscriptions.SubscriptionStatus) -> Subscription:
     """Confirm (pending -> active) or unsubscribe (any -> unsubscribed); repeating is harmless."""
     with parts.write() as session:
         held = repo.subscription_by_token(session, token)
@@ -123,6 +130,43 @@ def _change_subscription(parts: Parts, token: str, to: subscriptions.Subscriptio
         found = repo.subscription_by_token(session, token)
     assert found is not None
     return found
+
+
+def tell_followers(
+    parts: Parts,
+    session: Session,
+    changed: Sequence[tuple[SubjectKey, tuple[int, dict[str, Any], datetime | None]]],
+    *,
+    now: datetime,
+) -> int:
+    """One pending e-mail row per active subscription a changed procedure concerns.
+
+    The rows wait `subscriber_delay_s`; all pending rows of one subscription then
+    leave as one e-mail, so a decision changing fifty procedures of a field is one mail.
+    """
+    procedures = [(key, v) for key, v in changed if key[0] == subscriptions.PROCEDURE]
+    if not procedures or parts.mailer is None:
+        return 0
+    active = repo.active_targets(session)
+    if not active:
+        return 0
+    due_at = now + timedelta(seconds=parts.settings.subscriber_delay_s)
+    rows = 0
+    for key, (version, state, occurred_at) in procedures:
+        for subscription_id in subscriptions.followers(state, key[1], active):
+            repo.add_subscriber_email(
+                session,
+                subscription_id=subscription_id,
+                kind=subscriptions.MailKind.CHANGES,
+                key=key,
+                version=version,
+                channel=EMAIL,
+                now=now,
+                due_at=due_at,
+                occurred_at=occurred_at,
+            )
+            rows += 1
+    return rows
 
 
 def _in_force(state: Mapping[str, Any]) -> bool:

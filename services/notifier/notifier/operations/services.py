@@ -9,15 +9,15 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from minhbach_shared.http import Conflict, NotFound
-from notifier import ledger
-from notifier import repository as repo
-from notifier.ledger import DeliveryStatus
+from notifier.disclosure import repository as repo
+from notifier.disclosure.domain import Delivery, DeliveryStatus, latency_summary
+from notifier.hotline import repository as hotline_repo
 from notifier.parts import Parts
 
 log = logging.getLogger(__name__)
 
 
-def retry_delivery(parts: Parts, delivery_id: int) -> repo.Delivery:
+def retry_delivery(parts: Parts, delivery_id: int) -> Delivery:
     """Deliver a dead or pending row again, now."""
     with parts.write() as session:
         delivery = repo.get_delivery(session, delivery_id)
@@ -84,7 +84,7 @@ def list_deliveries(
     subject_id: str | None = None,
     page: int,
     size: int,
-) -> tuple[list[repo.Delivery], int]:
+) -> tuple[list[Delivery], int]:
     with Session(parts.engine) as session:
         return repo.page_deliveries(
             session,
@@ -102,10 +102,8 @@ def disclosure_report(parts: Parts) -> dict[str, Any]:
     with Session(parts.engine) as session:
         subjects = repo.all_subjects(session)
         disclosed = {name: repo.disclosed(session, channel=name) for name in parts.channels}
-        latency = {
-            name: ledger.latency_summary(repo.latencies(session, channel=name)) for name in parts.channels
-        }
-        overdue = repo.overdue_stats(session)
+        latency = {name: latency_summary(repo.latencies(session, channel=name)) for name in parts.channels}
+        overdue = hotline_repo.overdue_stats(session)
     rows: list[dict[str, Any]] = []
     stale: list[dict[str, Any]] = []
     missing: list[dict[str, Any]] = []

@@ -1,7 +1,8 @@
 """The weekly briefing's use cases: plan last week's e-mails once, and gather what they say.
 
-What a week is and what a digest holds are plain rules in briefing.py; this module reads
-the read model and the ledger, and the e-mail run (runs.py) sends the planned rows.
+What a week is and what a digest holds are plain rules in domain.py; this module reads
+the read model and the ledger, and the e-mail channel's run (disclosure.services) sends
+the planned rows.
 """
 
 from __future__ import annotations
@@ -13,12 +14,17 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from minhbach_shared.times import VIETNAM
-from notifier import briefing, hotline, ledger, operations
-from notifier import repository as repo
+from notifier.briefing import domain as briefing
+from notifier.briefing import repository as repo
 from notifier.channels.email import CHANNEL_LABELS, EMAIL, duration
 from notifier.channels.pages import vn_date
 from notifier.channels.views.content import CATEGORIES
 from notifier.channels.views.procedures import ACTIONS
+from notifier.disclosure import repository as disclosure
+from notifier.disclosure.domain import percentile
+from notifier.hotline import domain as hotline
+from notifier.hotline import repository as hotline_repo
+from notifier.operations import services as operations
 from notifier.parts import Parts
 
 log = logging.getLogger(__name__)
@@ -52,7 +58,7 @@ def plan_briefing(parts: Parts, *, now: datetime | None = None) -> str | None:
 
 def digest(parts: Parts, session: Session, week: briefing.Week) -> briefing.Digest:
     """What happened during `week`, from the read model and the ledger."""
-    subjects = repo.all_subjects(session)
+    subjects = disclosure.all_subjects(session)
     states: dict[str, list[dict[str, Any]]] = {}
     for s in subjects:
         states.setdefault(s.kind, []).append(s.state)
@@ -73,7 +79,7 @@ def digest(parts: Parts, session: Session, week: briefing.Week) -> briefing.Dige
         {"id": t.get("id"), "subject": t.get("subject"), "unit": t.get("unit")}
         for t in briefing.published_in(week, states.get(hotline.TICKET, []))
     ]
-    digest.overdue_reminders, digest.overdue_tickets = repo.overdue_between(
+    digest.overdue_reminders, digest.overdue_tickets = hotline_repo.overdue_between(
         session, start=week.start, end=week.end
     )
     report = operations.disclosure_report(parts)
@@ -81,15 +87,15 @@ def digest(parts: Parts, session: Session, week: briefing.Week) -> briefing.Dige
     for item in [*report["stale"], *report["missing"]]:
         behind[item["channel"]] = behind.get(item["channel"], 0) + 1
     for name in parts.queued():
-        took = repo.sent_between(session, channel=name, start=week.start, end=week.end)
-        p50, p90 = ledger.percentile(took, 50), ledger.percentile(took, 90)
+        took = disclosure.sent_between(session, channel=name, start=week.start, end=week.end)
+        p50, p90 = percentile(took, 50), percentile(took, 90)
         digest.channels.append(
             {
                 "label": CHANNEL_LABELS.get(name, name),
                 "sent": len(took),
                 "p50": duration(p50) if p50 is not None else None,
                 "p90": duration(p90) if p90 is not None else None,
-                "dead_now": repo.channel_stats(session, channel=name)["dead"],
+                "dead_now": disclosure.channel_stats(session, channel=name)["dead"],
                 "behind_now": behind.get(name, 0),
             }
         )

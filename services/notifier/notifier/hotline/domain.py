@@ -1,4 +1,4 @@
-"""What the notifier keeps of the hotline's answers: the contract's public fields, nothing else.
+"""What the notifier keeps of the hotline: its answers' public fields, its statistics, its overdue reminders.
 
 The hotline redacts; the notifier does not try to. What it does is keep and render only
 an explicit allow-list of fields, so a field the hotline should never have sent (a
@@ -8,7 +8,11 @@ reach a page even if it had been stored.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+from notifier.disclosure.domain import Delivery
 
 TICKET = "ticket"
 # The hotline's public statistics (and its phones and office hours), kept in the read
@@ -35,6 +39,26 @@ PUBLIC_ANSWER_FIELDS = (
 )
 OVERDUE_FIELDS = ("unit", "due_on", "days_overdue", "stage", "status")
 STAT_COUNTS = ("received", "answered_on_time", "answered_late", "open_overdue")
+
+
+@dataclass(frozen=True)
+class OverdueNotice:
+    """One ticket.overdue event, its data allow-listed (overdue_data)."""
+
+    event_id: str
+    ticket_id: str
+    version: int
+    data: dict[str, Any]
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class EmailJob:
+    """One pending e-mail: its delivery row, its recipient, and the overdue event it tells of."""
+
+    delivery: Delivery
+    recipient: str
+    notice: OverdueNotice
 
 
 def _str(value: Any) -> str | None:

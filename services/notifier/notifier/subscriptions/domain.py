@@ -1,6 +1,6 @@
 """Subscriptions to changes: a citizen follows one procedure or a whole field by e-mail.
 
-Plain rules, no framework: who matches a change, what a target is, the lifecycle.
+Plain rules and entities, no framework: who matches a change, what a target is, the lifecycle.
 A subscription is `pending` until its address confirms (double opt-in: nobody can sign
 someone else up for mail), then `active`, until it is `unsubscribed` by the link that
 every e-mail carries. The address is personal data: it lives in the notifier's database
@@ -12,10 +12,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from minhbach_shared.text import nfc, slugify
+from notifier.disclosure.domain import Delivery
 
 PROCEDURE = "procedure"
 FIELD = "field"
@@ -41,6 +43,30 @@ class Target:
     kind: str
     key: str
     label: str
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: int
+    email: str
+    target_kind: str
+    target_key: str
+    target_label: str
+    token: str
+    status: str
+    created_at: datetime
+    confirm_sent_at: datetime | None
+    confirmed_at: datetime | None
+    unsubscribed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SubscriberRow:
+    """A subscriber e-mail row with its subscription."""
+
+    delivery: Delivery
+    kind: str
+    subscription: Subscription
 
 
 def new_token() -> str:

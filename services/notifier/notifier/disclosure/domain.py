@@ -1,4 +1,4 @@
-"""The disclosure ledger's rules: pure functions, no framework, no I/O.
+"""The disclosure ledger's rules and entities: pure functions and values, no framework, no I/O.
 
 Per channel and subject the ledger holds the highest version disclosed. An event
 is worth work only when it is new (id not seen) and newer than what the read
@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 SubjectKey = tuple[str, str]
 
@@ -22,6 +23,44 @@ class DeliveryStatus(StrEnum):
     SENT = "sent"
     DEAD = "dead"
     SUPERSEDED = "superseded"
+
+
+@dataclass(frozen=True)
+class SubjectState:
+    """One subject of the read model: the owner's state at `version`."""
+
+    kind: str
+    id: str
+    version: int
+    state: dict[str, Any]
+    updated_at: datetime
+    occurred_at: datetime | None
+
+    @property
+    def key(self) -> SubjectKey:
+        return (self.kind, self.id)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One row of work for one channel: show `version` of a subject (or send one e-mail)."""
+
+    id: int
+    channel: str
+    subject_kind: str
+    subject_id: str
+    version: int
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    occurred_at: datetime | None
+
+    @property
+    def key(self) -> SubjectKey:
+        return (self.subject_kind, self.subject_id)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The internal weekly briefing: last week's disclosures, and how well each channel did."""

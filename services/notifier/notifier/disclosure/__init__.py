@@ -1,0 +1,1 @@
+"""Disclosure: events in, the read model, a delivery per channel, channel runs, the ledger, backstops."""

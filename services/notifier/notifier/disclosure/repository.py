@@ -1,0 +1,408 @@
+"""Queries on the disclosure tables: seen events, the read model, deliveries and the ledger.
+
+Nothing here commits: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from notifier.db import chunks, deliveries, ledger, seen_events, subjects, upsert
+from notifier.disclosure.domain import Delivery, DeliveryStatus, SubjectKey, SubjectState
+
+PENDING = DeliveryStatus.PENDING.value
+
+
+# -- seen events ---------------------------------------------------------------
+
+
+def seen_ids(session: Session, event_ids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in chunks(list(event_ids)):
+        found.update(session.scalars(select(seen_events.c.event_id).where(seen_events.c.event_id.in_(chunk))))
+    return found
+
+
+def mark_seen(session: Session, event_ids: Sequence[str], *, now: datetime) -> None:
+    new = sorted(set(event_ids) - seen_ids(session, event_ids))
+    if new:
+        session.execute(
+            upsert(session, seen_events).on_conflict_do_nothing(index_elements=[seen_events.c.event_id]),
+            [{"event_id": e, "seen_at": now} for e in new],
+        )
+
+
+def prune_seen(session: Session, *, before: datetime) -> int:
+    result = session.execute(delete(seen_events).where(seen_events.c.seen_at < before))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# -- read model ----------------------------------------------------------------
+
+
+def _subject(row: Any) -> SubjectState:
+    return SubjectState(
+        kind=row.kind,
+        id=row.id,
+        version=row.version,
+        state=json.loads(row.state),
+        updated_at=row.updated_at,
+        occurred_at=row.occurred_at,
+    )
+
+
+def subject_versions(session: Session, keys: Sequence[SubjectKey] | None = None) -> dict[SubjectKey, int]:
+    query = select(subjects.c.kind, subjects.c.id, subjects.c.version)
+    if keys is None:
+        return {(r.kind, r.id): r.version for r in session.execute(query)}
+    out: dict[SubjectKey, int] = {}
+    for chunk in chunks(list(keys)):
+        rows = session.execute(query.where(tuple_(subjects.c.kind, subjects.c.id).in_(chunk)))
+        out.update({(r.kind, r.id): r.version for r in rows})
+    return out
+
+
+def all_subjects(session: Session) -> list[SubjectState]:
+    return [_subject(r) for r in session.execute(select(subjects).order_by(subjects.c.kind, subjects.c.id))]
+
+
+class SubjectCache:
+    """The read model as this process last read it: a run reads again only changed rows.
+
+    Every channel run needs every subject (index pages list them all); decoding every
+    state's JSON each time grew with the catalogue. The (version, updated_at) of every
+    row is cheap to read; a row whose pair moved is read again, and a row gone is dropped.
+    Subject states are never changed in place, so a held one is what the row says.
+    """
+
+    def __init__(self) -> None:
+        self._held: dict[SubjectKey, SubjectState] = {}
+
+    def load(self, session: Session) -> list[SubjectState]:
+        stamps = {
+            (r.kind, r.id): (r.version, r.updated_at)
+            for r in session.execute(
+                select(subjects.c.kind, subjects.c.id, subjects.c.version, subjects.c.updated_at)
+            )
+        }
+        held = {
+            key: s
+            for key, s in self._held.items()
+            if key in stamps and stamps[key] == (s.version, s.updated_at)
+        }
+        stale = [key for key in stamps if key not in held]
+        for chunk in chunks(stale):
+            rows = session.execute(select(subjects).where(tuple_(subjects.c.kind, subjects.c.id).in_(chunk)))
+            held.update({(r.kind, r.id): _subject(r) for r in rows})
+        self._held = held
+        return [held[key] for key in sorted(held)]
+
+
+def subjects_of_kind(session: Session, kind: str) -> list[SubjectState]:
+    rows = session.execute(select(subjects).where(subjects.c.kind == kind).order_by(subjects.c.id))
+    return [_subject(r) for r in rows]
+
+
+def get_subject(session: Session, key: SubjectKey) -> SubjectState | None:
+    row = session.execute(select(subjects).where(subjects.c.kind == key[0], subjects.c.id == key[1])).first()
+    return _subject(row) if row else None
+
+
+def get_subjects(session: Session, keys: Sequence[SubjectKey]) -> dict[SubjectKey, SubjectState]:
+    out: dict[SubjectKey, SubjectState] = {}
+    for chunk in chunks(list(set(keys))):
+        rows = session.execute(select(subjects).where(tuple_(subjects.c.kind, subjects.c.id).in_(chunk)))
+        for r in rows:
+            state = _subject(r)
+            out[state.key] = state
+    return out
+
+
+def upsert_subject(
+    session: Session,
+    *,
+    key: SubjectKey,
+    version: int,
+    state: dict[str, Any],
+    now: datetime,
+    occurred_at: datetime | None,
+) -> None:
+    values = {
+        "version": version,
+        "state": json.dumps(state, ensure_ascii=False, sort_keys=True),
+        "updated_at": now,
+        "occurred_at": occurred_at,
+    }
+    # One statement, and the read model never goes back a version, even when two
+    # ingests of the same subject commit at once (PostgreSQL).
+    stmt = upsert(session, subjects).values(kind=key[0], id=key[1], **values)
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[subjects.c.kind, subjects.c.id],
+            set_={name: stmt.excluded[name] for name in values},
+            where=subjects.c.version <= stmt.excluded.version,
+        )
+    )
+
+
+# -- deliveries ----------------------------------------------------------------
+
+
+def delivery_of(row: Any) -> Delivery:
+    """A deliveries row (or a row holding its columns) as a Delivery."""
+    return Delivery(**{c: getattr(row, c) for c in Delivery.__dataclass_fields__})
+
+
+def insert_delivery(
+    session: Session,
+    *,
+    channel: str,
+    key: SubjectKey,
+    version: int,
+    now: datetime,
+    occurred_at: datetime | None,
+    due_at: datetime | None = None,
+) -> int:
+    """A pending row, due at `due_at` (default: now); its id. Every kind of delivery starts here."""
+    return int(
+        session.scalar(
+            insert(deliveries)
+            .values(
+                channel=channel,
+                subject_kind=key[0],
+                subject_id=key[1],
+                version=version,
+                status=PENDING,
+                attempts=0,
+                next_attempt_at=due_at or now,
+                created_at=now,
+                occurred_at=occurred_at,
+            )
+            .returning(deliveries.c.id)
+        )
+    )
+
+
+def add_delivery(
+    session: Session,
+    *,
+    channel: str,
+    key: SubjectKey,
+    version: int,
+    now: datetime,
+    occurred_at: datetime | None,
+) -> None:
+    """A pending delivery of `version`; older pending rows of the subject are superseded by it."""
+    session.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.channel == channel,
+            deliveries.c.subject_kind == key[0],
+            deliveries.c.subject_id == key[1],
+            # A newer version makes an older pending or dead row moot.
+            deliveries.c.status.in_([PENDING, DeliveryStatus.DEAD.value]),
+            deliveries.c.version <= version,
+        )
+        .values(status=DeliveryStatus.SUPERSEDED.value)
+    )
+    insert_delivery(session, channel=channel, key=key, version=version, now=now, occurred_at=occurred_at)
+
+
+def due_deliveries(session: Session, *, channel: str, now: datetime, limit: int) -> list[Delivery]:
+    rows = session.execute(
+        select(deliveries)
+        .where(
+            deliveries.c.channel == channel,
+            deliveries.c.status == PENDING,
+            deliveries.c.next_attempt_at <= now,
+        )
+        .order_by(deliveries.c.id)
+        .limit(limit)
+    )
+    return [delivery_of(r) for r in rows]
+
+
+def oldest_due(session: Session, *, channel: str, now: datetime) -> datetime | None:
+    """When the longest-waiting due row of `channel` became due, if any is due."""
+    found: datetime | None = session.scalar(
+        select(func.min(deliveries.c.next_attempt_at)).where(
+            deliveries.c.channel == channel,
+            deliveries.c.status == PENDING,
+            deliveries.c.next_attempt_at <= now,
+        )
+    )
+    return found
+
+
+def get_delivery(session: Session, delivery_id: int) -> Delivery | None:
+    row = session.execute(select(deliveries).where(deliveries.c.id == delivery_id)).first()
+    return delivery_of(row) if row else None
+
+
+def set_status(session: Session, ids: Sequence[int], status: DeliveryStatus) -> None:
+    for chunk in chunks(list(ids)):
+        session.execute(update(deliveries).where(deliveries.c.id.in_(chunk)).values(status=status.value))
+
+
+def mark_sent(session: Session, ids: Sequence[int], *, now: datetime) -> None:
+    for chunk in chunks(list(ids)):
+        session.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(chunk))
+            .values(
+                status=DeliveryStatus.SENT.value,
+                sent_at=now,
+                attempts=deliveries.c.attempts + 1,
+                last_error=None,
+            )
+        )
+
+
+def mark_failed(
+    session: Session,
+    delivery_id: int,
+    *,
+    attempts: int,
+    status: DeliveryStatus,
+    next_at: datetime,
+    error: str,
+) -> None:
+    session.execute(
+        update(deliveries)
+        .where(deliveries.c.id == delivery_id)
+        .values(attempts=attempts, status=status.value, next_attempt_at=next_at, last_error=error[:2000])
+    )
+
+
+def reschedule(session: Session, delivery_id: int, *, now: datetime) -> None:
+    session.execute(
+        update(deliveries)
+        .where(deliveries.c.id == delivery_id)
+        .values(status=PENDING, next_attempt_at=now, attempts=0)
+    )
+
+
+def open_versions(session: Session, *, channel: str) -> dict[SubjectKey, int]:
+    """Per subject the newest version with a pending or dead row (work still owed)."""
+    rows = session.execute(
+        select(deliveries.c.subject_kind, deliveries.c.subject_id, func.max(deliveries.c.version))
+        .where(
+            deliveries.c.channel == channel,
+            deliveries.c.status.in_([PENDING, DeliveryStatus.DEAD.value]),
+        )
+        .group_by(deliveries.c.subject_kind, deliveries.c.subject_id)
+    )
+    return {(r[0], r[1]): r[2] for r in rows}
+
+
+def page_deliveries(
+    session: Session,
+    *,
+    status: str | None,
+    channel: str | None,
+    subject_kind: str | None = None,
+    subject_id: str | None = None,
+    offset: int,
+    limit: int,
+) -> tuple[list[Delivery], int]:
+    conditions = []
+    if status:
+        conditions.append(deliveries.c.status == status)
+    if channel:
+        conditions.append(deliveries.c.channel == channel)
+    if subject_kind:
+        conditions.append(deliveries.c.subject_kind == subject_kind)
+    if subject_id:
+        conditions.append(deliveries.c.subject_id == subject_id)
+    where = and_(*conditions) if conditions else None
+    query = select(deliveries).order_by(deliveries.c.id.desc()).offset(offset).limit(limit)
+    count = select(func.count()).select_from(deliveries)
+    if where is not None:
+        query = query.where(where)
+        count = count.where(where)
+    return [delivery_of(r) for r in session.execute(query)], int(session.scalar(count) or 0)
+
+
+def channel_stats(session: Session, *, channel: str) -> dict[str, Any]:
+    row = session.execute(
+        select(
+            func.count().filter(deliveries.c.status == PENDING),
+            func.min(deliveries.c.created_at).filter(deliveries.c.status == PENDING),
+            func.count().filter(deliveries.c.status == DeliveryStatus.DEAD.value),
+            func.count().filter(and_(deliveries.c.status == PENDING, deliveries.c.attempts > 0)),
+        ).where(deliveries.c.channel == channel)
+    ).one()
+    return {"backlog": int(row[0]), "oldest_pending_at": row[1], "dead": int(row[2]), "failing": int(row[3])}
+
+
+def latencies(session: Session, *, channel: str, limit: int = 10_000) -> list[float]:
+    rows = session.execute(
+        select(deliveries.c.sent_at, deliveries.c.occurred_at)
+        .where(
+            deliveries.c.channel == channel,
+            deliveries.c.status == DeliveryStatus.SENT.value,
+            deliveries.c.occurred_at.is_not(None),
+        )
+        .order_by(deliveries.c.id.desc())
+        .limit(limit)
+    )
+    return [max((r.sent_at - r.occurred_at).total_seconds(), 0.0) for r in rows]
+
+
+def sent_between(session: Session, *, channel: str, start: datetime, end: datetime) -> list[float]:
+    """Seconds from event to disclosure of each row of `channel` sent in [start, end)."""
+    rows = session.execute(
+        select(deliveries.c.sent_at, deliveries.c.occurred_at).where(
+            deliveries.c.channel == channel,
+            deliveries.c.status == DeliveryStatus.SENT.value,
+            deliveries.c.sent_at >= start,
+            deliveries.c.sent_at < end,
+        )
+    )
+    return [max((r.sent_at - r.occurred_at).total_seconds(), 0.0) if r.occurred_at else 0.0 for r in rows]
+
+
+# -- ledger --------------------------------------------------------------------
+
+
+def disclosed(session: Session, *, channel: str) -> dict[SubjectKey, tuple[int, datetime]]:
+    rows = session.execute(
+        select(ledger.c.subject_kind, ledger.c.subject_id, ledger.c.version, ledger.c.disclosed_at).where(
+            ledger.c.channel == channel
+        )
+    )
+    return {(r[0], r[1]): (r[2], r[3]) for r in rows}
+
+
+def raise_ledger(session: Session, *, channel: str, key: SubjectKey, version: int, now: datetime) -> None:
+    """Record `version` as disclosed unless the ledger already holds it or newer."""
+    where = and_(ledger.c.channel == channel, ledger.c.subject_kind == key[0], ledger.c.subject_id == key[1])
+    current = session.scalar(select(ledger.c.version).where(where))
+    if current is None:
+        session.execute(
+            insert(ledger).values(
+                channel=channel, subject_kind=key[0], subject_id=key[1], version=version, disclosed_at=now
+            )
+        )
+    elif version > current:
+        session.execute(update(ledger).where(where).values(version=version, disclosed_at=now))
+
+
+def forget_ledger(session: Session, *, channel: str, keys: Sequence[SubjectKey] | None = None) -> None:
+    """The channel no longer shows these subjects (all when None): their ledger rows go."""
+    if keys is None:
+        session.execute(delete(ledger).where(ledger.c.channel == channel))
+        return
+    for chunk in chunks(list(keys)):
+        session.execute(
+            delete(ledger).where(
+                ledger.c.channel == channel,
+                or_(*[and_(ledger.c.subject_kind == k, ledger.c.subject_id == i) for k, i in chunk]),
+            )
+        )

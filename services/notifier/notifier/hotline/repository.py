@@ -1,0 +1,109 @@
+"""Queries on the overdue reminders' tables: ticket.overdue notices and the e-mails that tell of them.
+
+Nothing here commits: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from notifier.db import chunks, email_deliveries, ticket_overdue, upsert
+from notifier.disclosure import repository as disclosure
+from notifier.disclosure.domain import Delivery
+from notifier.hotline.domain import EmailJob, OverdueNotice
+
+
+def add_overdue(session: Session, notices: Sequence[OverdueNotice], *, now: datetime) -> list[OverdueNotice]:
+    """Record the notices; return those recorded now (an event id already held is skipped).
+
+    One statement per notice with RETURNING: under PostgreSQL a concurrent ingest of the
+    same event waits on the key and gets nothing back, so only one of them sends e-mail.
+    """
+    added: list[OverdueNotice] = []
+    for n in notices:
+        stmt = (
+            upsert(session, ticket_overdue)
+            .values(
+                event_id=n.event_id,
+                ticket_id=n.ticket_id,
+                version=n.version,
+                data=json.dumps(n.data, ensure_ascii=False, sort_keys=True),
+                occurred_at=n.occurred_at,
+                received_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=[ticket_overdue.c.event_id])
+            .returning(ticket_overdue.c.event_id)
+        )
+        if session.execute(stmt).first() is not None:
+            added.append(n)
+    return added
+
+
+def overdue_stats(session: Session) -> dict[str, Any]:
+    row = session.execute(
+        select(
+            func.count(),
+            func.count(func.distinct(ticket_overdue.c.ticket_id)),
+            func.max(ticket_overdue.c.received_at),
+        )
+    ).one()
+    return {"count": int(row[0]), "tickets": int(row[1]), "latest_received_at": row[2]}
+
+
+def add_email(
+    session: Session, *, notice: OverdueNotice, recipient: str, channel: str, now: datetime
+) -> None:
+    """A pending e-mail delivery of one overdue event to one recipient (never superseded)."""
+    delivery_id = disclosure.insert_delivery(
+        session,
+        channel=channel,
+        key=("ticket", notice.ticket_id),
+        version=notice.version,
+        now=now,
+        occurred_at=notice.occurred_at,
+    )
+    session.execute(
+        insert(email_deliveries).values(
+            delivery_id=delivery_id, event_id=notice.event_id, recipient=recipient
+        )
+    )
+
+
+def email_jobs(session: Session, batch: Sequence[Delivery]) -> dict[int, EmailJob]:
+    """The e-mail behind each delivery of `batch` (a delivery without one is left out)."""
+    by_id = {d.id: d for d in batch}
+    out: dict[int, EmailJob] = {}
+    for chunk in chunks(list(by_id)):
+        rows = session.execute(
+            select(
+                email_deliveries.c.delivery_id,
+                email_deliveries.c.recipient,
+                ticket_overdue.c.event_id,
+                ticket_overdue.c.ticket_id,
+                ticket_overdue.c.version,
+                ticket_overdue.c.data,
+                ticket_overdue.c.occurred_at,
+            )
+            .join(ticket_overdue, ticket_overdue.c.event_id == email_deliveries.c.event_id)
+            .where(email_deliveries.c.delivery_id.in_(chunk))
+        )
+        for r in rows:
+            notice = OverdueNotice(r.event_id, r.ticket_id, r.version, json.loads(r.data), r.occurred_at)
+            out[r.delivery_id] = EmailJob(by_id[r.delivery_id], r.recipient, notice)
+    return out
+
+
+def overdue_between(session: Session, *, start: datetime, end: datetime) -> tuple[int, int]:
+    """(reminders, distinct tickets) of ticket.overdue received in [start, end)."""
+    row = session.execute(
+        select(func.count(), func.count(func.distinct(ticket_overdue.c.ticket_id))).where(
+            ticket_overdue.c.received_at >= start, ticket_overdue.c.received_at < end
+        )
+    ).one()
+    return int(row[0]), int(row[1])
