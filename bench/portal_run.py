@@ -23,6 +23,7 @@ from typing import Any
 import redis as redis_lib
 
 import notifier.channels.portal as portal_module
+from minhbach_testing.notifier import FakeOwner, envelope, procedure_state, registry
 from minhbach_testing.plugin import RedisServer, free_port
 from notifier.bootstrap import build_parts, make_notifier_celery
 from notifier.channels.views.procedures import ProcedureViews, procedure_view
@@ -31,7 +32,6 @@ from notifier.disclosure import services as disclosure
 from notifier.manage import migrate
 from notifier.parts import Parts
 from notifier.settings import Settings
-from notifier.testing import FakeOwner, envelope, procedure_state, registry
 
 FIELDS = ["Hoạt động xây dựng", "Quy hoạch xây dựng", "Nhà ở", "Vật liệu xây dựng", "Kinh doanh bất động sản"]
 ROUNDS = 7

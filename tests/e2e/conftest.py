@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from minhbach_testing.harness import System
-from notifier.testing import Inbox, start_smtp
+from minhbach_testing.notifier import Inbox, start_smtp
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from email.message import EmailMessage
 
 from minhbach_shared.auth import Role
 from minhbach_testing.harness import VIETNAM, System
+from minhbach_testing.notifier import Inbox
 from minhbach_testing.plugin import wait_until
-from notifier.testing import Inbox
 
 
 def check_overdue(system: System, as_of: datetime) -> None:

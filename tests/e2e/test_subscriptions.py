@@ -11,8 +11,8 @@ import httpx
 
 from minhbach_shared.auth import Role
 from minhbach_testing.harness import System, today_in_vietnam
+from minhbach_testing.notifier import Inbox, text_of
 from minhbach_testing.plugin import wait_until
-from notifier.testing import Inbox, text_of
 
 CITIZEN = "theodoi@example.vn"
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from minhbach_shared.auth import Role, issue_token
 from minhbach_shared.db import make_engine, migrate
 from minhbach_shared.events import Subject
+from minhbach_testing.notifier import FakeOwner, decision_state, envelope, procedure_state
 from minhbach_testing.plugin import PostgresServer, RedisServer, shared_dir
 from notifier import manage as notifier_manage
 from notifier.bootstrap import build_parts, make_notifier_celery
@@ -33,7 +34,6 @@ from notifier.operations import services as operations
 from notifier.owners import OwnerRegistry
 from notifier.parts import Parts
 from notifier.settings import Settings as NotifierSettings
-from notifier.testing import FakeOwner, decision_state, envelope, procedure_state
 from procedures import manage as procedures_manage
 from procedures.app import create_app
 from procedures.domain import vietnam_today

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from minhbach_shared import names
+from minhbach_testing.notifier import FakeOwner, Inbox, registry, start_smtp
 from minhbach_testing.plugin import free_port
 from notifier.bootstrap import build_parts, make_notifier_celery
 from notifier.manage import migrate
 from notifier.settings import Settings
-from notifier.testing import FakeOwner, Inbox, registry, start_smtp
 
 
 @pytest.fixture

@@ -4,10 +4,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from minhbach_shared.auth import Role, issue_token
+from minhbach_testing.notifier import envelope, procedure_state
 from notifier.app import create_app
 from notifier.disclosure import services as disclosure
 from notifier.owners import OwnerRegistry
-from notifier.testing import envelope, procedure_state
 
 
 @pytest.fixture

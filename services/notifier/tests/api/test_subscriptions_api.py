@@ -5,11 +5,11 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from minhbach_testing.notifier import envelope, procedure_state, text_of
 from notifier.app import create_app
 from notifier.disclosure import services as disclosure
 from notifier.owners import OwnerRegistry
 from notifier.subscriptions import services as subscribing
-from notifier.testing import envelope, procedure_state, text_of
 
 CITIZEN = "nguoidan@example.vn"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi import FastAPI, HTTPException
 
+from minhbach_testing.notifier import FakeOwner
 from minhbach_testing.plugin import serving
-from notifier.testing import FakeOwner
 
 
 def owner_api(owner: FakeOwner) -> FastAPI:

@@ -11,12 +11,12 @@ from standardwebhooks import Webhook
 
 from minhbach_shared.settings import DEV_DVC_SECRET
 from minhbach_testing.dvc_standin import StandinSettings, create_app
+from minhbach_testing.notifier import envelope, procedure_state, registry, ticket_answer
 from minhbach_testing.plugin import free_port, serving
 from notifier.bootstrap import build_parts
 from notifier.disclosure import repository as repo
 from notifier.disclosure import services as disclosure
 from notifier.operations import services as operations
-from notifier.testing import envelope, procedure_state, registry, ticket_answer
 
 
 @pytest.fixture

@@ -5,11 +5,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from minhbach_shared.events import Subject
-from notifier.disclosure import repository as repo
-from notifier.disclosure import services as disclosure
-from notifier.owners import http_registry
-from notifier.settings import Settings
-from notifier.testing import (
+from minhbach_testing.notifier import (
     article_state,
     decision_state,
     document_state,
@@ -18,6 +14,10 @@ from notifier.testing import (
     procedure_state,
     ticket_answer,
 )
+from notifier.disclosure import repository as repo
+from notifier.disclosure import services as disclosure
+from notifier.owners import http_registry
+from notifier.settings import Settings
 
 
 def held_version(notifier, key):

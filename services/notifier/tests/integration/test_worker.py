@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from minhbach_shared import names
+from minhbach_testing.notifier import envelope, procedure_state
 from minhbach_testing.plugin import ServiceProcess, wait_until
-from notifier.testing import envelope, procedure_state
 
 
 @pytest.fixture

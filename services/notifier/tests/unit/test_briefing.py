@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from minhbach_testing.notifier import article_state, envelope, procedure_state, text_of, ticket_answer
 from notifier.briefing import domain as briefing
 from notifier.briefing import services as briefing_services
 from notifier.disclosure import services as disclosure
-from notifier.testing import article_state, envelope, procedure_state, text_of, ticket_answer
 
 OFFICE = "vanphong@example.vn"
 DIRECTOR = "giamdoc@example.vn"

@@ -9,13 +9,7 @@ import pytest
 import redis.asyncio as async_redis
 from sqlalchemy.orm import Session
 
-from minhbach_testing.plugin import free_port
-from notifier.channels.center import BOARD_STREAM, board_stamps, read_stamp
-from notifier.disclosure import repository as repo
-from notifier.disclosure import services as disclosure
-from notifier.hotline import services as hotline_services
-from notifier.operations import services as operations
-from notifier.testing import (
+from minhbach_testing.notifier import (
     article_state,
     decision_ref,
     decision_state,
@@ -24,6 +18,12 @@ from notifier.testing import (
     procedure_state,
     ticket_answer,
 )
+from minhbach_testing.plugin import free_port
+from notifier.channels.center import BOARD_STREAM, board_stamps, read_stamp
+from notifier.disclosure import repository as repo
+from notifier.disclosure import services as disclosure
+from notifier.hotline import services as hotline_services
+from notifier.operations import services as operations
 
 PERMIT = "Cấp giấy phép xây dựng mới đối với công trình cấp I, cấp II"
 

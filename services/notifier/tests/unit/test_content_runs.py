@@ -3,8 +3,8 @@
 import httpx
 import pytest
 
+from minhbach_testing.notifier import article_state, demo_documents, envelope, procedure_state
 from notifier.disclosure import services as disclosure
-from notifier.testing import article_state, demo_documents, envelope, procedure_state
 
 
 def test_reconcile_with_the_content_owner_down_still_repairs_procedures(

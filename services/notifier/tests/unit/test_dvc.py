@@ -10,12 +10,12 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from minhbach_shared.components import PROCEDURE_COMPONENTS
 from minhbach_shared.settings import DEV_DVC_SECRET
+from minhbach_testing.notifier import decision_ref, decision_state, procedure_state, ticket_answer
 from notifier.channels import build_channels
 from notifier.channels.base import ReadModel
 from notifier.channels.dvc import DvcChannel, payload, webhook_id
 from notifier.disclosure.domain import Delivery, SubjectState
 from notifier.settings import Settings
-from notifier.testing import decision_ref, decision_state, procedure_state, ticket_answer
 
 NAME = "Cấp giấy phép xây dựng mới đối với công trình cấp I, cấp II"
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)

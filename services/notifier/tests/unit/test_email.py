@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minhbach_shared import names
+from minhbach_testing.notifier import Inbox, envelope, overdue_data, procedure_state, start_smtp, text_of
 from notifier.db import deliveries, email_deliveries
 from notifier.disclosure import services as disclosure
 from notifier.operations import services as operations
-from notifier.testing import Inbox, envelope, overdue_data, procedure_state, start_smtp, text_of
 
 CODE = "PAKN-2026-000123"
 UNIT = "Phòng Quản lý xây dựng"

@@ -5,10 +5,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from minhbach_testing.notifier import decision_state, envelope, procedure_state
 from notifier.db import deliveries, seen_events, subjects
 from notifier.disclosure import repository as repo
 from notifier.disclosure import services as disclosure
-from notifier.testing import decision_state, envelope, procedure_state
 
 
 def count(notifier, table, *where):

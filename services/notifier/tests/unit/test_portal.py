@@ -5,8 +5,8 @@ import unicodedata
 import xml.etree.ElementTree as ET
 
 from minhbach_shared.components import PROCEDURE_COMPONENTS
+from minhbach_testing.notifier import decision_ref, decision_state, envelope, procedure_state
 from notifier.disclosure import services as disclosure
-from notifier.testing import decision_ref, decision_state, envelope, procedure_state
 
 
 def publish(notifier, owner, *states):

@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from minhbach_shared.text import slugify
+from minhbach_testing.notifier import article_state, demo_documents, document_state, envelope, procedure_state
 from notifier.disclosure import services as disclosure
-from notifier.testing import article_state, demo_documents, document_state, envelope, procedure_state
 
 ATOM = {"a": "http://www.w3.org/2005/Atom"}
 CONTENT = {"article", "document"}

@@ -9,17 +9,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minhbach_shared.text import fold
-from notifier.db import subjects, ticket_overdue
-from notifier.disclosure import repository as repo
-from notifier.disclosure import services as disclosure
-from notifier.operations import services as operations
-from notifier.testing import (
+from minhbach_testing.notifier import (
     envelope,
     hotline_statistics,
     overdue_data,
     procedure_state,
     ticket_answer,
 )
+from notifier.db import subjects, ticket_overdue
+from notifier.disclosure import repository as repo
+from notifier.disclosure import services as disclosure
+from notifier.operations import services as operations
 
 CODE = "PAKN-2026-000123"
 PROCEDURE_NAME = "Cấp giấy phép xây dựng mới đối với công trình cấp I, cấp II"

@@ -9,8 +9,14 @@ import unicodedata
 
 import pytest
 
+from minhbach_testing.notifier import (
+    decision_ref,
+    envelope,
+    hotline_statistics,
+    procedure_state,
+    ticket_answer,
+)
 from notifier.disclosure import services as disclosure
-from notifier.testing import decision_ref, envelope, hotline_statistics, procedure_state, ticket_answer
 
 API = "https://hotline.xaydung.thaibinh.gov.vn"
 FORM = "hoi-dap/gui-phan-anh.html"

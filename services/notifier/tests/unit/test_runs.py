@@ -5,10 +5,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from minhbach_testing.notifier import decision_state, envelope, procedure_state
 from notifier.disclosure import repository as repo
 from notifier.disclosure import services as disclosure
 from notifier.operations import services as operations
-from notifier.testing import decision_state, envelope, procedure_state
 
 
 def rows(notifier, **kw):

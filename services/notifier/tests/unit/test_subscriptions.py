@@ -11,11 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minhbach_shared.http import NotFound, Unprocessable
+from minhbach_testing.notifier import envelope, procedure_state, text_of
 from notifier.db import deliveries, subscriptions
 from notifier.disclosure import services as disclosure
 from notifier.subscriptions import services as subscribing
 from notifier.subscriptions.domain import followers
-from notifier.testing import envelope, procedure_state, text_of
 
 CITIZEN = "nguoidan@example.vn"
 PERMIT = "Cấp giấy phép xây dựng mới đối với công trình cấp I, cấp II"

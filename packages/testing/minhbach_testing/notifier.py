@@ -1,4 +1,5 @@
-"""Test doubles kept in the tree: a fake owner and contract-shaped states."""
+"""The notifier's test doubles: a fake owner, contract-shaped states and envelopes, and a
+real SMTP server (aiosmtpd) that keeps what it accepted."""
 
 from __future__ import annotations
 
