@@ -211,14 +211,66 @@ class ServiceProcess:
         self.kill(signal.SIGTERM)
 
 
+@pytest.fixture(scope="session")
+def session_redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One redis-server for the whole session (use `redis_server`: it is emptied per test)."""
+    server = RedisServer(port=free_port(), dir=tmp_path_factory.mktemp("redis"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop(signal.SIGKILL)
+
+
 @pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+def redis_server(session_redis_server: RedisServer) -> RedisServer:
+    """The session's redis-server, empty: nothing a previous test left (keys, queues,
+    rate-limit counters) is seen. A test that stops or restarts Redis uses `own_redis_server`."""
+    if session_redis_server.proc is None or session_redis_server.proc.poll() is not None:
+        session_redis_server.start()  # a test stopped it anyway: the next one gets it back
+    client = session_redis_server.client()
+    try:
+        client.flushall()
+    finally:
+        client.close()
+    return session_redis_server
+
+
+@pytest.fixture
+def own_redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of this test's own, for a test that stops or restarts it."""
     server = RedisServer(port=free_port(), dir=tmp_path / "redis")
     server.start()
     try:
         yield server
     finally:
         server.stop(signal.SIGKILL)
+
+
+_TEMPLATES: dict[Path, Path] = {}
+
+
+def migrated_sqlite(path: Path, migrations: Path) -> str:
+    """A SQLite database at `path`, at the newest revision of `migrations`; its URL.
+
+    The migrations run once per session, into a template that each test copies: the same
+    schema as running them, without running them again for every test.
+    """
+    from minhbach_shared.db import migrate
+
+    template = _TEMPLATES.get(migrations)
+    if template is None:
+        template = Path(tempfile.mkdtemp(prefix="mb-template-")) / "template.db"
+        migrate(f"sqlite:///{template}", migrations)
+        _TEMPLATES[migrations] = template
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, path)
+    return f"sqlite:///{path}"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for template in _TEMPLATES.values():
+        shutil.rmtree(template.parent, ignore_errors=True)
 
 
 REPO_ROOT = Path(__file__).resolve().parents[3]

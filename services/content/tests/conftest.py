@@ -1,4 +1,4 @@
-"""Fixtures: a migrated SQLite file per test, a real redis-server, a real stand-in procedures API."""
+"""Fixtures: a migrated SQLite copy per test, a real redis-server, a real stand-in procedures API."""
 
 from __future__ import annotations
 
@@ -21,8 +21,7 @@ from content.manage import MIGRATIONS
 from content.markup import ALLOWED_TAGS
 from content.settings import Settings
 from minhbach_shared.auth import Role, issue_token
-from minhbach_shared.db import migrate
-from minhbach_testing.plugin import RedisServer, serving, shared_dir
+from minhbach_testing.plugin import RedisServer, migrated_sqlite, serving, shared_dir
 
 # Bodies an attacker (or a careless paste) might save; none may survive into body_html.
 HOSTILE = [
@@ -87,8 +86,7 @@ def procedures_url() -> Iterator[str]:
 @pytest.fixture
 def make_settings(tmp_path: Path, procedures_url: str) -> Callable[..., Settings]:
     def make(redis_url: str, **overrides: Any) -> Settings:
-        db_url = f"sqlite:///{tmp_path / 'content.db'}"
-        migrate(db_url, MIGRATIONS)
+        db_url = migrated_sqlite(tmp_path / "content.db", MIGRATIONS)
         values: dict[str, Any] = {
             "database_url": db_url,
             "redis_url": redis_url,

@@ -1,4 +1,4 @@
-"""Fixtures: a migrated SQLite file per test, a real redis-server, a real procedures stand-in, tokens."""
+"""Fixtures: a migrated SQLite copy per test, a real redis-server, a real procedures stand-in, tokens."""
 
 from __future__ import annotations
 
@@ -16,8 +16,7 @@ from hotline.app import create_app
 from hotline.manage import MIGRATIONS
 from hotline.settings import Settings
 from minhbach_shared.auth import Role, issue_token
-from minhbach_shared.db import migrate
-from minhbach_testing.plugin import RedisServer, serving
+from minhbach_testing.plugin import RedisServer, migrated_sqlite, serving
 
 KNOWN_PROCEDURES = {"MB.XD.001": "Cấp giấy phép xây dựng", "MB.XD.002": "Cấp chứng chỉ hành nghề"}
 
@@ -44,8 +43,7 @@ def procedures_url() -> Iterator[str]:
 @pytest.fixture
 def make_settings(tmp_path: Path, procedures_url: str) -> Callable[..., Settings]:
     def make(redis_url: str, **overrides: Any) -> Settings:
-        db_url = f"sqlite:///{tmp_path / 'hotline.db'}"
-        migrate(db_url, MIGRATIONS)
+        db_url = migrated_sqlite(tmp_path / "hotline.db", MIGRATIONS)
         values: dict[str, Any] = {
             "database_url": db_url,
             "redis_url": redis_url,

@@ -1,4 +1,4 @@
-"""Fixtures: a migrated SQLite file, the real redis-server, a Notifier with a fake owner."""
+"""Fixtures: a migrated SQLite copy, a redis-server, the notifier's parts with fake owners."""
 
 from __future__ import annotations
 
@@ -6,16 +6,16 @@ import pytest
 
 from minhbach_shared import names
 from minhbach_testing.notifier import FakeOwner, Inbox, registry, start_smtp
-from minhbach_testing.plugin import free_port
+from minhbach_testing.plugin import free_port, migrated_sqlite
 from notifier.bootstrap import build_parts, make_notifier_celery
-from notifier.manage import migrate
+from notifier.manage import MIGRATIONS
 from notifier.settings import Settings
 
 
 @pytest.fixture
 def settings(tmp_path, redis_server):
     s = Settings(
-        database_url=f"sqlite:///{tmp_path}/notifier.db",
+        database_url=migrated_sqlite(tmp_path / "notifier.db", MIGRATIONS),
         portal_dir=tmp_path / "portal",
         center_dir=tmp_path / "center",
         redis_url=redis_server.url,
@@ -25,7 +25,6 @@ def settings(tmp_path, redis_server):
         log_json=False,
         environment="test",
     )
-    migrate(s)
     return s
 
 

@@ -1,4 +1,4 @@
-"""Fixtures: a migrated SQLite file per test, a real redis-server, the app, tokens, sample data."""
+"""Fixtures: a migrated SQLite copy per test, a real redis-server, the app, tokens, sample data."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from minhbach_shared.auth import Role, issue_token
-from minhbach_shared.db import migrate
-from minhbach_testing.plugin import RedisServer, shared_dir
+from minhbach_testing.plugin import RedisServer, migrated_sqlite, shared_dir
 from procedures.app import create_app
 from procedures.manage import MIGRATIONS
 from procedures.settings import Settings
@@ -36,8 +35,7 @@ def sample(sample_payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
 @pytest.fixture
 def make_settings(tmp_path: Path) -> Callable[[str], Settings]:
     def make(redis_url: str) -> Settings:
-        db_url = f"sqlite:///{tmp_path / 'procedures.db'}"
-        migrate(db_url, MIGRATIONS)
+        db_url = migrated_sqlite(tmp_path / "procedures.db", MIGRATIONS)
         return Settings(
             database_url=db_url, redis_url=redis_url, environment="test", log_json=False, var_dir=tmp_path
         )

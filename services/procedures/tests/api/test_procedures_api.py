@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy import create_engine, text
 from minhbach_shared.db import make_engine
 from minhbach_testing.plugin import RedisServer
 from procedures import services
+from procedures.app import create_app
 from procedures.domain import vietnam_today
 from procedures.settings import Settings
 from procedures.uow import UnitOfWork
@@ -77,9 +79,13 @@ class TestPlatform:
         assert client.get("/metrics").status_code == 200
         assert "/v1/procedures" in client.get("/openapi.json").json()["paths"]
 
-    def test_readiness_reports_redis_down(self, client: TestClient, redis_server: RedisServer) -> None:
-        redis_server.stop()
-        response = client.get("/readyz")
+    def test_readiness_reports_redis_down(
+        self, make_settings: Callable[[str], Settings], own_redis_server: RedisServer
+    ) -> None:
+        with TestClient(create_app(make_settings(own_redis_server.url))) as client:
+            assert client.get("/readyz").status_code == 200
+            own_redis_server.stop()
+            response = client.get("/readyz")
         assert response.status_code == 503 and response.json()["redis"].startswith("error")
 
 
