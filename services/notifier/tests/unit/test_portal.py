@@ -158,6 +158,21 @@ def test_feed_is_atom_newest_first_with_stable_ids(notifier, owner, settings):
     assert "theo Quyết định số 22/QĐ-SXD" in raw.decode("utf-8")
 
 
+def test_the_home_page_lists_the_latest_decisions_changes_first_among_a_days_changes(
+    notifier, owner, settings
+):
+    # Both take effect at the same midnight; decision 9 was made after decision 5, so its
+    # change is the latest, whatever the procedure codes' alphabetical order.
+    publish(
+        notifier,
+        owner,
+        ("procedure", procedure_state("MB.ZZ.001", 1, name="Thủ tục Z", actions=[("new", decision_ref(5))])),
+        ("procedure", procedure_state("MB.AA.001", 1, name="Thủ tục A", actions=[("new", decision_ref(9))])),
+    )
+    home = read(settings, "index.html")
+    assert home.index("Thủ tục A") < home.index("Thủ tục Z")
+
+
 def test_writes_are_atomic_and_leave_no_temp_files(notifier, owner, settings):
     for version in (1, 2, 3):
         publish(notifier, owner, ("procedure", procedure_state("MB.XD.001", version)))

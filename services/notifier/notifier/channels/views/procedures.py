@@ -48,6 +48,9 @@ class Entry:
     href: str
     updated: datetime
     summary: str
+    # Among changes taking effect at the same moment (a day's decisions all take effect at
+    # its midnight), the later decision's first: decision ids grow as decisions are made.
+    decision_id: int = 0
 
 
 def _dossier(raw: Any) -> dict[str, Any]:
@@ -213,6 +216,7 @@ def entries(procedures: Sequence[dict[str, Any]], decisions: Sequence[dict[str, 
                     updated=h["effective_at"] or epoch,
                     summary=f"Thủ tục {p['code']} — {h['action'].lower()}{decision}, "
                     f"hiệu lực từ ngày {h['effective']}.",
+                    decision_id=int(h["decision_id"] or 0),
                 )
             )
     for d in decisions:
@@ -225,7 +229,8 @@ def entries(procedures: Sequence[dict[str, Any]], decisions: Sequence[dict[str, 
                 updated=d["applied_at"] or d["published_at"] or epoch,
                 summary=f"Quyết định số {d['number']} ({label} từ ngày {d['effective_on']}, "
                 f"phiên bản {d['version']}), {len(d['changes'])} thủ tục.",
+                decision_id=int(d["id"]),
             )
         )
-    out.sort(key=lambda e: (e.updated, e.id), reverse=True)
+    out.sort(key=lambda e: (e.updated, e.decision_id, e.id), reverse=True)
     return out
