@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from minhbach_testing.harness import System, today_in_vietnam
-from minhbach_testing.plugin import shared_dir
 
 KIOSK: dict[str, Any] = {"viewport": {"width": 1920, "height": 1080}}
 PHONE: dict[str, Any] = {
@@ -30,7 +29,6 @@ def center(system: System) -> System:
     """The demo procedures on the kiosk board, with the hotline's phones."""
     from hotline.settings import DEMO_PHONES
 
-    system.manage("procedures", "load-demo", str(shared_dir() / "data" / "procedures-sample.json"))
     system.wait_for_page("index.html", "MB.XD.001", timeout=30, channel="center")
     system.wait_for_page("index.html", DEMO_PHONES[0], timeout=30, channel="center")
     return system

@@ -8,15 +8,13 @@ Debian's Chromium (/usr/bin/chromium) is driven by Playwright; no downloaded bro
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from minhbach_testing.harness import APP_PROCESSES, System
-from minhbach_testing.plugin import RedisServer, free_port, shared_dir
+from minhbach_testing.harness import System
 
 PHONE: dict[str, Any] = {
     "viewport": {"width": 390, "height": 844},
@@ -30,25 +28,8 @@ TIMEOUT_MS = 10_000
 
 
 @pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    """The system, with the hotline allowing the notifier's origin (its port is random)."""
-    root = tmp_path_factory.mktemp("system")
-    redis = RedisServer(port=free_port(), dir=root / "redis")
-    redis.start()
-    running = System(root=root, redis=redis)
-    running.env["HOTLINE_CORS_ORIGINS"] = json.dumps([running.notifier_url])
-    try:
-        running.start(APP_PROCESSES)
-        yield running
-    finally:
-        running.stop()
-        redis.stop()
-
-
-@pytest.fixture(scope="module")
 def form_ready(system: System) -> System:
-    """The demo procedures loaded and the form rendered with them in its list."""
-    system.manage("procedures", "load-demo", str(shared_dir() / "data" / "procedures-sample.json"))
+    """The form rendered with the demo procedures in its list."""
     page = system.wait_for_page(FORM, 'value="MB.XD.001"', timeout=30)
     assert f'data-api="{system.hotline_url}"' in page, "the form must post to the hotline's public URL"
     system.wait_for_page(LOOKUP, "</html>", timeout=10)

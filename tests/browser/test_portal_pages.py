@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from minhbach_testing.harness import System
-from minhbach_testing.plugin import png, shared_dir
+from minhbach_testing.plugin import png
 
 VIEWPORTS: dict[str, dict[str, Any]] = {
     "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True},
@@ -60,11 +60,9 @@ def publish_article(system: System, **fields: Any) -> str:
 
 @pytest.fixture(scope="module")
 def portal_pages(system: System) -> list[str]:
-    """The demo procedures and documents, one long news article and one article in each other
-    category (an initiative with a cover, a report, propaganda panels), rendered; the paths to open."""
-    data = shared_dir() / "data"
-    system.manage("procedures", "load-demo", str(data / "procedures-sample.json"))
-    system.manage("content", "load-demo", str(data / "legal-documents.json"))
+    """The demo procedures and documents (the system loads them), one long news article and
+    one article in each other category (an initiative with a cover, a report, propaganda
+    panels), rendered; the paths to open."""
     slug = publish_article(system)
     article = f"tin-tuc/{slug}.html"
     # Pictures wider than any phone: a cover and two propaganda panels, served by the content service.

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from minhbach_shared.auth import Role
-from minhbach_testing.harness import System
+from minhbach_testing.harness import System, running_system
 
 HOSTILE_VALUES: list[Any] = [
     None,
@@ -50,6 +50,14 @@ HOSTILE_RAW_BODIES: list[bytes] = [
     b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
 ]
 HOSTILE_PATH_VALUES = ["0", "-1", "99999999999999999999", "..", "%2e%2e%2fetc", "x" * 500, "Đ%20đ", "1;DROP"]
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    """A system of its own: whatever hostile write a service accepts stays out of the one
+    the other end-to-end tests share."""
+    with running_system(tmp_path_factory.mktemp("hostile")) as running:
+        yield running
 
 
 def services(system: System) -> dict[str, str]:

@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from minhbach_shared.auth import Role
-from minhbach_testing.harness import APP_PROCESSES, System, today_in_vietnam
-from minhbach_testing.plugin import RedisServer, free_port, wait_until
+from minhbach_testing.harness import System, running_system, today_in_vietnam
+from minhbach_testing.plugin import wait_until
 
 pytestmark = pytest.mark.system
 
@@ -29,16 +29,10 @@ QUESTION = "Hồ sơ cấp phép của tôi nộp từ tháng trước nhưng ch
 
 @pytest.fixture
 def system(tmp_path: Path) -> Iterator[System]:
-    redis = RedisServer(port=free_port(), dir=tmp_path / "redis")
-    redis.start()
+    """A system of its own: this test takes its dvc receiver down."""
     # Backoff capped at 2 s: the receiver's return is noticed within seconds, not minutes.
-    running = System(root=tmp_path, redis=redis, overrides={"NOTIFIER_RETRY_CAP_S": "2"})
-    try:
-        running.start(APP_PROCESSES)
+    with running_system(tmp_path, NOTIFIER_RETRY_CAP_S="2") as running:
         yield running
-    finally:
-        running.stop()
-        redis.stop()
 
 
 def decide(system: System, number: str, action: str, codes: list[str]) -> str:

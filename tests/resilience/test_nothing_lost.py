@@ -32,8 +32,8 @@ from minhbach_shared import names
 from minhbach_shared.auth import Role
 from minhbach_shared.db import make_engine
 from minhbach_shared.outbox import TEST_PAUSE_AFTER_SEND_ENV, pause_after_send_for_tests
-from minhbach_testing.harness import CORE_PROCESSES, System, today_in_vietnam
-from minhbach_testing.plugin import RedisServer, free_port, serving, wait_until
+from minhbach_testing.harness import CORE_PROCESSES, System, running_system, today_in_vietnam
+from minhbach_testing.plugin import free_port, serving, wait_until
 
 pytestmark = pytest.mark.system
 
@@ -44,18 +44,9 @@ SMALL_BATCH = "5"
 NOTIFIER_WORKERS = ("notifier-portal", "notifier-center", "notifier-events")
 
 
-@contextlib.contextmanager
-def backbone(root: Path, **overrides: str) -> Iterator[System]:
+def backbone(root: Path, **overrides: str) -> contextlib.AbstractContextManager[System]:
     """Like the fresh_system fixture (procedures and the notifier), with settings overridden."""
-    redis = RedisServer(port=free_port(), dir=root / "redis")
-    redis.start()
-    system = System(root=root, redis=redis, overrides=overrides)
-    try:
-        system.start(CORE_PROCESSES)
-        yield system
-    finally:
-        system.stop()
-        redis.stop()
+    return running_system(root, CORE_PROCESSES, **overrides)
 
 
 def seed_drafts(system: System, procedure_like, prefix: str, count: int) -> list[str]:

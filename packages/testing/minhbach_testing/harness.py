@@ -8,11 +8,16 @@ test (or a benchmark) runs beside a running `make up`.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +28,7 @@ import httpx
 from minhbach_shared.auth import Role, issue_token
 from minhbach_shared.settings import DEV_DVC_SECRET, DEV_JWT_SECRET
 from minhbach_shared.times import VIETNAM
-from minhbach_testing.plugin import REPO_ROOT, RedisServer, ServiceProcess, free_port, wait_until
+from minhbach_testing.plugin import REPO_ROOT, RedisServer, ServiceProcess, free_port, shared_dir, wait_until
 
 PROCFILE = REPO_ROOT / "Procfile"
 BIN = Path(sys.executable).parent
@@ -64,7 +69,6 @@ CORE_PROCESSES = (
     "notifier-beat",
 )
 # Everything but Redis (the test owns it) and Flower (nobody looks at it in a test).
-# Owners start before the notifier; procedures before the owners that check codes with it.
 APP_PROCESSES = (
     *CORE_PROCESSES[:4],
     "content",
@@ -277,6 +281,8 @@ class System(SystemClient):
             "HOTLINE_PORT": str(self.hotline_port),
             "HOTLINE_DATABASE_URL": f"sqlite:///{var / 'hotline.db'}",
             "HOTLINE_PROCEDURES_URL": f"http://127.0.0.1:{self.procedures_port}",
+            # The portal's hotline form posts from the notifier's origin (its port is random).
+            "HOTLINE_CORS_ORIGINS": json.dumps([f"http://127.0.0.1:{self.notifier_port}"]),
             "NOTIFIER_PORT": str(self.notifier_port),
             "NOTIFIER_DATABASE_URL": f"sqlite:///{var / 'notifier.db'}",
             "NOTIFIER_PROCEDURES_URL": f"http://127.0.0.1:{self.procedures_port}",
@@ -340,16 +346,20 @@ class System(SystemClient):
         )
 
     def start(self, names: tuple[str, ...] = APP_PROCESSES) -> System:
+        """Migrate, then start every process at once and wait until each API answers.
+
+        All at once, as `make up` (honcho) and compose start them: nothing may depend on
+        the order (an owner that is not up yet is caught up with when it is)."""
         if "notifier-dvc" not in names:
             self.env["NOTIFIER_DVC_URL"] = ""  # off: nobody would send its rows
-        for service in SERVICES:
-            if service in names:
-                self.manage(service, "migrate")
-        for name in names:
-            self.start_process(name)
+        with ThreadPoolExecutor() as pool:
+            list(pool.map(lambda service: self.manage(service, "migrate"), set(SERVICES) & set(names)))
+        spawned = [self.spawn_process(name) for name in names]
+        for process in spawned:
+            process.wait_healthy(timeout=60)
         return self
 
-    def start_process(self, name: str) -> ServiceProcess:
+    def spawn_process(self, name: str) -> ServiceProcess:
         port_var = HEALTH.get(name)
         process = ServiceProcess(
             name=name,
@@ -358,17 +368,47 @@ class System(SystemClient):
             log_path=self.root / "logs" / f"{name}.log",
             health_url=f"http://127.0.0.1:{self.env[port_var]}/healthz" if port_var else None,
         )
-        self.processes[name] = process.start()
+        self.processes[name] = process.spawn()
         return process
 
+    def start_process(self, name: str) -> ServiceProcess:
+        """Start one process (again) and wait until it answers its health check."""
+        return self.spawn_process(name).wait_healthy(timeout=60)
+
     def stop(self) -> None:
-        for process in reversed(list(self.processes.values())):
-            process.stop()
+        """SIGTERM to every process at once (each shuts down as it would under honcho), then wait."""
+        for process in self.processes.values():
+            process.signal(signal.SIGTERM)
+        for process in self.processes.values():
+            process.wait_stopped()
 
     def logs(self) -> str:
         return "\n".join(f"--- {n}\n{p.tail(30)}" for n, p in self.processes.items())
+
+    def load_demo(self) -> None:
+        """The demo data, as `make up` loads it: the sample procedures, then the documents."""
+        data = shared_dir() / "data"
+        self.manage("procedures", "load-demo", str(data / "procedures-sample.json"))
+        self.manage("content", "load-demo", str(data / "legal-documents.json"))
 
     def dvc_received(self) -> list[dict[str, Any]]:
         """What the dvc stand-in accepted, oldest first (id, received_at, payload, body, headers)."""
         items: list[dict[str, Any]] = httpx.get(f"{self.dvc_url}/received", timeout=10).json()["items"]
         return items
+
+
+@contextlib.contextmanager
+def running_system(
+    root: Path, processes: tuple[str, ...] = APP_PROCESSES, **overrides: str
+) -> Iterator[System]:
+    """A redis-server of its own and the system's processes on it, all stopped afterwards;
+    `overrides`: environment variables for every process (NOTIFIER_RETRY_CAP_S="2")."""
+    redis = RedisServer(port=free_port(), dir=root / "redis")
+    redis.start()
+    system = System(root=root, redis=redis, overrides=overrides)
+    try:
+        system.start(processes)
+        yield system
+    finally:
+        system.stop()
+        redis.stop()

@@ -167,15 +167,22 @@ class ServiceProcess:
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self, *, timeout: float = 30.0) -> ServiceProcess:
+        """Spawn it and wait until it answers its health check (if it has one)."""
+        return self.spawn().wait_healthy(timeout=timeout)
+
+    def spawn(self) -> ServiceProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            list(self.argv),
-            env={**os.environ, **self.env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                list(self.argv),
+                env={**os.environ, **self.env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        return self
+
+    def wait_healthy(self, *, timeout: float = 30.0) -> ServiceProcess:
         if (url := self.health_url) is not None:
 
             def healthy() -> bool:
@@ -196,10 +203,17 @@ class ServiceProcess:
             return ""
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        """Signal the whole process group (a Celery worker and its pool children)."""
+        """Signal the whole process group (a Celery worker and its pool children) and wait."""
+        self.signal(sig)
+        self.wait_stopped()
+
+    def signal(self, sig: int) -> None:
         if self.proc and self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, sig)
+
+    def wait_stopped(self) -> None:
+        if self.proc and self.proc.poll() is None:
             try:
                 self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -305,37 +319,32 @@ def procedure_like(sample_procedures: list[dict[str, Any]]):  # type: ignore[no-
     return make
 
 
-def _start_system(root: Path, *, backbone_only: bool = False) -> tuple[RedisServer, System]:
-    from minhbach_testing.harness import APP_PROCESSES, CORE_PROCESSES, System
-
-    redis = RedisServer(port=free_port(), dir=root / "redis")
-    redis.start()
-    system = System(root=root, redis=redis)
-    try:
-        system.start(CORE_PROCESSES if backbone_only else APP_PROCESSES)
-    except Exception:
-        system.stop()
-        redis.stop()
-        raise
-    return redis, system
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    """One running system shared by a module's tests (each test uses its own codes)."""
-    redis, running = _start_system(tmp_path_factory.mktemp("system"))
-    yield running
-    running.stop()
-    redis.stop()
+    """One running system, with the demo data, for every end-to-end and browser test.
+
+    They share it as the Department's users share a deployment: each test works on its
+    own procedure codes, decision numbers, titles and addresses and asserts about those
+    only. Every request comes from 127.0.0.1, so the public rate limits are raised here
+    (each service's tests check its limit).
+    """
+    from minhbach_testing.harness import running_system
+
+    root = tmp_path_factory.mktemp("system")
+    with running_system(
+        root, HOTLINE_PUBLIC_RATE_LIMIT="100000", NOTIFIER_SUBSCRIBE_RATE_LIMIT="100000"
+    ) as running:
+        running.load_demo()
+        yield running
 
 
 @pytest.fixture
 def fresh_system(tmp_path: Path) -> Iterator[System]:
     """The backbone (procedures and the notifier) of its own, for tests that kill parts of it."""
-    redis, running = _start_system(tmp_path, backbone_only=True)
-    yield running
-    running.stop()
-    redis.stop()
+    from minhbach_testing.harness import CORE_PROCESSES, running_system
+
+    with running_system(tmp_path, CORE_PROCESSES) as running:
+        yield running
 
 
 # --- a throwaway PostgreSQL cluster, for the tests in tests/postgres ----------------
