@@ -173,6 +173,7 @@ def seed(database_url: str, redis_client: Any, samples: Sequence[dict[str, Any]]
     from sqlalchemy import func, insert, select, text
 
     from minhbach_shared.db import make_engine, migrate
+    from minhbach_shared.outbox import relay_waker
     from minhbach_shared.text import fold
     from procedures import services
     from procedures.db import procedures
@@ -185,7 +186,9 @@ def seed(database_url: str, redis_client: Any, samples: Sequence[dict[str, Any]]
     engine = make_engine(database_url)
     sqlite = engine.dialect.name == "sqlite"
     now = datetime.now(UTC)
-    loaded = services.load_demo(UnitOfWork(engine, redis_client), {"procedures": samples}, now=now)
+    loaded = services.load_demo(
+        UnitOfWork(engine, relay_waker(redis_client, "procedures")), {"procedures": samples}, now=now
+    )
     if loaded != len(samples):
         raise RuntimeError(f"load_demo put {loaded} procedures in force, not {len(samples)}")
     with engine.connect() as conn:

@@ -203,16 +203,21 @@ def celery_sender(app: Any) -> Sender:
     return send
 
 
-def wake_relay(redis: Any, service: str) -> None:
-    """Tell the relay there is something to send; losing this only costs one poll."""
-    try:
-        key = wake_key(service)
-        pipe = redis.pipeline()
-        pipe.lpush(key, 1)
-        pipe.ltrim(key, 0, 0)
-        pipe.execute()
-    except Exception as exc:
-        log.warning("could not wake the outbox relay (%s); it will poll", type(exc).__name__)
+def relay_waker(redis: Any, service: str) -> Callable[[], None]:
+    """The wake-up a service's units of work call after committing events (see uow.py)."""
+    key = wake_key(service)
+
+    def wake() -> None:
+        # Tell the relay there is something to send; losing this only costs one poll.
+        try:
+            pipe = redis.pipeline()
+            pipe.lpush(key, 1)
+            pipe.ltrim(key, 0, 0)
+            pipe.execute()
+        except Exception as exc:
+            log.warning("could not wake the outbox relay (%s); it will poll", type(exc).__name__)
+
+    return wake
 
 
 def run_relay(

@@ -1,12 +1,13 @@
 """The unit of work every owning service uses: one write transaction, its events in it.
 
 A service's repository records domain events as it persists entities; at commit they
-are written to the outbox in the same transaction, and the relay is woken after.
+are written to the outbox in the same transaction, and the relay is woken after: by
+`outbox.relay_waker(redis, service)` in production, by a recorder in the unit tests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from minhbach_shared.db import WRITE
 from minhbach_shared.events import Envelope
-from minhbach_shared.outbox import add_events, wake_relay
+from minhbach_shared.outbox import add_events
 
 
 class EventSource(Protocol):
@@ -30,17 +31,17 @@ R = TypeVar("R", bound=EventSource)
 class OutboxUnitOfWork(Generic[R]):
     """`with uow: ...; uow.commit()` — leaving the block without commit rolls back.
 
-    Subclasses name their service, outbox table and repository class.
+    Subclasses name their outbox table and repository class. `wake` is called after a
+    commit that wrote events; losing a wake-up costs the relay one poll, nothing more.
     """
 
-    service: ClassVar[str]
     outbox: ClassVar[Table]
     repository: ClassVar[type[Any]]
     repo: R
 
-    def __init__(self, engine: Engine, redis: Any) -> None:
+    def __init__(self, engine: Engine, wake: Callable[[], None]) -> None:
         self.engine = engine
-        self.redis = redis
+        self.wake = wake
         self._session: Session | None = None
 
     def __enter__(self) -> OutboxUnitOfWork[R]:
@@ -72,4 +73,4 @@ class OutboxUnitOfWork(Generic[R]):
         add_events(self.session, self.outbox, events)
         self.session.commit()
         if events:
-            wake_relay(self.redis, self.service)
+            self.wake()

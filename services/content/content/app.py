@@ -19,6 +19,7 @@ from minhbach_shared import names
 from minhbach_shared.db import make_engine
 from minhbach_shared.http import check_readiness, install_platform
 from minhbach_shared.observability import configure_logging
+from minhbach_shared.outbox import relay_waker
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -48,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.context = routes.Context(
         engine=engine,
-        redis=redis,
+        wake=relay_waker(redis, "content"),
         store=AttachmentStore(settings.attachments_dir, max_bytes=settings.max_attachment_bytes),
         procedures=ProceduresClient(settings.procedures_url, timeout_s=settings.procedures_timeout_s),
         schedule_apply=schedule_apply,

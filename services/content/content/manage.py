@@ -15,6 +15,7 @@ from content.settings import Settings
 from content.uow import UnitOfWork
 from minhbach_shared.db import make_engine, migrate
 from minhbach_shared.observability import configure_logging
+from minhbach_shared.outbox import relay_waker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     procedures = ProceduresClient(settings.procedures_url, timeout_s=settings.procedures_timeout_s)
     try:
         loaded = services.load_demo_documents(
-            UnitOfWork(engine, redis), payload, check_codes=procedures.check_codes
+            UnitOfWork(engine, relay_waker(redis, "content")), payload, check_codes=procedures.check_codes
         )
     finally:
         engine.dispose()

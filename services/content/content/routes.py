@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -25,13 +26,13 @@ class Context:
     """What the routes need, built once in create_app."""
 
     engine: Engine
-    redis: Any
+    wake: Callable[[], None]
     store: AttachmentStore
     procedures: ProceduresClient
     schedule_apply: Any
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.engine, self.redis)
+        return UnitOfWork(self.engine, self.wake)
 
 
 def _context(request: Request) -> Context:

@@ -17,6 +17,7 @@ from hotline.settings import Settings
 from minhbach_shared.db import make_engine
 from minhbach_shared.http import check_readiness, install_platform
 from minhbach_shared.observability import configure_logging
+from minhbach_shared.outbox import relay_waker
 from minhbach_shared.ratelimit import RateLimiter
 
 # The only paths a browser on the portal calls: submitting a ticket and looking one up.
@@ -71,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.context = routes.Context(
         settings=settings,
         engine=engine,
-        redis=redis,
+        wake=relay_waker(redis, "hotline"),
         policy=Policy.from_settings(settings),
         procedures=procedures,
         rate_limiter=RateLimiter(

@@ -14,6 +14,7 @@ from hotline.uow import UnitOfWork
 from minhbach_shared import times
 from minhbach_shared.db import make_engine, migrate
 from minhbach_shared.observability import configure_logging
+from minhbach_shared.outbox import relay_waker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -35,9 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     now = times.as_of(args.as_of)
     engine = make_engine(settings.database_url)
     redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    wake = relay_waker(redis, "hotline")
     try:
         policy = services.Policy.from_settings(settings)
-        sent = services.check_overdue(lambda: UnitOfWork(engine, redis), now=now, calendar=policy.calendar)
+        sent = services.check_overdue(lambda: UnitOfWork(engine, wake), now=now, calendar=policy.calendar)
     finally:
         engine.dispose()
         redis.close()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from sqlalchemy import Engine
@@ -28,13 +29,13 @@ class Context:
 
     settings: Settings
     engine: Engine
-    redis: Any
+    wake: Callable[[], None]
     policy: services.Policy
     procedures: ProceduresApi
     rate_limiter: RateLimiter
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.engine, self.redis)
+        return UnitOfWork(self.engine, self.wake)
 
 
 def _context(request: Request) -> Context:

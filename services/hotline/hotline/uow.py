@@ -10,6 +10,5 @@ from minhbach_shared.uow import OutboxUnitOfWork
 class UnitOfWork(OutboxUnitOfWork[Repository]):
     """`with uow: ...; uow.commit()` — leaving the block without commit rolls back."""
 
-    service = "hotline"
     outbox = outbox
     repository = Repository

@@ -12,6 +12,7 @@ from minhbach_shared import names
 from minhbach_shared.db import make_engine
 from minhbach_shared.http import check_readiness, install_platform
 from minhbach_shared.observability import configure_logging
+from minhbach_shared.outbox import relay_waker
 from procedures import routes
 from procedures.bootstrap import create_celery
 from procedures.settings import Settings
@@ -42,7 +43,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.context = routes.Context(engine=engine, redis=redis, schedule_apply=schedule_apply)
+    app.state.context = routes.Context(
+        engine=engine, wake=relay_waker(redis, "procedures"), schedule_apply=schedule_apply
+    )
     install_platform(app, service="procedures", readiness=lambda: check_readiness(engine=engine, redis=redis))
     app.include_router(routes.router)
     return app

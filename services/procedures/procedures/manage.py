@@ -12,6 +12,7 @@ from redis import Redis
 
 from minhbach_shared.db import make_engine, migrate
 from minhbach_shared.observability import configure_logging
+from minhbach_shared.outbox import relay_waker
 from procedures import services
 from procedures.settings import Settings
 from procedures.uow import UnitOfWork
@@ -37,7 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     engine = make_engine(settings.database_url)
     redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     try:
-        loaded = services.load_demo(UnitOfWork(engine, redis), payload, now=datetime.now(UTC))
+        loaded = services.load_demo(
+            UnitOfWork(engine, relay_waker(redis, "procedures")), payload, now=datetime.now(UTC)
+        )
     finally:
         engine.dispose()
         redis.close()

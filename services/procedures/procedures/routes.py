@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -22,11 +23,11 @@ class Context:
     """What the routes need, built once in create_app."""
 
     engine: Engine
-    redis: Any
+    wake: Callable[[], None]
     schedule_apply: Any
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.engine, self.redis)
+        return UnitOfWork(self.engine, self.wake)
 
 
 def _context(request: Request) -> Context:

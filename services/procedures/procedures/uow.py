@@ -10,6 +10,5 @@ from procedures.repository import Repository
 class UnitOfWork(OutboxUnitOfWork[Repository]):
     """`with uow: ...; uow.commit()` — leaving the block without commit rolls back."""
 
-    service = "procedures"
     outbox = outbox
     repository = Repository

@@ -1,4 +1,5 @@
-"""Fixtures: a migrated SQLite copy per test, a real redis-server, the app, tokens, sample data."""
+"""Fixtures: a migrated SQLite copy per test, units of work on it (no Redis), a real redis-server,
+the app, tokens, sample data."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from fastapi.testclient import TestClient
 
 from minhbach_shared.auth import Role, issue_token
 from minhbach_testing.plugin import RedisServer, migrated_sqlite, shared_dir
+from minhbach_testing.uow import UnitsOfWork, sqlite_units_of_work
 from procedures.app import create_app
 from procedures.manage import MIGRATIONS
 from procedures.settings import Settings
+from procedures.uow import UnitOfWork
 
 DATA = shared_dir() / "data"
 SAMPLE_PATH = DATA / "procedures-sample.json"
@@ -41,6 +44,14 @@ def make_settings(tmp_path: Path) -> Callable[[str], Settings]:
         )
 
     return make
+
+
+@pytest.fixture
+def units(tmp_path: Path) -> Iterator[UnitsOfWork[UnitOfWork]]:
+    """Units of work on a migrated SQLite copy, the relay's wake-up recorded: no Redis."""
+    units = sqlite_units_of_work(UnitOfWork, tmp_path / "units" / "procedures.db", MIGRATIONS)
+    yield units
+    units.close()
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from content.settings import Settings
 from content.uow import UnitOfWork
 from minhbach_shared.auth import Role
 from minhbach_shared.db import make_engine
+from minhbach_shared.outbox import relay_waker
 from minhbach_testing.plugin import RedisServer, free_port
 
 H = dict[str, str]
@@ -48,7 +49,8 @@ def publish(client: TestClient, editor: H, approver: H, article_id: int, **times
 def apply_schedule(settings: Settings, redis_server: RedisServer, at: datetime) -> int:
     engine = make_engine(settings.database_url)
     try:
-        return services.apply_schedule(lambda: UnitOfWork(engine, redis_server.client()), now=at)
+        wake = relay_waker(redis_server.client(), "content")
+        return services.apply_schedule(lambda: UnitOfWork(engine, wake), now=at)
     finally:
         engine.dispose()
 
@@ -319,10 +321,11 @@ class TestSchedule:
         due = datetime(2030, 6, 1, 1, 0, tzinfo=UTC)
         countdowns: list[float] = []
         engine = make_engine(settings.database_url)
+        wake = relay_waker(redis_server.client(), "content")
         try:
             for ahead_s in (600, 30):
                 services.apply_schedule(
-                    lambda: UnitOfWork(engine, redis_server.client()),
+                    lambda: UnitOfWork(engine, wake),
                     now=due - timedelta(seconds=ahead_s),
                     schedule_apply=countdowns.append,
                 )

@@ -12,6 +12,7 @@ from content.owners import ProceduresClient
 from content.settings import Settings
 from content.uow import UnitOfWork
 from minhbach_shared.db import make_engine
+from minhbach_shared.outbox import relay_waker
 from minhbach_testing.plugin import RedisServer
 
 H = dict[str, str]
@@ -21,7 +22,7 @@ def load_demo(settings: Settings, redis_server: RedisServer, payload: dict[str, 
     engine = make_engine(settings.database_url)
     try:
         return services.load_demo_documents(
-            UnitOfWork(engine, redis_server.client()),
+            UnitOfWork(engine, relay_waker(redis_server.client(), "content")),
             payload,
             check_codes=ProceduresClient(settings.procedures_url).check_codes,
         )

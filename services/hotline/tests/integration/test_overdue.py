@@ -15,6 +15,7 @@ from hotline.procedures_api import ProceduresApi
 from hotline.settings import Settings
 from hotline.uow import UnitOfWork
 from minhbach_shared.db import make_engine
+from minhbach_shared.outbox import relay_waker
 from minhbach_testing.plugin import RedisServer
 
 from ..conftest import outbox_envelopes, ticket_body
@@ -34,7 +35,8 @@ class Desk:
         self.settings = settings
         self.policy = services.Policy.from_settings(settings)
         self.procedures = ProceduresApi(settings.procedures_url)
-        self.uow: Callable[[], UnitOfWork] = lambda: UnitOfWork(engine, redis)
+        wake = relay_waker(redis, "hotline")
+        self.uow: Callable[[], UnitOfWork] = lambda: UnitOfWork(engine, wake)
 
     def receive(self, now: datetime, **overrides: Any) -> int:
         data = schemas.PublicTicketCreate(**ticket_body(**overrides))

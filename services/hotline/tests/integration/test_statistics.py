@@ -16,6 +16,7 @@ from hotline.procedures_api import ProceduresApi
 from hotline.settings import DEMO_PHONES, Settings
 from hotline.uow import UnitOfWork
 from minhbach_shared.db import make_engine
+from minhbach_shared.outbox import relay_waker
 from minhbach_testing.plugin import RedisServer
 
 from ..conftest import ticket_body
@@ -31,7 +32,8 @@ def vn(day: date, hour: int = 9) -> datetime:
 def uow(settings: Settings, redis_server: RedisServer) -> Iterator[Any]:
     engine = make_engine(settings.database_url)
     redis = redis_server.client()
-    yield lambda: UnitOfWork(engine, redis)
+    wake = relay_waker(redis, "hotline")
+    yield lambda: UnitOfWork(engine, wake)
     engine.dispose()
     redis.close()
 

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from minhbach_shared.db import make_engine
+from minhbach_shared.outbox import relay_waker
 from minhbach_testing.plugin import RedisServer
 from procedures import services
 from procedures.app import create_app
@@ -538,7 +539,7 @@ class TestScheduledDecisions:
         effective_at = datetime.fromisoformat(scheduled["effective_at"])
         try:
             applied = services.apply_due_decisions(
-                lambda: UnitOfWork(engine, redis_server.client()), now=effective_at
+                lambda: UnitOfWork(engine, relay_waker(redis_server.client(), "procedures")), now=effective_at
             )
         finally:
             engine.dispose()

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert, text
 
 from minhbach_shared.db import make_engine, migrate
+from minhbach_shared.outbox import relay_waker
 from minhbach_shared.text import fold
 from minhbach_testing.plugin import RedisServer, free_port, shared_dir
 from procedures import services
@@ -43,7 +44,8 @@ def demo_client(
     settings = Settings(database_url=database_url, redis_url=redis.url, log_json=False)
     migrate(settings.database_url, MIGRATIONS)
     engine = make_engine(settings.database_url)
-    assert services.load_demo(UnitOfWork(engine, redis.client()), sample_payload, now=datetime.now(UTC)) == 12
+    wake = relay_waker(redis.client(), "procedures")
+    assert services.load_demo(UnitOfWork(engine, wake), sample_payload, now=datetime.now(UTC)) == 12
     engine.dispose()
     try:
         with TestClient(create_app(settings)) as client:

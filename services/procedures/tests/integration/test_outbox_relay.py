@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from minhbach_shared.db import make_engine
 from minhbach_shared.names import EVENTS_QUEUE, INGEST_TASK
-from minhbach_shared.outbox import OutboxRelay, celery_sender, wake_key
+from minhbach_shared.outbox import OutboxRelay, celery_sender, relay_waker, wake_key
 from minhbach_testing.plugin import RedisServer
 from procedures import services
 from procedures.bootstrap import create_celery
@@ -25,7 +25,9 @@ def test_published_events_reach_the_events_queue_once(
 ) -> None:
     engine = make_engine(settings.database_url)
     redis = redis_server.client()
-    services.load_demo(UnitOfWork(engine, redis), sample_payload, now=datetime.now(UTC))
+    services.load_demo(
+        UnitOfWork(engine, relay_waker(redis, "procedures")), sample_payload, now=datetime.now(UTC)
+    )
     assert redis.llen(wake_key("procedures")) == 1  # the writer woke the relay
 
     relay = OutboxRelay(engine=engine, table=outbox, send=celery_sender(create_celery(settings)))

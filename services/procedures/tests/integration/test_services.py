@@ -1,4 +1,8 @@
-"""Use cases on a real SQLite file: scheduling near midnight, the portable search path."""
+"""Use cases on a real SQLite file: scheduling near midnight, the portable search path.
+
+The units of work are the test ones (minhbach_testing.uow): the relay's wake-up is
+recorded, not sent, so these start no redis-server.
+"""
 
 from __future__ import annotations
 
@@ -9,22 +13,18 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from minhbach_shared.db import make_engine
-from minhbach_testing.plugin import RedisServer
+from minhbach_testing.uow import UnitsOfWork
 from procedures import schemas, search, services
 from procedures.db import procedures
-from procedures.settings import Settings
 from procedures.uow import UnitOfWork
 
 
 def test_a_decision_due_within_a_minute_also_gets_a_countdown_task(
-    settings: Settings, redis_server: RedisServer, sample: dict[str, Any]
+    units: UnitsOfWork[UnitOfWork], sample: dict[str, Any]
 ) -> None:
-    engine = make_engine(settings.database_url)
-    redis = redis_server.client()
-    services.create_procedure(UnitOfWork(engine, redis), schemas.ProcedureCreate(**sample["MB.VL.001"]))
+    services.create_procedure(units(), schemas.ProcedureCreate(**sample["MB.VL.001"]))
     decision_id = services.create_decision(
-        UnitOfWork(engine, redis),
+        units(),
         schemas.DecisionCreate(
             number="5/QĐ-SXD",
             title="Công bố",
@@ -37,9 +37,7 @@ def test_a_decision_due_within_a_minute_also_gets_a_countdown_task(
     countdowns: list[float] = []
     # 23:59:30 in Vietnam on 27 Nov: the decision takes effect in 30 seconds.
     now = datetime(2026, 11, 27, 16, 59, 30, tzinfo=UTC)
-    decision = services.publish_decision(
-        UnitOfWork(engine, redis), decision_id, now=now, schedule_apply=countdowns.append
-    )
+    decision = services.publish_decision(units(), decision_id, now=now, schedule_apply=countdowns.append)
     assert decision.status.value == "scheduled" and countdowns == [31.0]
 
     # Each beat tick looks a minute ahead too: ten minutes before, nothing; thirty
@@ -48,7 +46,7 @@ def test_a_decision_due_within_a_minute_also_gets_a_countdown_task(
     for ahead_s in (600, 30):
         assert (
             services.apply_due_decisions(
-                lambda: UnitOfWork(engine, redis),
+                units,
                 now=now - timedelta(seconds=ahead_s - 30),
                 schedule_apply=ticks.append,
             )
@@ -56,25 +54,20 @@ def test_a_decision_due_within_a_minute_also_gets_a_countdown_task(
         )
     assert ticks == [31.0]
 
-    assert services.apply_due_decisions(lambda: UnitOfWork(engine, redis), now=now) == 0
+    assert services.apply_due_decisions(units, now=now) == 0
     later = now + timedelta(seconds=31)
-    assert services.apply_due_decisions(lambda: UnitOfWork(engine, redis), now=later) == 1
-    with Session(engine) as session:
+    assert services.apply_due_decisions(units, now=later) == 1
+    with Session(units.engine) as session:
         assert services.get_procedure(session, "MB.VL.001").status.value == "in_force"
-    engine.dispose()
 
 
 def test_the_portable_search_path_finds_the_same(
-    settings: Settings,
-    redis_server: RedisServer,
-    sample_payload: dict[str, Any],
-    monkeypatch: pytest.MonkeyPatch,
+    units: UnitsOfWork[UnitOfWork], sample_payload: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The PostgreSQL path (folded columns + LIKE per word), run here on SQLite."""
-    engine = make_engine(settings.database_url)
-    services.load_demo(UnitOfWork(engine, redis_server.client()), sample_payload, now=datetime.now(UTC))
+    services.load_demo(units(), sample_payload, now=datetime.now(UTC))
     monkeypatch.setattr(search, "_is_sqlite", lambda _session: False)
-    with Session(engine) as session:
+    with Session(units.engine) as session:
 
         def find(q: str) -> list[str]:
             page = services.search_procedures(session, q=q, field=None, status="in_force", page=1, size=50)
@@ -84,20 +77,17 @@ def test_the_portable_search_path_finds_the_same(
         assert find("môi giới") == ["MB.BDS.001"]
         found = find("giay phep xay dung")
         assert found[-1] == "MB.XD.002" and "MB.BDS.001" not in found
-    engine.dispose()
 
 
 def test_the_demo_stores_each_dossier_as_the_sample_gives_it(
-    settings: Settings, redis_server: RedisServer, sample_payload: dict[str, Any]
+    units: UnitsOfWork[UnitOfWork], sample_payload: dict[str, Any]
 ) -> None:
     """The sample's {"items": [names], "copies": 1} is one set of papers with no per-paper counts."""
-    engine = make_engine(settings.database_url)
-    services.load_demo(UnitOfWork(engine, redis_server.client()), sample_payload, now=datetime.now(UTC))
-    with Session(engine) as session:
+    services.load_demo(units(), sample_payload, now=datetime.now(UTC))
+    with Session(units.engine) as session:
         stored = {
             r.code: r.published for r in session.execute(select(procedures.c.code, procedures.c.published))
         }
-    engine.dispose()
     for given in sample_payload["procedures"]:
         dossier = stored[given["code"]]["dossier"]
         assert dossier["sets"] == given["dossier"]["copies"]

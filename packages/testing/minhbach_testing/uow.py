@@ -1,0 +1,77 @@
+"""An owning service's units of work for service-layer tests: a real migrated SQLite copy,
+and a recorder in place of the relay's wake-up, so no Redis and no process is needed.
+
+    units = sqlite_units_of_work(UnitOfWork, tmp_path / "procedures.db", MIGRATIONS)
+    services.create_procedure(units(), data)          # a fresh unit of work per use case
+    assert types(units.new_events()) == [] and units.wakes.count == 0
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Engine, select
+
+from minhbach_shared.db import make_engine
+from minhbach_shared.uow import OutboxUnitOfWork
+from minhbach_testing.plugin import migrated_sqlite
+
+U = TypeVar("U", bound=OutboxUnitOfWork[Any])
+
+
+@dataclass
+class WakeRecorder:
+    """Stands in for `outbox.relay_waker`: counts the wake-ups a unit of work gave the relay."""
+
+    count: int = 0
+
+    def __call__(self) -> None:
+        self.count += 1
+
+
+class UnitsOfWork(Generic[U]):
+    """Call it for a new unit of work (it is a `uow_factory` too); read what they wrote."""
+
+    def __init__(self, uow_class: type[U], engine: Engine) -> None:
+        self.uow_class = uow_class
+        self.engine = engine
+        self.wakes = WakeRecorder()
+        self._read_up_to = 0
+
+    def __call__(self) -> U:
+        return self.uow_class(self.engine, self.wakes)
+
+    def outbox(self) -> list[dict[str, Any]]:
+        """Every envelope in the outbox, oldest first."""
+        return [envelope for _, envelope in self._rows(after=0)]
+
+    def new_events(self) -> list[dict[str, Any]]:
+        """The envelopes written since the previous call, oldest first."""
+        rows = self._rows(after=self._read_up_to)
+        if rows:
+            self._read_up_to = rows[-1][0]
+        return [envelope for _, envelope in rows]
+
+    def _rows(self, *, after: int) -> list[tuple[int, dict[str, Any]]]:
+        table = self.uow_class.outbox
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(table.c.seq, table.c.envelope).where(table.c.seq > after).order_by(table.c.seq)
+            ).all()
+        return [(int(seq), json.loads(envelope)) for seq, envelope in rows]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def sqlite_units_of_work(uow_class: type[U], path: Path, migrations: Path) -> UnitsOfWork[U]:
+    """`uow_class`'s units of work on a fresh copy of its migrated database at `path`; close() it."""
+    return UnitsOfWork(uow_class, make_engine(migrated_sqlite(path, migrations)))
+
+
+def types(envelopes: list[dict[str, Any]]) -> list[str]:
+    """The envelopes' event types, in order: what most assertions compare."""
+    return [e["type"] for e in envelopes]
