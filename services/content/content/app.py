@@ -12,7 +12,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from content import routes
 from content.bootstrap import create_celery
-from content.owners import ProceduresClient
 from content.settings import Settings
 from content.storage import AttachmentStore, human_size
 from minhbach_shared import names
@@ -20,6 +19,7 @@ from minhbach_shared.db import make_engine
 from minhbach_shared.http import check_readiness, install_platform
 from minhbach_shared.observability import configure_logging
 from minhbach_shared.outbox import relay_waker
+from minhbach_shared.procedures_api import ProceduresApi
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings.database_url)
     redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     celery_app = create_celery(settings)
+    procedures = ProceduresApi(settings.procedures_url, timeout_s=settings.procedures_timeout_s)
 
     def schedule_apply(countdown_s: float) -> None:
         celery_app.send_task(names.APPLY_SCHEDULE_TASK, queue=names.CONTENT_QUEUE, countdown=countdown_s)
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        procedures.close()
         engine.dispose()
         redis.close()
 
@@ -51,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine=engine,
         wake=relay_waker(redis, "content"),
         store=AttachmentStore(settings.attachments_dir, max_bytes=settings.max_attachment_bytes),
-        procedures=ProceduresClient(settings.procedures_url, timeout_s=settings.procedures_timeout_s),
+        procedures=procedures,
         schedule_apply=schedule_apply,
     )
     install_platform(app, service="content", readiness=lambda: check_readiness(engine=engine, redis=redis))

@@ -10,12 +10,12 @@ from pathlib import Path
 from redis import Redis
 
 from content import services
-from content.owners import ProceduresClient
 from content.settings import Settings
 from content.uow import UnitOfWork
 from minhbach_shared.db import make_engine, migrate
 from minhbach_shared.observability import configure_logging
 from minhbach_shared.outbox import relay_waker
+from minhbach_shared.procedures_api import ProceduresApi
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -37,12 +37,13 @@ def main(argv: list[str] | None = None) -> int:
     payload = json.loads(args.path.read_text(encoding="utf-8"))
     engine = make_engine(settings.database_url)
     redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-    procedures = ProceduresClient(settings.procedures_url, timeout_s=settings.procedures_timeout_s)
+    procedures = ProceduresApi(settings.procedures_url, timeout_s=settings.procedures_timeout_s)
     try:
         loaded = services.load_demo_documents(
-            UnitOfWork(engine, relay_waker(redis, "content")), payload, check_codes=procedures.check_codes
+            UnitOfWork(engine, relay_waker(redis, "content")), payload, procedures=procedures
         )
     finally:
+        procedures.close()
         engine.dispose()
         redis.close()
     print(

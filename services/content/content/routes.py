@@ -14,11 +14,11 @@ from sqlalchemy import Engine
 
 from content import schemas, services
 from content.domain import Category
-from content.owners import ProceduresClient
 from content.storage import SHA256_PATTERN, AttachmentStore
 from content.uow import UnitOfWork
 from minhbach_shared.auth import Principal, Role, require_roles
 from minhbach_shared.http import PageQuery, ReadSession, RowId, SizeQuery
+from minhbach_shared.procedures_api import ProceduresApi
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class Context:
     engine: Engine
     wake: Callable[[], None]
     store: AttachmentStore
-    procedures: ProceduresClient
+    procedures: ProceduresApi
     schedule_apply: Any
 
     def uow(self) -> UnitOfWork:
@@ -71,7 +71,7 @@ def create_article(
     body: schemas.ArticleCreate, ctx: Ctx, session: ReadSession, who: Editor
 ) -> schemas.ArticleEditorRead:
     article_id = services.create_article(
-        ctx.uow(), body, author=who.subject, now=_now(), check_codes=ctx.procedures.check_codes
+        ctx.uow(), body, author=who.subject, now=_now(), procedures=ctx.procedures
     )
     return services.get_article_for_editors(session, article_id)
 
@@ -81,7 +81,7 @@ def update_article(
     article_id: ArticleId, body: schemas.ArticleUpdate, ctx: Ctx, session: ReadSession, who: Editor
 ) -> schemas.ArticleEditorRead:
     services.update_article(
-        ctx.uow(), article_id, body, author=who.subject, now=_now(), check_codes=ctx.procedures.check_codes
+        ctx.uow(), article_id, body, author=who.subject, now=_now(), procedures=ctx.procedures
     )
     return services.get_article_for_editors(session, article_id)
 
@@ -173,7 +173,7 @@ def restore_revision(
         number,
         author=who.subject,
         now=_now(),
-        check_codes=ctx.procedures.check_codes,
+        procedures=ctx.procedures,
     )
     session.rollback()  # see the restore's commit, not the snapshot read before it
     return services.get_article_for_editors(session, article_id)
@@ -260,9 +260,7 @@ def content_disposition(filename: str) -> str:
 def create_document(
     body: schemas.DocumentCreate, ctx: Ctx, session: ReadSession, who: Editor
 ) -> schemas.DocumentRead:
-    document_id = services.create_document(
-        ctx.uow(), body, by=who.subject, check_codes=ctx.procedures.check_codes
-    )
+    document_id = services.create_document(ctx.uow(), body, by=who.subject, procedures=ctx.procedures)
     return services.get_document(session, document_id)
 
 
@@ -270,7 +268,7 @@ def create_document(
 def correct_document(
     document_id: DocumentId, body: schemas.DocumentCorrection, ctx: Ctx, session: ReadSession, _: Editor
 ) -> schemas.DocumentRead:
-    services.correct_document(ctx.uow(), document_id, body, check_codes=ctx.procedures.check_codes)
+    services.correct_document(ctx.uow(), document_id, body, procedures=ctx.procedures)
     return services.get_document(session, document_id)
 
 

@@ -35,10 +35,10 @@ from content.domain import (
     check_relations,
 )
 from content.markup import render_markdown
-from content.owners import ProcedureCheck
 from content.storage import IMAGE_TYPES, AttachmentStore, Rejected, safe_filename
 from content.uow import UnitOfWork
 from minhbach_shared.celery import run_early_if_soon
+from minhbach_shared.procedures_api import ProcedureRegister, ProceduresUnreachable
 from minhbach_shared.text import slugify
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,16 @@ def _check_attachments(uow: UnitOfWork, content: Content) -> None:
         raise errors.InvalidMany(problems)
 
 
+def _check_codes(procedures: ProcedureRegister, codes: Sequence[str]) -> None:
+    """Every linked code must be a procedure's: 422 naming each unknown one, 503 if none can be asked."""
+    try:
+        unknown = [(i, code) for i, code in enumerate(codes) if not procedures.exists(code)]
+    except ProceduresUnreachable as exc:
+        raise errors.ProceduresUnavailable(str(exc)) from None
+    if unknown:
+        raise errors.UnknownProcedures("procedure_codes", unknown)
+
+
 def _content(values: dict[str, Any]) -> Content:
     content = {name: values.get(name) for name in CONTENT_FIELDS}
     body: str = values.get("body") or ""
@@ -91,9 +101,9 @@ def _content(values: dict[str, Any]) -> Content:
 
 
 def create_article(
-    uow: UnitOfWork, data: schemas.ArticleCreate, *, author: str, now: datetime, check_codes: ProcedureCheck
+    uow: UnitOfWork, data: schemas.ArticleCreate, *, author: str, now: datetime, procedures: ProcedureRegister
 ) -> int:
-    check_codes(data.procedure_codes, "procedure_codes")
+    _check_codes(procedures, data.procedure_codes)
     content = _content(data.model_dump(mode="json"))
     with uow:
         _check_attachments(uow, content)
@@ -112,11 +122,11 @@ def update_article(
     *,
     author: str,
     now: datetime,
-    check_codes: ProcedureCheck,
+    procedures: ProcedureRegister,
 ) -> None:
     changes = data.changes()
     if "procedure_codes" in changes:
-        check_codes(changes["procedure_codes"], "procedure_codes")
+        _check_codes(procedures, changes["procedure_codes"])
     with uow:
         article = _load(uow, article_id)
         content = _content({**article.head_revision.content, **changes})
@@ -136,12 +146,12 @@ def restore_revision(
     *,
     author: str,
     now: datetime,
-    check_codes: ProcedureCheck,
+    procedures: ProcedureRegister,
 ) -> None:
     rows = repository.revision_rows(session, article_id, [number])
     if not rows:
         raise errors.RevisionNotFound(article_id, number)
-    check_codes(rows[0].content.get("procedure_codes") or [], "procedure_codes")
+    _check_codes(procedures, rows[0].content.get("procedure_codes") or [])
     with uow:
         article = _load(uow, article_id)
         revision = uow.repo.get_revision(article_id, number)
@@ -444,10 +454,10 @@ def get_attachment(session: Session, sha256: str) -> Row[Any]:
 
 
 def create_document(
-    uow: UnitOfWork, data: schemas.DocumentCreate, *, by: str, check_codes: ProcedureCheck
+    uow: UnitOfWork, data: schemas.DocumentCreate, *, by: str, procedures: ProcedureRegister
 ) -> int:
     """Publish a document now; the documents it amends or replaces get a new version too."""
-    check_codes(data.procedure_codes, "procedure_codes")
+    _check_codes(procedures, data.procedure_codes)
     with uow:
         document = _add_document(uow, data, by=by)
         uow.commit()
@@ -460,12 +470,12 @@ def correct_document(
     document_id: int,
     data: schemas.DocumentCorrection,
     *,
-    check_codes: ProcedureCheck,
+    procedures: ProcedureRegister,
 ) -> None:
     """Correct a filed document; a new version and document.published, so every page follows."""
     changes = data.changes()
     if changes.get("procedure_codes"):
-        check_codes(changes["procedure_codes"], "procedure_codes")
+        _check_codes(procedures, changes["procedure_codes"])
     with uow:
         document = uow.repo.get_document(document_id)
         if document is None:
@@ -553,7 +563,7 @@ def list_documents(
     return schemas.DocumentPage(items=_document_reads(session, rows), total=total, page=page, size=size)
 
 
-def load_demo_documents(uow: UnitOfWork, payload: dict[str, Any], *, check_codes: ProcedureCheck) -> int:
+def load_demo_documents(uow: UnitOfWork, payload: dict[str, Any], *, procedures: ProcedureRegister) -> int:
     """Publish the demo documents into an empty database in one transaction, targets first."""
     items = {d["number"]: schemas.DocumentCreate.model_validate(d) for d in payload["documents"]}
     graph = {n: [r.number for r in d.relations if r.number in items] for n, d in items.items()}
@@ -562,7 +572,7 @@ def load_demo_documents(uow: UnitOfWork, payload: dict[str, Any], *, check_codes
     except CycleError as exc:
         raise ValueError(f"demo documents relate in a cycle: {exc.args[1]}") from None
     for item in items.values():
-        check_codes(item.procedure_codes, "procedure_codes")
+        _check_codes(procedures, item.procedure_codes)
     with uow:
         if uow.repo.has_documents():
             return 0

@@ -11,13 +11,13 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hotline import routes
-from hotline.procedures_api import ProceduresApi
 from hotline.services import Policy
 from hotline.settings import Settings
 from minhbach_shared.db import make_engine
 from minhbach_shared.http import check_readiness, install_platform
 from minhbach_shared.observability import configure_logging
 from minhbach_shared.outbox import relay_waker
+from minhbach_shared.procedures_api import ProceduresApi
 from minhbach_shared.ratelimit import RateLimiter
 
 # The only paths a browser on the portal calls: submitting a ticket and looking one up.

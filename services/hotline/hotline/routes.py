@@ -13,11 +13,11 @@ from sqlalchemy import Engine
 
 from hotline import schemas, services
 from hotline.domain import Channel, Status, Ticket, vietnam_day
-from hotline.procedures_api import ProceduresApi
 from hotline.settings import Settings
 from hotline.uow import UnitOfWork
 from minhbach_shared.auth import Principal, Role, require_roles
 from minhbach_shared.http import PageQuery, ReadSession, RowId, SizeQuery
+from minhbach_shared.procedures_api import ProceduresApi
 from minhbach_shared.ratelimit import RateLimiter, refuse_floods
 
 log = logging.getLogger(__name__)

@@ -30,9 +30,9 @@ from hotline.domain import (
     tracking_code,
     vietnam_day,
 )
-from hotline.procedures_api import ProceduresApi, ProceduresUnreachable
 from hotline.settings import Settings
 from hotline.uow import UnitOfWork
+from minhbach_shared.procedures_api import ProcedureRegister, ProceduresUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +62,11 @@ class Policy:
 # Intake
 
 
-def check_procedure(procedures: ProceduresApi, code: str | None) -> None:
+def check_procedure(procedures: ProcedureRegister, code: str | None) -> None:
     if code is None:
         return
     try:
-        exists = procedures.procedure_exists(code)
+        exists = procedures.exists(code)
     except ProceduresUnreachable as exc:
         raise errors.ProceduresUnavailable(str(exc)) from None
     if not exists:
@@ -81,7 +81,7 @@ def submit_ticket(
     actor: str,
     now: datetime,
     policy: Policy,
-    procedures: ProceduresApi,
+    procedures: ProcedureRegister,
     marks: list[str] | None = None,
     note: str | None = None,
 ) -> Ticket:

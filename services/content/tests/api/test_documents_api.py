@@ -8,11 +8,11 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from content import services
-from content.owners import ProceduresClient
 from content.settings import Settings
 from content.uow import UnitOfWork
 from minhbach_shared.db import make_engine
 from minhbach_shared.outbox import relay_waker
+from minhbach_shared.procedures_api import ProceduresApi
 from minhbach_testing.plugin import RedisServer
 
 H = dict[str, str]
@@ -20,13 +20,13 @@ H = dict[str, str]
 
 def load_demo(settings: Settings, redis_server: RedisServer, payload: dict[str, Any]) -> int:
     engine = make_engine(settings.database_url)
+    procedures = ProceduresApi(settings.procedures_url)
     try:
         return services.load_demo_documents(
-            UnitOfWork(engine, relay_waker(redis_server.client(), "content")),
-            payload,
-            check_codes=ProceduresClient(settings.procedures_url).check_codes,
+            UnitOfWork(engine, relay_waker(redis_server.client(), "content")), payload, procedures=procedures
         )
     finally:
+        procedures.close()
         engine.dispose()
 
 

@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 
 from hotline import schemas, services
 from hotline.domain import Channel
-from hotline.procedures_api import ProceduresApi
 from hotline.settings import DEMO_PHONES, Settings
 from hotline.uow import UnitOfWork
 from minhbach_shared.db import make_engine
 from minhbach_shared.outbox import relay_waker
+from minhbach_shared.procedures_api import ProceduresApi
 from minhbach_testing.plugin import RedisServer
 
 from ..conftest import ticket_body
