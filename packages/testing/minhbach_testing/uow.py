@@ -1,14 +1,16 @@
 """An owning service's units of work for service-layer tests: a real migrated SQLite copy,
 and a recorder in place of the relay's wake-up, so no Redis and no process is needed.
 
-    units = sqlite_units_of_work(UnitOfWork, tmp_path / "procedures.db", MIGRATIONS)
-    services.create_procedure(units(), data)          # a fresh unit of work per use case
-    assert types(units.new_events()) == [] and units.wakes.count == 0
+    with sqlite_units_of_work(UnitOfWork, tmp_path / "procedures.db", MIGRATIONS) as units:
+        services.create_procedure(units(), data)      # a fresh unit of work per use case
+        assert types(units.new_events()) == [] and units.wakes.count == 0
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -63,13 +65,15 @@ class UnitsOfWork(Generic[U]):
             ).all()
         return [(int(seq), json.loads(envelope)) for seq, envelope in rows]
 
-    def close(self) -> None:
-        self.engine.dispose()
 
-
-def sqlite_units_of_work(uow_class: type[U], path: Path, migrations: Path) -> UnitsOfWork[U]:
-    """`uow_class`'s units of work on a fresh copy of its migrated database at `path`; close() it."""
-    return UnitsOfWork(uow_class, make_engine(migrated_sqlite(path, migrations)))
+@contextmanager
+def sqlite_units_of_work(uow_class: type[U], path: Path, migrations: Path) -> Iterator[UnitsOfWork[U]]:
+    """`uow_class`'s units of work on a fresh copy of its migrated database at `path`."""
+    engine = make_engine(migrated_sqlite(path, migrations))
+    try:
+        yield UnitsOfWork(uow_class, engine)
+    finally:
+        engine.dispose()
 
 
 def types(envelopes: list[dict[str, Any]]) -> list[str]:

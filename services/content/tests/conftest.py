@@ -1,4 +1,5 @@
-"""Fixtures: a migrated SQLite copy per test, a real redis-server, a real stand-in procedures API."""
+"""Fixtures: a migrated SQLite copy per test, units of work on it (no Redis), a real redis-server,
+a real stand-in procedures API."""
 
 from __future__ import annotations
 
@@ -20,8 +21,10 @@ from content.app import create_app
 from content.manage import MIGRATIONS
 from content.markup import ALLOWED_TAGS
 from content.settings import Settings
+from content.uow import UnitOfWork
 from minhbach_shared.auth import Role, issue_token
 from minhbach_testing.plugin import RedisServer, migrated_sqlite, serving, shared_dir
+from minhbach_testing.uow import UnitsOfWork, sqlite_units_of_work
 
 # Bodies an attacker (or a careless paste) might save; none may survive into body_html.
 HOSTILE = [
@@ -101,6 +104,13 @@ def make_settings(tmp_path: Path, procedures_url: str) -> Callable[..., Settings
         return Settings(**values)
 
     return make
+
+
+@pytest.fixture
+def units(tmp_path: Path) -> Iterator[UnitsOfWork[UnitOfWork]]:
+    """Units of work on a migrated SQLite copy, the relay's wake-up recorded: no Redis."""
+    with sqlite_units_of_work(UnitOfWork, tmp_path / "units" / "content.db", MIGRATIONS) as units:
+        yield units
 
 
 @pytest.fixture

@@ -49,9 +49,8 @@ def make_settings(tmp_path: Path) -> Callable[[str], Settings]:
 @pytest.fixture
 def units(tmp_path: Path) -> Iterator[UnitsOfWork[UnitOfWork]]:
     """Units of work on a migrated SQLite copy, the relay's wake-up recorded: no Redis."""
-    units = sqlite_units_of_work(UnitOfWork, tmp_path / "units" / "procedures.db", MIGRATIONS)
-    yield units
-    units.close()
+    with sqlite_units_of_work(UnitOfWork, tmp_path / "units" / "procedures.db", MIGRATIONS) as units:
+        yield units
 
 
 @pytest.fixture
