@@ -1,4 +1,5 @@
-"""Fixtures: a migrated SQLite copy per test, a real redis-server, a real procedures stand-in, tokens."""
+"""Fixtures: a migrated SQLite copy per test, units of work on it (no Redis), a real redis-server,
+a real procedures stand-in, tokens."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from sqlalchemy import create_engine, text
 from hotline.app import create_app
 from hotline.manage import MIGRATIONS
 from hotline.settings import Settings
+from hotline.uow import UnitOfWork
 from minhbach_shared.auth import Role, issue_token
 from minhbach_testing.plugin import RedisServer, migrated_sqlite, serving
+from minhbach_testing.uow import UnitsOfWork, sqlite_units_of_work
 
 KNOWN_PROCEDURES = {"MB.XD.001": "Cấp giấy phép xây dựng", "MB.XD.002": "Cấp chứng chỉ hành nghề"}
 
@@ -58,6 +61,13 @@ def make_settings(tmp_path: Path, procedures_url: str) -> Callable[..., Settings
         return Settings(**values)
 
     return make
+
+
+@pytest.fixture
+def units(tmp_path: Path) -> Iterator[UnitsOfWork[UnitOfWork]]:
+    """Units of work on a migrated SQLite copy, the relay's wake-up recorded: no Redis."""
+    with sqlite_units_of_work(UnitOfWork, tmp_path / "units" / "hotline.db", MIGRATIONS) as units:
+        yield units
 
 
 @pytest.fixture
