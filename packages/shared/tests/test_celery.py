@@ -39,3 +39,20 @@ def test_a_countdown_longer_than_the_limit_is_refused_and_never_reaches_redis(
         celery.send_task("anything", queue="events", countdown=MAX_COUNTDOWN_S * 10)
     redis = redis_server.client()
     assert redis.llen("events") + redis.hlen("unacked") + redis.zcard("unacked_index") == 1
+
+
+def test_an_owners_periodic_task_reaches_its_queue_by_name_alone(redis_server: RedisServer) -> None:
+    """Why the APIs' countdowns name no queue, and why the relay names the events queue."""
+    from minhbach_shared import names
+    from minhbach_shared.celery import make_owner_celery
+
+    settings = BaseServiceSettings(redis_url=redis_server.url)
+    celery = make_owner_celery(
+        "procedures", settings, queue=names.PROCEDURES_QUEUE, periodic_task=names.APPLY_DUE_TASK, every_s=15
+    )
+    celery.send_task(names.APPLY_DUE_TASK, countdown=5)
+    redis = redis_server.client()
+    assert redis.llen(names.PROCEDURES_QUEUE) == 1
+    # The notifier's task is not routed by the owner's app: unnamed, it would stay here.
+    celery.send_task(names.INGEST_TASK, args=[[]])
+    assert (redis.llen(names.PROCEDURES_QUEUE), redis.llen(names.EVENTS_QUEUE)) == (2, 0)

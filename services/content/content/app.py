@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     procedures = ProceduresApi(settings.procedures_url, timeout_s=settings.procedures_timeout_s)
 
     def schedule_apply(countdown_s: float) -> None:
-        celery_app.send_task(names.APPLY_SCHEDULE_TASK, queue=names.CONTENT_QUEUE, countdown=countdown_s)
+        celery_app.send_task(names.APPLY_SCHEDULE_TASK, countdown=countdown_s)  # task_routes name its queue
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     celery_app = create_celery(settings)
 
     def schedule_apply(countdown_s: float) -> None:
-        celery_app.send_task(names.APPLY_DUE_TASK, queue=names.PROCEDURES_QUEUE, countdown=countdown_s)
+        celery_app.send_task(names.APPLY_DUE_TASK, countdown=countdown_s)  # task_routes name its queue
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
