@@ -10,11 +10,12 @@ DATA   ?= $(SHARED)/data
 ROLE   ?= editor
 export MB_VAR_DIR ?= var
 
-.PHONY: help install system-deps up migrate demo test test-compose lint format bench token schema lock clean
+.PHONY: help install system-deps up migrate demo test test-fast test-compose lint format bench token schema lock clean
 
 help:
 	@echo "make up      run the whole system locally with demo data (Ctrl-C stops all)"
 	@echo "make test    install what is needed and run the whole suite"
+	@echo "make test-fast   the unit tests only: no process started, seconds"
 	@echo "make test-compose   build the images and boot docker-compose.yml for real (needs root or a Docker engine)"
 	@echo "make lint    ruff (check, format) and mypy"
 	@echo "make bench   change-to-portal latency beside a no-op Celery round trip"
@@ -53,8 +54,17 @@ up: demo
 system-deps:
 	scripts/install-system-deps.sh
 
+# Two pytest-xdist workers: while one waits on the running system, the other works. A test
+# module stays on one worker, and so does every test of the shared system (loadgroup).
+TEST_WORKERS ?= 2
+
 test: install system-deps
-	PATH="$(CURDIR)/$(BIN):$$PATH" MB_SHARED_DIR="$(abspath $(SHARED))" $(PY) -m pytest -m "not compose_live" $(PYTEST_ARGS)
+	PATH="$(CURDIR)/$(BIN):$$PATH" MB_SHARED_DIR="$(abspath $(SHARED))" \
+		$(PY) -m pytest -m "not compose_live" -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
+# The unit tests only: no redis-server, no database server, no process started (seconds).
+test-fast: install
+	MB_SHARED_DIR="$(abspath $(SHARED))" $(PY) -m pytest -m unit $(PYTEST_ARGS)
 
 # The deployment booted for real (tests/compose/test_live.py): a Docker engine (Debian's
 # docker.io, started by the test when none answers), images built from this repository.

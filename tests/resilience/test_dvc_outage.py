@@ -22,8 +22,6 @@ from minhbach_shared.auth import Role
 from minhbach_testing.harness import System, running_system, today_in_vietnam
 from minhbach_testing.plugin import wait_until
 
-pytestmark = pytest.mark.system
-
 QUESTION = "Hồ sơ cấp phép của tôi nộp từ tháng trước nhưng chưa có kết quả, xin Sở trả lời."
 
 

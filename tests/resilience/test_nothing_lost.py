@@ -35,8 +35,6 @@ from minhbach_shared.outbox import TEST_PAUSE_AFTER_SEND_ENV, pause_after_send_f
 from minhbach_testing.harness import CORE_PROCESSES, System, running_system, today_in_vietnam
 from minhbach_testing.plugin import free_port, serving, wait_until
 
-pytestmark = pytest.mark.system
-
 # A channel run takes at most this many rows: a burst of 60 needs 12+ runs per channel,
 # so "the first page is out" leaves most of the burst still to do.
 SMALL_BATCH = "5"

@@ -32,6 +32,57 @@ if TYPE_CHECKING:
     from minhbach_testing.harness import System
 
 
+# --- what a test starts, as markers: `make test-fast` runs the unit tests only ---------
+
+# Fixtures that start a server process (Redis, PostgreSQL, the system's processes).
+PROCESS_FIXTURES = frozenset(
+    {"redis_server", "own_redis_server", "session_redis_server", "postgres_server", "postgres_url"}
+)
+SYSTEM_FOLDERS = frozenset({"e2e", "resilience", "commands", "postgres"})
+
+
+def kind_of_test(item: pytest.Item) -> str:
+    """unit: starts no process; api: one service in-process on a real Redis (or PostgreSQL);
+    system: several real processes; browser: Chromium against a running system."""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    parts = Path(str(item.path)).resolve().relative_to(REPO_ROOT).parts
+    folder = parts[1] if parts[0] == "tests" and len(parts) > 2 else ""
+    if "browser" in fixtures or folder == "browser":
+        return "browser"
+    if (
+        folder in SYSTEM_FOLDERS
+        or item.get_closest_marker("compose_live")
+        or {"system", "fresh_system"} & fixtures
+    ):
+        return "system"
+    if PROCESS_FIXTURES & fixtures or "integration" in parts:
+        return "api"
+    return "unit"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for kind, what in (
+        ("unit", "starts no process (make test-fast)"),
+        ("api", "one service in-process against a real redis-server or PostgreSQL"),
+        ("system", "starts several real processes (APIs, workers, relays) against a real redis-server"),
+        ("browser", "headless Chromium against a running system"),
+    ):
+        config.addinivalue_line("markers", f"{kind}: {what}")
+    config.addinivalue_line("markers", "xdist_group(name): pytest-xdist runs a group's tests on one worker")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(kind_of_test(item))
+        # Under pytest-xdist (--dist loadgroup): every test of the shared system on one
+        # worker, and a module's tests on one worker (its module fixtures start once),
+        # but for the resilience tests: each starts a system of its own.
+        if "resilience" in Path(str(item.path)).parts:
+            continue
+        shared = "system" in getattr(item, "fixturenames", ())
+        item.add_marker(pytest.mark.xdist_group("shared-system" if shared else str(item.path)))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
