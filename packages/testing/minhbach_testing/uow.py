@@ -9,19 +9,22 @@ and a recorder in place of the relay's wake-up, so no Redis and no process is ne
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from minhbach_shared.db import make_engine
 from minhbach_shared.uow import OutboxUnitOfWork
 from minhbach_testing.plugin import migrated_sqlite
 
 U = TypeVar("U", bound=OutboxUnitOfWork[Any])
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass
@@ -45,6 +48,11 @@ class UnitsOfWork(Generic[U]):
 
     def __call__(self) -> U:
         return self.uow_class(self.engine, self.wakes)
+
+    def read(self, query: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """What a read use case (`services.get_...(session, ...)`) says now, in a session of its own."""
+        with Session(self.engine) as session:
+            return query(session, *args, **kwargs)
 
     def outbox(self) -> list[dict[str, Any]]:
         """Every envelope in the outbox, oldest first."""

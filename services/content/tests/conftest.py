@@ -12,8 +12,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
@@ -24,6 +22,7 @@ from content.settings import Settings
 from content.uow import UnitOfWork
 from minhbach_shared.auth import Role, issue_token
 from minhbach_testing.plugin import RedisServer, migrated_sqlite, serving, shared_dir
+from minhbach_testing.procedures_api import stand_in_app
 from minhbach_testing.uow import UnitsOfWork, sqlite_units_of_work
 
 # Bodies an attacker (or a careless paste) might save; none may survive into body_html.
@@ -63,26 +62,13 @@ HOSTILE = [
 
 
 LEGAL_DOCUMENTS = shared_dir() / "data" / "legal-documents.json"
-KNOWN_CODES = {"MB.XD.001", "MB.XD.002", "MB.XD.004"}
-
-
-def _procedures_app() -> FastAPI:
-    """The smallest procedures API: 200 for the known codes, 404 for the rest."""
-    app = FastAPI()
-
-    @app.get("/v1/procedures/{code}")
-    def get_procedure(code: str) -> JSONResponse:
-        if code not in KNOWN_CODES:
-            return JSONResponse({"detail": f"procedure {code} not found"}, status_code=404)
-        return JSONResponse({"code": code, "status": "in_force", "version": 1, "name": f"Thủ tục {code}"})
-
-    return app
+KNOWN_PROCEDURES = {code: f"Thủ tục {code}" for code in ("MB.XD.001", "MB.XD.002", "MB.XD.004")}
 
 
 @pytest.fixture(scope="session")
 def procedures_url() -> Iterator[str]:
     """A real HTTP server on a free port, standing in for the procedures service."""
-    with serving(_procedures_app()) as url:
+    with serving(stand_in_app(KNOWN_PROCEDURES)) as url:
         yield url
 
 

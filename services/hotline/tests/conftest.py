@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import FastAPI, HTTPException
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
@@ -19,27 +18,16 @@ from hotline.settings import Settings
 from hotline.uow import UnitOfWork
 from minhbach_shared.auth import Role, issue_token
 from minhbach_testing.plugin import RedisServer, migrated_sqlite, serving
+from minhbach_testing.procedures_api import stand_in_app
 from minhbach_testing.uow import UnitsOfWork, sqlite_units_of_work
 
 KNOWN_PROCEDURES = {"MB.XD.001": "Cấp giấy phép xây dựng", "MB.XD.002": "Cấp chứng chỉ hành nghề"}
 
 
-def _procedures_stand_in() -> FastAPI:
-    app = FastAPI()
-
-    @app.get("/v1/procedures/{code}")
-    def get_procedure(code: str) -> dict[str, Any]:
-        if code not in KNOWN_PROCEDURES:
-            raise HTTPException(status_code=404, detail=f"procedure {code} not found")
-        return {"code": code, "status": "in_force", "version": 1, "name": KNOWN_PROCEDURES[code]}
-
-    return app
-
-
 @pytest.fixture(scope="session")
 def procedures_url() -> Iterator[str]:
     """A real HTTP server standing in for the procedures API."""
-    with serving(_procedures_stand_in()) as url:
+    with serving(stand_in_app(KNOWN_PROCEDURES)) as url:
         yield url
 
 

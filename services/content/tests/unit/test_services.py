@@ -55,27 +55,17 @@ def live(units: Units, procedures: KnownProcedures, **fields: Any) -> int:
     return article_id
 
 
-def editors_view(units: Units, article_id: int) -> schemas.ArticleEditorRead:
-    with Session(units.engine) as session:
-        return services.get_article_for_editors(session, article_id)
-
-
-def public_view(units: Units, article_id: int) -> schemas.ArticleRead:
-    with Session(units.engine) as session:
-        return services.get_article(session, article_id)
-
-
 def test_writing_and_submitting_is_not_disclosed(units: Units, procedures: KnownProcedures) -> None:
     article_id = write(units, procedures, procedure_codes=["MB.XD.001"])
     edit(units, procedures, article_id, title="Rút ngắn thời gian cấp giấy phép xây dựng")
     services.submit(units(), article_id)
 
-    shown = editors_view(units, article_id)
+    shown = units.read(services.get_article_for_editors, article_id)
     assert (shown.state, shown.head, shown.public_status) == ("in_review", 2, None)
     assert units.outbox() == [] and units.wakes.count == 0
     assert procedures.asked == ["MB.XD.001"]  # the edit did not touch the links: not asked again
     with pytest.raises(errors.ArticleNotFound):
-        public_view(units, article_id)
+        units.read(services.get_article, article_id)
 
 
 def test_an_unknown_linked_code_refuses_the_save_naming_it(units: Units, procedures: KnownProcedures) -> None:
@@ -86,7 +76,7 @@ def test_an_unknown_linked_code_refuses_the_save_naming_it(units: Units, procedu
         {"field": "procedure_codes[1]", "code": "MB.XD.999", "message": "no published procedure MB.XD.999"}
     ]
     with pytest.raises(errors.ArticleNotFound):
-        editors_view(units, 1)
+        units.read(services.get_article_for_editors, 1)
     assert units.outbox() == [] and units.wakes.count == 0
 
 
@@ -100,7 +90,7 @@ def test_with_procedures_down_a_linked_save_is_refused_and_a_plain_one_is_not(
     article_id = write(units, procedures)  # no links: nothing to ask
     with pytest.raises(errors.ProceduresUnavailable):
         edit(units, procedures, article_id, procedure_codes=["MB.XD.002"])
-    assert editors_view(units, article_id).head == 1 and article_id == 1
+    assert units.read(services.get_article_for_editors, article_id).head == 1 and article_id == 1
 
 
 def test_approval_takes_the_article_live_with_one_event_and_one_wake_up(
@@ -115,7 +105,7 @@ def test_approval_takes_the_article_live_with_one_event_and_one_wake_up(
     assert published["subject"] == {"kind": "article", "id": str(article_id)}
     assert published["data"]["procedure_codes"] == ["MB.XD.001"]
     assert units.wakes.count == 1
-    assert public_view(units, article_id).status == "published"
+    assert units.read(services.get_article, article_id).status == "published"
 
 
 def test_only_another_approver_approves_and_only_what_is_in_review(
@@ -129,7 +119,7 @@ def test_only_another_approver_approves_and_only_what_is_in_review(
     services.submit(units(), article_id)
     with pytest.raises(errors.SelfApproval):  # the approver wrote the revision
         services.publish(units(), article_id, schemas.PublishRequest(), approver=EDITOR, now=NOW)
-    assert editors_view(units, article_id).state == "in_review"
+    assert units.read(services.get_article_for_editors, article_id).state == "in_review"
     assert units.outbox() == [] and units.wakes.count == 0
 
 
@@ -140,13 +130,13 @@ def test_an_edit_of_a_live_article_is_public_only_once_approved(
     edit(units, procedures, article_id, title="Tiêu đề mới")
 
     assert units.new_events() == [] and units.wakes.count == 1
-    assert public_view(units, article_id).title == "Rút ngắn thời gian cấp phép"
+    assert units.read(services.get_article, article_id).title == "Rút ngắn thời gian cấp phép"
 
     services.submit(units(), article_id)
     approve(units, article_id)
     updated = units.new_events()
     assert types(updated) == ["article.updated"] and updated[0]["version"] == 2
-    assert public_view(units, article_id).title == "Tiêu đề mới"
+    assert units.read(services.get_article, article_id).title == "Tiêu đề mới"
 
 
 def test_restoring_a_revision_makes_it_the_new_draft(units: Units, procedures: KnownProcedures) -> None:
@@ -164,14 +154,13 @@ def test_restoring_a_revision_makes_it_the_new_draft(units: Units, procedures: K
             )
 
     assert procedures.asked == ["MB.XD.001"]  # the restored links are checked again
-    with Session(units.engine) as session:
-        revisions = services.list_revisions(session, article_id)
+    revisions = units.read(services.list_revisions, article_id)
     assert [(r.number, r.content.title, r.live) for r in revisions.items] == [
         (1, "Rút ngắn thời gian cấp phép", True),
         (2, "Tiêu đề mới", False),
         (3, "Rút ngắn thời gian cấp phép", False),
     ]
-    assert editors_view(units, article_id).state == "draft"
+    assert units.read(services.get_article_for_editors, article_id).state == "draft"
     assert units.new_events() == []  # the public still sees revision 1
 
 
@@ -183,7 +172,7 @@ def test_a_scheduled_article_goes_live_at_publish_at_and_comes_down_at_expire_at
     hour = timedelta(hours=1)
     approve(units, article_id, publish_at=NOW + hour, expire_at=NOW + 2 * hour)
 
-    assert editors_view(units, article_id).public_status == "scheduled"
+    assert units.read(services.get_article_for_editors, article_id).public_status == "scheduled"
     assert units.outbox() == [] and units.wakes.count == 0
     assert services.apply_schedule(units, now=NOW + hour - timedelta(seconds=1)) == 0
 
@@ -192,7 +181,7 @@ def test_a_scheduled_article_goes_live_at_publish_at_and_comes_down_at_expire_at
 
     assert services.apply_schedule(units, now=NOW + 2 * hour) == 1
     assert types(units.new_events()) == ["article.unpublished"] and units.wakes.count == 2
-    shown = editors_view(units, article_id)
+    shown = units.read(services.get_article_for_editors, article_id)
     assert (shown.state, shown.public_status) == ("unpublished", "expired")
     assert services.apply_schedule(units, now=NOW + 3 * hour) == 0 and units.wakes.count == 2
 
@@ -202,7 +191,7 @@ def test_unpublishing_takes_it_down_once(units: Units, procedures: KnownProcedur
     services.unpublish(units(), article_id, now=NOW + timedelta(minutes=5))
 
     assert types(units.new_events()) == ["article.unpublished"] and units.wakes.count == 2
-    withdrawn = public_view(units, article_id)
+    withdrawn = units.read(services.get_article, article_id)
     assert withdrawn.status == "unpublished" and withdrawn.body_html == ""
     with pytest.raises(errors.NotAllowed):
         services.unpublish(units(), article_id, now=NOW + timedelta(minutes=6))
@@ -236,8 +225,7 @@ def test_a_replacing_document_announces_itself_and_the_one_it_replaces(
         (str(old), 2, False),
     }
     assert units.wakes.count == 2  # one commit, one wake-up
-    with Session(units.engine) as session:
-        assert services.get_document(session, old).related_by[0].number == "02/2026/QĐ-UBND"
+    assert units.read(services.get_document, old).related_by[0].number == "02/2026/QĐ-UBND"
 
 
 def test_a_document_that_cannot_be_filed_files_nothing(units: Units, procedures: KnownProcedures) -> None:
@@ -252,8 +240,7 @@ def test_a_document_that_cannot_be_filed_files_nothing(units: Units, procedures:
         file(units, procedures, document("03/2026/QĐ-UBND", procedure_codes=["MB.XD.999"]))
 
     assert units.new_events() == [] and units.wakes.count == 1
-    with Session(units.engine) as session:
-        assert services.list_documents(session, q=None, type_=None, page=1, size=20).total == 1
+    assert units.read(services.list_documents, q=None, type_=None, page=1, size=20).total == 1
 
 
 def test_a_correction_is_a_new_version_of_the_document(units: Units, procedures: KnownProcedures) -> None:
@@ -269,8 +256,7 @@ def test_a_correction_is_a_new_version_of_the_document(units: Units, procedures:
         2,
         False,
     )
-    with Session(units.engine) as session:
-        assert services.get_document(session, document_id).title == "Văn bản đã sửa"
+    assert units.read(services.get_document, document_id).title == "Văn bản đã sửa"
     with pytest.raises(errors.DocumentNotFound):
         services.correct_document(units(), 404, correction, procedures=procedures)
     assert units.wakes.count == 2

@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy.orm import Session
 
 from hotline import errors, schemas, services
 from hotline.deadlines import WorkingCalendar
@@ -59,11 +58,6 @@ def receive(units: Units, procedures: KnownProcedures, **fields: Any) -> int:
     return ticket.id
 
 
-def view(units: Units, ticket_id: int) -> schemas.TicketRead:
-    with Session(units.engine) as session:
-        return services.get_ticket(session, ticket_id)
-
-
 def answered(units: Units, procedures: KnownProcedures, **fields: Any) -> int:
     """A ticket accepted, assigned and answered; its answer's draft names the citizen's street."""
     ticket_id = receive(units, procedures, **fields)
@@ -87,8 +81,11 @@ def test_intake_records_the_next_code_of_the_year_and_discloses_nothing(
     first = receive(units, procedures)
     second = receive(units, procedures, procedure_code=None)
 
-    assert [view(units, t).tracking_code for t in (first, second)] == ["PAKN-2026-000001", "PAKN-2026-000002"]
-    ticket = view(units, first)
+    assert [units.read(services.get_ticket, t).tracking_code for t in (first, second)] == [
+        "PAKN-2026-000001",
+        "PAKN-2026-000002",
+    ]
+    ticket = units.read(services.get_ticket, first)
     assert ticket.status == "received" and ticket.classify_due_on == date(2026, 12, 14)  # 5 working days
     assert procedures.asked == ["MB.XD.001"]
     assert units.outbox() == [] and units.wakes.count == 0
@@ -108,8 +105,7 @@ def test_intake_refuses_what_it_cannot_check_and_stores_nothing(
     with pytest.raises(errors.ProceduresUnavailable):
         receive(units, procedures)
 
-    with Session(units.engine) as session:
-        assert services.list_tickets(session, status=None, unit=None, page=1, size=20).total == 0
+    assert units.read(services.list_tickets, status=None, unit=None, page=1, size=20).total == 0
     assert receive(units, procedures, procedure_code=None)  # nothing to check: taken
     assert units.outbox() == [] and units.wakes.count == 0
 
@@ -121,7 +117,7 @@ def test_accepting_starts_the_answer_clock_and_assigning_hands_it_to_a_unit(
     services.accept(units(), ticket_id, actor=OFFICER, now=NOW, policy=POLICY, note="rõ nội dung")
     services.assign(units(), ticket_id, actor=OFFICER, now=NOW, unit=UNIT, due_on=None, note=None)
 
-    ticket = view(units, ticket_id)
+    ticket = units.read(services.get_ticket, ticket_id)
     assert ticket.status == "assigned" and ticket.unit == UNIT
     assert ticket.answer_due_on == ticket.unit_due_on == date(2026, 12, 21)  # 10 working days
     assert [(t.action, t.actor, t.note) for t in ticket.transitions] == [
@@ -157,7 +153,7 @@ def test_an_action_the_status_does_not_allow_is_refused_naming_what_is(
         "allowed": ["accept", "reject", "forward", "wait", "mark-duplicate"],
         "message": "",
     }
-    assert [t.action for t in view(units, ticket_id).transitions] == ["receive"]
+    assert [t.action for t in units.read(services.get_ticket, ticket_id).transitions] == ["receive"]
     with pytest.raises(errors.TicketNotFound):
         services.accept(units(), 404, actor=OFFICER, now=NOW, policy=POLICY, note=None)
 
@@ -180,9 +176,8 @@ def test_a_rejected_or_forwarded_ticket_tells_the_citizen_why_and_can_be_closed(
     )
     services.close(units(), rejected, actor=OFFICER, now=NOW, note=None)
 
-    with Session(units.engine) as session:
-        closed = services.public_status(session, view(units, rejected).tracking_code)
-        sent_on = services.public_status(session, view(units, forwarded).tracking_code)
+    closed = units.read(services.public_status, units.read(services.get_ticket, rejected).tracking_code)
+    sent_on = units.read(services.public_status, units.read(services.get_ticket, forwarded).tracking_code)
     assert (closed.status, closed.reason) == ("closed", "Không thuộc thẩm quyền của Sở")
     assert (sent_on.status, sent_on.forwarded_to) == ("forwarded", "UBND thành phố Thái Bình")
     assert units.outbox() == [] and units.wakes.count == 0
@@ -199,7 +194,7 @@ def test_waiting_for_the_citizen_stops_the_clock(units: Units, procedures: Known
 
     services.resume(units(), ticket_id, actor=OFFICER, now=vn(date(2026, 12, 10)), policy=POLICY, note=None)
 
-    ticket = view(units, ticket_id)
+    ticket = units.read(services.get_ticket, ticket_id)
     assert ticket.status == "accepted" and ticket.paused_working_days == 2
     assert ticket.answer_due_on == date(2026, 12, 23)  # 21 Dec, two working days later
     assert units.outbox() == [] and units.wakes.count == 0
@@ -210,32 +205,29 @@ def test_an_approved_answer_is_published_redacted_in_one_event_and_one_wake_up(
 ) -> None:
     body = "Tôi là Trần Thị Bình (0912 345 678): hồ sơ xin giấy phép nộp đã 30 ngày chưa có kết quả."
     ticket_id = answered(units, procedures, consent_to_publish=True, body=body)
-    with Session(units.engine) as session:
-        preview = services.publication_preview(session, ticket_id)
+    preview = units.read(services.publication_preview, ticket_id)
     services.approve(units(), ticket_id, actor=LEADER, now=NOW, seen_digest=preview.digest, note=None)
     assert units.outbox() == [] and units.wakes.count == 0
 
     services.publish(units(), ticket_id, actor=LEADER, now=NOW + timedelta(days=2), note=None)
 
     [published] = units.new_events()
-    code = view(units, ticket_id).tracking_code
+    code = units.read(services.get_ticket, ticket_id).tracking_code
     assert (published["type"], published["subject"]["id"]) == ("ticket.published", code)
     assert published["data"]["unit"] == UNIT and units.wakes.count == 1
-    with Session(units.engine) as session:
-        answer = services.public_answer(session, code)
+    answer = units.read(services.public_answer, code)
     assert answer.answer == f"Hồ sơ của bà tại {PLACEHOLDER} đã được giải quyết."
     assert answer.question.startswith(f"Tôi là {PLACEHOLDER}") and "0912" not in answer.question
 
 
 def test_approval_refuses_a_text_changed_since_the_preview(units: Units, procedures: KnownProcedures) -> None:
     ticket_id = answered(units, procedures)
-    with Session(units.engine) as session:
-        seen = services.publication_preview(session, ticket_id).digest
+    seen = units.read(services.publication_preview, ticket_id).digest
     services.edit_public_text(units(), ticket_id, marks=["30 ngày"], subject=None, question=None)
 
     with pytest.raises(errors.NotAllowed, match="review it again"):
         services.approve(units(), ticket_id, actor=LEADER, now=NOW, seen_digest=seen, note=None)
-    assert view(units, ticket_id).status == "answered"
+    assert units.read(services.get_ticket, ticket_id).status == "answered"
 
     services.approve(units(), ticket_id, actor=LEADER, now=NOW, seen_digest=None, note=None)
     with pytest.raises(errors.NotAllowed, match="can no longer change"):
@@ -249,7 +241,7 @@ def test_without_consent_publishing_discloses_nothing(units: Units, procedures: 
     services.publish(units(), ticket_id, actor=LEADER, now=NOW, note=None)
     services.add_note(units(), ticket_id, note="đã gọi điện báo kết quả", actor=OFFICER, now=NOW)
 
-    ticket = view(units, ticket_id)
+    ticket = units.read(services.get_ticket, ticket_id)
     assert ticket.status == "published" and not ticket.is_public
     assert ticket.internal_notes is not None and ticket.internal_notes.endswith("đã gọi điện báo kết quả")
     assert units.outbox() == [] and units.wakes.count == 0

@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy.orm import Session
 
 from minhbach_testing.uow import UnitsOfWork, types
 from procedures import errors, schemas, services
@@ -47,16 +46,6 @@ def publish(units: Units, decision_id: int, now: datetime = NOW) -> str:
     return services.publish_decision(units(), decision_id, now=now).status.value
 
 
-def public(units: Units, code: str) -> schemas.ProcedureRead:
-    with Session(units.engine) as session:
-        return services.get_procedure(session, code)
-
-
-def draft(units: Units, code: str) -> schemas.ProcedureDraftRead:
-    with Session(units.engine) as session:
-        return services.get_draft(session, code)
-
-
 def in_force(units: Units, sample: dict[str, dict[str, Any]], *codes: str) -> None:
     for code in codes:
         create(units, sample, code)
@@ -71,10 +60,10 @@ def test_drafts_are_written_without_an_event_or_a_wake_up(
     services.update_procedure(units(), "MB.XD.001", schemas.ProcedureUpdate(result="Giấy phép"))
     decide(units, ("new", "MB.XD.001"))
 
-    assert draft(units, "MB.XD.001").result == "Giấy phép"
+    assert units.read(services.get_draft, "MB.XD.001").result == "Giấy phép"
     assert units.outbox() == [] and units.wakes.count == 0
     with pytest.raises(errors.ProcedureNotFound):
-        public(units, "MB.XD.001")  # not public before a decision
+        units.read(services.get_procedure, "MB.XD.001")  # not public before a decision
 
 
 def test_a_second_procedure_with_the_same_code_is_refused(
@@ -83,7 +72,7 @@ def test_a_second_procedure_with_the_same_code_is_refused(
     create(units, sample, "MB.XD.001")
     with pytest.raises(errors.ProcedureExists):
         create(units, sample, "MB.XD.001", name="Một tên khác")
-    assert draft(units, "MB.XD.001").name == sample["MB.XD.001"]["name"]
+    assert units.read(services.get_draft, "MB.XD.001").name == sample["MB.XD.001"]["name"]
     with pytest.raises(errors.ProcedureNotFound):
         services.update_procedure(units(), "MB.XX.404", schemas.ProcedureUpdate(result="x"))
 
@@ -101,7 +90,10 @@ def test_a_decision_due_now_puts_its_procedures_in_force_with_its_events_in_one_
     assert types(written) == ["decision.published", "procedure.published", "procedure.published"]
     assert [e["subject"]["id"] for e in written] == [str(decision_id), "MB.XD.002", "MB.XD.001"]
     assert units.wakes.count == 1  # once per commit, however many events
-    assert public(units, "MB.XD.001").status == "in_force" and public(units, "MB.XD.001").version == 1
+    assert (
+        units.read(services.get_procedure, "MB.XD.001").status == "in_force"
+        and units.read(services.get_procedure, "MB.XD.001").version == 1
+    )
 
 
 def test_an_incomplete_procedure_refuses_the_whole_decision_and_nothing_is_written(
@@ -124,9 +116,10 @@ def test_an_incomplete_procedure_refuses_the_whole_decision_and_nothing_is_writt
     ]
     assert units.outbox() == [] and units.wakes.count == 0
     with pytest.raises(errors.ProcedureNotFound):
-        public(units, "MB.XD.001")  # the complete one did not come into force alone either
-    with Session(units.engine) as session:
-        assert services.get_decision(session, decision_id, include_drafts=True).status == "draft"
+        units.read(
+            services.get_procedure, "MB.XD.001"
+        )  # the complete one did not come into force alone either
+    assert units.read(services.get_decision, decision_id, include_drafts=True).status == "draft"
 
 
 def test_a_decision_is_published_once(units: Units, sample: dict[str, dict[str, Any]]) -> None:
@@ -151,7 +144,7 @@ def test_a_future_decision_is_scheduled_and_applied_once_when_due(
     assert publish(units, decision_id) == "scheduled"
     assert types(units.new_events()) == ["decision.published"] and units.wakes.count == 1
     with pytest.raises(errors.ProcedureNotFound):
-        public(units, "MB.XD.001")
+        units.read(services.get_procedure, "MB.XD.001")
 
     midnight = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)  # 00:00 on the 28th in Vietnam
     assert services.apply_due_decisions(units, now=midnight - timedelta(seconds=1)) == 0
@@ -160,7 +153,7 @@ def test_a_future_decision_is_scheduled_and_applied_once_when_due(
     assert services.apply_due_decisions(units, now=midnight) == 1
     assert types(units.new_events()) == ["decision.applied", "procedure.published"]
     assert units.wakes.count == 2
-    assert public(units, "MB.XD.001").effective_at == midnight
+    assert units.read(services.get_procedure, "MB.XD.001").effective_at == midnight
 
     assert services.apply_due_decisions(units, now=midnight + timedelta(minutes=1)) == 0
     assert units.new_events() == [] and units.wakes.count == 2
@@ -180,12 +173,11 @@ def test_a_scheduled_decision_whose_procedure_left_force_fails_whole_and_disclos
     assert services.apply_due_decisions(units, now=NOW + timedelta(days=1)) == 0
 
     assert units.new_events() == [] and units.wakes.count == wakes
-    with Session(units.engine) as session:
-        failed = services.get_decision(session, amendment, include_drafts=False)
+    failed = units.read(services.get_decision, amendment, include_drafts=False)
     assert failed.status == "failed" and "MB.XD.001: procedure MB.XD.001 is not in force" in (
         failed.failure_reason or ""
     )
-    assert public(units, "MB.XD.001").status == "abolished"
+    assert units.read(services.get_procedure, "MB.XD.001").status == "abolished"
 
 
 def test_an_amendment_puts_the_working_draft_in_force_as_the_next_version(
@@ -194,13 +186,15 @@ def test_an_amendment_puts_the_working_draft_in_force_as_the_next_version(
     in_force(units, sample, "MB.XD.001")
     time = {"value": 15, "unit": "working_days"}
     services.update_procedure(units(), "MB.XD.001", schemas.ProcedureUpdate(processing_time=time))
-    assert units.new_events() == [] and public(units, "MB.XD.001").processing_time != time
+    assert (
+        units.new_events() == [] and units.read(services.get_procedure, "MB.XD.001").processing_time != time
+    )
 
     publish(units, decide(units, ("amend", "MB.XD.001"), number="2"))
 
     amended = [e for e in units.new_events() if e["type"] == "procedure.amended"]
     assert [(e["subject"]["id"], e["version"]) for e in amended] == [("MB.XD.001", 2)]
-    shown = public(units, "MB.XD.001")
+    shown = units.read(services.get_procedure, "MB.XD.001")
     assert shown.version == 2 and shown.processing_time is not None
     assert shown.processing_time.model_dump(mode="json") == time
     assert [h.action for h in shown.history] == ["new", "amend"]
