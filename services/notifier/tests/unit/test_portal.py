@@ -173,6 +173,23 @@ def test_the_home_page_lists_the_latest_decisions_changes_first_among_a_days_cha
     assert home.index("Thủ tục A") < home.index("Thủ tục Z")
 
 
+def test_a_procedure_change_is_dated_when_its_decision_was_applied(notifier, owner, settings):
+    # In force from 28/11 (midnight), published and applied at 14:00 that day: the change
+    # happened at 14:00, with its decision, not hours before anyone could see it.
+    decision = decision_state(7, 1, number="70/QĐ-SXD", effective_on="2026-11-28")
+    decision["applied_at"] = "2026-11-28T07:00:00Z"
+    procedure = procedure_state("MB.XD.001", 1, actions=[("new", decision_ref(7, "70/QĐ-SXD", "2026-11-28"))])
+    publish(notifier, owner, ("decision", decision), ("procedure", procedure))
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    root = ET.fromstring((settings.portal_dir / "feed.xml").read_bytes())  # noqa: S314 - the feed we just wrote
+    updated = {
+        e.findtext("a:id", namespaces=ns): e.findtext("a:updated", namespaces=ns)
+        for e in root.findall("a:entry", ns)
+    }
+    assert updated["urn:minhbach:procedure:MB.XD.001:v1"] == updated["urn:minhbach:decision:7:v1"]
+    assert str(updated["urn:minhbach:decision:7:v1"]).startswith("2026-11-28T")
+
+
 def test_writes_are_atomic_and_leave_no_temp_files(notifier, owner, settings):
     for version in (1, 2, 3):
         publish(notifier, owner, ("procedure", procedure_state("MB.XD.001", version)))

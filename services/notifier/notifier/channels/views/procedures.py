@@ -205,6 +205,9 @@ def entries(procedures: Sequence[dict[str, Any]], decisions: Sequence[dict[str, 
     """Every change of every procedure and decision, newest first."""
     out: list[Entry] = []
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    # A procedure changed when its decision was applied (a decision published at 14:00 and
+    # in effect from today changed it at 14:00, not at midnight): its changes sit with it.
+    applied = {str(d["id"]): d["applied_at"] for d in decisions if d["applied_at"]}
     for p in procedures:
         for h in p["history"]:
             decision = f" theo Quyết định số {h['decision_number']}" if h["decision_number"] else ""
@@ -213,7 +216,7 @@ def entries(procedures: Sequence[dict[str, Any]], decisions: Sequence[dict[str, 
                     id=f"urn:minhbach:procedure:{p['code']}:v{h['version']}",
                     title=f"{h['action']}: {p['name']} (phiên bản {h['version']})",
                     href=f"thu-tuc/{p['page']}.html",
-                    updated=h["effective_at"] or epoch,
+                    updated=applied.get(str(h["decision_id"])) or h["effective_at"] or epoch,
                     summary=f"Thủ tục {p['code']} — {h['action'].lower()}{decision}, "
                     f"hiệu lực từ ngày {h['effective']}.",
                     decision_id=int(h["decision_id"] or 0),
