@@ -14,7 +14,7 @@ from sqlalchemy import insert, text
 from minhbach_shared.db import make_engine, migrate
 from minhbach_shared.outbox import relay_waker
 from minhbach_shared.text import fold
-from minhbach_testing.plugin import RedisServer, free_port, shared_dir
+from minhbach_testing.plugin import RedisServer, shared_dir
 from procedures import services
 from procedures.app import create_app
 from procedures.db import procedures
@@ -31,6 +31,7 @@ def demo_client(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     sample_payload: dict[str, Any],
+    session_redis_server: RedisServer,
 ) -> Iterator[TestClient]:
     """The sample procedures in force (loaded once for the module, as `load-demo` does),
     on SQLite (FTS5, local) and on PostgreSQL (docker compose)."""
@@ -39,19 +40,15 @@ def demo_client(
         database_url = request.getfixturevalue("postgres_server").create_database("search")
     else:
         database_url = f"sqlite:///{tmp / 'p.db'}"
-    redis = RedisServer(port=free_port(), dir=tmp / "redis")
-    redis.start()
+    redis = session_redis_server
     settings = Settings(database_url=database_url, redis_url=redis.url, log_json=False)
     migrate(settings.database_url, MIGRATIONS)
     engine = make_engine(settings.database_url)
     wake = relay_waker(redis.client(), "procedures")
     assert services.load_demo(UnitOfWork(engine, wake), sample_payload, now=datetime.now(UTC)) == 12
     engine.dispose()
-    try:
-        with TestClient(create_app(settings)) as client:
-            yield client
-    finally:
-        redis.stop()
+    with TestClient(create_app(settings)) as client:
+        yield client
 
 
 def codes(client: TestClient, **params: Any) -> list[str]:
