@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from minhbach_shared.auth import Role
-from minhbach_testing.harness import System, running_system
+from minhbach_testing.harness import SERVICES, System, running_system
 
 HOSTILE_VALUES: list[Any] = [
     None,
@@ -54,9 +54,9 @@ HOSTILE_PATH_VALUES = ["0", "-1", "99999999999999999999", "..", "%2e%2e%2fetc", 
 
 @pytest.fixture(scope="module")
 def own_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    """A system of its own: whatever hostile write a service accepts stays out of the one
-    the other end-to-end tests share."""
-    with running_system(tmp_path_factory.mktemp("hostile")) as running:
+    """The four APIs of a system of its own (no worker needed: every answer is the API's
+    own), so whatever hostile write a service accepts stays out of the shared system."""
+    with running_system(tmp_path_factory.mktemp("hostile"), SERVICES) as running:
         yield running
 
 

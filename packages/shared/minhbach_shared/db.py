@@ -7,8 +7,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import DateTime, Engine, MetaData, Row, Select, create_engine, event, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
@@ -89,6 +87,11 @@ def _ensure_sqlite_dir(url: str) -> None:
 
 def migrate(url: str, script_location: Path) -> None:
     """Upgrade the database at `url` to the newest revision of `script_location`."""
+    # Imported here: only `manage migrate` needs Alembic, and importing it costs every
+    # API and worker process a few hundred milliseconds at start.
+    from alembic import command
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(script_location))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
