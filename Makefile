@@ -54,13 +54,13 @@ up: demo
 system-deps:
 	scripts/install-system-deps.sh
 
-# Two pytest-xdist workers: while one waits on the running system, the other works. A test
-# module stays on one worker, and so does every test of the shared system (loadgroup).
+# Two pytest-xdist workers: while one waits on a running system, the other works. What
+# goes to one worker at once: minhbach_testing.plugin.work_unit.
 TEST_WORKERS ?= 2
 
 test: install system-deps
 	PATH="$(CURDIR)/$(BIN):$$PATH" MB_SHARED_DIR="$(abspath $(SHARED))" \
-		$(PY) -m pytest -m "not compose_live" -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+		$(PY) -m pytest -m "not compose_live" -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # The unit tests only: no redis-server, no database server, no process started (seconds).
 test-fast: install

@@ -68,19 +68,36 @@ def pytest_configure(config: pytest.Config) -> None:
         ("browser", "headless Chromium against a running system"),
     ):
         config.addinivalue_line("markers", f"{kind}: {what}")
-    config.addinivalue_line("markers", "xdist_group(name): pytest-xdist runs a group's tests on one worker")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         item.add_marker(kind_of_test(item))
-        # Under pytest-xdist (--dist loadgroup): every test of the shared system on one
-        # worker, and a module's tests on one worker (its module fixtures start once),
-        # but for the resilience tests: each starts a system of its own.
-        if "resilience" in Path(str(item.path)).parts:
-            continue
-        shared = "system" in getattr(item, "fixturenames", ())
-        item.add_marker(pytest.mark.xdist_group("shared-system" if shared else str(item.path)))
+
+
+def work_unit(nodeid: str) -> str:
+    """What pytest-xdist hands one worker at once: every end-to-end and browser test (they
+    share the session's running system: it starts once), each resilience test alone (each
+    starts a system of its own), and any other module whole (its module fixtures start once)."""
+    path = nodeid.split("::", 1)[0]
+    if path.startswith(("tests/e2e/", "tests/browser/")):
+        return "the shared system"
+    if path.startswith("tests/resilience/"):
+        return nodeid
+    return path
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    # Our own grouping: xdist's loadgroup marks do nothing under pytest 9 (xdist 3.8 sets
+    # a node id attribute pytest no longer reads).
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByWorkUnit(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return ByWorkUnit(config, log)
 
 
 def free_port() -> int:
