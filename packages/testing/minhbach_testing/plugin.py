@@ -73,6 +73,20 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         item.add_marker(kind_of_test(item))
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # Under pytest-xdist, the longest work first, so that the workers end together: the
+        # shared system's tests, the resilience tests (a minute each), then the rest (a
+        # stable sort: modules stay whole).
+        items.sort(key=lambda item: longest_first(item.nodeid))
+
+
+def longest_first(nodeid: str) -> int:
+    if work_unit(nodeid) == SHARED_SYSTEM:
+        return 0
+    return 1 if nodeid.startswith("tests/resilience/") else 2
+
+
+SHARED_SYSTEM = "the shared system"
 
 
 def work_unit(nodeid: str) -> str:
@@ -81,7 +95,7 @@ def work_unit(nodeid: str) -> str:
     starts a system of its own), and any other module whole (its module fixtures start once)."""
     path = nodeid.split("::", 1)[0]
     if path.startswith(("tests/e2e/", "tests/browser/")):
-        return "the shared system"
+        return SHARED_SYSTEM
     if path.startswith("tests/resilience/"):
         return nodeid
     return path
@@ -97,6 +111,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         def _split_scope(self, nodeid: str) -> str:
             return work_unit(nodeid)
 
+    config.option.loadscopereorder = False  # in collection order: the longest first
     return ByWorkUnit(config, log)
 
 
