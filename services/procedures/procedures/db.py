@@ -40,6 +40,13 @@ procedures = Table(
     # PostgreSQL: pg_trgm GIN indexes on both (migration 0003, made by hand).
     Column("search_name", Text, nullable=True),
     Column("search_body", Text, nullable=True),
+    # Actors (token subjects), shown to staff only; null: unknown (rows before 0004).
+    # drafted_by created it, edited_by last edited its working draft (at edited_at),
+    # written_by last edited the content now published.
+    Column("drafted_by", Text, nullable=True),
+    Column("edited_by", Text, nullable=True),
+    Column("edited_at", UtcDateTime, nullable=True),
+    Column("written_by", Text, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )
@@ -59,6 +66,9 @@ decisions = Table(
     Column("published_at", UtcDateTime, nullable=True),
     Column("applied_at", UtcDateTime, nullable=True),
     Column("failure_reason", Text, nullable=True),
+    # Actors, shown to staff only; null: unknown (rows before 0004) or not published yet.
+    Column("created_by", Text, nullable=True),
+    Column("published_by", Text, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_decisions_status_effective_at", "status", "effective_at"),
@@ -78,6 +88,8 @@ decision_changes = Table(
     # For `new` and `amend`: the content the change puts in force, snapshotted when the
     # decision is published, so later draft edits never take effect unapproved.
     Column("content", JSON, nullable=True),
+    # Who last edited that content, taken with it.
+    Column("written_by", Text, nullable=True),
     UniqueConstraint("decision_id", "position", name="uq_decision_changes_decision_id_position"),
 )
 
@@ -92,6 +104,8 @@ procedure_versions = Table(
     Column("content", JSON, nullable=False),
     Column("decision_id", Integer, ForeignKey("decisions.id"), nullable=True, index=True),
     Column("effective_at", UtcDateTime, nullable=False),
+    # Who last edited the content this version holds (staff only; null: unknown).
+    Column("written_by", Text, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     UniqueConstraint("procedure_code", "version", name="uq_procedure_versions_procedure_code_version"),
 )

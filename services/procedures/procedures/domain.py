@@ -6,6 +6,11 @@ work on a draft (for a procedure in force: its working draft, applied by an
 decision snapshots the content each `new` or `amend` puts in force: what the
 approver published is what takes effect, even if the draft is edited before the
 effective date (those edits stay a working draft for a later decision).
+
+Every write names its actor (the token's subject; "demo" or "system" for the
+service's own paths): who drafted and last edited a procedure, who wrote the content
+of each published version, who created and who published a decision. None means
+unknown (rows written before actors were recorded).
 """
 
 from __future__ import annotations
@@ -133,6 +138,8 @@ class ProcedureVersion:
     content: Content
     decision_id: int | None
     effective_at: datetime
+    # Who last edited the content this version holds (None: unknown).
+    written_by: str | None = None
 
 
 @dataclass
@@ -144,13 +151,19 @@ class Procedure:
     published: Content | None = None
     replaced_by: str | None = None
     effective_at: datetime | None = None
+    # Who created the procedure, who last edited its working draft and when, and who
+    # last edited the published content (None: unknown, a row older than actors).
+    drafted_by: str | None = None
+    edited_by: str | None = None
+    edited_at: datetime | None = None
+    written_by: str | None = None
     id: int | None = None
     events: list[Envelope] = field(default_factory=list, repr=False)
     new_versions: list[ProcedureVersion] = field(default_factory=list, repr=False)
 
     @classmethod
-    def create(cls, code: str, content: Content) -> Procedure:
-        return cls(code=code, draft=dict(content))
+    def create(cls, code: str, content: Content, *, by: str, at: datetime) -> Procedure:
+        return cls(code=code, draft=dict(content), drafted_by=by, edited_by=by, edited_at=at)
 
     @property
     def ever_published(self) -> bool:
@@ -163,26 +176,33 @@ class Procedure:
             return self.draft
         return dict(self.published or {})
 
-    def edit(self, changes: Mapping[str, Any]) -> None:
+    def edit(self, changes: Mapping[str, Any], *, by: str, at: datetime) -> None:
         """Change the draft; for a procedure in force, its working draft for a later `amend`."""
         if self.status in (ProcedureStatus.REPLACED, ProcedureStatus.ABOLISHED):
             raise RuleBroken(f"procedure {self.code} is {self.status.value} and can no longer be edited")
         self.draft = {**self.working_content, **changes}
+        self.edited_by = by
+        self.edited_at = at
 
     # Applying changes; a Decision validates first, so these only record.
 
-    def put_in_force(self, content: Content, *, decision_id: int | None, at: datetime) -> None:
-        self._publish(content)
+    def put_in_force(
+        self, content: Content, *, written_by: str | None, decision_id: int | None, at: datetime
+    ) -> None:
+        self._publish(content, written_by)
         self.status = ProcedureStatus.IN_FORCE
         self._new_version(Action.NEW, EventType.PROCEDURE_PUBLISHED, decision_id, at)
 
-    def amend(self, content: Content, *, decision_id: int | None, at: datetime) -> None:
-        self._publish(content)
+    def amend(
+        self, content: Content, *, written_by: str | None, decision_id: int | None, at: datetime
+    ) -> None:
+        self._publish(content, written_by)
         self._new_version(Action.AMEND, EventType.PROCEDURE_AMENDED, decision_id, at)
 
-    def _publish(self, content: Content) -> None:
+    def _publish(self, content: Content, written_by: str | None) -> None:
         """`content` (a decision's snapshot) becomes public; a draft edited since stays a working draft."""
         self.published = copy.deepcopy(content)
+        self.written_by = written_by
         if self.draft == content:
             self.draft = None
 
@@ -212,6 +232,7 @@ class Procedure:
                 content=content,
                 decision_id=decision_id,
                 effective_at=at,
+                written_by=self.written_by,
             )
         )
         self.events.append(
@@ -237,8 +258,9 @@ class Change:
     procedure_code: str
     replaced_by: str | None = None
     # For `new` and `amend`: the content it puts in force, taken when the decision is
-    # published (None before that).
+    # published (None before that), and who last edited that content.
     content: Content | None = None
+    written_by: str | None = None
 
     @property
     def puts_content_in_force(self) -> bool:
@@ -261,6 +283,9 @@ class Decision:
     published_at: datetime | None = None
     applied_at: datetime | None = None
     failure_reason: str | None = None
+    # Who created it and who published it (None: unknown, or not published yet).
+    created_by: str | None = None
+    published_by: str | None = None
     events: list[Envelope] = field(default_factory=list, repr=False)
 
     @property
@@ -334,14 +359,18 @@ class Decision:
             )
         return None
 
-    def publish(self, procedures: Mapping[str, Procedure], *, now: datetime) -> None:
+    def publish(self, procedures: Mapping[str, Procedure], *, by: str, now: datetime) -> None:
         """Publish; applies at once when the effective moment has come, else schedules."""
         if self.status is not DecisionStatus.DRAFT:
             raise RuleBroken(f"decision {self.number} is already published ({self.status.value})")
         if problems := self.problems(procedures):
             raise DecisionRejected(self.number, problems)
         self.changes = [
-            replace(c, content=copy.deepcopy(_content_of(c, procedures[c.procedure_code])))
+            replace(
+                c,
+                content=copy.deepcopy(_content_of(c, procedures[c.procedure_code])),
+                written_by=procedures[c.procedure_code].edited_by,
+            )
             if c.puts_content_in_force
             else c
             for c in self.changes
@@ -350,6 +379,7 @@ class Decision:
         self.status = DecisionStatus.IN_EFFECT if due else DecisionStatus.SCHEDULED
         self.version = 1
         self.published_at = now
+        self.published_by = by
         if due:
             self.applied_at = now
         self._record(EventType.DECISION_PUBLISHED)
@@ -383,9 +413,13 @@ class Decision:
         for change in self.changes:
             procedure = procedures[change.procedure_code]
             if change.action is Action.NEW:
-                procedure.put_in_force(_content_of(change, procedure), decision_id=self.id, at=at)
+                procedure.put_in_force(
+                    _content_of(change, procedure), written_by=change.written_by, decision_id=self.id, at=at
+                )
             elif change.action is Action.AMEND:
-                procedure.amend(_content_of(change, procedure), decision_id=self.id, at=at)
+                procedure.amend(
+                    _content_of(change, procedure), written_by=change.written_by, decision_id=self.id, at=at
+                )
             elif change.action is Action.REPLACE:
                 assert change.replaced_by is not None
                 procedure.replace_by(change.replaced_by, decision_id=self.id, at=at)

@@ -36,6 +36,10 @@ def _procedure(row: Row[Any]) -> Procedure:
         draft=row.draft,
         replaced_by=row.replaced_by,
         effective_at=row.effective_at,
+        drafted_by=row.drafted_by,
+        edited_by=row.edited_by,
+        edited_at=row.edited_at,
+        written_by=row.written_by,
     )
 
 
@@ -84,6 +88,10 @@ class Repository:
                 draft=procedure.draft,
                 name=content.get("name") or procedure.code,
                 field=content.get("field"),
+                drafted_by=procedure.drafted_by,
+                edited_by=procedure.edited_by,
+                edited_at=procedure.edited_at,
+                written_by=procedure.written_by,
                 created_at=now,
                 updated_at=now,
             )
@@ -106,6 +114,9 @@ class Repository:
                 field=shown.get("field"),
                 replaced_by=procedure.replaced_by,
                 effective_at=procedure.effective_at,
+                edited_by=procedure.edited_by,
+                edited_at=procedure.edited_at,
+                written_by=procedure.written_by,
                 updated_at=now,
             )
         )
@@ -121,6 +132,7 @@ class Repository:
                         "content": v.content,
                         "decision_id": v.decision_id,
                         "effective_at": v.effective_at,
+                        "written_by": v.written_by,
                         "created_at": now,
                     }
                     for v in procedure.new_versions
@@ -155,12 +167,17 @@ class Repository:
             issuer=row.issuer,
             signed_on=row.signed_on,
             effective_on=row.effective_on,
-            changes=[Change(Action(c.action), c.procedure_code, c.replaced_by, c.content) for c in changes],
+            changes=[
+                Change(Action(c.action), c.procedure_code, c.replaced_by, c.content, c.written_by)
+                for c in changes
+            ],
             status=DecisionStatus(row.status),
             version=row.version,
             published_at=row.published_at,
             applied_at=row.applied_at,
             failure_reason=row.failure_reason,
+            created_by=row.created_by,
+            published_by=row.published_by,
         )
         self._decisions.append(decision)
         self._stored_changes[row.id] = list(decision.changes)
@@ -179,6 +196,8 @@ class Repository:
                 effective_at=decision.effective_at,
                 status=decision.status.value,
                 version=decision.version,
+                created_by=decision.created_by,
+                published_by=decision.published_by,
                 created_at=now,
                 updated_at=now,
             )
@@ -194,6 +213,7 @@ class Repository:
                     "procedure_code": c.procedure_code,
                     "replaced_by": c.replaced_by,
                     "content": c.content,
+                    "written_by": c.written_by,
                 }
                 for i, c in enumerate(decision.changes)
             ],
@@ -228,15 +248,16 @@ class Repository:
                 published_at=decision.published_at,
                 applied_at=decision.applied_at,
                 failure_reason=decision.failure_reason,
+                published_by=decision.published_by,
                 updated_at=now,
             )
         )
         assert decision.id is not None
         stored = self._stored_changes.get(decision.id, [])
         snapshots = [
-            {"b_position": i, "b_content": c.content}
+            {"b_position": i, "b_content": c.content, "b_written_by": c.written_by}
             for i, c in enumerate(decision.changes)
-            if i >= len(stored) or c.content != stored[i].content
+            if i >= len(stored) or (c.content, c.written_by) != (stored[i].content, stored[i].written_by)
         ]
         if snapshots:
             self.session.execute(
@@ -245,7 +266,7 @@ class Repository:
                     decision_changes.c.decision_id == decision.id,
                     decision_changes.c.position == bindparam("b_position"),
                 )
-                .values(content=bindparam("b_content")),
+                .values(content=bindparam("b_content"), written_by=bindparam("b_written_by")),
                 snapshots,
             )
             self._stored_changes[decision.id] = list(decision.changes)

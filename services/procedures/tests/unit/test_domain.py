@@ -23,6 +23,11 @@ from procedures.domain import (
 )
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)  # 10:00 in Vietnam, 27 Nov
+EDITOR, APPROVER = "editor-an", "approver-binh"
+
+
+def drafted(code: str, content: dict[str, Any], *, by: str = EDITOR) -> Procedure:
+    return Procedure.create(code, content, by=by, at=NOW)
 
 
 def complete(name: str = "Cấp giấy phép xây dựng") -> dict[str, Any]:
@@ -58,8 +63,8 @@ def decision(*changes: Change, effective_on: date = date(2026, 11, 27), id: int 
 
 
 def in_force(code: str, name: str = "Thủ tục") -> Procedure:
-    procedure = Procedure.create(code, complete(name))
-    decision(Change(Action.NEW, code), id=1).publish({code: procedure}, now=NOW)
+    procedure = drafted(code, complete(name))
+    decision(Change(Action.NEW, code), id=1).publish({code: procedure}, by=APPROVER, now=NOW)
     procedure.events.clear()
     procedure.new_versions.clear()
     return procedure
@@ -112,7 +117,7 @@ class TestEffectiveTime:
 
     def test_a_decision_for_tomorrow_in_vietnam_is_due_at_17_utc_today(self) -> None:
         d = decision(Change(Action.NEW, "A"), effective_on=date(2026, 11, 28))
-        d.publish({"A": Procedure.create("A", complete())}, now=NOW)
+        d.publish({"A": drafted("A", complete())}, by=APPROVER, now=NOW)
         assert d.status is DecisionStatus.SCHEDULED
         assert not d.is_due(datetime(2026, 11, 27, 16, 59, 59, tzinfo=UTC))
         assert d.is_due(datetime(2026, 11, 27, 17, 0, tzinfo=UTC))
@@ -120,9 +125,9 @@ class TestEffectiveTime:
 
 class TestPublishNew:
     def test_publishing_puts_a_complete_procedure_in_force(self) -> None:
-        procedure = Procedure.create("A", complete())
+        procedure = drafted("A", complete())
         d = decision(Change(Action.NEW, "A"))
-        d.publish({"A": procedure}, now=NOW)
+        d.publish({"A": procedure}, by=APPROVER, now=NOW)
         assert d.status is DecisionStatus.IN_EFFECT and d.version == 1
         assert procedure.status is ProcedureStatus.IN_FORCE and procedure.version == 1
         assert procedure.published == complete() and procedure.draft is None
@@ -134,14 +139,14 @@ class TestPublishNew:
         assert procedure.new_versions[0].action is Action.NEW
 
     def test_an_incomplete_procedure_is_refused_and_nothing_changes(self) -> None:
-        good = Procedure.create("A", complete())
-        bad = Procedure.create(
+        good = drafted("A", complete())
+        bad = drafted(
             "B",
             {"name": "Thiếu", **{k: v for k, v in complete().items() if k not in ("name", "steps", "fees")}},
         )
         d = decision(Change(Action.NEW, "A"), Change(Action.NEW, "B"))
         with pytest.raises(DecisionRejected) as rejected:
-            d.publish({"A": good, "B": bad}, now=NOW)
+            d.publish({"A": good, "B": bad}, by=APPROVER, now=NOW)
         assert rejected.value.message == "decision 12/QĐ-SXD cannot be published: 1 procedure is incomplete"
         assert [p.as_error() for p in rejected.value.problems] == [
             {
@@ -157,31 +162,31 @@ class TestPublishNew:
     def test_new_refuses_a_procedure_that_was_ever_in_force(self) -> None:
         procedure = in_force("A")
         with pytest.raises(DecisionRejected, match="1 problem found"):
-            decision(Change(Action.NEW, "A")).publish({"A": procedure}, now=NOW)
+            decision(Change(Action.NEW, "A")).publish({"A": procedure}, by=APPROVER, now=NOW)
 
     def test_an_unknown_procedure_and_a_repeated_code_are_refused(self) -> None:
         d = decision(Change(Action.NEW, "A"), Change(Action.ABOLISH, "A"), Change(Action.NEW, "Z"))
-        problems = d.problems({"A": Procedure.create("A", complete())})
+        problems = d.problems({"A": drafted("A", complete())})
         assert [(p.index, p.message) for p in problems] == [
             (1, "procedure A appears more than once in the decision"),
             (2, "procedure Z does not exist"),
         ]
 
     def test_a_decision_is_published_once(self) -> None:
-        procedure = Procedure.create("A", complete())
+        procedure = drafted("A", complete())
         d = decision(Change(Action.NEW, "A"))
-        d.publish({"A": procedure}, now=NOW)
+        d.publish({"A": procedure}, by=APPROVER, now=NOW)
         with pytest.raises(RuleBroken):
-            d.publish({"A": procedure}, now=NOW)
+            d.publish({"A": procedure}, by=APPROVER, now=NOW)
 
 
 class TestAmendReplaceAbolish:
     def test_amend_publishes_the_working_draft_as_the_next_version(self) -> None:
         procedure = in_force("A")
-        procedure.edit({"fees": [{"name": "Lệ phí", "amount_vnd": 100000}]})
+        procedure.edit({"fees": [{"name": "Lệ phí", "amount_vnd": 100000}]}, by=EDITOR, at=NOW)
         assert procedure.published is not None and procedure.published["fees"] == []  # public unchanged
         d = decision(Change(Action.AMEND, "A"))
-        d.publish({"A": procedure}, now=NOW)
+        d.publish({"A": procedure}, by=APPROVER, now=NOW)
         assert procedure.version == 2 and procedure.draft is None
         assert procedure.published["fees"] == [{"name": "Lệ phí", "amount_vnd": 100000}]
         assert [(e.type, e.version) for e in d.events] == [
@@ -194,20 +199,20 @@ class TestAmendReplaceAbolish:
         assert decision(Change(Action.AMEND, "A")).problems({"A": procedure})[0].message == (
             "procedure A has no working draft to amend"
         )
-        procedure.edit({"steps": []})
+        procedure.edit({"steps": []}, by=EDITOR, at=NOW)
         assert decision(Change(Action.AMEND, "A")).problems({"A": procedure})[0].missing == ("steps",)
 
     def test_replace_by_a_new_procedure_listed_later_in_the_same_decision(self) -> None:
-        old, new = in_force("OLD"), Procedure.create("NEW", complete("Thủ tục mới"))
+        old, new = in_force("OLD"), drafted("NEW", complete("Thủ tục mới"))
         d = decision(Change(Action.REPLACE, "OLD", "NEW"), Change(Action.NEW, "NEW"))
-        d.publish({"OLD": old, "NEW": new}, now=NOW)
+        d.publish({"OLD": old, "NEW": new}, by=APPROVER, now=NOW)
         assert old.status is ProcedureStatus.REPLACED and old.replaced_by == "NEW" and old.version == 2
         assert new.status is ProcedureStatus.IN_FORCE and new.version == 1
         assert [e.type for e in d.events][1:] == [EventType.PROCEDURE_REPLACED, EventType.PROCEDURE_PUBLISHED]
         assert d.events[1].data["replaced_by"] == "NEW"
 
     def test_replace_needs_a_replacement_in_force_or_put_in_force(self) -> None:
-        old, draft = in_force("OLD"), Procedure.create("NEW", complete())
+        old, draft = in_force("OLD"), drafted("NEW", complete())
         problems = decision(Change(Action.REPLACE, "OLD", "NEW")).problems({"OLD": old, "NEW": draft})
         assert "is not in force" in problems[0].message
         missing = decision(Change(Action.REPLACE, "OLD", None)).problems({"OLD": old})
@@ -216,22 +221,22 @@ class TestAmendReplaceAbolish:
     def test_abolish_takes_a_procedure_out_of_force(self) -> None:
         procedure = in_force("A")
         d = decision(Change(Action.ABOLISH, "A"))
-        d.publish({"A": procedure}, now=NOW)
+        d.publish({"A": procedure}, by=APPROVER, now=NOW)
         assert procedure.status is ProcedureStatus.ABOLISHED and procedure.version == 2
         assert d.events[1].type is EventType.PROCEDURE_ABOLISHED
         with pytest.raises(RuleBroken):
-            procedure.edit({"name": "x"})
+            procedure.edit({"name": "x"}, by=EDITOR, at=NOW)
 
     def test_abolish_refuses_a_procedure_not_in_force(self) -> None:
-        problems = decision(Change(Action.ABOLISH, "A")).problems({"A": Procedure.create("A", complete())})
+        problems = decision(Change(Action.ABOLISH, "A")).problems({"A": drafted("A", complete())})
         assert problems[0].message == "procedure A is not in force"
 
 
 class TestScheduled:
     def test_a_scheduled_decision_applies_whole_when_due(self) -> None:
-        a, b = Procedure.create("A", complete()), Procedure.create("B", complete())
+        a, b = drafted("A", complete()), drafted("B", complete())
         d = decision(Change(Action.NEW, "A"), Change(Action.NEW, "B"), effective_on=date(2026, 12, 1))
-        d.publish({"A": a, "B": b}, now=NOW)
+        d.publish({"A": a, "B": b}, by=APPROVER, now=NOW)
         assert a.status is ProcedureStatus.DRAFT and a.events == [] and d.version == 1
         assert not d.apply_due({"A": a, "B": b}, now=NOW)
         assert d.apply_due({"A": a, "B": b}, now=datetime(2026, 12, 1, tzinfo=UTC))
@@ -245,10 +250,11 @@ class TestScheduled:
         assert a.status is b.status is ProcedureStatus.IN_FORCE
 
     def test_what_takes_effect_is_what_was_published_not_a_later_edit(self) -> None:
-        a = Procedure.create("A", complete())
+        a = drafted("A", complete())
         d = decision(Change(Action.NEW, "A"), effective_on=date(2026, 12, 1))
-        d.publish({"A": a}, now=NOW)
-        a.edit({"legal_basis": [], "name": "Sửa sau khi công bố"})  # an editor, after the approver
+        d.publish({"A": a}, by=APPROVER, now=NOW)
+        # An editor, after the approver.
+        a.edit({"legal_basis": [], "name": "Sửa sau khi công bố"}, by=EDITOR, at=NOW)
         assert d.apply_due({"A": a}, now=datetime(2026, 12, 1, tzinfo=UTC))
         assert a.status is ProcedureStatus.IN_FORCE and a.published == complete()
         assert a.new_versions[0].content == complete()
@@ -258,30 +264,47 @@ class TestScheduled:
 
     def test_a_scheduled_amend_applies_its_snapshot_and_keeps_later_edits_as_a_draft(self) -> None:
         a = in_force("A")
-        a.edit({"fees": [{"name": "Lệ phí", "amount_vnd": 100000}]})
+        a.edit({"fees": [{"name": "Lệ phí", "amount_vnd": 100000}]}, by=EDITOR, at=NOW)
         d = decision(Change(Action.AMEND, "A"), effective_on=date(2026, 12, 1))
-        d.publish({"A": a}, now=NOW)
-        a.edit({"fees": [{"name": "Lệ phí", "amount_vnd": 999999}]})
+        d.publish({"A": a}, by=APPROVER, now=NOW)
+        a.edit({"fees": [{"name": "Lệ phí", "amount_vnd": 999999}]}, by=EDITOR, at=NOW)
         assert d.apply_due({"A": a}, now=datetime(2026, 12, 1, tzinfo=UTC))
         assert a.version == 2 and a.published is not None
         assert a.published["fees"] == [{"name": "Lệ phí", "amount_vnd": 100000}]
         assert a.draft is not None and a.draft["fees"] == [{"name": "Lệ phí", "amount_vnd": 999999}]
 
-    def test_without_later_edits_no_working_draft_is_left(self) -> None:
-        a = Procedure.create("A", complete())
+    def test_each_version_names_who_wrote_what_took_effect_not_a_later_editor(self) -> None:
+        a = drafted("A", complete(), by="an")
         d = decision(Change(Action.NEW, "A"), effective_on=date(2026, 12, 1))
-        d.publish({"A": a}, now=NOW)
+        d.publish({"A": a}, by=APPROVER, now=NOW)
+        a.edit({"result": "Giấy phép (sửa sau)"}, by="chi", at=NOW)
+        assert d.apply_due({"A": a}, now=datetime(2026, 12, 1, tzinfo=UTC))
+        assert d.published_by == APPROVER and a.new_versions[0].written_by == "an"
+        assert (a.drafted_by, a.edited_by, a.written_by) == ("an", "chi", "an")
+        amend = decision(Change(Action.AMEND, "A"), id=8)
+        amend.publish({"A": a}, by=APPROVER, now=datetime(2026, 12, 2, tzinfo=UTC))
+        abolish = decision(Change(Action.ABOLISH, "A"), id=9)
+        abolish.publish({"A": a}, by=APPROVER, now=datetime(2026, 12, 2, tzinfo=UTC))
+        # The abolished version keeps the content, and its writer, of the version before.
+        assert [v.written_by for v in a.new_versions] == ["an", "chi", "chi"]
+
+    def test_without_later_edits_no_working_draft_is_left(self) -> None:
+        a = drafted("A", complete())
+        d = decision(Change(Action.NEW, "A"), effective_on=date(2026, 12, 1))
+        d.publish({"A": a}, by=APPROVER, now=NOW)
         assert d.changes[0].content == complete()
         assert d.apply_due({"A": a}, now=datetime(2026, 12, 1, tzinfo=UTC))
         assert a.draft is None
 
     def test_a_scheduled_decision_that_became_invalid_fails_and_changes_nothing(self) -> None:
         a = in_force("A")
-        a.edit({"steps": ["Bước 1: nộp hồ sơ trực tuyến"]})
+        a.edit({"steps": ["Bước 1: nộp hồ sơ trực tuyến"]}, by=EDITOR, at=NOW)
         d = decision(Change(Action.AMEND, "A"), effective_on=date(2026, 12, 1))
-        d.publish({"A": a}, now=NOW)
+        d.publish({"A": a}, by=APPROVER, now=NOW)
         d.events.clear()
-        decision(Change(Action.ABOLISH, "A"), id=8).publish({"A": a}, now=NOW)  # abolished meanwhile
+        decision(Change(Action.ABOLISH, "A"), id=8).publish(
+            {"A": a}, by=APPROVER, now=NOW
+        )  # abolished meanwhile
         a.events.clear()
         assert not d.apply_due({"A": a}, now=datetime(2026, 12, 1, tzinfo=UTC))
         assert d.status is DecisionStatus.FAILED and d.events == [] and a.events == []
