@@ -2,7 +2,7 @@
 and a recorder in place of the relay's wake-up, so no Redis and no process is needed.
 
     with sqlite_units_of_work(UnitOfWork, tmp_path / "procedures.db", MIGRATIONS) as units:
-        services.create_procedure(units(), data)      # a fresh unit of work per use case
+        services.create_procedure(units(), data, actor="editor")  # a fresh unit of work per use case
         assert types(units.new_events()) == [] and units.wakes.count == 0
 """
 

@@ -35,8 +35,9 @@ def _context(request: Request) -> Context:
     return ctx
 
 
-def _is_editor(request: Request) -> bool:
-    """Optional auth for reads that show more to editors; a bad token just sees the public view."""
+def _is_staff(request: Request) -> bool:
+    """Optional auth for reads that show more to staff (editors, approvers): drafts and who
+    did what. No token or a bad one just sees the public view."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
@@ -49,6 +50,8 @@ def _is_editor(request: Request) -> bool:
 
 
 Ctx = Annotated[Context, Depends(_context)]
+# Reads shared with the public show more to staff (schemas.VersionsAnswer, DecisionAnswer).
+IsStaff = Annotated[bool, Depends(_is_staff)]
 Editor = Annotated[Principal, require_roles(Role.EDITOR)]
 Approver = Annotated[Principal, require_roles(Role.APPROVER)]
 CodePath = Annotated[str, Path(max_length=50, description="procedure code")]
@@ -71,17 +74,17 @@ router = APIRouter(prefix="/v1")
     tags=["procedures"],
 )
 def create_procedure(
-    body: schemas.ProcedureCreate, ctx: Ctx, session: ReadSession, _: Editor
+    body: schemas.ProcedureCreate, ctx: Ctx, session: ReadSession, editor: Editor
 ) -> schemas.ProcedureDraftRead:
-    services.create_procedure(ctx.uow(), body)
+    services.create_procedure(ctx.uow(), body, actor=editor.subject)
     return services.get_draft(session, body.code)
 
 
 @router.patch("/procedures/{code}", response_model=schemas.ProcedureDraftRead, tags=["procedures"])
 def update_procedure(
-    code: CodePath, body: schemas.ProcedureUpdate, ctx: Ctx, session: ReadSession, _: Editor
+    code: CodePath, body: schemas.ProcedureUpdate, ctx: Ctx, session: ReadSession, editor: Editor
 ) -> schemas.ProcedureDraftRead:
-    services.update_procedure(ctx.uow(), code, body)
+    services.update_procedure(ctx.uow(), code, body, actor=editor.subject)
     return services.get_draft(session, code)
 
 
@@ -107,32 +110,37 @@ def get_draft(code: CodePath, session: ReadSession, _: Editor) -> schemas.Proced
     return services.get_draft(session, code)
 
 
-@router.get("/procedures/{code}/versions", response_model=schemas.ProcedureVersions, tags=["procedures"])
-def list_versions(code: CodePath, session: ReadSession) -> schemas.ProcedureVersions:
-    return services.list_versions(session, code)
+@router.get("/procedures/{code}/versions", response_model=schemas.VersionsAnswer, tags=["procedures"])
+def list_versions(code: CodePath, staff: IsStaff, session: ReadSession) -> schemas.VersionsAnswer:
+    """Public; with a staff token each version also names who wrote it (`written_by`)."""
+    return services.list_versions_for_staff(session, code) if staff else services.list_versions(session, code)
 
 
 @router.post(
     "/decisions",
     status_code=status.HTTP_201_CREATED,
-    response_model=schemas.DecisionRead,
+    response_model=schemas.DecisionStaffRead,
     tags=["decisions"],
 )
 def create_decision(
-    body: schemas.DecisionCreate, ctx: Ctx, session: ReadSession, _: Editor
-) -> schemas.DecisionRead:
-    decision_id = services.create_decision(ctx.uow(), body)
-    return services.get_decision(session, decision_id, include_drafts=True)
+    body: schemas.DecisionCreate, ctx: Ctx, session: ReadSession, editor: Editor
+) -> schemas.DecisionStaffRead:
+    decision_id = services.create_decision(ctx.uow(), body, actor=editor.subject)
+    return services.get_decision_for_staff(session, decision_id)
 
 
-@router.post("/decisions/{decision_id}/publish", response_model=schemas.DecisionRead, tags=["decisions"])
+@router.post("/decisions/{decision_id}/publish", response_model=schemas.DecisionStaffRead, tags=["decisions"])
 def publish_decision(
-    decision_id: DecisionId, ctx: Ctx, session: ReadSession, _: Approver
-) -> schemas.DecisionRead:
+    decision_id: DecisionId, ctx: Ctx, session: ReadSession, approver: Approver
+) -> schemas.DecisionStaffRead:
     services.publish_decision(
-        ctx.uow(), decision_id, now=datetime.now(UTC), schedule_apply=ctx.schedule_apply
+        ctx.uow(),
+        decision_id,
+        actor=approver.subject,
+        now=datetime.now(UTC),
+        schedule_apply=ctx.schedule_apply,
     )
-    return services.get_decision(session, decision_id, include_drafts=True)
+    return services.get_decision_for_staff(session, decision_id)
 
 
 @router.get("/decisions", response_model=schemas.DecisionPage, tags=["decisions"])
@@ -140,9 +148,12 @@ def list_decisions(session: ReadSession, page: PageQuery = 1, size: SizeQuery = 
     return services.list_decisions(session, page=page, size=size)
 
 
-@router.get("/decisions/{decision_id}", response_model=schemas.DecisionRead, tags=["decisions"])
-def get_decision(decision_id: DecisionId, request: Request, session: ReadSession) -> schemas.DecisionRead:
-    return services.get_decision(session, decision_id, include_drafts=_is_editor(request))
+@router.get("/decisions/{decision_id}", response_model=schemas.DecisionAnswer, tags=["decisions"])
+def get_decision(decision_id: DecisionId, staff: IsStaff, session: ReadSession) -> schemas.DecisionAnswer:
+    """Published decisions; with a staff token drafts too, and who created and published it."""
+    if staff:
+        return services.get_decision_for_staff(session, decision_id)
+    return services.get_decision(session, decision_id)
 
 
 @router.get("/sync/versions", response_model=schemas.SyncVersions, tags=["sync"])

@@ -199,6 +199,10 @@ class ProcedureDraftRead(ProcedureContent):
     has_working_draft: bool
     missing: list[str] = Field(description="mandatory components still missing")
     updated_at: VietnamTime
+    # Staff only: token subjects; null for procedures written before actors were recorded.
+    drafted_by: str | None = Field(description="who created the procedure")
+    edited_by: str | None = Field(description="who last edited its working draft")
+    edited_at: VietnamTime | None = Field(description="when it was last edited")
 
 
 class ProcedureSummary(BaseModel):
@@ -230,6 +234,17 @@ class ProcedureVersionRead(BaseModel):
 class ProcedureVersions(BaseModel):
     code: str
     items: list[ProcedureVersionRead]
+
+
+class ProcedureVersionStaffRead(ProcedureVersionRead):
+    """A version as staff see it: also who wrote its content (null: unknown)."""
+
+    written_by: str | None = Field(description="who last edited the content this version holds")
+
+
+class ProcedureVersionsStaff(BaseModel):
+    code: str
+    items: list[ProcedureVersionStaffRead]
 
 
 class ChangeCreate(Input):
@@ -284,6 +299,19 @@ class DecisionRead(BaseModel):
     applied_at: VietnamTime | None
     failure_reason: str | None = None
     changes: list[ChangeRead]
+
+
+class DecisionStaffRead(DecisionRead):
+    """A decision as staff see it: also who created and who published it (null: unknown)."""
+
+    created_by: str | None = Field(description="who created the decision")
+    published_by: str | None = Field(description="who published it (null while a draft)")
+
+
+# Reads shared with the public: a staff token gets the staff body. The staff model comes
+# first; a public body lacks its actor fields, so only the public model fits that one.
+VersionsAnswer = ProcedureVersionsStaff | ProcedureVersions
+DecisionAnswer = DecisionStaffRead | DecisionRead
 
 
 class DecisionPage(BaseModel):

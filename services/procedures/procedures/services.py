@@ -1,10 +1,15 @@
-"""Use cases. Each write is one transaction: `with uow: ...; uow.commit()`."""
+"""Use cases. Each write is one transaction: `with uow: ...; uow.commit()`.
+
+Every write names its `actor`: the subject of the caller's token, or DEMO_ACTOR for
+the demo loader. Applying a scheduled decision (beat) adds no actor: the decision keeps
+the approver who published it. Only the `*_for_staff` reads and the draft show actors.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Row
@@ -29,31 +34,34 @@ from procedures.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
+# The actor of the demo loader's writes (`manage load-demo`).
+DEMO_ACTOR = "demo"
+
 
 # Writes
 
 
-def create_procedure(uow: UnitOfWork, data: schemas.ProcedureCreate) -> None:
+def create_procedure(uow: UnitOfWork, data: schemas.ProcedureCreate, *, actor: str) -> None:
     with uow:
         if uow.repo.procedure_exists(data.code):
             raise errors.ProcedureExists(data.code)
-        uow.repo.add_procedure(Procedure.create(data.code, data.content()))
+        uow.repo.add_procedure(Procedure.create(data.code, data.content(), by=actor, at=datetime.now(UTC)))
         uow.commit()
 
 
-def update_procedure(uow: UnitOfWork, code: str, data: schemas.ProcedureUpdate) -> None:
+def update_procedure(uow: UnitOfWork, code: str, data: schemas.ProcedureUpdate, *, actor: str) -> None:
     with uow:
         procedure = uow.repo.get_procedure(code)
         if procedure is None:
             raise errors.ProcedureNotFound(code)
         try:
-            procedure.edit(data.changes())
+            procedure.edit(data.changes(), by=actor, at=datetime.now(UTC))
         except RuleBroken as exc:
             raise errors.NotAllowed(str(exc)) from None
         uow.commit()
 
 
-def create_decision(uow: UnitOfWork, data: schemas.DecisionCreate) -> int:
+def create_decision(uow: UnitOfWork, data: schemas.DecisionCreate, *, actor: str) -> int:
     decision = Decision(
         number=data.number,
         title=data.title,
@@ -61,6 +69,7 @@ def create_decision(uow: UnitOfWork, data: schemas.DecisionCreate) -> int:
         signed_on=data.signed_on,
         effective_on=data.effective_on,
         changes=[Change(c.action, c.procedure_code, c.replaced_by) for c in data.changes],
+        created_by=actor,
     )
     with uow:
         uow.repo.add_decision(decision)
@@ -73,6 +82,7 @@ def publish_decision(
     uow: UnitOfWork,
     decision_id: int,
     *,
+    actor: str,
     now: datetime,
     schedule_apply: Callable[[float], None] | None = None,
 ) -> Decision:
@@ -87,7 +97,7 @@ def publish_decision(
             raise errors.DecisionNotFound(decision_id)
         procedures = uow.repo.get_procedures(decision.involved_codes())
         try:
-            decision.publish(procedures, now=now)
+            decision.publish(procedures, by=actor, now=now)
         except RuleBroken as exc:
             raise errors.NotAllowed(str(exc)) from None
         except DecisionRejected as exc:
@@ -147,20 +157,22 @@ def _decision_ref(row: Row[Any]) -> schemas.DecisionRef | None:
     )
 
 
+def _history_fields(v: Row[Any]) -> dict[str, Any]:
+    """What a history entry and a version read share, from a `version_rows` row."""
+    return {
+        "version": v.version,
+        "action": v.action,
+        "status": v.status,
+        "effective_at": v.effective_at,
+        "decision": _decision_ref(v),
+    }
+
+
 def get_procedure(session: Session, code: str) -> schemas.ProcedureRead:
     row = repository.procedure_row(session, code)
     if row is None or row.version == 0:
         raise errors.ProcedureNotFound(code)
-    history = [
-        schemas.HistoryEntry(
-            version=v.version,
-            action=v.action,
-            status=v.status,
-            effective_at=v.effective_at,
-            decision=_decision_ref(v),
-        )
-        for v in repository.version_rows(session, code)
-    ]
+    history = [schemas.HistoryEntry(**_history_fields(v)) for v in repository.version_rows(session, code)]
     return schemas.ProcedureRead(
         **(row.published or {}),
         code=row.code,
@@ -173,6 +185,7 @@ def get_procedure(session: Session, code: str) -> schemas.ProcedureRead:
 
 
 def get_draft(session: Session, code: str) -> schemas.ProcedureDraftRead:
+    """The editors' view (staff only), with who drafted and last edited it."""
     row = repository.procedure_row(session, code)
     if row is None:
         raise errors.ProcedureNotFound(code)
@@ -185,25 +198,35 @@ def get_draft(session: Session, code: str) -> schemas.ProcedureDraftRead:
         has_working_draft=row.draft is not None and row.status != ProcedureStatus.DRAFT.value,
         missing=missing_components(content),
         updated_at=row.updated_at,
+        drafted_by=row.drafted_by,
+        edited_by=row.edited_by,
+        edited_at=row.edited_at,
     )
 
 
-def list_versions(session: Session, code: str) -> schemas.ProcedureVersions:
+def _versions(session: Session, code: str) -> tuple[list[Row[Any]], list[schemas.ProcedureVersionRead]]:
     rows = repository.version_rows(session, code)
     if not rows:
         raise errors.ProcedureNotFound(code)
-    return schemas.ProcedureVersions(
+    return rows, [
+        schemas.ProcedureVersionRead(**_history_fields(v), content=schemas.ProcedureContent(**v.content))
+        for v in rows
+    ]
+
+
+def list_versions(session: Session, code: str) -> schemas.ProcedureVersions:
+    """Every published version (public)."""
+    return schemas.ProcedureVersions(code=code, items=_versions(session, code)[1])
+
+
+def list_versions_for_staff(session: Session, code: str) -> schemas.ProcedureVersionsStaff:
+    """Every published version, and who wrote each one."""
+    rows, items = _versions(session, code)
+    return schemas.ProcedureVersionsStaff(
         code=code,
         items=[
-            schemas.ProcedureVersionRead(
-                version=v.version,
-                action=v.action,
-                status=v.status,
-                effective_at=v.effective_at,
-                decision=_decision_ref(v),
-                content=schemas.ProcedureContent(**v.content),
-            )
-            for v in rows
+            schemas.ProcedureVersionStaffRead(**item.model_dump(), written_by=v.written_by)
+            for item, v in zip(items, rows, strict=True)
         ],
     )
 
@@ -246,11 +269,23 @@ def _decision_read(row: Row[Any], changes: list[Row[Any]]) -> schemas.DecisionRe
     )
 
 
-def get_decision(session: Session, decision_id: int, *, include_drafts: bool) -> schemas.DecisionRead:
+def get_decision(session: Session, decision_id: int) -> schemas.DecisionRead:
+    """A published decision (public)."""
     row = repository.decision_row(session, decision_id)
-    if row is None or (row.version == 0 and not include_drafts):
+    if row is None or row.version == 0:
         raise errors.DecisionNotFound(decision_id)
     return _decision_read(row, repository.change_rows(session, [row.id])[row.id])
+
+
+def get_decision_for_staff(session: Session, decision_id: int) -> schemas.DecisionStaffRead:
+    """Any decision, drafts too, and who created and published it."""
+    row = repository.decision_row(session, decision_id)
+    if row is None:
+        raise errors.DecisionNotFound(decision_id)
+    public = _decision_read(row, repository.change_rows(session, [row.id])[row.id])
+    return schemas.DecisionStaffRead(
+        **public.model_dump(), created_by=row.created_by, published_by=row.published_by
+    )
 
 
 def list_decisions(session: Session, *, page: int, size: int) -> schemas.DecisionPage:
@@ -279,7 +314,7 @@ def sync_states(session: Session, refs: list[schemas.SubjectRef]) -> schemas.Syn
             if ref.kind == "procedure":
                 state = get_procedure(session, ref.id)
             else:
-                state = get_decision(session, int(ref.id), include_drafts=False)
+                state = get_decision(session, int(ref.id))
         except (errors.ProcedureNotFound, errors.DecisionNotFound, ValueError):
             state = None
         states.append(schemas.SyncState(kind=ref.kind, id=ref.id, state=state))
@@ -297,7 +332,7 @@ def load_demo(uow: UnitOfWork, payload: dict[str, Any], *, now: datetime) -> int
         if uow.repo.has_procedures():
             return 0
         for item in items:
-            uow.repo.add_procedure(Procedure.create(item.code, item.content()))
+            uow.repo.add_procedure(Procedure.create(item.code, item.content(), by=DEMO_ACTOR, at=now))
         decision = Decision(
             number="01/QĐ-SXD",
             title="Công bố danh mục thủ tục hành chính lĩnh vực xây dựng (dữ liệu mẫu)",
@@ -305,10 +340,11 @@ def load_demo(uow: UnitOfWork, payload: dict[str, Any], *, now: datetime) -> int
             signed_on=today,
             effective_on=today,
             changes=[Change(Action.NEW, item.code) for item in items],
+            created_by=DEMO_ACTOR,
         )
         uow.repo.add_decision(decision)
         procedures = uow.repo.get_procedures(decision.involved_codes())
         assert effective_at_for(today) <= now
-        decision.publish(procedures, now=now)
+        decision.publish(procedures, by=DEMO_ACTOR, now=now)
         uow.commit()
     return len(items)

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
+from minhbach_shared.auth import Role, issue_token
 from minhbach_shared.db import make_engine
 from minhbach_shared.outbox import relay_waker
 from minhbach_testing.plugin import RedisServer
@@ -552,3 +553,90 @@ class TestScheduledDecisions:
         # The later edit is still there, as the working draft for a decision of its own.
         draft = client.get("/v1/procedures/MB.XD.001/draft", headers=editor).json()
         assert draft["has_working_draft"] is True and draft["fees"][0]["amount_vnd"] == 9_000_000
+
+
+# Who did what: each write records the token's subject; only staff reads show it.
+
+AN, BINH, CHI = "editor-an.nguyen", "editor-binh.tran", "approver-chi.le"
+ACTOR_FIELDS = ("drafted_by", "edited_by", "edited_at", "written_by", "created_by", "published_by")
+
+
+def token(settings: Settings, subject: str, *roles: Role) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(settings.jwt_secret, subject=subject, roles=list(roles))}"}
+
+
+def ok(response: Any, status: int = 200) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_every_write_names_its_actor_and_only_staff_see_them(
+    client: TestClient, settings: Settings, sample: dict[str, dict[str, Any]]
+) -> None:
+    an, binh = token(settings, AN, Role.EDITOR), token(settings, BINH, Role.EDITOR)
+    chi = token(settings, CHI, Role.APPROVER)
+
+    # An drafts the procedure, Binh edits it: the draft names both.
+    created = ok(client.post("/v1/procedures", json=sample["MB.XD.001"], headers=an), 201)
+    assert (created["drafted_by"], created["edited_by"]) == (AN, AN)
+    ok(client.patch("/v1/procedures/MB.XD.001", json={"result": "Giấy phép xây dựng"}, headers=binh))
+    draft = ok(client.get("/v1/procedures/MB.XD.001/draft", headers=an))
+    assert (draft["drafted_by"], draft["edited_by"]) == (AN, BINH)
+    assert draft["edited_at"].endswith("+07:00")
+
+    # An creates the decision, Chi publishes it.
+    decision = ok(client.post("/v1/decisions", json=decision_body(new("MB.XD.001")), headers=an), 201)
+    assert (decision["created_by"], decision["published_by"]) == (AN, None)
+    published = ok(client.post(f"/v1/decisions/{decision['id']}/publish", headers=chi))
+    assert (published["created_by"], published["published_by"]) == (AN, CHI)
+    assert ok(client.get(f"/v1/decisions/{decision['id']}", headers=binh)) == published
+
+    # An edits the version in force; Binh's decision amends it, Chi publishes.
+    ok(client.patch("/v1/procedures/MB.XD.001", json={"result": "Giấy phép (sửa đổi)"}, headers=an))
+    amend = decision_body({"action": "amend", "procedure_code": "MB.XD.001"})
+    amendment = ok(client.post("/v1/decisions", json=amend, headers=binh), 201)
+    ok(client.post(f"/v1/decisions/{amendment['id']}/publish", headers=chi))
+    draft = ok(client.get("/v1/procedures/MB.XD.001/draft", headers=binh))
+    assert (draft["drafted_by"], draft["edited_by"]) == (AN, AN)
+
+    # The version history names who wrote each version's content.
+    history = ok(client.get("/v1/procedures/MB.XD.001/versions", headers=chi))["items"]
+    assert [(v["version"], v["written_by"]) for v in history] == [(1, BINH), (2, AN)]
+
+    # Nothing public, nor what the notifier fetches, holds a name or an actor field:
+    # no token, a token without a staff role, a bad token.
+    hotline = token(settings, "hotline-dung", Role.HOTLINE)
+    subjects = [
+        {"kind": "procedure", "id": "MB.XD.001"},
+        {"kind": "decision", "id": str(decision["id"])},
+        {"kind": "decision", "id": str(amendment["id"])},
+    ]
+    for headers in ({}, hotline, {"Authorization": "Bearer not-a-token"}):
+        bodies = [
+            client.get("/v1/procedures/MB.XD.001", headers=headers),
+            client.get("/v1/procedures/MB.XD.001/versions", headers=headers),
+            client.get("/v1/procedures?q=MB.XD.001", headers=headers),
+            client.get(f"/v1/decisions/{decision['id']}", headers=headers),
+            client.get(f"/v1/decisions/{amendment['id']}", headers=headers),
+            client.get("/v1/decisions", headers=headers),
+            client.get("/v1/sync/versions", headers=headers),
+            client.post("/v1/sync/states", json={"subjects": subjects}, headers=headers),
+        ]
+        for response in bodies:
+            assert response.status_code == 200, response.text
+            for secret in (AN, BINH, CHI, *ACTOR_FIELDS):
+                assert secret not in response.text, (response.request.url, secret)
+    states = ok(client.post("/v1/sync/states", json={"subjects": subjects}))["states"]
+    assert [s["state"] is not None for s in states] == [True, True, True]
+
+
+def test_a_draft_decision_stays_hidden_from_the_public_and_names_its_creator_to_staff(
+    client: TestClient, settings: Settings, sample: dict[str, dict[str, Any]]
+) -> None:
+    an = token(settings, AN, Role.EDITOR)
+    ok(client.post("/v1/procedures", json=sample["MB.XD.001"], headers=an), 201)
+    decision = ok(client.post("/v1/decisions", json=decision_body(new("MB.XD.001")), headers=an), 201)
+    assert client.get(f"/v1/decisions/{decision['id']}").status_code == 404
+    staff = ok(client.get(f"/v1/decisions/{decision['id']}", headers=token(settings, CHI, Role.APPROVER)))
+    assert (staff["status"], staff["created_by"], staff["published_by"]) == ("draft", AN, None)

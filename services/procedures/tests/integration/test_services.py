@@ -22,7 +22,7 @@ from procedures.uow import UnitOfWork
 def test_a_decision_due_within_a_minute_also_gets_a_countdown_task(
     units: UnitsOfWork[UnitOfWork], sample: dict[str, Any]
 ) -> None:
-    services.create_procedure(units(), schemas.ProcedureCreate(**sample["MB.VL.001"]))
+    services.create_procedure(units(), schemas.ProcedureCreate(**sample["MB.VL.001"]), actor="editor")
     decision_id = services.create_decision(
         units(),
         schemas.DecisionCreate(
@@ -33,11 +33,14 @@ def test_a_decision_due_within_a_minute_also_gets_a_countdown_task(
             effective_on=date(2026, 11, 28),
             changes=[schemas.ChangeCreate(action="new", procedure_code="MB.VL.001")],
         ),
+        actor="editor",
     )
     countdowns: list[float] = []
     # 23:59:30 in Vietnam on 27 Nov: the decision takes effect in 30 seconds.
     now = datetime(2026, 11, 27, 16, 59, 30, tzinfo=UTC)
-    decision = services.publish_decision(units(), decision_id, now=now, schedule_apply=countdowns.append)
+    decision = services.publish_decision(
+        units(), decision_id, actor="approver", now=now, schedule_apply=countdowns.append
+    )
     assert decision.status.value == "scheduled" and countdowns == [31.0]
 
     # Each beat tick looks a minute ahead too: ten minutes before, nothing; thirty

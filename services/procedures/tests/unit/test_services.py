@@ -21,10 +21,11 @@ Units = UnitsOfWork[UnitOfWork]
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 27)
 TOMORROW = TODAY + timedelta(days=1)
+EDITOR, APPROVER = "editor-an", "approver-binh"
 
 
 def create(units: Units, sample: dict[str, dict[str, Any]], code: str, **changes: Any) -> None:
-    services.create_procedure(units(), schemas.ProcedureCreate(**{**sample[code], **changes}))
+    services.create_procedure(units(), schemas.ProcedureCreate(**{**sample[code], **changes}), actor=EDITOR)
 
 
 def decide(units: Units, *changes: tuple[str, str], effective_on: date = TODAY, number: str = "1") -> int:
@@ -39,11 +40,12 @@ def decide(units: Units, *changes: tuple[str, str], effective_on: date = TODAY, 
             effective_on=effective_on,
             changes=[schemas.ChangeCreate(action=a, procedure_code=c) for a, c in changes],
         ),
+        actor=EDITOR,
     )
 
 
 def publish(units: Units, decision_id: int, now: datetime = NOW) -> str:
-    return services.publish_decision(units(), decision_id, now=now).status.value
+    return services.publish_decision(units(), decision_id, actor=APPROVER, now=now).status.value
 
 
 def in_force(units: Units, sample: dict[str, dict[str, Any]], *codes: str) -> None:
@@ -57,13 +59,45 @@ def test_drafts_are_written_without_an_event_or_a_wake_up(
     units: Units, sample: dict[str, dict[str, Any]]
 ) -> None:
     create(units, sample, "MB.XD.001")
-    services.update_procedure(units(), "MB.XD.001", schemas.ProcedureUpdate(result="Giấy phép"))
+    services.update_procedure(units(), "MB.XD.001", schemas.ProcedureUpdate(result="Giấy phép"), actor=EDITOR)
     decide(units, ("new", "MB.XD.001"))
 
     assert units.read(services.get_draft, "MB.XD.001").result == "Giấy phép"
     assert units.outbox() == [] and units.wakes.count == 0
     with pytest.raises(errors.ProcedureNotFound):
         units.read(services.get_procedure, "MB.XD.001")  # not public before a decision
+
+
+def test_each_write_stores_its_actor_and_only_staff_reads_show_it(
+    units: Units, sample: dict[str, dict[str, Any]]
+) -> None:
+    create(units, sample, "MB.XD.001")
+    services.update_procedure(
+        units(), "MB.XD.001", schemas.ProcedureUpdate(result="Giấy phép"), actor="editor-chi"
+    )
+    decision_id = decide(units, ("new", "MB.XD.001"))
+    publish(units, decision_id)
+
+    draft = units.read(services.get_draft, "MB.XD.001")
+    assert (draft.drafted_by, draft.edited_by) == (EDITOR, "editor-chi") and draft.edited_at is not None
+    decision = units.read(services.get_decision_for_staff, decision_id)
+    assert (decision.created_by, decision.published_by) == (EDITOR, APPROVER)
+    versions = units.read(services.list_versions_for_staff, "MB.XD.001")
+    assert [v.written_by for v in versions.items] == ["editor-chi"]
+    public = [
+        units.read(services.get_decision, decision_id).model_dump_json(),
+        units.read(services.list_versions, "MB.XD.001").model_dump_json(),
+        units.read(services.get_procedure, "MB.XD.001").model_dump_json(),
+    ]
+    assert not any(name in body for body in public for name in (EDITOR, "editor-chi", APPROVER))
+
+
+def test_the_demo_loader_writes_as_demo(units: Units, sample_payload: dict[str, Any]) -> None:
+    assert services.load_demo(units(), sample_payload, now=NOW) == len(sample_payload["procedures"])
+    code = sample_payload["procedures"][0]["code"]
+    assert units.read(services.get_draft, code).drafted_by == services.DEMO_ACTOR
+    decision = units.read(services.get_decision_for_staff, 1)
+    assert decision.created_by == decision.published_by == services.DEMO_ACTOR
 
 
 def test_a_second_procedure_with_the_same_code_is_refused(
@@ -74,7 +108,7 @@ def test_a_second_procedure_with_the_same_code_is_refused(
         create(units, sample, "MB.XD.001", name="Một tên khác")
     assert units.read(services.get_draft, "MB.XD.001").name == sample["MB.XD.001"]["name"]
     with pytest.raises(errors.ProcedureNotFound):
-        services.update_procedure(units(), "MB.XX.404", schemas.ProcedureUpdate(result="x"))
+        services.update_procedure(units(), "MB.XX.404", schemas.ProcedureUpdate(result="x"), actor=EDITOR)
 
 
 def test_a_decision_due_now_puts_its_procedures_in_force_with_its_events_in_one_commit(
@@ -119,7 +153,7 @@ def test_an_incomplete_procedure_refuses_the_whole_decision_and_nothing_is_writt
         units.read(
             services.get_procedure, "MB.XD.001"
         )  # the complete one did not come into force alone either
-    assert units.read(services.get_decision, decision_id, include_drafts=True).status == "draft"
+    assert units.read(services.get_decision_for_staff, decision_id).status == "draft"
 
 
 def test_a_decision_is_published_once(units: Units, sample: dict[str, dict[str, Any]]) -> None:
@@ -163,7 +197,9 @@ def test_a_scheduled_decision_whose_procedure_left_force_fails_whole_and_disclos
     units: Units, sample: dict[str, dict[str, Any]]
 ) -> None:
     in_force(units, sample, "MB.XD.001")
-    services.update_procedure(units(), "MB.XD.001", schemas.ProcedureUpdate(result="Giấy phép (mới)"))
+    services.update_procedure(
+        units(), "MB.XD.001", schemas.ProcedureUpdate(result="Giấy phép (mới)"), actor=EDITOR
+    )
     amendment = decide(units, ("amend", "MB.XD.001"), effective_on=TOMORROW, number="2")
     publish(units, amendment)
     publish(units, decide(units, ("abolish", "MB.XD.001"), number="3"))
@@ -173,7 +209,7 @@ def test_a_scheduled_decision_whose_procedure_left_force_fails_whole_and_disclos
     assert services.apply_due_decisions(units, now=NOW + timedelta(days=1)) == 0
 
     assert units.new_events() == [] and units.wakes.count == wakes
-    failed = units.read(services.get_decision, amendment, include_drafts=False)
+    failed = units.read(services.get_decision, amendment)
     assert failed.status == "failed" and "MB.XD.001: procedure MB.XD.001 is not in force" in (
         failed.failure_reason or ""
     )
@@ -185,7 +221,9 @@ def test_an_amendment_puts_the_working_draft_in_force_as_the_next_version(
 ) -> None:
     in_force(units, sample, "MB.XD.001")
     time = {"value": 15, "unit": "working_days"}
-    services.update_procedure(units(), "MB.XD.001", schemas.ProcedureUpdate(processing_time=time))
+    services.update_procedure(
+        units(), "MB.XD.001", schemas.ProcedureUpdate(processing_time=time), actor=EDITOR
+    )
     assert (
         units.new_events() == [] and units.read(services.get_procedure, "MB.XD.001").processing_time != time
     )
@@ -209,5 +247,5 @@ def test_an_abolished_procedure_can_no_longer_be_edited(
     wakes = units.wakes.count
 
     with pytest.raises(errors.NotAllowed, match="abolished"):
-        services.update_procedure(units(), "MB.XD.001", schemas.ProcedureUpdate(result="x"))
+        services.update_procedure(units(), "MB.XD.001", schemas.ProcedureUpdate(result="x"), actor=EDITOR)
     assert units.new_events() == [] and units.wakes.count == wakes
