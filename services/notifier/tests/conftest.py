@@ -59,7 +59,8 @@ def celery_app(settings):
 
 @pytest.fixture
 def make_notifier(settings, owner, content_owner, hotline_owner, celery_app, redis_client):
-    """A Notifier on the test's database, Redis and fake owners, with some settings changed."""
+    """The notifier's parts (what every use case takes) on the test's database, Redis and fake
+    owners, with some settings changed."""
     built = []
 
     def make(**overrides):  # type: ignore[no-untyped-def]
