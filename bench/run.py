@@ -175,6 +175,7 @@ class Api:
         self._ok(self.http.patch(f"/v1/procedures/{code}", json=body, headers=self.editor), 200)
 
     def create_decision(self, action: str, codes: Iterable[str]) -> int:
+        """Draft and submit a decision (the editor), ready for the approver; its id."""
         self.decisions += 1
         number = f"{self.decisions}/QĐ-BENCH"
         today = today_in_vietnam()
@@ -186,7 +187,11 @@ class Api:
             "effective_on": today,
             "changes": [{"action": action, "procedure_code": c} for c in codes],
         }
-        return int(self._ok(self.http.post("/v1/decisions", json=body, headers=self.editor), 201)["id"])
+        created = self._ok(self.http.post("/v1/decisions", json=body, headers=self.editor), 201)
+        decision_id = int(created["id"])
+        # Submitted here, before the clock starts: what is timed is the approver's publish.
+        self._ok(self.http.post(f"/v1/decisions/{decision_id}/submit", headers=self.editor), 200)
+        return decision_id
 
     def publish(self, decision_id: int) -> None:
         published = self._ok(

@@ -257,8 +257,11 @@ def test_correlation_id_travels_from_the_request_to_the_notifiers_fetch(system: 
             },
             headers=system.token(Role.EDITOR),
         )
+        decision_id = created.json()["id"]
+        submitted = api.post(f"/v1/decisions/{decision_id}/submit", headers=system.token(Role.EDITOR))
+        assert submitted.status_code == 200, submitted.text
         published = api.post(
-            f"/v1/decisions/{created.json()['id']}/publish",
+            f"/v1/decisions/{decision_id}/publish",
             headers={**system.token(Role.APPROVER), "X-Correlation-ID": "e2e-corr-7f3a"},
         )
     assert published.headers["X-Correlation-ID"] == "e2e-corr-7f3a"

@@ -84,7 +84,8 @@ def test_migrations_run_to_head_on_a_fresh_database(postgres_server: PostgresSer
 
 
 def _headers(settings: ProceduresSettings, role: Role) -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_token(settings.jwt_secret, subject='test', roles=[role])}"}
+    who = f"test-{role.value}"  # each role its own person: four eyes hold
+    return {"Authorization": f"Bearer {issue_token(settings.jwt_secret, subject=who, roles=[role])}"}
 
 
 def _procedures_settings(url: str, redis_url: str, var_dir: Path) -> ProceduresSettings:
@@ -140,6 +141,9 @@ def test_publishing_a_decision_writes_its_outbox_rows(
     created = client.post("/v1/decisions", json=_decision("MB.XD.001", "MB.XD.004"), headers=editor)
     assert created.status_code == 201, created.text
     decision_id = created.json()["id"]
+    submitted = client.post(f"/v1/decisions/{decision_id}/submit", headers=editor)
+    assert submitted.status_code == 200, submitted.text
+    assert _outbox(settings) == []  # in review: not public either
     published = client.post(f"/v1/decisions/{decision_id}/publish", headers=approver)
     assert published.status_code == 200, published.text
     assert published.json()["status"] == "in_effect"
@@ -171,9 +175,11 @@ def test_an_incomplete_decision_is_422_and_writes_nothing(
     decision_id = client.post(
         "/v1/decisions", json=_decision("MB.XD.001", "MB.XD.002"), headers=editor
     ).json()["id"]
-    response = client.post(f"/v1/decisions/{decision_id}/publish", headers=approver)
+    # Refused at submit, before any approver sees it; a draft cannot be published either.
+    response = client.post(f"/v1/decisions/{decision_id}/submit", headers=editor)
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["missing"] == ["steps", "fees"]
+    assert client.post(f"/v1/decisions/{decision_id}/publish", headers=approver).status_code == 409
     assert client.get("/v1/procedures/MB.XD.001").status_code == 404
     assert client.get(f"/v1/decisions/{decision_id}", headers=editor).json()["status"] == "draft"
     assert _outbox(settings) == []

@@ -224,7 +224,9 @@ class SystemClient:
             return str(draft.json()["slug"])
 
     def decide(self, number: str, changes: list[dict[str, Any]], *, effective_on: str) -> httpx.Response:
-        """Create a decision and publish it; returns the publish response."""
+        """Create and submit a decision (an editor), then publish it (an approver, another
+        person: four eyes); returns the publish response, or the submit's refusal (a 422
+        naming what each procedure lacks)."""
         with self.procedures() as api:
             created = api.post(
                 "/v1/decisions",
@@ -239,9 +241,11 @@ class SystemClient:
                 headers=self.token(Role.EDITOR),
             )
             assert created.status_code == 201, created.text
-            return api.post(
-                f"/v1/decisions/{created.json()['id']}/publish", headers=self.token(Role.APPROVER)
-            )
+            decision_id = created.json()["id"]
+            submitted = api.post(f"/v1/decisions/{decision_id}/submit", headers=self.token(Role.EDITOR))
+            if submitted.status_code != 200:
+                return submitted
+            return api.post(f"/v1/decisions/{decision_id}/publish", headers=self.token(Role.APPROVER))
 
 
 @dataclass

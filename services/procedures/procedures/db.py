@@ -69,6 +69,15 @@ decisions = Table(
     # Actors, shown to staff only; null: unknown (rows before 0004) or not published yet.
     Column("created_by", Text, nullable=True),
     Column("published_by", Text, nullable=True),
+    # The review (0005), staff only: who last edited the draft and last submitted it, and
+    # the last send-back (who, when, why), kept until the next submit. Null: not yet.
+    Column("edited_by", Text, nullable=True),
+    Column("edited_at", UtcDateTime, nullable=True),
+    Column("submitted_by", Text, nullable=True),
+    Column("submitted_at", UtcDateTime, nullable=True),
+    Column("returned_by", Text, nullable=True),
+    Column("returned_at", UtcDateTime, nullable=True),
+    Column("return_reason", Text, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_decisions_status_effective_at", "status", "effective_at"),

@@ -9,8 +9,12 @@ effective date (those edits stay a working draft for a later decision).
 
 Every write names its actor (the token's subject; "demo" or "system" for the
 service's own paths): who drafted and last edited a procedure, who wrote the content
-of each published version, who created and who published a decision. None means
-unknown (rows written before actors were recorded).
+of each published version, who created, last edited, submitted, sent back and published
+a decision. None means unknown (rows written before actors were recorded).
+
+A decision is drafted and submitted by editors and published or sent back by an
+approver who neither created it nor last edited it (four eyes): draft -> submitted ->
+scheduled/in_effect, or submitted -> draft with a reason.
 """
 
 from __future__ import annotations
@@ -47,10 +51,16 @@ class Action(StrEnum):
 
 class DecisionStatus(StrEnum):
     DRAFT = "draft"
+    # Sent by an editor for approval; an approver publishes it or sends it back (draft).
+    SUBMITTED = "submitted"
     SCHEDULED = "scheduled"
     IN_EFFECT = "in_effect"
     # A scheduled decision that was no longer valid when it fell due; nothing applied.
     FAILED = "failed"
+
+
+# Every status of a published decision: what the public may see (a failed one with its reason).
+PUBLISHED_DECISION = (DecisionStatus.SCHEDULED, DecisionStatus.IN_EFFECT, DecisionStatus.FAILED)
 
 
 # The mandatory components, in the order the national procedure form lists them. The
@@ -95,6 +105,19 @@ class RuleBroken(Exception):
     """An operation the current state does not allow (mapped to 409)."""
 
 
+class SelfApproval(Exception):
+    """The approver drafted the decision they would publish or send back (mapped to 403)."""
+
+
+class InvalidField(Exception):
+    """A value the rules refuse (mapped to 422); `field` names it."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field_name
+        self.message = message
+
+
 @dataclass(frozen=True)
 class Problem:
     """Why one change of a decision cannot take effect."""
@@ -116,14 +139,14 @@ class Problem:
 class DecisionRejected(Exception):
     """A decision that cannot take effect; `problems` names each change and what it lacks."""
 
-    def __init__(self, decision_number: str, problems: list[Problem]) -> None:
+    def __init__(self, decision_number: str, problems: list[Problem], *, refused: str = "published") -> None:
         self.problems = problems
         incomplete = {p.procedure_code for p in problems if p.missing}
         if len(incomplete) == len(problems):
             reason = f"{len(incomplete)} procedure{'s are' if len(incomplete) != 1 else ' is'} incomplete"
         else:
             reason = f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found"
-        super().__init__(f"decision {decision_number} cannot be published: {reason}")
+        super().__init__(f"decision {decision_number} cannot be {refused}: {reason}")
         self.message = str(self)
 
 
@@ -283,14 +306,119 @@ class Decision:
     published_at: datetime | None = None
     applied_at: datetime | None = None
     failure_reason: str | None = None
-    # Who created it and who published it (None: unknown, or not published yet).
+    # Who created it, last edited it, last submitted it and published it, and when
+    # (None: unknown, a row older than actors, or not done yet).
     created_by: str | None = None
+    edited_by: str | None = None
+    edited_at: datetime | None = None
+    submitted_by: str | None = None
+    submitted_at: datetime | None = None
     published_by: str | None = None
+    # The last send-back: who, when and why; the editors see it until the next submit.
+    returned_by: str | None = None
+    returned_at: datetime | None = None
+    return_reason: str | None = None
+    # Deleted in this unit of work (a draft only); the repository removes it.
+    discarded: bool = field(default=False, repr=False)
     events: list[Envelope] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        number: str,
+        title: str,
+        issuer: str,
+        signed_on: date,
+        effective_on: date,
+        changes: list[Change],
+        by: str,
+        at: datetime,
+    ) -> Decision:
+        _check_dates(signed_on, effective_on)
+        return cls(
+            number=number,
+            title=title,
+            issuer=issuer,
+            signed_on=signed_on,
+            effective_on=effective_on,
+            changes=list(changes),
+            created_by=by,
+            edited_by=by,
+            edited_at=at,
+        )
 
     @property
     def effective_at(self) -> datetime:
         return effective_at_for(self.effective_on)
+
+    # The editors' side: a draft is edited, deleted or submitted.
+
+    def edit(
+        self,
+        *,
+        by: str,
+        at: datetime,
+        number: str | None = None,
+        title: str | None = None,
+        issuer: str | None = None,
+        signed_on: date | None = None,
+        effective_on: date | None = None,
+        changes: list[Change] | None = None,
+    ) -> None:
+        """Change a draft; what is given replaces what was there (`changes`: the whole list)."""
+        self._require(DecisionStatus.DRAFT, "edit", "only a draft can be edited")
+        # Checked on the result, so a refusal leaves the draft as it was.
+        _check_dates(signed_on or self.signed_on, effective_on or self.effective_on)
+        self.number = number or self.number
+        self.title = title or self.title
+        self.issuer = issuer or self.issuer
+        self.signed_on = signed_on or self.signed_on
+        self.effective_on = effective_on or self.effective_on
+        if changes is not None:
+            self.changes = list(changes)
+        self.edited_by = by
+        self.edited_at = at
+
+    def discard(self) -> None:
+        """Delete a draft: nothing of it was ever public, so nothing is kept."""
+        self._require(DecisionStatus.DRAFT, "delete", "only a draft can be deleted")
+        self.discarded = True
+
+    def submit(self, procedures: Mapping[str, Procedure], *, by: str, at: datetime) -> None:
+        """Send a draft for approval; refused, as publishing would be, if it could not take effect."""
+        self._require(DecisionStatus.DRAFT, "submit", "only a draft can be submitted")
+        # The editor learns now what the approver would be refused; publish checks again.
+        if problems := self.problems(procedures):
+            raise DecisionRejected(self.number, problems, refused="submitted")
+        self.status = DecisionStatus.SUBMITTED
+        self.submitted_by = by
+        self.submitted_at = at
+        self.returned_by = self.returned_at = self.return_reason = None
+
+    # The approver's side: a submitted decision is published or sent back.
+
+    def send_back(self, reason: str, *, by: str, at: datetime) -> None:
+        """Return a submitted decision to its editors as a draft, saying why."""
+        self._require(DecisionStatus.SUBMITTED, "send back", "only a submitted decision can be sent back")
+        self._check_four_eyes(by, "send it back")
+        if not reason.strip():
+            raise InvalidField("reason", "say why the decision goes back to its editors")
+        self.status = DecisionStatus.DRAFT
+        self.returned_by = by
+        self.returned_at = at
+        self.return_reason = reason.strip()
+
+    def _require(self, status: DecisionStatus, action: str, rule: str) -> None:
+        if self.status is not status:
+            raise RuleBroken(f"cannot {action} decision {self.number}: it is {self.status.value}; {rule}")
+
+    def _check_four_eyes(self, by: str, action: str) -> None:
+        """Whoever created or last edited a decision cannot approve it (None: unknown, not checked)."""
+        if by == self.created_by:
+            raise SelfApproval(f"you created decision {self.number}; another approver must {action}")
+        if by == self.edited_by:
+            raise SelfApproval(f"you last edited decision {self.number}; another approver must {action}")
 
     def involved_codes(self) -> list[str]:
         """Every procedure code the decision touches, in change order, without repeats."""
@@ -360,9 +488,14 @@ class Decision:
         return None
 
     def publish(self, procedures: Mapping[str, Procedure], *, by: str, now: datetime) -> None:
-        """Publish; applies at once when the effective moment has come, else schedules."""
-        if self.status is not DecisionStatus.DRAFT:
+        """Publish a submitted decision: at once when the effective moment has come, else scheduled."""
+        if self.status is DecisionStatus.DRAFT:
+            raise RuleBroken(
+                f"cannot publish decision {self.number}: it is a draft; an editor submits it first"
+            )
+        if self.status is not DecisionStatus.SUBMITTED:
             raise RuleBroken(f"decision {self.number} is already published ({self.status.value})")
+        self._check_four_eyes(by, "publish it")
         if problems := self.problems(procedures):
             raise DecisionRejected(self.number, problems)
         self.changes = [
@@ -451,6 +584,11 @@ def _content_of(change: Change, procedure: Procedure) -> Content:
     if change.content is not None:
         return change.content
     return procedure.working_content if change.action is Action.NEW else dict(procedure.draft or {})
+
+
+def _check_dates(signed_on: date, effective_on: date) -> None:
+    if effective_on < signed_on:
+        raise InvalidField("effective_on", "effective_on cannot be before signed_on")
 
 
 def _incomplete(missing: list[str]) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from minhbach_shared.http import Conflict, NotFound, Unprocessable
+from minhbach_shared.http import Conflict, DomainError, NotFound, Unprocessable
 
 
 class ProcedureNotFound(NotFound):
@@ -24,6 +24,19 @@ class ProcedureExists(Conflict):
 
 class NotAllowed(Conflict):
     """The current state forbids the operation (editing an abolished procedure, publishing twice)."""
+
+
+class SelfApproval(DomainError):
+    """Four eyes: whoever drafted a decision cannot publish it or send it back."""
+
+    status_code = 403
+
+
+class Invalid(Unprocessable):
+    """A value the rules refuse, named by its field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}", [{"field": field, "message": message}])
 
 
 class MissingComponents(Unprocessable):

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, insert, select, update
+from sqlalchemy import bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
@@ -22,8 +22,6 @@ from procedures.domain import (
     Procedure,
     ProcedureStatus,
 )
-
-PUBLISHED_DECISION = (DecisionStatus.SCHEDULED, DecisionStatus.IN_EFFECT, DecisionStatus.FAILED)
 
 
 def _procedure(row: Row[Any]) -> Procedure:
@@ -41,6 +39,11 @@ def _procedure(row: Row[Any]) -> Procedure:
         edited_at=row.edited_at,
         written_by=row.written_by,
     )
+
+
+def _listed(changes: list[Change]) -> list[tuple[Action, str, str | None]]:
+    """What an editor chose in a decision's changes, without the snapshots publishing adds."""
+    return [(c.action, c.procedure_code, c.replaced_by) for c in changes]
 
 
 class Repository:
@@ -177,7 +180,14 @@ class Repository:
             applied_at=row.applied_at,
             failure_reason=row.failure_reason,
             created_by=row.created_by,
+            edited_by=row.edited_by,
+            edited_at=row.edited_at,
+            submitted_by=row.submitted_by,
+            submitted_at=row.submitted_at,
             published_by=row.published_by,
+            returned_by=row.returned_by,
+            returned_at=row.returned_at,
+            return_reason=row.return_reason,
         )
         self._decisions.append(decision)
         self._stored_changes[row.id] = list(decision.changes)
@@ -197,17 +207,27 @@ class Repository:
                 status=decision.status.value,
                 version=decision.version,
                 created_by=decision.created_by,
+                edited_by=decision.edited_by,
+                edited_at=decision.edited_at,
                 published_by=decision.published_by,
                 created_at=now,
                 updated_at=now,
             )
             .returning(decisions.c.id)
         ).scalar_one()
+        self._insert_changes(decision.id, decision.changes)
+        self._decisions.append(decision)
+        self._stored_changes[decision.id] = list(decision.changes)
+
+    def _delete_changes(self, decision_id: int) -> None:
+        self.session.execute(delete(decision_changes).where(decision_changes.c.decision_id == decision_id))
+
+    def _insert_changes(self, decision_id: int, changes: list[Change]) -> None:
         self.session.execute(
             insert(decision_changes),
             [
                 {
-                    "decision_id": decision.id,
+                    "decision_id": decision_id,
                     "position": i,
                     "action": c.action.value,
                     "procedure_code": c.procedure_code,
@@ -215,11 +235,9 @@ class Repository:
                     "content": c.content,
                     "written_by": c.written_by,
                 }
-                for i, c in enumerate(decision.changes)
+                for i, c in enumerate(changes)
             ],
         )
-        self._decisions.append(decision)
-        self._stored_changes[decision.id] = list(decision.changes)
 
     def due_decision_ids(self, now: datetime) -> list[int]:
         return list(
@@ -239,21 +257,45 @@ class Repository:
         ).scalar_one_or_none()
 
     def _save_decision(self, decision: Decision, now: datetime) -> None:
+        assert decision.id is not None
+        if decision.discarded:
+            # The changes first: SQLite enforces no ON DELETE CASCADE unless told to.
+            self._delete_changes(decision.id)
+            self.session.execute(delete(decisions).where(decisions.c.id == decision.id))
+            return
         self.session.execute(
             update(decisions)
             .where(decisions.c.id == decision.id)
             .values(
+                number=decision.number,
+                title=decision.title,
+                issuer=decision.issuer,
+                signed_on=decision.signed_on,
+                effective_on=decision.effective_on,
+                effective_at=decision.effective_at,
                 status=decision.status.value,
                 version=decision.version,
                 published_at=decision.published_at,
                 applied_at=decision.applied_at,
                 failure_reason=decision.failure_reason,
+                edited_by=decision.edited_by,
+                edited_at=decision.edited_at,
+                submitted_by=decision.submitted_by,
+                submitted_at=decision.submitted_at,
                 published_by=decision.published_by,
+                returned_by=decision.returned_by,
+                returned_at=decision.returned_at,
+                return_reason=decision.return_reason,
                 updated_at=now,
             )
         )
-        assert decision.id is not None
         stored = self._stored_changes.get(decision.id, [])
+        if _listed(decision.changes) != _listed(stored):
+            # An edited draft's list, replaced whole (drafts hold no snapshots yet).
+            self._delete_changes(decision.id)
+            self._insert_changes(decision.id, decision.changes)
+            self._stored_changes[decision.id] = list(decision.changes)
+            return
         snapshots = [
             {"b_position": i, "b_content": c.content, "b_written_by": c.written_by}
             for i, c in enumerate(decision.changes)
@@ -334,10 +376,16 @@ def change_rows(session: Session, decision_ids: Iterable[int]) -> dict[int, list
     return grouped
 
 
-def published_decisions(session: Session, *, page: int, size: int) -> tuple[list[Row[Any]], int]:
-    published = decisions.c.status.in_([s.value for s in PUBLISHED_DECISION])
+def decisions_in(
+    session: Session, statuses: Iterable[DecisionStatus], *, page: int, size: int
+) -> tuple[list[Row[Any]], int]:
+    """Decisions in any of `statuses`, the latest first: published ones by when they were
+    published, drafts and submitted ones by their last change."""
+    latest = func.coalesce(decisions.c.published_at, decisions.c.updated_at)
     statement = (
-        select(decisions).where(published).order_by(decisions.c.published_at.desc(), decisions.c.id.desc())
+        select(decisions)
+        .where(decisions.c.status.in_([s.value for s in statuses]))
+        .order_by(latest.desc(), decisions.c.id.desc())
     )
     return fetch_page(session, statement, page=page, size=size)
 

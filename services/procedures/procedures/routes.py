@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Annotated, Any
 
 import jwt
-from fastapi import APIRouter, Depends, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from sqlalchemy import Engine
 
 from minhbach_shared.auth import Principal, Role, decode_token, require_roles
 from minhbach_shared.http import PageQuery, ReadSession, RowId, SizeQuery
-from procedures import schemas, services
+from procedures import errors, schemas, services
+from procedures.domain import PUBLISHED_DECISION, DecisionStatus, ProcedureStatus
 from procedures.uow import UnitOfWork
 
 
@@ -50,7 +50,8 @@ def _is_staff(request: Request) -> bool:
 
 
 Ctx = Annotated[Context, Depends(_context)]
-# Reads shared with the public show more to staff (schemas.VersionsAnswer, DecisionAnswer).
+# Reads shared with the public show more to staff (schemas.VersionsAnswer, DecisionAnswer,
+# ProceduresAnswer, DecisionsAnswer).
 IsStaff = Annotated[bool, Depends(_is_staff)]
 Editor = Annotated[Principal, require_roles(Role.EDITOR)]
 Approver = Annotated[Principal, require_roles(Role.APPROVER)]
@@ -58,11 +59,29 @@ CodePath = Annotated[str, Path(max_length=50, description="procedure code")]
 DecisionId = RowId
 
 
-class PublicStatus(StrEnum):
-    IN_FORCE = "in_force"
-    REPLACED = "replaced"
-    ABOLISHED = "abolished"
+def _procedure_status(staff: IsStaff, status: ProcedureStatus = ProcedureStatus.IN_FORCE) -> ProcedureStatus:
+    """`?status=`: the public lists procedures that have been in force; staff drafts too."""
+    if status is ProcedureStatus.DRAFT and not staff:
+        raise errors.Invalid(
+            "query.status", "Input should be 'in_force', 'replaced' or 'abolished' (drafts: staff only)"
+        )
+    return status
 
+
+def _decision_statuses(
+    staff: IsStaff, status: Annotated[list[DecisionStatus] | None, Query()] = None
+) -> list[DecisionStatus]:
+    """`?status=` (repeatable): the public sees published decisions, staff every one; all by default."""
+    visible = list(DecisionStatus) if staff else list(PUBLISHED_DECISION)
+    if status is None:
+        return visible
+    if hidden := [s.value for s in status if s not in visible]:
+        raise errors.Invalid("query.status", f"{', '.join(hidden)} decisions are listed for staff only")
+    return status
+
+
+ProcedureStatusQuery = Annotated[ProcedureStatus, Depends(_procedure_status)]
+DecisionStatusQuery = Annotated[list[DecisionStatus], Depends(_decision_statuses)]
 
 router = APIRouter(prefix="/v1")
 
@@ -88,15 +107,21 @@ def update_procedure(
     return services.get_draft(session, code)
 
 
-@router.get("/procedures", response_model=schemas.ProcedurePage, tags=["procedures"])
+@router.get("/procedures", response_model=schemas.ProceduresAnswer, tags=["procedures"])
 def search_procedures(
     session: ReadSession,
+    staff: IsStaff,
+    status: ProcedureStatusQuery,
     q: Annotated[str | None, Query(max_length=200)] = None,
     field: Annotated[str | None, Query(max_length=500)] = None,
-    status: PublicStatus = PublicStatus.IN_FORCE,
     page: PageQuery = 1,
     size: SizeQuery = 20,
-) -> schemas.ProcedurePage:
+) -> schemas.ProceduresAnswer:
+    """Public: in force (or replaced, abolished); with a staff token drafts too, and who last edited each."""
+    if staff:
+        return services.search_procedures_for_staff(
+            session, q=q, field=field, status=status.value, page=page, size=size
+        )
     return services.search_procedures(session, q=q, field=field, status=status.value, page=page, size=size)
 
 
@@ -129,6 +154,48 @@ def create_decision(
     return services.get_decision_for_staff(session, decision_id)
 
 
+@router.patch("/decisions/{decision_id}", response_model=schemas.DecisionStaffRead, tags=["decisions"])
+def update_decision(
+    decision_id: DecisionId, body: schemas.DecisionUpdate, ctx: Ctx, session: ReadSession, editor: Editor
+) -> schemas.DecisionStaffRead:
+    """A draft only (409 once submitted); `changes`, when sent, replaces the whole list."""
+    services.update_decision(ctx.uow(), decision_id, body, actor=editor.subject)
+    return services.get_decision_for_staff(session, decision_id)
+
+
+@router.delete("/decisions/{decision_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["decisions"])
+def delete_decision(decision_id: DecisionId, ctx: Ctx, editor: Editor) -> Response:
+    """A draft only (409 once submitted); it is gone, as it was never public."""
+    services.delete_decision(ctx.uow(), decision_id, actor=editor.subject)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/decisions/{decision_id}/submit", response_model=schemas.DecisionStaffRead, tags=["decisions"])
+def submit_decision(
+    decision_id: DecisionId, ctx: Ctx, session: ReadSession, editor: Editor
+) -> schemas.DecisionStaffRead:
+    """For approval; 422 listing what each procedure lacks, as publishing would be."""
+    services.submit_decision(ctx.uow(), decision_id, actor=editor.subject, now=datetime.now(UTC))
+    return services.get_decision_for_staff(session, decision_id)
+
+
+@router.post(
+    "/decisions/{decision_id}/send-back", response_model=schemas.DecisionStaffRead, tags=["decisions"]
+)
+def send_back_decision(
+    decision_id: DecisionId,
+    body: schemas.SendBackRequest,
+    ctx: Ctx,
+    session: ReadSession,
+    approver: Approver,
+) -> schemas.DecisionStaffRead:
+    """A submitted decision back to draft, with the reason; not by whoever drafted it (403)."""
+    services.send_back_decision(
+        ctx.uow(), decision_id, body.reason, actor=approver.subject, now=datetime.now(UTC)
+    )
+    return services.get_decision_for_staff(session, decision_id)
+
+
 @router.post("/decisions/{decision_id}/publish", response_model=schemas.DecisionStaffRead, tags=["decisions"])
 def publish_decision(
     decision_id: DecisionId, ctx: Ctx, session: ReadSession, approver: Approver
@@ -143,14 +210,24 @@ def publish_decision(
     return services.get_decision_for_staff(session, decision_id)
 
 
-@router.get("/decisions", response_model=schemas.DecisionPage, tags=["decisions"])
-def list_decisions(session: ReadSession, page: PageQuery = 1, size: SizeQuery = 20) -> schemas.DecisionPage:
-    return services.list_decisions(session, page=page, size=size)
+@router.get("/decisions", response_model=schemas.DecisionsAnswer, tags=["decisions"])
+def list_decisions(
+    session: ReadSession,
+    staff: IsStaff,
+    statuses: DecisionStatusQuery,
+    page: PageQuery = 1,
+    size: SizeQuery = 20,
+) -> schemas.DecisionsAnswer:
+    """Published decisions, the latest first; with a staff token drafts and submitted ones too,
+    and who did what."""
+    if staff:
+        return services.list_decisions_for_staff(session, statuses=statuses, page=page, size=size)
+    return services.list_decisions(session, statuses=statuses, page=page, size=size)
 
 
 @router.get("/decisions/{decision_id}", response_model=schemas.DecisionAnswer, tags=["decisions"])
 def get_decision(decision_id: DecisionId, staff: IsStaff, session: ReadSession) -> schemas.DecisionAnswer:
-    """Published decisions; with a staff token drafts too, and who created and published it."""
+    """Published decisions; with a staff token drafts and submitted ones too, and who did what."""
     if staff:
         return services.get_decision_for_staff(session, decision_id)
     return services.get_decision(session, decision_id)

@@ -16,6 +16,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    field_validator,
     model_validator,
 )
 
@@ -222,6 +223,21 @@ class ProcedurePage(BaseModel):
     size: int
 
 
+class ProcedureStaffSummary(ProcedureSummary):
+    """A list item as staff see it: also who drafted it and who last edited its working draft."""
+
+    drafted_by: str | None = Field(description="who created the procedure")
+    edited_by: str | None = Field(description="who last edited its working draft")
+    edited_at: VietnamTime | None = Field(description="when it was last edited")
+
+
+class ProcedureStaffPage(BaseModel):
+    items: list[ProcedureStaffSummary]
+    total: int
+    page: int
+    size: int
+
+
 class ProcedureVersionRead(BaseModel):
     version: int
     action: Action
@@ -261,21 +277,61 @@ class ChangeCreate(Input):
         return self
 
 
+DecisionNumber = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), BeforeValidator(_nfc)
+]
+Changes = Annotated[list[ChangeCreate], Field(min_length=1, max_length=1000)]
+
+
 class DecisionCreate(Input):
-    number: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), BeforeValidator(_nfc)
-    ]
+    number: DecisionNumber
     title: Name
     issuer: Name
     signed_on: date
     effective_on: date
-    changes: Annotated[list[ChangeCreate], Field(min_length=1, max_length=1000)]
+    changes: Changes
 
     @model_validator(mode="after")
     def _effective_after_signing(self) -> DecisionCreate:
         if self.effective_on < self.signed_on:
             raise ValueError("effective_on cannot be before signed_on")
         return self
+
+
+class DecisionUpdate(Input):
+    """A draft's fields, each optional; `changes`, when sent, replaces the whole list."""
+
+    number: DecisionNumber | None = None
+    title: Name | None = None
+    issuer: Name | None = None
+    signed_on: date | None = None
+    effective_on: date | None = None
+    changes: Changes | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        # Leaving a field out keeps it; null would clear what a decision must have.
+        if value is None:
+            raise ValueError("may be left out, not null")
+        return value
+
+    @model_validator(mode="after")
+    def _effective_after_signing(self) -> DecisionUpdate:
+        # With one of the two dates alone, the domain checks it against the stored other.
+        if self.signed_on and self.effective_on and self.effective_on < self.signed_on:
+            raise ValueError("effective_on cannot be before signed_on")
+        return self
+
+    def fields(self) -> dict[str, Any]:
+        """What was sent, except `changes` (the caller makes domain changes of those)."""
+        return self.model_dump(exclude_unset=True, exclude={"changes"})
+
+
+class SendBackRequest(Input):
+    reason: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), BeforeValidator(_nfc)
+    ] = Field(description="why the decision goes back to its editors; they see it until they submit again")
 
 
 class ChangeRead(BaseModel):
@@ -302,10 +358,17 @@ class DecisionRead(BaseModel):
 
 
 class DecisionStaffRead(DecisionRead):
-    """A decision as staff see it: also who created and who published it (null: unknown)."""
+    """A decision as staff see it: also who did what in its review (null: unknown, or not yet)."""
 
     created_by: str | None = Field(description="who created the decision")
-    published_by: str | None = Field(description="who published it (null while a draft)")
+    edited_by: str | None = Field(description="who last edited the draft")
+    edited_at: VietnamTime | None = Field(description="when the draft was last edited")
+    submitted_by: str | None = Field(description="who last submitted it for approval")
+    submitted_at: VietnamTime | None = Field(description="when it was last submitted")
+    published_by: str | None = Field(description="who published it (null until published)")
+    returned_by: str | None = Field(description="the approver who last sent it back (null after a submit)")
+    returned_at: VietnamTime | None = Field(description="when it was sent back")
+    return_reason: str | None = Field(description="why it was sent back")
 
 
 # Reads shared with the public: a staff token gets the staff body. The staff model comes
@@ -319,6 +382,18 @@ class DecisionPage(BaseModel):
     total: int
     page: int
     size: int
+
+
+class DecisionStaffPage(BaseModel):
+    items: list[DecisionStaffRead]
+    total: int
+    page: int
+    size: int
+
+
+# The lists, the same way: staff items carry actors, which public items lack.
+ProceduresAnswer = ProcedureStaffPage | ProcedurePage
+DecisionsAnswer = DecisionStaffPage | DecisionPage
 
 
 # GET /v1/sync/versions: the contract's shape, the same for every owner.

@@ -5,6 +5,9 @@ name. Other databases (PostgreSQL in compose): folded text columns and one LIKE
 per word, served on PostgreSQL by pg_trgm GIN indexes on those columns. Both: every
 word must match, an exact code comes first, then procedures whose name holds every
 word, then the rest.
+
+Drafts (never in force; staff only) are not indexed: `search_drafts` matches their code
+and name here.
 """
 
 from __future__ import annotations
@@ -14,19 +17,33 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, column, func, literal_column, or_, select, table, text, update
+from sqlalchemy import Select, and_, case, column, func, literal_column, or_, select, table, text, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from minhbach_shared.db import fetch_page
 from minhbach_shared.text import fold
 from procedures.db import procedures
+from procedures.domain import ProcedureStatus
 
 _WORD = re.compile(r"[0-9a-z]+")
 # bm25 weights for (code, name, body): a word in the name counts far more.
 _WEIGHTS = (4.0, 10.0, 1.0)
 _FTS = table("procedure_search", column("rowid"))
 _MAX_WORDS = 16
+# What a list item shows; the actors are for staff summaries only.
+_SUMMARY = (
+    procedures.c.code,
+    procedures.c.name,
+    procedures.c.field,
+    procedures.c.status,
+    procedures.c.version,
+    procedures.c.replaced_by,
+    procedures.c.effective_at,
+    procedures.c.drafted_by,
+    procedures.c.edited_by,
+    procedures.c.edited_at,
+)
 
 
 def words(query: str) -> list[str]:
@@ -111,17 +128,8 @@ def search(
         filters.append(procedures.c.field == field)
     query_words = words(q or "")
     params: dict[str, str] = {}
-    columns = [
-        procedures.c.code,
-        procedures.c.name,
-        procedures.c.field,
-        procedures.c.status,
-        procedures.c.version,
-        procedures.c.replaced_by,
-        procedures.c.effective_at,
-    ]
     if not query_words:
-        base = select(*columns).where(*filters)
+        base = select(*_SUMMARY).where(*filters)
         order: list[Any] = [procedures.c.code]
     else:
         exact_code = func.upper(procedures.c.code) == (q or "").strip().upper()
@@ -132,7 +140,7 @@ def search(
             match = " AND ".join(f'"{w}"' for w in query_words)
             in_name = select(_FTS.c.rowid).where(text("procedure_search MATCH :name_match"))
             base = (
-                select(*columns)
+                select(*_SUMMARY)
                 .select_from(procedures.join(_FTS, _FTS.c.rowid == procedures.c.id))
                 # Start from the FTS hits: offered the status index, SQLite walks every
                 # procedure in force and runs the MATCH once per row (800 ms at 10,000).
@@ -163,7 +171,7 @@ def search(
             def all_in(column: Any) -> Any:
                 return and_(*(column.like(f"%{w}%") for w in query_words))
 
-            base = select(*columns).where(
+            base = select(*_SUMMARY).where(
                 *filters,
                 *(
                     or_(
@@ -180,3 +188,23 @@ def search(
             ]
     rows, total = fetch_page(session, base.order_by(*order), page=page, size=size, params=params)
     return SearchResult(rows=rows, total=total)
+
+
+def search_drafts(
+    session: Session, *, q: str | None, field: str | None, page: int, size: int
+) -> SearchResult:
+    """Procedures never in force, by code; with `q`, those whose code and name hold every
+    word (accent-insensitive), an exact code first. Their text is not in the index (it
+    holds what is published), and an office has tens of drafts, not thousands: they are
+    matched here."""
+    filters = [procedures.c.status == ProcedureStatus.DRAFT.value]
+    if field:
+        filters.append(procedures.c.field == field)
+    statement: Select[Any] = select(*_SUMMARY).where(*filters).order_by(procedures.c.code)
+    rows = list(session.execute(statement).all())
+    if query_words := words(q or ""):
+        code = (q or "").strip().upper()
+        rows = [r for r in rows if all(w in fold(f"{r.code} {r.name}") for w in query_words)]
+        rows.sort(key=lambda r: r.code.upper() != code)  # stable: by code after the exact one
+    start = (page - 1) * size
+    return SearchResult(rows=rows[start : start + size], total=len(rows))

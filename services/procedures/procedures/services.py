@@ -1,14 +1,19 @@
 """Use cases. Each write is one transaction: `with uow: ...; uow.commit()`.
 
-Every write names its `actor`: the subject of the caller's token, or DEMO_ACTOR for
-the demo loader. Applying a scheduled decision (beat) adds no actor: the decision keeps
-the approver who published it. Only the `*_for_staff` reads and the draft show actors.
+Every write names its `actor`: the subject of the caller's token, or DEMO_ACTOR and
+DEMO_APPROVER for the demo loader. Applying a scheduled decision (beat) adds no actor: the
+decision keeps the approver who published it. Only the `*_for_staff` reads and the draft
+show actors.
+
+A decision's review: editors create, edit, delete and submit a draft; an approver who
+did not draft it publishes it or sends it back. Only publishing writes events.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,14 +23,17 @@ from sqlalchemy.orm import Session
 from minhbach_shared.celery import run_early_if_soon
 from procedures import errors, repository, schemas, search
 from procedures.domain import (
+    PUBLISHED_DECISION,
     Action,
     Change,
     Decision,
     DecisionRejected,
     DecisionStatus,
+    InvalidField,
     Procedure,
     ProcedureStatus,
     RuleBroken,
+    SelfApproval,
     effective_at_for,
     missing_components,
     vietnam_today,
@@ -34,8 +42,25 @@ from procedures.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-# The actor of the demo loader's writes (`manage load-demo`).
+# The actors of the demo loader's writes (`manage load-demo`): two, since whoever drafts a
+# decision cannot publish it.
 DEMO_ACTOR = "demo"
+DEMO_APPROVER = "demo-approver"
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """The domain's refusals as the API's: 409 (state), 403 (four eyes), 422 (what is wrong)."""
+    try:
+        yield
+    except RuleBroken as exc:
+        raise errors.NotAllowed(str(exc)) from None
+    except SelfApproval as exc:
+        raise errors.SelfApproval(str(exc)) from None
+    except DecisionRejected as exc:
+        raise errors.MissingComponents(exc.message, [p.as_error() for p in exc.problems]) from None
+    except InvalidField as exc:
+        raise errors.Invalid(exc.field, exc.message) from None
 
 
 # Writes
@@ -61,21 +86,71 @@ def update_procedure(uow: UnitOfWork, code: str, data: schemas.ProcedureUpdate, 
         uow.commit()
 
 
+def _changes(given: list[schemas.ChangeCreate]) -> list[Change]:
+    return [Change(c.action, c.procedure_code, c.replaced_by) for c in given]
+
+
 def create_decision(uow: UnitOfWork, data: schemas.DecisionCreate, *, actor: str) -> int:
-    decision = Decision(
-        number=data.number,
-        title=data.title,
-        issuer=data.issuer,
-        signed_on=data.signed_on,
-        effective_on=data.effective_on,
-        changes=[Change(c.action, c.procedure_code, c.replaced_by) for c in data.changes],
-        created_by=actor,
-    )
+    with _refusals():
+        decision = Decision.create(
+            number=data.number,
+            title=data.title,
+            issuer=data.issuer,
+            signed_on=data.signed_on,
+            effective_on=data.effective_on,
+            changes=_changes(data.changes),
+            by=actor,
+            at=datetime.now(UTC),
+        )
     with uow:
         uow.repo.add_decision(decision)
         uow.commit()
     assert decision.id is not None
     return decision.id
+
+
+def _decision(uow: UnitOfWork, decision_id: int) -> Decision:
+    decision = uow.repo.get_decision(decision_id)
+    if decision is None:
+        raise errors.DecisionNotFound(decision_id)
+    return decision
+
+
+def update_decision(uow: UnitOfWork, decision_id: int, data: schemas.DecisionUpdate, *, actor: str) -> None:
+    """Edit a draft (refused once submitted)."""
+    changes = None if data.changes is None else _changes(data.changes)
+    with uow, _refusals():
+        _decision(uow, decision_id).edit(**data.fields(), changes=changes, by=actor, at=datetime.now(UTC))
+        uow.commit()
+
+
+def delete_decision(uow: UnitOfWork, decision_id: int, *, actor: str) -> None:
+    """Delete a draft; nothing of it remains (it was never public), so the log names who."""
+    with uow, _refusals():
+        decision = _decision(uow, decision_id)
+        decision.discard()
+        uow.commit()
+    log.info("draft decision deleted", extra={"decision_id": decision_id, "actor": actor})
+
+
+def submit_decision(uow: UnitOfWork, decision_id: int, *, actor: str, now: datetime) -> Decision:
+    """Send a draft for approval; refused (422) as publishing would be while a procedure is incomplete."""
+    with uow, _refusals():
+        decision = _decision(uow, decision_id)
+        decision.submit(uow.repo.get_procedures(decision.involved_codes()), by=actor, at=now)
+        uow.commit()
+    return decision
+
+
+def send_back_decision(
+    uow: UnitOfWork, decision_id: int, reason: str, *, actor: str, now: datetime
+) -> Decision:
+    """Return a submitted decision to its editors as a draft, with the approver's reason."""
+    with uow, _refusals():
+        decision = _decision(uow, decision_id)
+        decision.send_back(reason, by=actor, at=now)
+        uow.commit()
+    return decision
 
 
 def publish_decision(
@@ -86,22 +161,15 @@ def publish_decision(
     now: datetime,
     schedule_apply: Callable[[float], None] | None = None,
 ) -> Decision:
-    """Publish; applies now if its effective moment has come, else it is scheduled.
+    """Publish a submitted decision (not by whoever drafted it); applies now if its effective
+    moment has come, else it is scheduled.
 
     A decision due within MAX_COUNTDOWN_S also gets a countdown task, so it takes
     effect on time rather than at the next beat; beat remains the safety net.
     """
-    with uow:
-        decision = uow.repo.get_decision(decision_id)
-        if decision is None:
-            raise errors.DecisionNotFound(decision_id)
-        procedures = uow.repo.get_procedures(decision.involved_codes())
-        try:
-            decision.publish(procedures, by=actor, now=now)
-        except RuleBroken as exc:
-            raise errors.NotAllowed(str(exc)) from None
-        except DecisionRejected as exc:
-            raise errors.MissingComponents(exc.message, [p.as_error() for p in exc.problems]) from None
+    with uow, _refusals():
+        decision = _decision(uow, decision_id)
+        decision.publish(uow.repo.get_procedures(decision.involved_codes()), by=actor, now=now)
         uow.commit()
     if decision.status is DecisionStatus.SCHEDULED:
         run_early_if_soon(schedule_apply, decision.effective_at, now=now, what="a decision")
@@ -234,9 +302,26 @@ def list_versions_for_staff(session: Session, code: str) -> schemas.ProcedureVer
 def search_procedures(
     session: Session, *, q: str | None, field: str | None, status: str, page: int, size: int
 ) -> schemas.ProcedurePage:
+    """Procedures that have been in force (public); never drafts."""
     found = search.search(session, q=q, field=field, status=status, page=page, size=size)
     return schemas.ProcedurePage(
         items=[schemas.ProcedureSummary.model_validate(r, from_attributes=True) for r in found.rows],
+        total=found.total,
+        page=page,
+        size=size,
+    )
+
+
+def search_procedures_for_staff(
+    session: Session, *, q: str | None, field: str | None, status: str, page: int, size: int
+) -> schemas.ProcedureStaffPage:
+    """Any status, drafts too, and who drafted and last edited each one."""
+    if status == ProcedureStatus.DRAFT.value:
+        found = search.search_drafts(session, q=q, field=field, page=page, size=size)
+    else:
+        found = search.search(session, q=q, field=field, status=status, page=page, size=size)
+    return schemas.ProcedureStaffPage(
+        items=[schemas.ProcedureStaffSummary.model_validate(r, from_attributes=True) for r in found.rows],
         total=found.total,
         page=page,
         size=size,
@@ -277,22 +362,50 @@ def get_decision(session: Session, decision_id: int) -> schemas.DecisionRead:
     return _decision_read(row, repository.change_rows(session, [row.id])[row.id])
 
 
-def get_decision_for_staff(session: Session, decision_id: int) -> schemas.DecisionStaffRead:
-    """Any decision, drafts too, and who created and published it."""
-    row = repository.decision_row(session, decision_id)
-    if row is None:
-        raise errors.DecisionNotFound(decision_id)
-    public = _decision_read(row, repository.change_rows(session, [row.id])[row.id])
+def _decision_staff_read(row: Row[Any], changes: list[Row[Any]]) -> schemas.DecisionStaffRead:
     return schemas.DecisionStaffRead(
-        **public.model_dump(), created_by=row.created_by, published_by=row.published_by
+        **_decision_read(row, changes).model_dump(),
+        created_by=row.created_by,
+        edited_by=row.edited_by,
+        edited_at=row.edited_at,
+        submitted_by=row.submitted_by,
+        submitted_at=row.submitted_at,
+        published_by=row.published_by,
+        returned_by=row.returned_by,
+        returned_at=row.returned_at,
+        return_reason=row.return_reason,
     )
 
 
-def list_decisions(session: Session, *, page: int, size: int) -> schemas.DecisionPage:
-    rows, total = repository.published_decisions(session, page=page, size=size)
+def get_decision_for_staff(session: Session, decision_id: int) -> schemas.DecisionStaffRead:
+    """Any decision, drafts and submitted ones too, and who did what in its review."""
+    row = repository.decision_row(session, decision_id)
+    if row is None:
+        raise errors.DecisionNotFound(decision_id)
+    return _decision_staff_read(row, repository.change_rows(session, [row.id])[row.id])
+
+
+def list_decisions(
+    session: Session, *, statuses: Iterable[DecisionStatus] = PUBLISHED_DECISION, page: int, size: int
+) -> schemas.DecisionPage:
+    """Published decisions (public) in any of `statuses`, the latest first."""
+    # The public never sees a draft or a submitted decision, whatever it asks for.
+    wanted = [s for s in statuses if s in PUBLISHED_DECISION]
+    rows, total = repository.decisions_in(session, wanted, page=page, size=size)
     changes = repository.change_rows(session, [r.id for r in rows])
     return schemas.DecisionPage(
         items=[_decision_read(r, changes[r.id]) for r in rows], total=total, page=page, size=size
+    )
+
+
+def list_decisions_for_staff(
+    session: Session, *, statuses: Iterable[DecisionStatus] = tuple(DecisionStatus), page: int, size: int
+) -> schemas.DecisionStaffPage:
+    """Decisions in any of `statuses` (every one by default), with who did what."""
+    rows, total = repository.decisions_in(session, statuses, page=page, size=size)
+    changes = repository.change_rows(session, [r.id for r in rows])
+    return schemas.DecisionStaffPage(
+        items=[_decision_staff_read(r, changes[r.id]) for r in rows], total=total, page=page, size=size
     )
 
 
@@ -333,18 +446,21 @@ def load_demo(uow: UnitOfWork, payload: dict[str, Any], *, now: datetime) -> int
             return 0
         for item in items:
             uow.repo.add_procedure(Procedure.create(item.code, item.content(), by=DEMO_ACTOR, at=now))
-        decision = Decision(
+        decision = Decision.create(
             number="01/QĐ-SXD",
             title="Công bố danh mục thủ tục hành chính lĩnh vực xây dựng (dữ liệu mẫu)",
             issuer="Sở Xây dựng tỉnh Thái Bình",
             signed_on=today,
             effective_on=today,
             changes=[Change(Action.NEW, item.code) for item in items],
-            created_by=DEMO_ACTOR,
+            by=DEMO_ACTOR,
+            at=now,
         )
         uow.repo.add_decision(decision)
         procedures = uow.repo.get_procedures(decision.involved_codes())
         assert effective_at_for(today) <= now
-        decision.publish(procedures, by=DEMO_ACTOR, now=now)
+        # The review as staff would do it: drafted and submitted by one actor, published by another.
+        decision.submit(procedures, by=DEMO_ACTOR, at=now)
+        decision.publish(procedures, by=DEMO_APPROVER, now=now)
         uow.commit()
     return len(items)

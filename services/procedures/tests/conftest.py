@@ -65,7 +65,9 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
 
 def _token(settings: Settings, *roles: Role) -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_token(settings.jwt_secret, subject='test', roles=list(roles))}"}
+    # Each role its own person ("test-editor", "test-approver"): four eyes hold.
+    who = f"test-{roles[0].value}"
+    return {"Authorization": f"Bearer {issue_token(settings.jwt_secret, subject=who, roles=list(roles))}"}
 
 
 @pytest.fixture

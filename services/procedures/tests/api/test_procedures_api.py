@@ -48,12 +48,20 @@ def create(client: TestClient, editor: dict[str, str], body: dict[str, Any]) -> 
     return response.json()
 
 
+def draft_decision(client: TestClient, editor: dict[str, str], body: dict[str, Any]) -> int:
+    created = client.post("/v1/decisions", json=body, headers=editor)
+    assert created.status_code == 201, created.text
+    return int(created.json()["id"])
+
+
 def publish(
     client: TestClient, editor: dict[str, str], approver: dict[str, str], body: dict[str, Any]
 ) -> dict[str, Any]:
-    created = client.post("/v1/decisions", json=body, headers=editor)
-    assert created.status_code == 201, created.text
-    published = client.post(f"/v1/decisions/{created.json()['id']}/publish", headers=approver)
+    """The review: the editor creates and submits, another person (the approver) publishes."""
+    decision_id = draft_decision(client, editor, body)
+    submitted = client.post(f"/v1/decisions/{decision_id}/submit", headers=editor)
+    assert submitted.status_code == 200, submitted.text
+    published = client.post(f"/v1/decisions/{decision_id}/publish", headers=approver)
     assert published.status_code == 200, published.text
     return published.json()
 
@@ -99,6 +107,10 @@ class TestAuth:
         assert client.patch("/v1/procedures/X", json={}).status_code == 401
         assert client.post("/v1/decisions", json=decision_body(new("X"))).status_code == 401
         assert client.post("/v1/decisions/1/publish").status_code == 401
+        assert client.patch("/v1/decisions/1", json={"title": "x"}).status_code == 401
+        assert client.delete("/v1/decisions/1").status_code == 401
+        assert client.post("/v1/decisions/1/submit").status_code == 401
+        assert client.post("/v1/decisions/1/send-back", json={"reason": "x"}).status_code == 401
 
     def test_a_bad_token_is_401(self, client: TestClient, sample: dict[str, Any]) -> None:
         response = client.post(
@@ -117,6 +129,17 @@ class TestAuth:
         response = client.post(f"/v1/decisions/{decision_id}/publish", headers=editor)
         assert response.status_code == 403 and response.json()["detail"] == "requires role: approver"
         assert client.get("/v1/procedures/MB.XD.001/draft", headers=hotline).status_code == 403
+        # Editors draft and submit; approvers publish and send back.
+        send_back = client.post(
+            f"/v1/decisions/{decision_id}/send-back", json={"reason": "x"}, headers=editor
+        )
+        assert send_back.status_code == 403 and send_back.json()["detail"] == "requires role: approver"
+        for response in (
+            client.post(f"/v1/decisions/{decision_id}/submit", headers=hotline),
+            client.patch(f"/v1/decisions/{decision_id}", json={"title": "x"}, headers=hotline),
+            client.delete(f"/v1/decisions/{decision_id}", headers=hotline),
+        ):
+            assert response.status_code == 403 and response.json()["detail"] == "requires role: editor"
 
 
 class TestDrafts:
@@ -279,10 +302,11 @@ class TestPublishing:
         create(client, editor, {"code": "MB.X.9", "name": "Chỉ có tên"})
         body = decision_body(new("MB.XD.001"), new("MB.XD.002"), new("MB.X.9"))
         decision_id = client.post("/v1/decisions", json=body, headers=editor).json()["id"]
-        response = client.post(f"/v1/decisions/{decision_id}/publish", headers=approver)
+        # The editor learns it at submit, in the shape publishing refuses it with.
+        response = client.post(f"/v1/decisions/{decision_id}/submit", headers=editor)
         assert response.status_code == 422
         problem = response.json()
-        assert problem["detail"] == "decision 12/QĐ-SXD cannot be published: 2 procedures are incomplete"
+        assert problem["detail"] == "decision 12/QĐ-SXD cannot be submitted: 2 procedures are incomplete"
         assert problem["errors"][0] == {
             "field": "changes[1]",
             "procedure_code": "MB.XD.002",
@@ -303,7 +327,7 @@ class TestPublishing:
         decision_id = client.post(
             "/v1/decisions", json=decision_body(new("MB.XD.006")), headers=editor
         ).json()["id"]
-        response = client.post(f"/v1/decisions/{decision_id}/publish", headers=approver)
+        response = client.post(f"/v1/decisions/{decision_id}/submit", headers=editor)
         assert response.status_code == 422
         assert response.json()["errors"][0]["missing"] == ["online_service"]
         assert client.get("/v1/procedures/MB.XD.006").status_code == 404
@@ -321,7 +345,7 @@ class TestPublishing:
         decision_id = client.post(
             "/v1/decisions", json=decision_body(new("MB.XD.001")), headers=editor
         ).json()["id"]
-        response = client.post(f"/v1/decisions/{decision_id}/publish", headers=approver)
+        response = client.post(f"/v1/decisions/{decision_id}/submit", headers=editor)
         assert response.status_code == 422
         assert (
             response.json()["errors"][0]["message"]
@@ -392,7 +416,8 @@ class TestPublishing:
         assert [p["code"] for p in client.get("/v1/procedures").json()["items"]] == ["MB.XD.001"]
         abolished = client.get("/v1/procedures", params={"status": "abolished"}).json()
         assert [p["code"] for p in abolished["items"]] == ["MB.XD.004"]
-        assert client.get("/v1/procedures", params={"status": "draft"}).status_code == 422
+        refused = client.get("/v1/procedures", params={"status": "draft"})
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "query.status"
 
 
 class TestDecisions:
@@ -407,13 +432,18 @@ class TestDecisions:
         body = decision_body(new("MB.X.1")) | {"signed_on": "2030-01-01", "effective_on": "2029-01-01"}
         assert client.post("/v1/decisions", json=body, headers=editor).status_code == 422
 
-    def test_drafts_are_hidden_from_the_public(self, client: TestClient, editor: dict[str, str]) -> None:
-        decision_id = client.post("/v1/decisions", json=decision_body(new("MB.X.1")), headers=editor).json()[
-            "id"
-        ]
-        assert client.get(f"/v1/decisions/{decision_id}").status_code == 404
-        assert client.get(f"/v1/decisions/{decision_id}", headers=editor).json()["status"] == "draft"
+    def test_drafts_and_submitted_decisions_are_hidden_from_the_public(
+        self, client: TestClient, editor: dict[str, str], sample: dict[str, Any]
+    ) -> None:
+        create(client, editor, sample["MB.XD.001"])
+        draft = draft_decision(client, editor, decision_body(new("MB.X.1")))
+        submitted = draft_decision(client, editor, decision_body(new("MB.XD.001")))
+        assert client.post(f"/v1/decisions/{submitted}/submit", headers=editor).status_code == 200
+        for decision_id, status in ((draft, "draft"), (submitted, "submitted")):
+            assert client.get(f"/v1/decisions/{decision_id}").status_code == 404
+            assert client.get(f"/v1/decisions/{decision_id}", headers=editor).json()["status"] == status
         assert client.get("/v1/decisions").json()["total"] == 0
+        assert client.get("/v1/sync/versions").json() == {"subjects": []}
 
     def test_published_decisions_newest_first(
         self, client: TestClient, editor: dict[str, str], approver: dict[str, str], in_force: dict[str, Any]
@@ -558,7 +588,19 @@ class TestScheduledDecisions:
 # Who did what: each write records the token's subject; only staff reads show it.
 
 AN, BINH, CHI = "editor-an.nguyen", "editor-binh.tran", "approver-chi.le"
-ACTOR_FIELDS = ("drafted_by", "edited_by", "edited_at", "written_by", "created_by", "published_by")
+ACTOR_FIELDS = (
+    "drafted_by",
+    "edited_by",
+    "edited_at",
+    "written_by",
+    "created_by",
+    "submitted_by",
+    "submitted_at",
+    "published_by",
+    "returned_by",
+    "returned_at",
+    "return_reason",
+)
 
 
 def token(settings: Settings, subject: str, *roles: Role) -> dict[str, str]:
@@ -585,17 +627,19 @@ def test_every_write_names_its_actor_and_only_staff_see_them(
     assert (draft["drafted_by"], draft["edited_by"]) == (AN, BINH)
     assert draft["edited_at"].endswith("+07:00")
 
-    # An creates the decision, Chi publishes it.
+    # An creates and submits the decision, Chi publishes it.
     decision = ok(client.post("/v1/decisions", json=decision_body(new("MB.XD.001")), headers=an), 201)
     assert (decision["created_by"], decision["published_by"]) == (AN, None)
+    ok(client.post(f"/v1/decisions/{decision['id']}/submit", headers=an))
     published = ok(client.post(f"/v1/decisions/{decision['id']}/publish", headers=chi))
-    assert (published["created_by"], published["published_by"]) == (AN, CHI)
+    assert (published["created_by"], published["submitted_by"], published["published_by"]) == (AN, AN, CHI)
     assert ok(client.get(f"/v1/decisions/{decision['id']}", headers=binh)) == published
 
     # An edits the version in force; Binh's decision amends it, Chi publishes.
     ok(client.patch("/v1/procedures/MB.XD.001", json={"result": "Giấy phép (sửa đổi)"}, headers=an))
     amend = decision_body({"action": "amend", "procedure_code": "MB.XD.001"})
     amendment = ok(client.post("/v1/decisions", json=amend, headers=binh), 201)
+    ok(client.post(f"/v1/decisions/{amendment['id']}/submit", headers=binh))
     ok(client.post(f"/v1/decisions/{amendment['id']}/publish", headers=chi))
     draft = ok(client.get("/v1/procedures/MB.XD.001/draft", headers=binh))
     assert (draft["drafted_by"], draft["edited_by"]) == (AN, AN)
@@ -640,3 +684,255 @@ def test_a_draft_decision_stays_hidden_from_the_public_and_names_its_creator_to_
     assert client.get(f"/v1/decisions/{decision['id']}").status_code == 404
     staff = ok(client.get(f"/v1/decisions/{decision['id']}", headers=token(settings, CHI, Role.APPROVER)))
     assert (staff["status"], staff["created_by"], staff["published_by"]) == ("draft", AN, None)
+
+
+# The review: editors draft, edit, delete and submit; an approver who did not draft a
+# decision publishes it or sends it back with a reason.
+
+
+class TestReview:
+    def test_submitted_then_published_by_someone_else(
+        self, client: TestClient, settings: Settings, sample: dict[str, Any]
+    ) -> None:
+        an, chi = token(settings, AN, Role.EDITOR), token(settings, CHI, Role.APPROVER)
+        create(client, an, sample["MB.XD.001"])
+        decision_id = draft_decision(client, an, decision_body(new("MB.XD.001")))
+
+        submitted = ok(client.post(f"/v1/decisions/{decision_id}/submit", headers=an))
+        assert (submitted["status"], submitted["version"], submitted["submitted_by"]) == ("submitted", 0, AN)
+        assert submitted["submitted_at"].endswith("+07:00")
+        assert outbox_rows(settings) == []  # nothing public happened
+        # Submitted twice, or edited while in review: the state says no.
+        again = client.post(f"/v1/decisions/{decision_id}/submit", headers=an)
+        assert again.status_code == 409 and "it is submitted" in again.json()["detail"]
+
+        published = ok(client.post(f"/v1/decisions/{decision_id}/publish", headers=chi))
+        assert (published["status"], published["published_by"]) == ("in_effect", CHI)
+        assert client.get("/v1/procedures/MB.XD.001").json()["status"] == "in_force"
+        assert [e["type"] for e in outbox_rows(settings)] == ["decision.published", "procedure.published"]
+
+    def test_a_draft_cannot_be_published_and_the_answer_names_its_state(
+        self, client: TestClient, editor: dict[str, str], approver: dict[str, str], sample: dict[str, Any]
+    ) -> None:
+        create(client, editor, sample["MB.XD.001"])
+        decision_id = draft_decision(client, editor, decision_body(new("MB.XD.001")))
+        response = client.post(f"/v1/decisions/{decision_id}/publish", headers=approver)
+        assert response.status_code == 409
+        assert response.json()["detail"] == (
+            "cannot publish decision 12/QĐ-SXD: it is a draft; an editor submits it first"
+        )
+        assert client.get("/v1/procedures/MB.XD.001").status_code == 404
+
+    def test_whoever_drafted_it_cannot_publish_or_send_it_back_even_holding_both_roles(
+        self, client: TestClient, settings: Settings, sample: dict[str, Any]
+    ) -> None:
+        both = token(settings, AN, Role.EDITOR, Role.APPROVER)
+        create(client, both, sample["MB.XD.001"])
+        decision_id = draft_decision(client, both, decision_body(new("MB.XD.001")))
+        ok(client.post(f"/v1/decisions/{decision_id}/submit", headers=both))
+
+        publish = client.post(f"/v1/decisions/{decision_id}/publish", headers=both)
+        assert publish.status_code == 403
+        assert publish.json()["detail"] == "you created decision 12/QĐ-SXD; another approver must publish it"
+        send_back = client.post(f"/v1/decisions/{decision_id}/send-back", json={"reason": "x"}, headers=both)
+        assert send_back.status_code == 403
+        assert (
+            send_back.json()["detail"] == "you created decision 12/QĐ-SXD; another approver must send it back"
+        )
+        assert ok(client.get(f"/v1/decisions/{decision_id}", headers=both))["status"] == "submitted"
+
+        # Editing someone else's draft makes it yours too.
+        binh = token(settings, BINH, Role.EDITOR, Role.APPROVER)
+        ok(
+            client.post(
+                f"/v1/decisions/{decision_id}/send-back", json={"reason": "Sửa tiêu đề"}, headers=binh
+            )
+        )
+        ok(client.patch(f"/v1/decisions/{decision_id}", json={"title": "Tiêu đề mới"}, headers=binh))
+        ok(client.post(f"/v1/decisions/{decision_id}/submit", headers=both))
+        refused = client.post(f"/v1/decisions/{decision_id}/publish", headers=binh)
+        assert refused.status_code == 403 and refused.json()["detail"].startswith("you last edited decision")
+        chi = token(settings, CHI, Role.APPROVER)
+        assert ok(client.post(f"/v1/decisions/{decision_id}/publish", headers=chi))["published_by"] == CHI
+
+    def test_sent_back_with_a_reason_the_editors_see_until_they_submit_again(
+        self,
+        client: TestClient,
+        editor: dict[str, str],
+        approver: dict[str, str],
+        settings: Settings,
+        sample: dict[str, Any],
+    ) -> None:
+        create(client, editor, sample["MB.XD.001"])
+        decision_id = draft_decision(client, editor, decision_body(new("MB.XD.001")))
+        ok(client.post(f"/v1/decisions/{decision_id}/submit", headers=editor))
+
+        for body, field in (
+            ({"reason": "   "}, "reason"),
+            ({}, "reason"),
+            ({"reason": "x" * 2001}, "reason"),
+        ):
+            refused = client.post(f"/v1/decisions/{decision_id}/send-back", json=body, headers=approver)
+            assert refused.status_code == 422 and [e["field"] for e in refused.json()["errors"]] == [field]
+
+        reason = "Thiếu căn cứ pháp lý của thủ tục MB.XD.001"
+        returned = ok(
+            client.post(f"/v1/decisions/{decision_id}/send-back", json={"reason": reason}, headers=approver)
+        )
+        assert (returned["status"], returned["return_reason"], returned["returned_by"]) == (
+            "draft",
+            reason,
+            "test-approver",
+        )
+        assert returned["returned_at"].endswith("+07:00")
+        # The editor reads it on the decision; it stays through edits, and goes at the next submit.
+        ok(
+            client.patch(
+                f"/v1/decisions/{decision_id}", json={"issuer": "UBND tỉnh Thái Bình"}, headers=editor
+            )
+        )
+        assert ok(client.get(f"/v1/decisions/{decision_id}", headers=editor))["return_reason"] == reason
+        resubmitted = ok(client.post(f"/v1/decisions/{decision_id}/submit", headers=editor))
+        assert (resubmitted["return_reason"], resubmitted["returned_by"]) == (None, None)
+        again = client.post(f"/v1/decisions/{decision_id}/send-back", json={"reason": "x"}, headers=approver)
+        assert again.status_code == 200
+        twice = client.post(f"/v1/decisions/{decision_id}/send-back", json={"reason": "x"}, headers=approver)
+        assert (
+            twice.status_code == 409
+            and "only a submitted decision can be sent back" in twice.json()["detail"]
+        )
+        assert outbox_rows(settings) == []  # the review writes no event
+
+    def test_patch_edits_a_draft_with_the_validation_of_create(
+        self, client: TestClient, editor: dict[str, str], sample: dict[str, Any]
+    ) -> None:
+        create(client, editor, sample["MB.XD.001"])
+        decision_id = draft_decision(client, editor, decision_body(new("MB.X.1"), new("MB.X.2")))
+        edited = ok(
+            client.patch(
+                f"/v1/decisions/{decision_id}",
+                json={"number": " 13/QĐ-SXD ", "changes": [new("MB.XD.001")]},
+                headers=editor,
+            )
+        )
+        assert edited["number"] == "13/QĐ-SXD" and edited["title"] == "Công bố thủ tục hành chính"
+        assert [c["procedure_code"] for c in edited["changes"]] == ["MB.XD.001"]  # the list replaced whole
+        assert edited["changes"][0]["procedure_name"].startswith("Cấp giấy phép xây dựng mới")
+        assert (edited["edited_by"], edited["created_by"]) == ("test-editor", "test-editor")
+
+        signed_on = edited["signed_on"]
+        day_before = (date.fromisoformat(signed_on) - timedelta(days=1)).isoformat()
+        for body, field in (
+            ({"number": None}, "number"),
+            ({"title": ""}, "title"),
+            ({"changes": []}, "changes"),
+            ({"changes": [{"action": "merge", "procedure_code": "MB.XD.001"}]}, "changes.0.action"),
+            ({"changes": [{"action": "replace", "procedure_code": "MB.XD.001"}]}, "changes.0"),
+            ({"effective_on": day_before}, "effective_on"),  # before the stored signed_on
+            ({"colour": "red"}, "colour"),
+        ):
+            refused = client.patch(f"/v1/decisions/{decision_id}", json=body, headers=editor)
+            assert refused.status_code == 422, (body, refused.text)
+            assert field in [e["field"] for e in refused.json()["errors"]], (body, refused.text)
+        unchanged = ok(client.get(f"/v1/decisions/{decision_id}", headers=editor))
+        assert unchanged["effective_on"] == edited["effective_on"] and unchanged["number"] == "13/QĐ-SXD"
+        assert client.patch("/v1/decisions/9999", json={"title": "x"}, headers=editor).status_code == 404
+
+        ok(client.post(f"/v1/decisions/{decision_id}/submit", headers=editor))
+        refused = client.patch(f"/v1/decisions/{decision_id}", json={"title": "x"}, headers=editor)
+        assert refused.status_code == 409
+        assert refused.json()["detail"] == (
+            "cannot edit decision 13/QĐ-SXD: it is submitted; only a draft can be edited"
+        )
+
+    def test_delete_removes_a_draft_and_nothing_else(
+        self, client: TestClient, editor: dict[str, str], approver: dict[str, str], in_force: dict[str, Any]
+    ) -> None:
+        decision_id = draft_decision(
+            client, editor, decision_body({"action": "abolish", "procedure_code": "MB.XD.004"})
+        )
+        deleted = client.delete(f"/v1/decisions/{decision_id}", headers=editor)
+        assert deleted.status_code == 204 and deleted.content == b""
+        assert client.get(f"/v1/decisions/{decision_id}", headers=editor).status_code == 404
+        assert client.delete(f"/v1/decisions/{decision_id}", headers=editor).status_code == 404
+        assert client.post(f"/v1/decisions/{decision_id}/submit", headers=editor).status_code == 404
+
+        refused = client.delete(f"/v1/decisions/{in_force['id']}", headers=editor)
+        assert refused.status_code == 409 and "only a draft can be deleted" in refused.json()["detail"]
+        assert client.get(f"/v1/decisions/{in_force['id']}").json()["status"] == "in_effect"
+
+    def test_staff_list_decisions_by_status_the_public_only_published_ones(
+        self,
+        client: TestClient,
+        editor: dict[str, str],
+        approver: dict[str, str],
+        hotline: dict[str, str],
+        sample: dict[str, Any],
+        in_force: dict[str, Any],
+    ) -> None:
+        create(client, editor, sample["MB.XD.005"])
+        submitted = draft_decision(client, editor, decision_body(new("MB.XD.005")))
+        ok(client.post(f"/v1/decisions/{submitted}/submit", headers=editor))
+        draft = draft_decision(
+            client, editor, decision_body({"action": "abolish", "procedure_code": "MB.XD.004"})
+        )
+
+        def ids(headers: dict[str, str], *statuses: str) -> list[int]:
+            page = ok(client.get("/v1/decisions", params=[("status", s) for s in statuses], headers=headers))
+            return [d["id"] for d in page["items"]]
+
+        assert sorted(ids(approver)) == sorted([in_force["id"], submitted, draft])
+        assert ids(approver, "submitted") == [submitted]  # the approval inbox
+        assert sorted(ids(editor, "draft", "submitted")) == sorted([submitted, draft])
+        inbox = ok(client.get("/v1/decisions", params={"status": "submitted"}, headers=approver))["items"][0]
+        assert (inbox["created_by"], inbox["submitted_by"]) == ("test-editor", "test-editor")
+
+        for headers in ({}, hotline):
+            assert ids(headers) == [in_force["id"]]
+            assert ids(headers, "in_effect", "scheduled") == [in_force["id"]]
+            refused = client.get("/v1/decisions", params={"status": "submitted"}, headers=headers)
+            assert refused.status_code == 422
+            assert refused.json()["errors"] == [
+                {"field": "query.status", "message": "submitted decisions are listed for staff only"}
+            ]
+            assert "test-editor" not in client.get("/v1/decisions", headers=headers).text
+        unknown = client.get("/v1/decisions", params={"status": "pending"}, headers=approver)
+        assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "query.status.0"
+
+    def test_staff_list_draft_procedures_with_who_last_edited_them(
+        self,
+        client: TestClient,
+        settings: Settings,
+        hotline: dict[str, str],
+        sample: dict[str, Any],
+        in_force: dict[str, Any],
+    ) -> None:
+        an, binh = token(settings, AN, Role.EDITOR), token(settings, BINH, Role.EDITOR)
+        create(client, an, sample["MB.XD.005"])
+        create(client, an, {"code": "MB.X.1", "name": "Thủ tục nháp"})
+        ok(client.patch("/v1/procedures/MB.X.1", json={"result": "Giấy phép"}, headers=binh))
+
+        drafts = ok(client.get("/v1/procedures", params={"status": "draft"}, headers=binh))
+        assert [(p["code"], p["drafted_by"], p["edited_by"]) for p in drafts["items"]] == [
+            ("MB.X.1", AN, BINH),
+            ("MB.XD.005", AN, AN),
+        ]
+        assert drafts["total"] == 2 and drafts["items"][0]["status"] == "draft"
+        assert drafts["items"][0]["edited_at"].endswith("+07:00")
+        found = ok(client.get("/v1/procedures", params={"status": "draft", "q": "thu tuc nhap"}, headers=an))
+        assert [p["code"] for p in found["items"]] == ["MB.X.1"]
+        # In force, for staff: the same list the public gets, with who last edited each.
+        listed = ok(client.get("/v1/procedures", headers=an))["items"]
+        assert [(p["code"], p["edited_by"]) for p in listed] == [
+            ("MB.XD.001", "test-editor"),
+            ("MB.XD.004", "test-editor"),
+        ]
+
+        for headers in ({}, hotline, {"Authorization": "Bearer not-a-token"}):
+            refused = client.get("/v1/procedures", params={"status": "draft"}, headers=headers)
+            assert refused.status_code == 422, headers
+            [error] = refused.json()["errors"]
+            assert error["field"] == "query.status" and "drafts: staff only" in error["message"]
+            public = client.get("/v1/procedures", headers=headers)
+            assert [p["code"] for p in public.json()["items"]] == ["MB.XD.001", "MB.XD.004"]
+            assert "edited_by" not in public.text and "test-editor" not in public.text

@@ -38,6 +38,7 @@ def test_a_decision_due_within_a_minute_also_gets_a_countdown_task(
     countdowns: list[float] = []
     # 23:59:30 in Vietnam on 27 Nov: the decision takes effect in 30 seconds.
     now = datetime(2026, 11, 27, 16, 59, 30, tzinfo=UTC)
+    services.submit_decision(units(), decision_id, actor="editor", now=now)
     decision = services.publish_decision(
         units(), decision_id, actor="approver", now=now, schedule_apply=countdowns.append
     )

@@ -14,9 +14,11 @@ from procedures.domain import (
     Decision,
     DecisionRejected,
     DecisionStatus,
+    InvalidField,
     Procedure,
     ProcedureStatus,
     RuleBroken,
+    SelfApproval,
     effective_at_for,
     missing_components,
     vietnam_today,
@@ -50,7 +52,13 @@ def complete(name: str = "Cấp giấy phép xây dựng") -> dict[str, Any]:
     }
 
 
-def decision(*changes: Change, effective_on: date = date(2026, 11, 27), id: int = 7) -> Decision:
+def decision(
+    *changes: Change,
+    effective_on: date = date(2026, 11, 27),
+    id: int = 7,
+    status: DecisionStatus = DecisionStatus.SUBMITTED,
+) -> Decision:
+    """A decision an editor created; submitted unless `status` says otherwise."""
     return Decision(
         id=id,
         number="12/QĐ-SXD",
@@ -59,7 +67,14 @@ def decision(*changes: Change, effective_on: date = date(2026, 11, 27), id: int 
         signed_on=date(2026, 11, 20),
         effective_on=effective_on,
         changes=list(changes),
+        status=status,
+        created_by=EDITOR,
+        edited_by=EDITOR,
     )
+
+
+def drafted_decision(*changes: Change) -> Decision:
+    return decision(*changes, status=DecisionStatus.DRAFT)
 
 
 def in_force(code: str, name: str = "Thủ tục") -> Procedure:
@@ -156,7 +171,7 @@ class TestPublishNew:
                 "message": "missing mandatory components: steps, fees",
             }
         ]
-        assert d.status is DecisionStatus.DRAFT and d.events == []
+        assert d.status is DecisionStatus.SUBMITTED and d.events == []
         assert good.status is ProcedureStatus.DRAFT and good.events == [] and good.version == 0
 
     def test_new_refuses_a_procedure_that_was_ever_in_force(self) -> None:
@@ -310,3 +325,121 @@ class TestScheduled:
         assert d.status is DecisionStatus.FAILED and d.events == [] and a.events == []
         assert d.failure_reason == "A: procedure A is not in force"
         assert a.status is ProcedureStatus.ABOLISHED and a.version == 2
+
+
+class TestReview:
+    """Editors draft and submit; an approver who did not draft it publishes or sends it back."""
+
+    def test_submitting_a_complete_draft_records_who_and_when_and_no_event(self) -> None:
+        a = drafted("A", complete())
+        d = drafted_decision(Change(Action.NEW, "A"))
+        d.submit({"A": a}, by="editor-chi", at=NOW)
+        assert d.status is DecisionStatus.SUBMITTED
+        assert (d.submitted_by, d.submitted_at) == ("editor-chi", NOW)
+        assert d.events == [] and a.status is ProcedureStatus.DRAFT  # nothing public yet
+
+    def test_submit_refuses_what_publish_would_naming_each_missing_component(self) -> None:
+        bad = drafted("B", {k: v for k, v in complete().items() if k not in ("steps", "fees")})
+        d = drafted_decision(Change(Action.NEW, "B"))
+        with pytest.raises(DecisionRejected) as rejected:
+            d.submit({"B": bad}, by=EDITOR, at=NOW)
+        assert rejected.value.message == "decision 12/QĐ-SXD cannot be submitted: 1 procedure is incomplete"
+        assert [p.as_error() for p in rejected.value.problems] == [
+            {
+                "field": "changes[0]",
+                "procedure_code": "B",
+                "missing": ["steps", "fees"],
+                "message": "missing mandatory components: steps, fees",
+            }
+        ]
+        assert d.status is DecisionStatus.DRAFT and d.submitted_by is None
+
+    def test_a_draft_cannot_be_published(self) -> None:
+        d = drafted_decision(Change(Action.NEW, "A"))
+        with pytest.raises(RuleBroken, match="it is a draft; an editor submits it first"):
+            d.publish({"A": drafted("A", complete())}, by=APPROVER, now=NOW)
+        assert d.status is DecisionStatus.DRAFT and d.events == []
+
+    def test_publish_checks_again_what_changed_since_the_submit(self) -> None:
+        a = drafted("A", complete())
+        d = drafted_decision(Change(Action.NEW, "A"))
+        d.submit({"A": a}, by=EDITOR, at=NOW)
+        a.edit({"legal_basis": []}, by=EDITOR, at=NOW)  # the draft changed while in review
+        with pytest.raises(DecisionRejected) as rejected:
+            d.publish({"A": a}, by=APPROVER, now=NOW)
+        assert rejected.value.problems[0].missing == ("legal_basis",)
+        assert d.status is DecisionStatus.SUBMITTED
+
+    @pytest.mark.parametrize("drafter", ["creator", "last editor"])
+    def test_whoever_drafted_a_decision_can_neither_publish_nor_send_it_back(self, drafter: str) -> None:
+        a = drafted("A", complete())
+        d = drafted_decision(Change(Action.NEW, "A"))
+        if drafter == "last editor":
+            d.edit(title="Công bố thủ tục (sửa)", by="chi", at=NOW)
+        who = EDITOR if drafter == "creator" else "chi"
+        d.submit({"A": a}, by=EDITOR, at=NOW)
+        with pytest.raises(SelfApproval, match="another approver must publish it"):
+            d.publish({"A": a}, by=who, now=NOW)
+        with pytest.raises(SelfApproval, match="another approver must send it back"):
+            d.send_back("Thiếu căn cứ", by=who, at=NOW)
+        assert d.status is DecisionStatus.SUBMITTED and d.published_by is None
+        d.publish({"A": a}, by=APPROVER, now=NOW)
+        assert (d.status, d.created_by, d.submitted_by, d.published_by) == (
+            DecisionStatus.IN_EFFECT,
+            EDITOR,
+            EDITOR,
+            APPROVER,
+        )
+
+    def test_sent_back_with_a_reason_kept_until_the_next_submit(self) -> None:
+        a = drafted("A", complete())
+        d = drafted_decision(Change(Action.NEW, "A"))
+        d.submit({"A": a}, by=EDITOR, at=NOW)
+        d.send_back("  Thiếu căn cứ pháp lý  ", by=APPROVER, at=NOW)
+        assert d.status is DecisionStatus.DRAFT and d.events == []
+        assert (d.returned_by, d.returned_at, d.return_reason) == (APPROVER, NOW, "Thiếu căn cứ pháp lý")
+        d.edit(title="Công bố thủ tục (bổ sung căn cứ)", by=EDITOR, at=NOW)
+        assert d.return_reason == "Thiếu căn cứ pháp lý"  # still shown while the editors work
+        d.submit({"A": a}, by=EDITOR, at=NOW)
+        assert (d.returned_by, d.returned_at, d.return_reason) == (None, None, None)
+
+    def test_send_back_needs_a_reason_and_a_submitted_decision(self) -> None:
+        d = decision(Change(Action.NEW, "A"))
+        with pytest.raises(InvalidField) as invalid:
+            d.send_back("   ", by=APPROVER, at=NOW)
+        assert invalid.value.field == "reason" and d.status is DecisionStatus.SUBMITTED
+        d.send_back("Sai số quyết định", by=APPROVER, at=NOW)
+        with pytest.raises(RuleBroken, match="it is draft; only a submitted decision can be sent back"):
+            d.send_back("Lần nữa", by=APPROVER, at=NOW)
+
+    def test_a_draft_is_edited_whole_list_at_a_time_and_only_while_a_draft(self) -> None:
+        d = drafted_decision(Change(Action.NEW, "A"), Change(Action.NEW, "B"))
+        d.edit(number="13/QĐ-SXD", changes=[Change(Action.ABOLISH, "C")], by="chi", at=NOW)
+        assert d.number == "13/QĐ-SXD" and d.title == "Công bố thủ tục"  # left out: kept
+        assert d.changes == [Change(Action.ABOLISH, "C")]
+        assert (d.created_by, d.edited_by, d.edited_at) == (EDITOR, "chi", NOW)
+        d.status = DecisionStatus.SUBMITTED
+        with pytest.raises(RuleBroken, match="it is submitted; only a draft can be edited"):
+            d.edit(title="x", by=EDITOR, at=NOW)
+
+    def test_an_edit_that_would_take_effect_before_signing_changes_nothing(self) -> None:
+        d = drafted_decision(Change(Action.NEW, "A"))
+        with pytest.raises(InvalidField) as invalid:
+            d.edit(title="Khác", effective_on=date(2026, 11, 19), by=EDITOR, at=NOW)  # signed on the 20th
+        assert invalid.value.field == "effective_on"
+        assert (d.title, d.effective_on) == ("Công bố thủ tục", date(2026, 11, 27))
+
+    def test_only_a_draft_can_be_deleted(self) -> None:
+        d = drafted_decision(Change(Action.NEW, "A"))
+        d.discard()
+        assert d.discarded
+        published = in_force_decision()
+        with pytest.raises(RuleBroken, match="it is in_effect; only a draft can be deleted"):
+            published.discard()
+        assert not published.discarded
+
+
+def in_force_decision() -> Decision:
+    d = decision(Change(Action.NEW, "A"))
+    d.publish({"A": drafted("A", complete())}, by=APPROVER, now=NOW)
+    return d

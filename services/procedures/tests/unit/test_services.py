@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 
+from minhbach_shared.text import fold
 from minhbach_testing.uow import UnitsOfWork, types
 from procedures import errors, schemas, services
+from procedures.domain import DecisionStatus
 from procedures.uow import UnitOfWork
 
 Units = UnitsOfWork[UnitOfWork]
@@ -44,8 +46,18 @@ def decide(units: Units, *changes: tuple[str, str], effective_on: date = TODAY, 
     )
 
 
+def submit(units: Units, decision_id: int, now: datetime = NOW) -> str:
+    return services.submit_decision(units(), decision_id, actor=EDITOR, now=now).status.value
+
+
+def approve(units: Units, decision_id: int, now: datetime = NOW, *, actor: str = APPROVER) -> str:
+    return services.publish_decision(units(), decision_id, actor=actor, now=now).status.value
+
+
 def publish(units: Units, decision_id: int, now: datetime = NOW) -> str:
-    return services.publish_decision(units(), decision_id, actor=APPROVER, now=now).status.value
+    """The review: the editor submits, an approver publishes."""
+    submit(units, decision_id, now)
+    return approve(units, decision_id, now)
 
 
 def in_force(units: Units, sample: dict[str, dict[str, Any]], *codes: str) -> None:
@@ -97,7 +109,9 @@ def test_the_demo_loader_writes_as_demo(units: Units, sample_payload: dict[str, 
     code = sample_payload["procedures"][0]["code"]
     assert units.read(services.get_draft, code).drafted_by == services.DEMO_ACTOR
     decision = units.read(services.get_decision_for_staff, 1)
-    assert decision.created_by == decision.published_by == services.DEMO_ACTOR
+    assert decision.status == "in_effect"
+    assert (decision.created_by, decision.submitted_by) == (services.DEMO_ACTOR, services.DEMO_ACTOR)
+    assert decision.published_by == services.DEMO_APPROVER  # four eyes hold for the demo too
 
 
 def test_a_second_procedure_with_the_same_code_is_refused(
@@ -130,7 +144,7 @@ def test_a_decision_due_now_puts_its_procedures_in_force_with_its_events_in_one_
     )
 
 
-def test_an_incomplete_procedure_refuses_the_whole_decision_and_nothing_is_written(
+def test_an_incomplete_procedure_refuses_the_whole_decision_at_submit_and_nothing_is_written(
     units: Units, sample: dict[str, dict[str, Any]]
 ) -> None:
     create(units, sample, "MB.XD.001")
@@ -138,8 +152,9 @@ def test_an_incomplete_procedure_refuses_the_whole_decision_and_nothing_is_writt
     decision_id = decide(units, ("new", "MB.XD.001"), ("new", "MB.XD.002"))
 
     with pytest.raises(errors.MissingComponents) as refused:
-        publish(units, decision_id)
+        submit(units, decision_id)
 
+    assert refused.value.message == "decision 1/QĐ-SXD cannot be submitted: 1 procedure is incomplete"
     assert refused.value.errors == [
         {
             "field": "changes[1]",
@@ -162,10 +177,10 @@ def test_a_decision_is_published_once(units: Units, sample: dict[str, dict[str, 
     publish(units, decision_id)
     units.new_events()
 
-    with pytest.raises(errors.NotAllowed):
-        publish(units, decision_id, now=NOW + timedelta(hours=1))
+    with pytest.raises(errors.NotAllowed, match="already published"):
+        approve(units, decision_id, now=NOW + timedelta(hours=1))
     with pytest.raises(errors.DecisionNotFound):
-        publish(units, 404)
+        approve(units, 404)
     assert units.new_events() == [] and units.wakes.count == 1
 
 
@@ -249,3 +264,144 @@ def test_an_abolished_procedure_can_no_longer_be_edited(
     with pytest.raises(errors.NotAllowed, match="abolished"):
         services.update_procedure(units(), "MB.XD.001", schemas.ProcedureUpdate(result="x"), actor=EDITOR)
     assert units.new_events() == [] and units.wakes.count == wakes
+
+
+# The review: editors draft and submit, an approver who did not draft it publishes or
+# sends it back. Only publishing writes events.
+
+
+def test_the_review_writes_no_event_until_the_approver_publishes(
+    units: Units, sample: dict[str, dict[str, Any]]
+) -> None:
+    create(units, sample, "MB.XD.001")
+    decision_id = decide(units, ("new", "MB.XD.001"))
+
+    assert submit(units, decision_id) == "submitted"
+    services.send_back_decision(units(), decision_id, "Thiếu căn cứ pháp lý", actor=APPROVER, now=NOW)
+    returned = units.read(services.get_decision_for_staff, decision_id)
+    assert (returned.status, returned.returned_by, returned.return_reason) == (
+        "draft",
+        APPROVER,
+        "Thiếu căn cứ pháp lý",
+    )
+    services.update_decision(
+        units(), decision_id, schemas.DecisionUpdate(title="Công bố thủ tục (bổ sung)"), actor=EDITOR
+    )
+    assert submit(units, decision_id, NOW + timedelta(minutes=5)) == "submitted"
+    assert units.outbox() == [] and units.wakes.count == 0
+    with pytest.raises(errors.DecisionNotFound):
+        units.read(services.get_decision, decision_id)  # not public while in review
+
+    assert approve(units, decision_id) == "in_effect"
+    assert types(units.new_events()) == ["decision.published", "procedure.published"]
+    shown = units.read(services.get_decision_for_staff, decision_id)
+    assert (shown.created_by, shown.submitted_by, shown.published_by) == (EDITOR, EDITOR, APPROVER)
+    assert shown.submitted_at == NOW + timedelta(minutes=5) and shown.return_reason is None
+
+
+def test_whoever_drafted_a_decision_cannot_publish_it_or_send_it_back(
+    units: Units, sample: dict[str, dict[str, Any]]
+) -> None:
+    create(units, sample, "MB.XD.001")
+    decision_id = decide(units, ("new", "MB.XD.001"))  # created by EDITOR
+    submit(units, decision_id)
+
+    with pytest.raises(errors.SelfApproval, match="you created decision 1/QĐ-SXD; another approver must"):
+        approve(units, decision_id, actor=EDITOR)
+    with pytest.raises(errors.SelfApproval):
+        services.send_back_decision(units(), decision_id, "Tự trả lại", actor=EDITOR, now=NOW)
+
+    assert units.read(services.get_decision_for_staff, decision_id).status == "submitted"
+    assert units.outbox() == [] and units.wakes.count == 0
+
+
+def test_a_draft_must_be_submitted_before_it_is_published(
+    units: Units, sample: dict[str, dict[str, Any]]
+) -> None:
+    create(units, sample, "MB.XD.001")
+    decision_id = decide(units, ("new", "MB.XD.001"))
+    with pytest.raises(errors.NotAllowed, match="it is a draft; an editor submits it first"):
+        approve(units, decision_id)
+    with pytest.raises(errors.NotAllowed, match="only a submitted decision can be sent back"):
+        services.send_back_decision(units(), decision_id, "Chưa nộp", actor=APPROVER, now=NOW)
+    assert units.outbox() == []
+
+
+def test_a_draft_is_edited_and_deleted_but_not_once_submitted(
+    units: Units, sample: dict[str, dict[str, Any]]
+) -> None:
+    for code in ("MB.XD.001", "MB.XD.002"):
+        create(units, sample, code)
+    decision_id = decide(units, ("new", "MB.XD.001"))
+    changes = [schemas.ChangeCreate(action="new", procedure_code="MB.XD.002")]
+    services.update_decision(
+        units(), decision_id, schemas.DecisionUpdate(changes=changes, number="7/QĐ-SXD"), actor="editor-chi"
+    )
+    edited = units.read(services.get_decision_for_staff, decision_id)
+    assert [c.procedure_code for c in edited.changes] == ["MB.XD.002"] and edited.number == "7/QĐ-SXD"
+    assert (edited.created_by, edited.edited_by) == (EDITOR, "editor-chi") and edited.edited_at is not None
+
+    # Only one of the two dates sent: checked against the stored other.
+    with pytest.raises(errors.Invalid) as invalid:
+        services.update_decision(
+            units(), decision_id, schemas.DecisionUpdate(effective_on=TODAY - timedelta(days=1)), actor=EDITOR
+        )
+    assert invalid.value.errors == [
+        {"field": "effective_on", "message": "effective_on cannot be before signed_on"}
+    ]
+
+    submit(units, decision_id)
+    with pytest.raises(errors.NotAllowed, match="it is submitted; only a draft can be edited"):
+        services.update_decision(units(), decision_id, schemas.DecisionUpdate(title="x"), actor=EDITOR)
+    with pytest.raises(errors.NotAllowed, match="only a draft can be deleted"):
+        services.delete_decision(units(), decision_id, actor=EDITOR)
+
+    services.send_back_decision(units(), decision_id, "Làm lại", actor=APPROVER, now=NOW)
+    services.delete_decision(units(), decision_id, actor=EDITOR)
+    with pytest.raises(errors.DecisionNotFound):
+        units.read(services.get_decision_for_staff, decision_id)
+    with pytest.raises(errors.DecisionNotFound):
+        services.delete_decision(units(), decision_id, actor=EDITOR)
+    assert units.outbox() == []
+
+
+def test_the_public_lists_published_decisions_and_staff_every_one_by_status(
+    units: Units, sample: dict[str, dict[str, Any]]
+) -> None:
+    for code in ("MB.XD.001", "MB.XD.002", "MB.XD.004"):
+        create(units, sample, code)
+    published = decide(units, ("new", "MB.XD.001"), number="1")
+    publish(units, published)
+    submitted = decide(units, ("new", "MB.XD.002"), number="2")
+    submit(units, submitted)
+    draft = decide(units, ("new", "MB.XD.004"), number="3")
+
+    def listed(read: Any, **statuses: Any) -> list[int]:
+        return [d.id for d in units.read(read, page=1, size=20, **statuses).items]
+
+    assert listed(services.list_decisions) == [published]
+    # Asking the public list for drafts still shows none.
+    assert listed(services.list_decisions, statuses=[DecisionStatus.DRAFT]) == []
+    assert sorted(listed(services.list_decisions_for_staff)) == sorted([published, submitted, draft])
+    in_review = [DecisionStatus.DRAFT, DecisionStatus.SUBMITTED]
+    assert sorted(listed(services.list_decisions_for_staff, statuses=in_review)) == sorted([submitted, draft])
+
+
+def test_staff_list_drafts_accent_insensitively_with_who_last_edited_them(
+    units: Units, sample: dict[str, dict[str, Any]]
+) -> None:
+    in_force(units, sample, "MB.XD.001")
+    create(units, sample, "MB.XD.002")
+    create(units, sample, "MB.QH.001")
+    services.update_procedure(units(), "MB.QH.001", schemas.ProcedureUpdate(result="x"), actor="editor-chi")
+
+    def drafts(q: str | None = None) -> list[tuple[str, str | None]]:
+        page = units.read(
+            services.search_procedures_for_staff, q=q, field=None, status="draft", page=1, size=20
+        )
+        return [(p.code, p.edited_by) for p in page.items]
+
+    assert drafts() == [("MB.QH.001", "editor-chi"), ("MB.XD.002", EDITOR)]
+    name = sample["MB.XD.002"]["name"]
+    assert drafts(fold(name)) == [("MB.XD.002", EDITOR)]  # typed without accents
+    assert drafts("mb.qh.001") == [("MB.QH.001", "editor-chi")]
