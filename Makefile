@@ -10,7 +10,7 @@ DATA   ?= $(SHARED)/data
 ROLE   ?= editor
 export MB_VAR_DIR ?= var
 
-.PHONY: help install system-deps up migrate demo test test-fast test-compose lint format bench token schema lock clean
+.PHONY: help install system-deps up migrate demo test test-fast test-compose lint format bench token user schema lock clean
 
 help:
 	@echo "make up      run the whole system locally with demo data (Ctrl-C stops all)"
@@ -19,7 +19,8 @@ help:
 	@echo "make test-compose   build the images and boot docker-compose.yml for real (needs root or a Docker engine)"
 	@echo "make lint    ruff (check, format) and mypy"
 	@echo "make bench   change-to-portal latency beside a no-op Celery round trip"
-	@echo "make token ROLE=editor   print a token for the local default configuration"
+	@echo "make token ROLE=editor   print a token (15 minutes, the four APIs) signed with the local console's key"
+	@echo "make user NAME=an.nguyen FULLNAME=\"Nguyễn Văn An\" ROLES=\"editor\"   add a console account (asks the password)"
 
 $(BIN)/.installed: constraints.txt requirements-dev.txt packages/*/pyproject.toml services/*/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,10 +38,12 @@ migrate: install
 	$(PY) -m content.manage migrate
 	$(PY) -m hotline.manage migrate
 	$(PY) -m notifier.manage migrate
+	$(PY) -m console.manage migrate
 
 demo: migrate
 	$(PY) -m procedures.manage load-demo $(DATA)/procedures-sample.json
 	$(PY) -m content.manage load-demo $(DATA)/legal-documents.json
+	$(PY) -m console.manage demo-accounts
 
 # The dvc channel sends to the local stand-in receiver (Procfile: dvc-standin) unless
 # NOTIFIER_DVC_URL says otherwise; only here, so tests never inherit it.
@@ -85,8 +88,13 @@ format: install
 bench: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(PY) -m bench.run
 
+# Signed with the console's key (made by `make migrate`), for the four APIs, 15 minutes.
 token: install
-	@$(PY) -m minhbach_shared.auth --role $(ROLE)
+	@$(PY) -m console.manage token --role $(ROLE)
+
+# An account for the console: make user NAME=an.nguyen FULLNAME="Nguyễn Văn An" ROLES="editor approver"
+user: install
+	$(PY) -m console.manage add-user "$(NAME)" --name "$(FULLNAME)" $(foreach r,$(ROLES),--role $(r))
 
 schema: install
 	$(PY) -m minhbach_shared.events

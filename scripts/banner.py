@@ -1,15 +1,11 @@
-"""What `make up` prints before it starts the process set: where to look, and tokens to try.
+"""What `make up` prints before it starts the process set: where to look, and who to sign in as.
 
 Ports follow the same variables as the Procfile (PROCEDURES_PORT, ..., MB_FLOWER_PORT).
 """
 
 import os
 
-from minhbach_shared.auth import Role, issue_token
-from minhbach_shared.settings import BaseServiceSettings
-
-settings = BaseServiceSettings()
-tokens = {role: issue_token(settings.jwt_secret, subject=f"demo-{role}", roles=[role]) for role in Role}
+from console.domain import DEMO_ACCOUNTS, DEMO_PASSWORD
 
 
 def url(variable: str, default: int, path: str = "/") -> str:
@@ -18,10 +14,15 @@ def url(variable: str, default: int, path: str = "/") -> str:
 
 procedures = url("PROCEDURES_PORT", 8001, "")
 notifier = url("NOTIFIER_PORT", 8004, "")
+accounts = "\n".join(
+    f"  {username:<10} {DEMO_PASSWORD}   {', '.join(r.value for r in roles)}"
+    for username, _, roles in DEMO_ACCOUNTS
+)
 print(
     f"""
 Minh Bạch is starting (Ctrl-C stops everything).
 
+  Console (back office)     {url("CONSOLE_PORT", 8005, "/console/")}
   Portal (reform section)   {notifier}/portal/
   Service-centre kiosk      {notifier}/center/
   Procedures API + docs     {procedures}/docs
@@ -33,11 +34,10 @@ Minh Bạch is starting (Ctrl-C stops everything).
   Flower (Celery)           {url("MB_FLOWER_PORT", 5555)}
   dvc stand-in (received)   {url("DVC_STANDIN_PORT", 8010, "/received")}   (the external portal's webhooks)
 
-Demo tokens (local default secret; `make token ROLE=approver` prints one):
-  editor    {tokens[Role.EDITOR]}
-  approver  {tokens[Role.APPROVER]}
-  operator  {tokens[Role.OPERATOR]}
+Demo accounts for the console (local only; production refuses to start with them):
+{accounts}
 
+Tokens for scripts: `make token ROLE=editor` (15 minutes, signed with the console's key).
 Try:  curl '{procedures}/v1/procedures?q=giay+phep+xay+dung'
 """
 )

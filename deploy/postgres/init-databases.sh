@@ -8,7 +8,7 @@
 # or not; the image ships contrib) for its search indexes.
 set -eu
 
-for db in procedures content hotline notifier; do
+for db in procedures content hotline notifier console; do
     echo "init-databases: creating database $db"
     psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "${POSTGRES_DB:-$POSTGRES_USER}" \
         -c "CREATE DATABASE \"$db\" OWNER \"$POSTGRES_USER\" ENCODING 'UTF8' TEMPLATE template0"

@@ -31,6 +31,10 @@ INIT_DB = ROOT / "deploy" / "postgres" / "init-databases.sh"
 PORTAL_CONF = ROOT / "deploy" / "nginx" / "portal.conf"
 
 APIS = {"procedures": 8001, "content": 8002, "hotline": 8003, "notifier": 8004}
+# The console: staff pages and the one issuer of access tokens. A server with its own
+# database and migrations like the APIs, but no Redis, no workers, no events.
+CONSOLE = {"console": 8005}
+SERVERS = {**APIS, **CONSOLE}
 # The one-shot demo loaders: container -> (its image's service, the data file it loads).
 DEMOS = {
     "procedures-demo": ("procedures", "procedures-sample.json"),
@@ -168,7 +172,7 @@ def test_compose_file_is_valid_against_the_compose_spec(compose: dict[str, Any])
 
 def test_each_build_has_its_dockerfile_and_copy_sources(services: dict[str, dict[str, Any]]) -> None:
     built = {name: s["build"] for name, s in services.items() if "build" in s}
-    assert set(APIS) | {"flower"} <= built.keys()
+    assert set(SERVERS) | {"flower"} <= built.keys()
     for name, build in built.items():
         context = (ROOT / build["context"]).resolve()
         dockerfile = context / build.get("dockerfile", "Dockerfile")
@@ -243,7 +247,7 @@ def test_one_image_per_dockerfile(services: dict[str, dict[str, Any]]) -> None:
     assert all(len(images) == 1 for images in image_of.values()), image_of
     assert len({next(iter(i)) for i in image_of.values()}) == len(image_of), "two Dockerfiles, one tag"
     for name, s in services.items():
-        if "build" in s and name not in APIS and name != "flower":
+        if "build" in s and name not in SERVERS and name != "flower":
             api = name.split("-", 1)[0]
             assert s["image"] == services[api]["image"] == f"minhbach/{api}:${{MB_IMAGE_TAG:-local}}", name
             assert s["build"] == services[api]["build"], name
@@ -275,13 +279,13 @@ def test_commands_match_the_procfile(
 
 
 def test_apis_migrate_before_they_start(app_services: dict[str, dict[str, Any]]) -> None:
-    for name, port in APIS.items():
+    for name, port in SERVERS.items():
         before, argv = split_command(app_services[name]["command"])
         assert before == [f"python -m {name}.manage migrate"], name
         assert argv[0] == "uvicorn" and argv[argv.index("--port") + 1] == str(port)
         assert [f"{port}:{port}"] == [expand(p, {}) for p in app_services[name]["ports"]]
     for name, service in app_services.items():
-        if name not in APIS:
+        if name not in SERVERS:
             assert split_command(service["command"])[0] == [], f"{name} must not migrate (its API does)"
 
 
@@ -311,7 +315,7 @@ def test_every_long_running_service_has_a_healthcheck(services: dict[str, dict[s
         check = service.get("healthcheck")
         assert check and not check.get("disable") and check.get("test"), f"{name}: no healthcheck"
         assert check["test"][0] in {"CMD", "CMD-SHELL"}, name
-    for name, port in APIS.items():
+    for name, port in SERVERS.items():
         assert f"http://127.0.0.1:{port}/healthz" in " ".join(services[name]["healthcheck"]["test"])
     for name, node in {
         "procedures-worker": "procedures",
@@ -362,6 +366,10 @@ def test_one_shot_jobs_do_not_inherit_the_api_healthcheck(
 def test_demo_profile_is_only_the_demo_loaders(services: dict[str, dict[str, Any]]) -> None:
     profiled = {name for name, s in services.items() if "profiles" in s}
     assert profiled == set(DEMOS)
+    # Compose runs in production, where the console refuses to start while a demo account
+    # (its password is published) exists: the demo profile never makes them.
+    assert "demo-accounts" not in COMPOSE.read_text(encoding="utf-8")
+    assert environment(services["console"])["MB_ENVIRONMENT"] == "production"
     # The demo documents link the demo procedures' codes, which the content API checks.
     assert services["content-demo"]["depends_on"]["procedures-demo"] == {
         "condition": "service_completed_successfully"
@@ -389,6 +397,11 @@ def test_start_order(services: dict[str, dict[str, Any]]) -> None:
 
     for api in APIS:
         assert {"postgres", "redis"} <= healthy(api), api
+    # The console needs its database only. The APIs do not wait for it: they fetch its
+    # keys when the first token comes (a 503 until it answers), so they start without it.
+    assert healthy("console") == {"postgres"}
+    for api in APIS:
+        assert "console" not in healthy(api), api
     for name in services:
         for api in APIS:
             if name.startswith(f"{api}-"):
@@ -409,6 +422,7 @@ def test_start_order(services: dict[str, dict[str, Any]]) -> None:
     assert owners == {"procedures", "content", "hotline"}
     assert owners <= healthy("notifier-events")
     assert "notifier" in healthy("nginx")
+    assert "console" in healthy("nginx"), "nginx proxies /console/ (it resolves upstreams at start)"
 
 
 # --- configuration -----------------------------------------------------------------------
@@ -421,8 +435,16 @@ def test_app_environment(app_services: dict[str, dict[str, Any]]) -> None:
         assert env["MB_REDIS_URL"] == "redis://redis:6379/0", name
         assert env["MB_LOG_JSON"] == "true", name
         assert env["MB_VAR_DIR"] == "/app/var", name
-        # Required: compose refuses to start without it; never a default.
-        assert re.fullmatch(r"\$\{MB_JWT_SECRET:\?[^}]+\}", env["MB_JWT_SECRET"]), name
+        # One token issuer for every service: the console unless the deployment names its
+        # own (an OpenID issuer whose roles are in MB_AUTH_ROLES_CLAIM). No shared secret.
+        assert env["MB_AUTH_ISSUER"] == "${MB_AUTH_ISSUER:-http://console:8005}", name
+        assert env["MB_AUTH_ROLES_CLAIM"] == "${MB_AUTH_ROLES_CLAIM:-roles}", name
+        assert not any("JWT_SECRET" in key for key in env), name
+        if name == "console":
+            # It calls the owners as the signed-in person, over the compose network.
+            for api, port in APIS.items():
+                assert env[f"CONSOLE_{api.upper()}_URL"] == f"http://{api}:{port}", api
+            assert env["CONSOLE_PORTAL_URL"] == "${MB_PORTAL_PUBLIC_URL:-http://localhost:8080/portal}"
         if name.startswith("notifier"):
             assert env["NOTIFIER_PROCEDURES_URL"] == "http://procedures:8001", name
             assert env["NOTIFIER_CONTENT_URL"] == "http://content:8002", name
@@ -435,7 +457,8 @@ def test_app_environment(app_services: dict[str, dict[str, Any]]) -> None:
         for api in ("content", "hotline"):
             if name.startswith(api):
                 assert env[f"{api.upper()}_PROCEDURES_URL"] == "http://procedures:8001", name
-    assert "MB_JWT_SECRET:-" not in COMPOSE.read_text(encoding="utf-8")
+    # The shared HS256 secret is gone: nothing sets it, nothing reads it.
+    assert "JWT_SECRET" not in COMPOSE.read_text(encoding="utf-8")
     assert DEV_DVC_SECRET not in COMPOSE.read_text(encoding="utf-8")
 
 
@@ -451,7 +474,7 @@ def _database_urls(services: dict[str, dict[str, Any]]) -> dict[str, str]:
 def test_one_postgres_database_per_service(services: dict[str, dict[str, Any]], tmp_path: Path) -> None:
     postgres = environment(services["postgres"])
     urls = _database_urls(services)
-    assert set(urls) == {f"{api.upper()}_DATABASE_URL" for api in APIS}
+    assert set(urls) == {f"{server.upper()}_DATABASE_URL" for server in SERVERS}
     expected = set()
     for key, url in urls.items():
         parts = urlsplit(expand(url, {}))
@@ -522,6 +545,30 @@ def test_content_attachments_live_on_a_volume(
             assert environment(service)["CONTENT_ATTACHMENTS_DIR"] == attachments_dir, name
 
 
+def test_the_console_signing_key_lives_on_a_volume(
+    compose: dict[str, Any], services: dict[str, dict[str, Any]]
+) -> None:
+    """Made on the first start; on a named volume, so tokens already out and the published
+    keys survive a restart, a new image and `down` without -v."""
+    console = services["console"]
+    key_file = environment(console)["CONSOLE_SIGNING_KEY_FILE"]
+    key_dir = key_file.rsplit("/", 1)[0]
+    assert key_dir.startswith("/app/var/"), key_dir
+    assert f"console-keys:{key_dir}" in console["volumes"]
+    assert "console-keys" in compose["volumes"]
+    dockerfile = (ROOT / console["build"]["context"] / console["build"]["dockerfile"]).read_text()
+    instructions = dockerfile_instructions(dockerfile)
+    run = " ".join(args for op, args in instructions if op == "RUN")
+    # Made in the image and given to its user: the fresh volume copies that ownership.
+    assert f"mkdir -p {key_dir}" in run and "chown -R minhbach /app/var" in run
+    assert ("USER", "minhbach") in instructions
+    # The image's default command is the compose one, but for the access log.
+    (cmd,) = [json.loads(args) for op, args in instructions if op == "CMD"]
+    before, argv = split_command(console["command"])
+    assert split_command(cmd)[0] == before
+    assert split_command(cmd)[1] == [a for a in argv if a != "--no-access-log"] + ["--proxy-headers"]
+
+
 def test_nginx_portal_config() -> None:
     conf = PORTAL_CONF.read_text(encoding="utf-8")
     directives = {
@@ -547,6 +594,9 @@ def test_nginx_portal_config() -> None:
         "limit_except GET {",
         "proxy_pass http://content:8002;",
         "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+        # the staff console, its /console prefix passed on as it is (no URI part)
+        "location /console/ {",
+        "proxy_pass http://console:8005;",
     }
     missing = {d for d in directives if d not in conf}
     assert not missing
@@ -563,6 +613,6 @@ def test_public_links_and_rate_limits_go_through_nginx(services: dict[str, dict[
     notifier = environment(services["notifier"])
     assert notifier["NOTIFIER_PUBLIC_URL"] == notifier["NOTIFIER_HOTLINE_PUBLIC_URL"]
     assert notifier["NOTIFIER_PUBLIC_URL"].endswith("localhost:8080}")
-    for name in ("hotline", "notifier"):
+    for name in ("hotline", "notifier", "console"):
         assert environment(services[name]).get("FORWARDED_ALLOW_IPS"), name
-    assert {"notifier", "hotline", "content"} <= set(services["nginx"]["depends_on"])
+    assert {"notifier", "hotline", "content", "console"} <= set(services["nginx"]["depends_on"])

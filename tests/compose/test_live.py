@@ -3,9 +3,14 @@
 The module builds every image from the repository, runs `docker compose --profile demo
 up --wait`, and then probes the stack only through its published ports, as people
 would: a citizen's browser through nginx (the portal, the kiosk, the hotline form, an
-article's pictures under the pages' Content-Security-Policy), an editor's and an
-approver's calls to the APIs, an operator killing a worker and restarting the stack.
-It ends with `down -v`, which must leave nothing behind.
+article's pictures under the pages' Content-Security-Policy), the staff console's
+sign-in page through nginx, an editor's and an approver's calls to the APIs, an
+operator killing a worker and restarting the stack. It ends with `down -v`, which must
+leave nothing behind.
+
+Tokens come from the running console, the one issuer, as a script would get them:
+`docker compose exec console python -m console.manage token --role ...` (signed with
+the key on its volume; the APIs verify them against its published JWKS).
 
 What it needs and how it gets it:
 - a Docker engine: the one that answers, else Debian's dockerd started here (and
@@ -36,8 +41,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from console.identity import SigningKey, all_api_audiences, issue_token
 from minhbach_shared.auth import Role
 from minhbach_testing.harness import BIN, SystemClient, today_in_vietnam
 from minhbach_testing.plugin import REPO_ROOT, free_port, png, shared_dir, wait_until
@@ -54,12 +62,15 @@ PORTS = {
     "MB_CONTENT_PORT": 8002,
     "MB_HOTLINE_PORT": 8003,
     "MB_NOTIFIER_PORT": 8004,
+    "MB_CONSOLE_PORT": 8005,
     "MB_PUBLIC_PORT": 8080,
     "MB_FLOWER_PORT": 5555,
 }
 # A portal run takes at most this many rows, so a 40-procedure decision needs 8 runs
 # and a kill lands in the middle of it (the default, 2000, does it in one).
 SMALL_BATCH = "5"
+# The console's tokens live 15 minutes; one is reused for this long, then made again.
+TOKEN_REUSE_S = 10 * 60
 
 
 def run(argv: list[str], *, env: dict[str, str] | None = None, timeout: float = 120) -> str:
@@ -116,6 +127,8 @@ class ComposeStack(SystemClient):
     env: dict[str, str]
     ports: dict[str, int]
     binary: str = field(default_factory=compose_binary)
+    # (roles, subject) -> (when it was asked for, the token)
+    tokens: dict[tuple[tuple[str, ...], str], tuple[float, str]] = field(default_factory=dict)
 
     def url(self, variable: str) -> str:
         return f"http://127.0.0.1:{self.ports[variable]}"
@@ -142,8 +155,26 @@ class ComposeStack(SystemClient):
         return self.url("MB_PUBLIC_PORT")
 
     @property
-    def jwt_secret(self) -> str:
-        return self.env["MB_JWT_SECRET"]
+    def console_url(self) -> str:
+        return self.url("MB_CONSOLE_PORT")
+
+    def console_token(self, *options: str) -> str:
+        """`python -m console.manage token <options>` in the running console container."""
+        printed = self.compose(
+            "exec", "-T", "console", "python", "-m", "console.manage", "token", *options, timeout=90
+        )
+        token = printed.strip().splitlines()[-1] if printed.strip() else ""
+        assert token.count(".") == 2, f"the console printed no token: {printed!r}"
+        return token
+
+    def token_for(self, roles: list[Role], subject: str) -> str:
+        key = (tuple(role.value for role in roles), subject)
+        asked = time.monotonic()
+        cached = self.tokens.get(key)
+        if cached is None or asked - cached[0] > TOKEN_REUSE_S:
+            options = [arg for role in roles for arg in ("--role", role.value)]
+            self.tokens[key] = (asked, self.console_token(*options, "--subject", subject))
+        return self.tokens[key][1]
 
     def compose(self, *args: str, timeout: float = 180) -> str:
         argv = [self.binary, "-f", str(REPO_ROOT / "docker-compose.yml"), "-p", PROJECT, "--profile", "demo"]
@@ -193,10 +224,11 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         ports = {variable: free_port() for variable in PORTS}
         public = f"http://127.0.0.1:{ports['MB_PUBLIC_PORT']}"
         env = {
-            **os.environ,
+            # Not the token settings this test process has for in-process apps (the
+            # plugin's test issuer): compose's own default, its console, must be used.
+            **{k: v for k, v in os.environ.items() if not k.startswith("MB_AUTH_")},
             **images,
             **{variable: str(port) for variable, port in ports.items()},
-            "MB_JWT_SECRET": secrets.token_hex(32),
             "MB_IMAGE_TAG": "livetest",
             "MB_DEMO_DATA_DIR": str(shared_dir() / "data"),
             # The public origin as the browser sees it (CSP 'self', CORS, links in pages).
@@ -277,6 +309,65 @@ def test_a_published_decision_shows_on_its_page_and_the_kiosk_through_nginx(
     assert "301/QĐ-SXD" in page
     stack.wait_for_page("", 'data-code="LIVE.001"', channel="center")
     stack.wait_for_page("thu-tuc/LIVE.001.html", "Cấp giấy phép sửa chữa", channel="center")
+
+
+# --- the console: sign-in through nginx, the one token issuer -----------------------------
+
+
+def published_keys(stack: ComposeStack) -> list[dict[str, Any]]:
+    answer = httpx.get(f"{stack.console_url}/.well-known/jwks.json", timeout=10)
+    assert answer.status_code == 200, answer.text
+    keys: list[dict[str, Any]] = answer.json()["keys"]
+    return keys
+
+
+def test_the_console_signs_in_through_nginx_and_publishes_its_key(stack: ComposeStack) -> None:
+    page = httpx.get(f"{stack.pages_url}/console/sign-in", timeout=10)
+    assert page.status_code == 200, page.text
+    assert "text/html" in page.headers["content-type"]
+    assert "Đăng nhập" in page.text
+    # Its static files come through the same prefix (the page's stylesheet).
+    css = httpx.get(f"{stack.pages_url}/console/static/console.css", timeout=10)
+    assert css.status_code == 200 and "css" in css.headers["content-type"]
+    assert httpx.get(f"{stack.pages_url}/console", timeout=10).status_code == 301
+
+    keys = published_keys(stack)
+    assert [(k["kty"], k["crv"], k["alg"], k["use"]) for k in keys] == [("OKP", "Ed25519", "EdDSA", "sig")]
+    assert "d" not in keys[0], "the private half is published"
+    discovery = httpx.get(f"{stack.console_url}/.well-known/openid-configuration", timeout=10).json()
+    # The issuer the APIs are configured with (MB_AUTH_ISSUER), on the compose network.
+    assert discovery["issuer"] == "http://console:8005"
+    assert discovery["jwks_uri"] == "http://console:8005/.well-known/jwks.json"
+
+
+def test_an_api_takes_the_consoles_tokens_and_refuses_any_other(stack: ComposeStack) -> None:
+    (published,) = published_keys(stack)
+    issuer = httpx.get(f"{stack.console_url}/.well-known/openid-configuration", timeout=10).json()["issuer"]
+
+    def tickets(token: str) -> httpx.Response:
+        return httpx.get(
+            f"{stack.hotline_url}/v1/tickets", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
+
+    # The console's own token, as a script gets it: accepted (keys fetched from the console).
+    assert tickets(stack.token_for([Role.HOTLINE], "e2e-hotline")).status_code == 200
+    # The right issuer, audience and roles, even the console's key id, but another key.
+    impostor = SigningKey(Ed25519PrivateKey.generate(), published["kid"])
+    forged = issue_token(
+        impostor, issuer=issuer, subject="e2e-hotline", roles=[Role.HOTLINE], audiences=all_api_audiences()
+    )
+    assert tickets(forged).status_code == 401
+    # Another key under its own id (the APIs look it up at the console: unknown).
+    other = SigningKey(Ed25519PrivateKey.generate(), "another-key")
+    unknown = issue_token(
+        other, issuer=issuer, subject="e2e-hotline", roles=[Role.HOTLINE], audiences=all_api_audiences()
+    )
+    assert tickets(unknown).status_code == 401
+    # A shared-secret token, the way there used to be: no secret opens the APIs now.
+    claims = jwt.decode(unknown, options={"verify_signature": False})
+    assert tickets(jwt.encode(claims, secrets.token_hex(32), algorithm="HS256")).status_code == 401
+    # The console's key, but a token for another API (its audience): refused here.
+    assert tickets(stack.console_token("--role", "hotline", "--service", "procedures")).status_code == 401
 
 
 # --- in a browser, through nginx ---------------------------------------------------------
@@ -464,14 +555,24 @@ def test_a_restart_of_the_whole_stack_keeps_everything(stack: ComposeStack) -> N
     before = what_is_kept(stack)
     assert before["tickets"] >= 1 and before["articles"] >= 2 and before["decisions"] >= 4
     assert None not in before["pages"].values()
+    keys = published_keys(stack)
 
     stack.compose("restart", timeout=300)
-    for url in (stack.procedures_url, stack.content_url, stack.hotline_url, stack.notifier_url):
+    for url in (
+        stack.procedures_url,
+        stack.content_url,
+        stack.hotline_url,
+        stack.notifier_url,
+        stack.console_url,
+    ):
         wait_until(
             lambda u=url: httpx.get(f"{u}/readyz", timeout=5).status_code == 200, timeout=120, interval=1
         )
     wait_until(lambda: httpx.get(f"{stack.pages_url}/healthz", timeout=5).status_code == 200, timeout=60)
 
+    # The signing key is on its volume: the same key, so tokens made before the restart
+    # (what_is_kept reuses the hotline one) still open the APIs.
+    assert published_keys(stack) == keys
     assert what_is_kept(stack) == before
 
 

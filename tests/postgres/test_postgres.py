@@ -20,11 +20,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.orm import Session
 
-from minhbach_shared.auth import Role, issue_token
+from minhbach_shared.auth import Role
 from minhbach_shared.db import make_engine, migrate
 from minhbach_shared.events import Subject
 from minhbach_testing.notifier import FakeOwner, decision_state, envelope, procedure_state
 from minhbach_testing.plugin import PostgresServer, RedisServer, shared_dir
+from minhbach_testing.tokens import bearer
 from notifier import manage as notifier_manage
 from notifier.bootstrap import build_parts, make_notifier_celery
 from notifier.channels import QUEUED
@@ -84,8 +85,7 @@ def test_migrations_run_to_head_on_a_fresh_database(postgres_server: PostgresSer
 
 
 def _headers(settings: ProceduresSettings, role: Role) -> dict[str, str]:
-    who = f"test-{role.value}"  # each role its own person: four eyes hold
-    return {"Authorization": f"Bearer {issue_token(settings.jwt_secret, subject=who, roles=[role])}"}
+    return bearer(role, service="procedures")
 
 
 def _procedures_settings(url: str, redis_url: str, var_dir: Path) -> ProceduresSettings:

@@ -247,7 +247,6 @@ def test_the_relay_refuses_its_test_pause_in_production(tmp_path: Path):
         env={
             **os.environ,
             "MB_ENVIRONMENT": "production",
-            "MB_JWT_SECRET": "a-production-secret-of-at-least-thirty-two-chars",
             "MB_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
             "PROCEDURES_DATABASE_URL": f"sqlite:///{tmp_path / 'procedures.db'}",
             TEST_PAUSE_AFTER_SEND_ENV: "5",

@@ -81,7 +81,9 @@ def install_platform(
     service: str,
     readiness: Callable[[], dict[str, str]],
 ) -> None:
-    """Add the correlation middleware, error handlers, /healthz, /readyz and /metrics."""
+    """Add the correlation middleware, error handlers, /healthz, /readyz and /metrics.
+    `service` also names the audience the app's tokens must carry (minhbach_shared.auth)."""
+    app.state.service = service
     app.add_middleware(CorrelationMiddleware, service=service)
 
     @app.exception_handler(RequestValidationError)

@@ -1,7 +1,7 @@
 """Settings read from the environment, with defaults that run locally with no .env file.
 
 Platform settings every service shares are read from `MB_*` variables (one Redis,
-one JWT secret, one visibility timeout); a service's own settings use its prefix,
+one token issuer, one visibility timeout); a service's own settings use its prefix,
 e.g. `PROCEDURES_DATABASE_URL`.
 """
 
@@ -10,10 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_JWT_SECRET = "minhbach-local-development-secret-do-not-deploy"  # noqa: S105
+# The console's issuer identifier when nothing else is configured (make up's console).
+LOCAL_ISSUER = "http://127.0.0.1:8005"
 # The dvc webhooks' signing secret (Standard Webhooks "whsec_" + base64) for local runs
 # and tests: the notifier signs with it and the local stand-in receiver verifies with it.
 # The notifier refuses it in production.
@@ -38,16 +39,16 @@ class BaseServiceSettings(BaseSettings):
         "local", validation_alias=_shared("environment")
     )
     redis_url: str = Field("redis://127.0.0.1:6379/0", validation_alias=_shared("redis_url"))
-    jwt_secret: str = Field(DEV_JWT_SECRET, validation_alias=_shared("jwt_secret"), min_length=32)
+    # Who issues the access tokens the APIs accept (minhbach_shared.auth): the console
+    # by default, or a deployment's own OpenID issuer. Its keys come from the JWKS file
+    # when one is named, else from the JWKS URL, else from the issuer's OpenID discovery.
+    auth_issuer: str = Field(LOCAL_ISSUER, validation_alias=_shared("auth_issuer"), min_length=1)
+    auth_jwks_url: str | None = Field(None, validation_alias=_shared("auth_jwks_url"))
+    auth_jwks_file: Path | None = Field(None, validation_alias=_shared("auth_jwks_file"))
+    auth_roles_claim: str = Field("roles", validation_alias=_shared("auth_roles_claim"))
     visibility_timeout_s: int = Field(
         DEFAULT_VISIBILITY_TIMEOUT_S, validation_alias=_shared("visibility_timeout_s"), ge=10
     )
     log_level: str = Field("INFO", validation_alias=_shared("log_level"))
     log_json: bool = Field(True, validation_alias=_shared("log_json"))
     var_dir: Path = Field(Path("var"), validation_alias=_shared("var_dir"))
-
-    @model_validator(mode="after")
-    def _refuse_dev_secret_in_production(self) -> BaseServiceSettings:
-        if self.environment == "production" and self.jwt_secret == DEV_JWT_SECRET:
-            raise ValueError("MB_JWT_SECRET must be set to a real secret in production")
-        return self

@@ -4,10 +4,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from minhbach_shared.auth import Role, decode_token, issue_token
 from minhbach_shared.components import PROCEDURE_COMPONENTS
 from minhbach_shared.events import Envelope, EventType
-from minhbach_shared.settings import DEV_JWT_SECRET, BaseServiceSettings
 from minhbach_shared.text import fold, slugify
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -62,19 +60,6 @@ def test_fold_strips_every_mark_and_d_stroke(text, folded):
 def test_slugify_makes_ascii_paths_from_vietnamese():
     assert slugify("Quy hoạch xây dựng, kiến trúc") == "quy-hoach-xay-dung-kien-truc"
     assert slugify("Đô thị") == "do-thi"
-
-
-def test_token_carries_roles():
-    token = issue_token(DEV_JWT_SECRET, subject="an-editor", roles=[Role.EDITOR])
-    principal = decode_token(DEV_JWT_SECRET, token)
-    assert principal.subject == "an-editor"
-    assert principal.roles == {Role.EDITOR}
-
-
-def test_production_refuses_the_development_secret():
-    with pytest.raises(ValidationError, match="MB_JWT_SECRET"):
-        BaseServiceSettings(environment="production")
-    assert BaseServiceSettings(environment="production", jwt_secret="x" * 40).jwt_secret == "x" * 40
 
 
 def test_a_procedure_has_the_fifteen_components_of_the_national_form_in_its_order() -> None:

@@ -7,9 +7,10 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 
-from minhbach_shared.auth import Role, issue_token, require_roles
+from minhbach_shared.auth import Role, require_roles
 from minhbach_shared.http import install_platform
-from minhbach_shared.settings import DEV_JWT_SECRET, BaseServiceSettings
+from minhbach_shared.settings import BaseServiceSettings
+from minhbach_testing.tokens import token as make_token
 
 
 class Body(BaseModel):
@@ -33,7 +34,7 @@ def make_client() -> TestClient:
 
 
 def test_validation_error_names_the_field():
-    token = issue_token(DEV_JWT_SECRET, subject="t", roles=[Role.EDITOR])
+    token = make_token(Role.EDITOR, service="test")
     response = make_client().post(
         "/things", json={"name": "too long"}, headers={"Authorization": f"Bearer {token}"}
     )
@@ -54,7 +55,7 @@ def test_a_lost_race_for_a_key_is_a_409_not_a_500():
 
 
 def test_malformed_json_names_the_body_and_says_where_and_why():
-    token = issue_token(DEV_JWT_SECRET, subject="t", roles=[Role.EDITOR])
+    token = make_token(Role.EDITOR, service="test")
     response = make_client().post(
         "/things",
         content=b'{"name": "a",\n "x": }',

@@ -25,10 +25,13 @@ from typing import Any
 
 import httpx
 
-from minhbach_shared.auth import Role, issue_token
-from minhbach_shared.settings import DEV_DVC_SECRET, DEV_JWT_SECRET
+from console.domain import DEMO_PASSWORD
+from console.identity import all_api_audiences, issue_token
+from minhbach_shared.auth import Role
+from minhbach_shared.settings import DEV_DVC_SECRET
 from minhbach_shared.times import VIETNAM
 from minhbach_testing.plugin import REPO_ROOT, RedisServer, ServiceProcess, free_port, shared_dir, wait_until
+from minhbach_testing.tokens import signing_key
 
 PROCFILE = REPO_ROOT / "Procfile"
 BIN = Path(sys.executable).parent
@@ -80,6 +83,7 @@ APP_PROCESSES = (
     "hotline-worker",
     "hotline-beat",
     "dvc-standin",
+    "console",
     *CORE_PROCESSES[4:],
     "notifier-dvc",
     "notifier-email",
@@ -93,8 +97,11 @@ HEALTH = {
     "content": "CONTENT_PORT",
     "hotline": "HOTLINE_PORT",
     "notifier": "NOTIFIER_PORT",
+    "console": "CONSOLE_PORT",
 }
 SERVICES = ("procedures", "content", "hotline", "notifier")
+# Every service with a database to migrate.
+MIGRATED = (*SERVICES, "console")
 
 
 class SystemClient:
@@ -126,7 +133,11 @@ class SystemClient:
         raise NotImplementedError
 
     @property
-    def jwt_secret(self) -> str:
+    def console_url(self) -> str:
+        raise NotImplementedError
+
+    def token_for(self, roles: list[Role], subject: str) -> str:
+        """An access token for the four APIs, as the system's console would sign it."""
         raise NotImplementedError
 
     def logs(self) -> str:
@@ -136,8 +147,7 @@ class SystemClient:
     def token(self, *roles: Role, subject: str | None = None) -> dict[str, str]:
         """A bearer header; by default each role is its own person (editor != approver)."""
         who = subject or f"e2e-{roles[0].value}"
-        token = issue_token(self.jwt_secret, subject=who, roles=list(roles))
-        return {"Authorization": f"Bearer {token}"}
+        return {"Authorization": f"Bearer {self.token_for(list(roles), who)}"}
 
     def procedures(self) -> httpx.Client:
         return httpx.Client(base_url=self.procedures_url, timeout=10)
@@ -150,6 +160,22 @@ class SystemClient:
 
     def notifier(self) -> httpx.Client:
         return httpx.Client(base_url=self.notifier_url, timeout=10)
+
+    @contextlib.contextmanager
+    def console(self, username: str, password: str = DEMO_PASSWORD) -> Iterator[httpx.Client]:
+        """A browser-like client of the console, signed in as `username` (a demo account by
+        default: bientap, bientap2, pheduyet, ...): it fetches the sign-in page for its
+        token, posts the form, and keeps the session cookie."""
+        with httpx.Client(base_url=self.console_url, timeout=10) as client:
+            page = client.get("/console/sign-in")
+            token = re.search(r'name="signin_token" value="([^"]+)"', page.text)
+            assert token, page.text
+            answer = client.post(
+                "/console/sign-in",
+                data={"username": username, "password": password, "signin_token": token.group(1), "next": ""},
+            )
+            assert answer.status_code == 303, answer.text
+            yield client
 
     def portal_page(self, path: str, *, channel: str = "portal") -> httpx.Response:
         """A public page: the portal's, or the service centre's (channel="center")."""
@@ -264,6 +290,7 @@ class System(SystemClient):
         self.smtp_port = free_port()
         # The stand-in for the external online public service portal (dvc channel).
         self.dvc_port = free_port()
+        self.console_port = free_port()
         var = self.root / "var"
         var.mkdir(parents=True, exist_ok=True)
         self.portal_dir = var / "portal"
@@ -307,14 +334,36 @@ class System(SystemClient):
             "NOTIFIER_PORTAL_PUBLIC_URL": f"http://127.0.0.1:{self.notifier_port}/portal",
             "NOTIFIER_DVC_URL": f"http://127.0.0.1:{self.dvc_port}/webhooks/dvc",
             "NOTIFIER_DVC_SECRET": DEV_DVC_SECRET,
+            # The console: the one token issuer (its key is this test process's, so tests
+            # sign as it does), calling the APIs above as the signed-in person.
+            "MB_AUTH_ISSUER": f"http://127.0.0.1:{self.console_port}",
+            "CONSOLE_PORT": str(self.console_port),
+            "CONSOLE_DATABASE_URL": f"sqlite:///{var / 'console.db'}",
+            "CONSOLE_SIGNING_KEY_FILE": str(signing_key().private_pem),
+            "CONSOLE_PROCEDURES_URL": f"http://127.0.0.1:{self.procedures_port}",
+            "CONSOLE_CONTENT_URL": f"http://127.0.0.1:{self.content_port}",
+            "CONSOLE_HOTLINE_URL": f"http://127.0.0.1:{self.hotline_port}",
+            "CONSOLE_NOTIFIER_URL": f"http://127.0.0.1:{self.notifier_port}",
+            "CONSOLE_PORTAL_URL": f"http://127.0.0.1:{self.notifier_port}/portal",
+            "CONSOLE_FAILURE_DELAY_STEP_S": "0.05",
             "DVC_STANDIN_PORT": str(self.dvc_port),
             "DVC_STANDIN_FILE": str(var / "dvc-received.jsonl"),
             **self.overrides,
         }
 
+    def token_for(self, roles: list[Role], subject: str) -> str:
+        # The test console signs with this process's test key (CONSOLE_SIGNING_KEY_FILE).
+        return issue_token(
+            signing_key().key,
+            issuer=self.env["MB_AUTH_ISSUER"],
+            subject=subject,
+            roles=roles,
+            audiences=all_api_audiences(),
+        )
+
     @property
-    def jwt_secret(self) -> str:
-        return self.env.get("MB_JWT_SECRET", DEV_JWT_SECRET)
+    def console_url(self) -> str:
+        return f"http://127.0.0.1:{self.console_port}"
 
     @property
     def pages_url(self) -> str:
@@ -356,8 +405,11 @@ class System(SystemClient):
         the order (an owner that is not up yet is caught up with when it is)."""
         if "notifier-dvc" not in names:
             self.env["NOTIFIER_DVC_URL"] = ""  # off: nobody would send its rows
+        if "console" not in names:
+            # No issuer running to fetch keys from: the APIs read the test key's JWKS file.
+            self.env.setdefault("MB_AUTH_JWKS_FILE", str(signing_key().jwks_file))
         with ThreadPoolExecutor() as pool:
-            list(pool.map(lambda service: self.manage(service, "migrate"), set(SERVICES) & set(names)))
+            list(pool.map(lambda service: self.manage(service, "migrate"), set(MIGRATED) & set(names)))
         spawned = [self.spawn_process(name) for name in names]
         for process in spawned:
             process.wait_healthy(timeout=60)
@@ -390,10 +442,13 @@ class System(SystemClient):
         return "\n".join(f"--- {n}\n{p.tail(30)}" for n, p in self.processes.items())
 
     def load_demo(self) -> None:
-        """The demo data, as `make up` loads it: the sample procedures, then the documents."""
+        """The demo data, as `make up` loads it: the sample procedures, then the documents,
+        and the demo accounts when the console runs."""
         data = shared_dir() / "data"
         self.manage("procedures", "load-demo", str(data / "procedures-sample.json"))
         self.manage("content", "load-demo", str(data / "legal-documents.json"))
+        if "console" in self.processes:
+            self.manage("console", "demo-accounts")
 
     def dvc_received(self) -> list[dict[str, Any]]:
         """What the dvc stand-in accepted, oldest first (id, received_at, payload, body, headers)."""

@@ -68,6 +68,12 @@ def pytest_configure(config: pytest.Config) -> None:
         ("browser", "headless Chromium against a running system"),
     ):
         config.addinivalue_line("markers", f"{kind}: {what}")
+    # In-process apps verify tokens with this process's test key (minhbach_testing.tokens);
+    # processes a test starts get their own settings from the harness, not these.
+    from minhbach_testing.tokens import TEST_ISSUER, signing_key
+
+    os.environ["MB_AUTH_ISSUER"] = TEST_ISSUER
+    os.environ["MB_AUTH_JWKS_FILE"] = str(signing_key().jwks_file)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

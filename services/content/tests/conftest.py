@@ -20,9 +20,10 @@ from content.manage import MIGRATIONS
 from content.markup import ALLOWED_TAGS
 from content.settings import Settings
 from content.uow import UnitOfWork
-from minhbach_shared.auth import Role, issue_token
+from minhbach_shared.auth import Role
 from minhbach_testing.plugin import RedisServer, migrated_sqlite, serving, shared_dir
 from minhbach_testing.procedures_api import stand_in_app
+from minhbach_testing.tokens import bearer
 from minhbach_testing.uow import UnitsOfWork, sqlite_units_of_work
 
 # Bodies an attacker (or a careless paste) might save; none may survive into body_html.
@@ -111,7 +112,7 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
 
 def token(settings: Settings, subject: str, *roles: Role) -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_token(settings.jwt_secret, subject=subject, roles=list(roles))}"}
+    return bearer(*roles, subject=subject, service="content")
 
 
 @pytest.fixture

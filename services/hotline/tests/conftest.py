@@ -16,9 +16,10 @@ from hotline.app import create_app
 from hotline.manage import MIGRATIONS
 from hotline.settings import Settings
 from hotline.uow import UnitOfWork
-from minhbach_shared.auth import Role, issue_token
+from minhbach_shared.auth import Role
 from minhbach_testing.plugin import RedisServer, migrated_sqlite, serving
 from minhbach_testing.procedures_api import stand_in_app
+from minhbach_testing.tokens import bearer
 from minhbach_testing.uow import UnitsOfWork, sqlite_units_of_work
 
 KNOWN_PROCEDURES = {"MB.XD.001": "Cấp giấy phép xây dựng", "MB.XD.002": "Cấp chứng chỉ hành nghề"}
@@ -70,7 +71,7 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
 
 def token(settings: Settings, *roles: Role, subject: str = "test") -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_token(settings.jwt_secret, subject=subject, roles=list(roles))}"}
+    return bearer(*roles, subject=subject, service="hotline")
 
 
 @pytest.fixture

@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-import jwt
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from sqlalchemy import Engine
 
-from minhbach_shared.auth import Principal, Role, decode_token, require_roles
+from minhbach_shared.auth import Principal, Role, optional_principal, require_roles
 from minhbach_shared.http import PageQuery, ReadSession, RowId, SizeQuery
 from procedures import errors, schemas, services
 from procedures.domain import PUBLISHED_DECISION, DecisionStatus, ProcedureStatus
@@ -38,15 +37,8 @@ def _context(request: Request) -> Context:
 def _is_staff(request: Request) -> bool:
     """Optional auth for reads that show more to staff (editors, approvers): drafts and who
     did what. No token or a bad one just sees the public view."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        return False
-    try:
-        principal = decode_token(request.app.state.settings.jwt_secret, token)
-    except jwt.InvalidTokenError:
-        return False
-    return bool(principal.roles & {Role.EDITOR, Role.APPROVER})
+    principal = optional_principal(request)
+    return principal is not None and bool(principal.roles & {Role.EDITOR, Role.APPROVER})
 
 
 Ctx = Annotated[Context, Depends(_context)]
@@ -55,6 +47,8 @@ Ctx = Annotated[Context, Depends(_context)]
 IsStaff = Annotated[bool, Depends(_is_staff)]
 Editor = Annotated[Principal, require_roles(Role.EDITOR)]
 Approver = Annotated[Principal, require_roles(Role.APPROVER)]
+# Reads of work in progress: the editors who write it and the approvers who review it.
+Staff = Annotated[Principal, require_roles(Role.EDITOR, Role.APPROVER)]
 CodePath = Annotated[str, Path(max_length=50, description="procedure code")]
 DecisionId = RowId
 
@@ -131,7 +125,9 @@ def get_procedure(code: CodePath, session: ReadSession) -> schemas.ProcedureRead
 
 
 @router.get("/procedures/{code}/draft", response_model=schemas.ProcedureDraftRead, tags=["procedures"])
-def get_draft(code: CodePath, session: ReadSession, _: Editor) -> schemas.ProcedureDraftRead:
+def get_draft(code: CodePath, session: ReadSession, _: Staff) -> schemas.ProcedureDraftRead:
+    """The working draft (editors and approvers: the approver reviews what a decision
+    will put in force)."""
     return services.get_draft(session, code)
 
 

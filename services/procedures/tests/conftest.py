@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from minhbach_shared.auth import Role, issue_token
+from minhbach_shared.auth import Role
 from minhbach_testing.plugin import RedisServer, migrated_sqlite, shared_dir
+from minhbach_testing.tokens import bearer
 from minhbach_testing.uow import UnitsOfWork, sqlite_units_of_work
 from procedures.app import create_app
 from procedures.manage import MIGRATIONS
@@ -65,9 +66,7 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
 
 def _token(settings: Settings, *roles: Role) -> dict[str, str]:
-    # Each role its own person ("test-editor", "test-approver"): four eyes hold.
-    who = f"test-{roles[0].value}"
-    return {"Authorization": f"Bearer {issue_token(settings.jwt_secret, subject=who, roles=list(roles))}"}
+    return bearer(*roles, subject=f"test-{roles[0].value}", service="procedures")
 
 
 @pytest.fixture

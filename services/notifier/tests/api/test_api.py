@@ -3,8 +3,9 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from minhbach_shared.auth import Role, issue_token
+from minhbach_shared.auth import Role
 from minhbach_testing.notifier import envelope, procedure_state
+from minhbach_testing.tokens import bearer
 from notifier.app import create_app
 from notifier.disclosure import services as disclosure
 from notifier.owners import OwnerRegistry
@@ -22,7 +23,7 @@ def service(client):
 
 
 def auth(settings, role):
-    return {"Authorization": f"Bearer {issue_token(settings.jwt_secret, subject='t', roles=[role])}"}
+    return bearer(role, subject="t", service="notifier")
 
 
 def publish(service, owner, code="MB.XD.001", version=1):

@@ -179,16 +179,15 @@ def test_channel_is_off_without_a_url(tmp_path):
 
 def test_production_refuses_the_development_secret_when_the_channel_is_on():
     real = "whsec_" + "cmVhbC1zZWNyZXQtb2YtdGhlLXByb3ZpbmNpYWwtcG9ydGFs"
-    jwt = "x" * 40
     hook = "https://dvc.example/hook"
     with pytest.raises(ValidationError, match="NOTIFIER_DVC_SECRET"):
-        Settings(environment="production", jwt_secret=jwt, dvc_url=hook)
+        Settings(environment="production", dvc_url=hook)
     with pytest.raises(ValidationError, match="NOTIFIER_DVC_SECRET"):
-        Settings(environment="production", jwt_secret=jwt, dvc_url=hook, dvc_secret="")
-    on = Settings(environment="production", jwt_secret=jwt, dvc_url=hook, dvc_secret=real)
+        Settings(environment="production", dvc_url=hook, dvc_secret="")
+    on = Settings(environment="production", dvc_url=hook, dvc_secret=real)
     assert on.dvc_secret.get_secret_value() == real
     # Off in production (compose's default): the secret does not matter.
-    assert Settings(environment="production", jwt_secret=jwt, dvc_url="", dvc_secret="").dvc_url is None
+    assert Settings(environment="production", dvc_url="", dvc_secret="").dvc_url is None
 
 
 def test_a_malformed_secret_is_refused():

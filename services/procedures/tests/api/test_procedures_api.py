@@ -11,10 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from minhbach_shared.auth import Role, issue_token
+from minhbach_shared.auth import Role
 from minhbach_shared.db import make_engine
 from minhbach_shared.outbox import relay_waker
 from minhbach_testing.plugin import RedisServer
+from minhbach_testing.tokens import bearer
 from procedures import services
 from procedures.app import create_app
 from procedures.domain import vietnam_today
@@ -129,6 +130,9 @@ class TestAuth:
         response = client.post(f"/v1/decisions/{decision_id}/publish", headers=editor)
         assert response.status_code == 403 and response.json()["detail"] == "requires role: approver"
         assert client.get("/v1/procedures/MB.XD.001/draft", headers=hotline).status_code == 403
+        # The approver reviews the draft a decision will put in force.
+        approver = bearer(Role.APPROVER, service="procedures")
+        assert client.get("/v1/procedures/MB.XD.001/draft", headers=approver).status_code == 200
         # Editors draft and submit; approvers publish and send back.
         send_back = client.post(
             f"/v1/decisions/{decision_id}/send-back", json={"reason": "x"}, headers=editor
@@ -604,7 +608,7 @@ ACTOR_FIELDS = (
 
 
 def token(settings: Settings, subject: str, *roles: Role) -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_token(settings.jwt_secret, subject=subject, roles=list(roles))}"}
+    return bearer(*roles, subject=subject, service="procedures")
 
 
 def ok(response: Any, status: int = 200) -> dict[str, Any]:
