@@ -19,6 +19,7 @@ from minhbach_shared.ratelimit import refuse_floods
 from notifier import schemas
 from notifier.channels.center import board_stamps
 from notifier.channels.pages import SITE_TITLE, page_environment
+from notifier.channels.portal import PortalChannel
 from notifier.operations import services as operations
 from notifier.parts import Parts
 from notifier.subscriptions import services as subscriptions
@@ -44,6 +45,21 @@ async def board_stream(request: Request) -> AsyncIterator[ServerSentEvent]:
     """The kiosk board's stamp now and at each change (event `board`, data {"stamp": ...})."""
     async for stamp in board_stamps(request.app.state.async_redis, request.app.state.settings.center_dir):
         yield ServerSentEvent(event="board", data={"stamp": stamp}, id=stamp, retry=RECONNECT_MS)
+
+
+@router.post(
+    "/preview/procedure",
+    response_class=HTMLResponse,
+    dependencies=[require_roles(Role.EDITOR, Role.APPROVER)],
+)
+def preview_procedure(body: schemas.ProcedurePreview, parts: PartsDep) -> HTMLResponse:
+    """A procedure's portal page for content not yet disclosed (the console's preview):
+    rendered by the portal's own view and template, so it is exactly what will show."""
+    portal = parts.channels.get("portal")
+    if not isinstance(portal, PortalChannel):
+        raise DomainError("the portal channel is not configured here")
+    html = portal.preview_procedure(body.model_dump(exclude={"version"}), version=body.version)
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/channels", response_model=list[schemas.ChannelRead])

@@ -11,6 +11,15 @@ from minhbach_shared.times import VietnamTime
 DeliveryStatusName = Literal["pending", "sent", "dead", "superseded"]
 
 
+class ProcedurePreview(BaseModel):
+    """A procedure's content as the procedures API serves it (any state), to preview."""
+
+    model_config = ConfigDict(extra="allow")
+
+    code: str = Field(min_length=1, max_length=50)
+    version: int = Field(0, ge=0)
+
+
 class ChannelRead(BaseModel):
     name: str
     health: Literal["ok", "degraded", "failing"]

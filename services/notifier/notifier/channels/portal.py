@@ -39,7 +39,7 @@ from notifier.channels.views.content import (
     article_paths,
     document_page,
 )
-from notifier.channels.views.procedures import Entry, ProcedureViews, decision_view, entries
+from notifier.channels.views.procedures import Entry, ProcedureViews, decision_view, entries, procedure_view
 from notifier.channels.views.qa import FORM_PAGE, LOOKUP_PAGE, QA_DIR, STATS_PAGE, QASite, answer_page
 from notifier.disclosure.domain import Delivery, SubjectKey, SubjectState
 from notifier.hotline.domain import STATISTICS_KEY
@@ -91,6 +91,23 @@ class PortalChannel:
 
     def exclusive(self) -> contextlib.AbstractContextManager[object]:
         return directory_lock(self.root)
+
+    def preview_procedure(self, state: dict[str, Any], *, version: int) -> str:
+        """A procedure's page for a state not (yet) disclosed: what the console shows an
+        editor before a decision puts it in force. The same view and template as the
+        published page; nothing written, nothing linked from it."""
+        subject = SubjectState(
+            kind="procedure",
+            id=str(state.get("code", "")),
+            version=version,
+            state={**state, "status": state.get("status") or "in_force"},
+            updated_at=self.clock(),
+            occurred_at=None,
+        )
+        view = procedure_view(subject, {})
+        return self.env.get_template("procedure.html").render(
+            root="../", p=view, cited=None, qa=[], site=SITE_TITLE
+        )
 
     # The site ---------------------------------------------------------------------
 

@@ -137,3 +137,25 @@ def test_center_is_served(client, service, owner):
     assert board.status_code == 200 and "Thủ tục hành chính đang có hiệu lực" in board.text
     notice = client.get("/center/thu-tuc/MB.XD.001.html")
     assert notice.status_code == 200 and 'data-version="1"' in notice.text
+
+
+def test_a_procedures_preview_is_its_portal_page_for_staff_only(client, settings):
+    content = {**procedure_state("MB.XD.077", 0), "name": "Thủ tục chưa công bố", "status": "draft"}
+    preview = client.post("/v1/preview/procedure", json=content, headers=auth(settings, Role.EDITOR))
+    assert preview.status_code == 200 and preview.headers["content-type"].startswith("text/html")
+    assert "Thủ tục chưa công bố" in preview.text and '<dl class="components">' in preview.text
+    approver = client.post("/v1/preview/procedure", json=content, headers=auth(settings, Role.APPROVER))
+    assert approver.status_code == 200
+    # Nothing is written: the portal has no page for it.
+    assert not (settings.portal_dir / "thu-tuc" / "MB.XD.077.html").exists()
+    assert client.post("/v1/preview/procedure", json=content).status_code == 401
+    assert (
+        client.post("/v1/preview/procedure", json=content, headers=auth(settings, Role.HOTLINE)).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            "/v1/preview/procedure", json={"name": "x"}, headers=auth(settings, Role.EDITOR)
+        ).status_code
+        == 422
+    )
