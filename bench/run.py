@@ -567,6 +567,10 @@ def table(result: dict[str, Any]) -> str:
         f"no-op: {noop['n']} round trips ({result['config']['noop_pool']} pool); "
         f"change-to-portal: {change['n']} changes over {result['change_to_portal']['procedures']} procedures"
     )
+    if result.get("console"):
+        from bench import console
+
+        rows += console.table_rows(result["console"])
     if result.get("search"):
         from bench.search import table_rows
 
@@ -575,8 +579,8 @@ def table(result: dict[str, Any]) -> str:
         from bench import search_postgres
 
         rows += search_postgres.table_rows(result["search_postgres"])
-        width = max(len(k) for k, _ in rows)
-        vwidth = max(len(v) for _, v in rows)
+    width = max(len(k) for k, _ in rows)
+    vwidth = max(len(v) for _, v in rows)
     line = "-" * (width + vwidth + 3)
     body = "\n".join(f"{k:<{width}}   {v:>{vwidth}}" for k, v in rows)
     return f"{head}\n{line}\n{body}\n{line}"
@@ -633,6 +637,19 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         print("owner fetch: one GET each vs one batch ...", file=sys.stderr, flush=True)
         owner_fetch = measure_owner_fetch(system, burst_codes)
 
+        from bench import console
+
+        catalogue = len(codes) + len(burst_codes)
+        if args.console_procedures > catalogue:
+            print(f"catalogue to {args.console_procedures} for the console ...", file=sys.stderr, flush=True)
+            more = [f"BENCH.C.{i:04d}" for i in range(args.console_procedures - catalogue)]
+            seed(bench, more, samples)
+            catalogue += len(more)
+        print(f"console pages x{args.console_requests} ...", file=sys.stderr, flush=True)
+        console_pages = console.measure(
+            system, codes[0], requests=args.console_requests, warmup=args.warmup, procedures=catalogue
+        )
+
         latency = change["latency"]
         result = {
             "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -665,6 +682,7 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             },
             "burst": burst_amend,
             "owner_fetch": owner_fetch,
+            "console": console_pages,
             "burst_new": burst_new,
             "seed": seeded,
         }
@@ -712,6 +730,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=10, help="unmeasured warm-up iterations (default 10)")
     parser.add_argument("--noop-pool", default="solo", choices=["solo", "prefork"], help="no-op worker pool")
     parser.add_argument("--skip-search", action="store_true", help="leave out the search benchmark")
+    parser.add_argument(
+        "--console-procedures",
+        type=int,
+        default=1000,
+        help="procedures in force when the console's pages are timed (default 1000)",
+    )
+    parser.add_argument("--console-requests", type=int, default=50, help="timed requests per console page")
     parser.add_argument(
         "--search-rounds", type=int, default=16, help="HTTP rounds over the search queries (default 16)"
     )
