@@ -85,4 +85,5 @@ def test_a_bad_page_address_is_a_page_that_says_so_not_json(client, add_account)
     sign_in(client, "an.nguyen")
     answer = client.get("/console/decisions/abc")
     assert answer.status_code == 404
-    assert answer.headers["content-type"].startswith("text/html") and "Địa chỉ trang không đúng" in answer.text
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "Địa chỉ trang không đúng" in answer.text
