@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from console import accounts
 from console.identity import SigningKey
 from console.owners import OwnerRefused, Owners, OwnerUnavailable
-from console.routes import account, decisions, home, identity, procedures
+from console.routes import account, articles, decisions, home, hotline, identity, procedures
 from console.settings import Settings
 from console.web import PREFIX, Console, CsrfRejected, Forbidden, SignInRequired, render, see_other
 from minhbach_shared.db import make_engine
@@ -68,6 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(home.router)
     app.include_router(procedures.router)
     app.include_router(decisions.router)
+    app.include_router(articles.router)
+    app.include_router(hotline.router)
     return app
 
 
