@@ -55,7 +55,9 @@ def kind_of_test(item: pytest.Item) -> str:
         or {"system", "fresh_system"} & fixtures
     ):
         return "system"
-    if PROCESS_FIXTURES & fixtures or "integration" in parts:
+    # A service's api/ folder: its HTTP API in-process (the console's needs no Redis, but
+    # hashes Argon2id passwords: not the seconds-long `make test-fast`).
+    if PROCESS_FIXTURES & fixtures or "integration" in parts or (parts[0] == "services" and "api" in parts):
         return "api"
     return "unit"
 
