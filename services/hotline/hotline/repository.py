@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, insert, select, update
+from sqlalchemy import and_, case, exists, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -263,16 +263,48 @@ def transition_rows(session: Session, ticket_id: int) -> list[Row[Any]]:
     )
 
 
+def running_due_on() -> ColumnElement[Any]:
+    """The due date of the clock that runs now, as Ticket.running_deadline() reads it."""
+    return case(
+        (tickets.c.status == Status.RECEIVED.value, tickets.c.classify_due_on),
+        (tickets.c.status == Status.ACCEPTED.value, tickets.c.answer_due_on),
+        (
+            tickets.c.status == Status.ASSIGNED.value,
+            func.coalesce(tickets.c.unit_due_on, tickets.c.answer_due_on),
+        ),
+        (tickets.c.status == Status.ANSWERED.value, tickets.c.answer_due_on),
+        else_=None,
+    )
+
+
 def staff_list(
-    session: Session, *, status: str | None, unit: str | None, page: int, size: int
+    session: Session,
+    *,
+    statuses: list[str] | None,
+    unit: str | None,
+    kind: str | None = None,
+    channel: str | None = None,
+    order: str = "newest",
+    page: int,
+    size: int,
 ) -> tuple[list[Row[Any]], int]:
     conditions: list[ColumnElement[bool]] = []
-    if status:
-        conditions.append(tickets.c.status == status)
+    if statuses:
+        conditions.append(tickets.c.status.in_(statuses))
     if unit:
         conditions.append(tickets.c.unit == unit)
+    if kind:
+        conditions.append(tickets.c.kind == kind)
+    if channel:
+        conditions.append(tickets.c.channel == channel)
     where = and_(*conditions) if conditions else and_(True)
-    statement = select(tickets).where(where).order_by(tickets.c.id.desc())
+    statement = select(tickets).where(where)
+    if order == "due":
+        # The nearest deadline first; tickets with no clock running last, the oldest first.
+        due = running_due_on()
+        statement = statement.order_by(due.is_(None), due, tickets.c.id)
+    else:
+        statement = statement.order_by(tickets.c.id.desc())
     return fetch_page(session, statement, page=page, size=size)
 
 

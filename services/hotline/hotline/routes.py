@@ -6,13 +6,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from sqlalchemy import Engine
 
 from hotline import schemas, services
-from hotline.domain import Channel, Status, Ticket, vietnam_day
+from hotline.domain import Channel, Kind, Status, Ticket, vietnam_day
 from hotline.settings import Settings
 from hotline.uow import UnitOfWork
 from minhbach_shared.auth import Principal, Role, require_roles
@@ -138,13 +138,25 @@ def log_ticket(
 def list_tickets(
     session: ReadSession,
     _: Staff,
-    status: Status | None = None,
+    status: Annotated[list[Status] | None, Query(max_length=len(Status))] = None,
     unit: Annotated[str | None, Query(max_length=300)] = None,
+    kind: Kind | None = None,
+    channel: Channel | None = None,
+    order: Annotated[Literal["newest", "due"], Query()] = "newest",
     page: PageQuery = 1,
     size: SizeQuery = 20,
 ) -> schemas.TicketPage:
+    """`status` may repeat (any of them); `order=due`: the nearest running deadline first,
+    tickets with no clock running last."""
     return services.list_tickets(
-        session, status=status.value if status else None, unit=unit, page=page, size=size
+        session,
+        statuses=[s.value for s in status] if status else None,
+        unit=unit,
+        kind=kind.value if kind else None,
+        channel=channel.value if channel else None,
+        order=order,
+        page=page,
+        size=size,
     )
 
 

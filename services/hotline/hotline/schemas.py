@@ -232,6 +232,7 @@ class TicketSummary(BaseModel):
     id: int
     tracking_code: str
     kind: Kind
+    channel: Channel
     status: str
     subject: str
     unit: str | None

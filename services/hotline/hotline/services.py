@@ -400,9 +400,26 @@ def publication_preview(session: Session, ticket_id: int) -> schemas.Publication
 
 
 def list_tickets(
-    session: Session, *, status: str | None, unit: str | None, page: int, size: int
+    session: Session,
+    *,
+    statuses: list[str] | None,
+    unit: str | None,
+    kind: str | None = None,
+    channel: str | None = None,
+    order: str = "newest",
+    page: int,
+    size: int,
 ) -> schemas.TicketPage:
-    rows, total = repository.staff_list(session, status=status, unit=unit, page=page, size=size)
+    rows, total = repository.staff_list(
+        session,
+        statuses=statuses,
+        unit=unit,
+        kind=kind,
+        channel=channel,
+        order=order,
+        page=page,
+        size=size,
+    )
     items = []
     for row in rows:
         ticket = repository.to_ticket(row)
@@ -412,6 +429,7 @@ def list_tickets(
                 id=row.id,
                 tracking_code=ticket.tracking_code,
                 kind=ticket.kind,
+                channel=ticket.channel,
                 status=ticket.status.value,
                 subject=ticket.subject,
                 unit=ticket.unit,

@@ -105,7 +105,7 @@ def test_intake_refuses_what_it_cannot_check_and_stores_nothing(
     with pytest.raises(errors.ProceduresUnavailable):
         receive(units, procedures)
 
-    assert units.read(services.list_tickets, status=None, unit=None, page=1, size=20).total == 0
+    assert units.read(services.list_tickets, statuses=None, unit=None, page=1, size=20).total == 0
     assert receive(units, procedures, procedure_code=None)  # nothing to check: taken
     assert units.outbox() == [] and units.wakes.count == 0
 
