@@ -389,6 +389,48 @@ def live_articles(
     return rows[(page - 1) * size : page * size], len(rows)
 
 
+def desk_articles(
+    session: Session,
+    *,
+    state: str | None,
+    scheduled: bool | None,
+    category: str | None,
+    q: str | None,
+    page: int,
+    size: int,
+) -> tuple[list[Row[Any]], int]:
+    """Every article in any state (with its newest revision's content), last changed first:
+    the staff's desk. Category and words are the newest revision's, filtered here."""
+    where: list[ColumnElement[bool]] = []
+    if state:
+        where.append(articles.c.state == state)
+    if scheduled is not None:
+        where.append(
+            articles.c.scheduled_revision.is_not(None)
+            if scheduled
+            else articles.c.scheduled_revision.is_(None)
+        )
+    query = (
+        select(articles, article_revisions.c.content, article_revisions.c.author.label("head_author"))
+        .join(
+            article_revisions,
+            and_(
+                article_revisions.c.article_id == articles.c.id,
+                article_revisions.c.number == articles.c.head,
+            ),
+        )
+        .where(*where)
+        .order_by(articles.c.modified_at.desc(), articles.c.id.desc())
+    )
+    rows = list(session.execute(query).all())
+    if category:
+        rows = [r for r in rows if r.content.get("category") == category]
+    terms = fold(q or "").split()
+    if terms:
+        rows = [r for r in rows if all(t in article_search_text(r.content) for t in terms)]
+    return rows[(page - 1) * size : page * size], len(rows)
+
+
 def document_row(session: Session, document_id: int) -> Row[Any] | None:
     return session.execute(select(documents).where(documents.c.id == document_id)).one_or_none()
 

@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy import Engine
 
 from content import schemas, services
-from content.domain import Category
+from content.domain import Category, EditorialState
 from content.storage import SHA256_PATTERN, AttachmentStore
 from content.uow import UnitOfWork
 from minhbach_shared.auth import Principal, Role, require_roles
@@ -74,6 +74,36 @@ def create_article(
         ctx.uow(), body, author=who.subject, now=_now(), procedures=ctx.procedures
     )
     return services.get_article_for_editors(session, article_id)
+
+
+@router.post("/articles/preview", response_model=schemas.PreviewRead, tags=["articles"])
+def preview_article(body: schemas.PreviewRequest, _: Staff) -> schemas.PreviewRead:
+    """A Markdown body rendered and sanitised exactly as a saved revision is; nothing stored."""
+    return services.preview_body(body.body)
+
+
+@router.get("/desk/articles", response_model=schemas.DeskPage, tags=["articles"])
+def desk_articles(
+    session: ReadSession,
+    _: Staff,
+    state: EditorialState | None = None,
+    scheduled: bool | None = None,
+    category: Category | None = None,
+    q: TextQuery = None,
+    page: PageQuery = 1,
+    size: SizeQuery = 20,
+) -> schemas.DeskPage:
+    """Every article in any state, last changed first (staff): `scheduled` true for those with
+    a revision approved for a later time, false for the others."""
+    return services.desk_articles(
+        session,
+        state=state.value if state else None,
+        scheduled=scheduled,
+        category=category.value if category else None,
+        q=q,
+        page=page,
+        size=size,
+    )
 
 
 @router.patch("/articles/{article_id}", response_model=schemas.ArticleEditorRead, tags=["articles"])

@@ -185,6 +185,40 @@ class ArticleEditorRead(BaseModel):
     content: ArticleContent
 
 
+class DeskArticle(BaseModel):
+    """One row of the staff's desk: the workflow and the newest revision's headline."""
+
+    id: int
+    slug: str
+    state: EditorialState
+    public_status: PublicStatus | None
+    head: int
+    head_author: str
+    live_revision: int | None
+    scheduled_revision: int | None
+    category: Category
+    title: str
+    publish_at: VietnamTime | None
+    expire_at: VietnamTime | None
+    published_at: VietnamTime | None
+    modified_at: VietnamTime
+
+
+class DeskPage(BaseModel):
+    items: list[DeskArticle]
+    total: int
+    page: int
+    size: int
+
+
+class PreviewRequest(Input):
+    body: Body
+
+
+class PreviewRead(BaseModel):
+    body_html: str = Field(description="the body as the published article will show it (Markdown, then nh3)")
+
+
 class RevisionRead(BaseModel):
     number: int
     author: str

@@ -362,6 +362,50 @@ def _article_from_rows(row: Row[Any], head: Row[Any]) -> Article:
     )
 
 
+def desk_articles(
+    session: Session,
+    *,
+    state: str | None,
+    scheduled: bool | None,
+    category: str | None,
+    q: str | None,
+    page: int,
+    size: int,
+) -> schemas.DeskPage:
+    rows, total = repository.desk_articles(
+        session, state=state, scheduled=scheduled, category=category, q=q, page=page, size=size
+    )
+    return schemas.DeskPage(
+        items=[
+            schemas.DeskArticle(
+                id=r.id,
+                slug=r.slug,
+                state=r.state,
+                public_status=r.public_status,
+                head=r.head,
+                head_author=r.head_author,
+                live_revision=r.live_revision,
+                scheduled_revision=r.scheduled_revision,
+                category=r.content["category"],
+                title=r.content["title"],
+                publish_at=r.publish_at,
+                expire_at=r.expire_at,
+                published_at=r.published_at,
+                modified_at=r.modified_at,
+            )
+            for r in rows
+        ],
+        total=total,
+        page=page,
+        size=size,
+    )
+
+
+def preview_body(body: str) -> schemas.PreviewRead:
+    """The body as a saved revision stores it and the public API serves it: the same function."""
+    return schemas.PreviewRead(body_html=render_markdown(body))
+
+
 def list_revisions(session: Session, article_id: int) -> schemas.RevisionList:
     row = repository.article_row(session, article_id)
     if row is None:
