@@ -1,0 +1,224 @@
+"""The hotline desk in headless Chromium.
+
+With the keyboard alone (Tab, Enter, Space, typing; the desk's address typed like any
+other), an officer logs a phone call (first sent empty: the errors stand beside their
+fields), accepts it, assigns it and writes an answer holding a phone number and a CCCD
+number; the public preview marks both hidden. An approver, in another browser, approves
+that preview and publishes it. Then every hotline page, for the officer and the approver,
+has no serious or critical axe-core violation and does not scroll sideways at 390 px.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from minhbach_shared.auth import Role
+from minhbach_testing.harness import System
+
+OFFICE = {"viewport": {"width": 1366, "height": 768}, "locale": "vi-VN"}
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "vi-VN",
+}
+PASSWORD = "minhbach-demo"
+SERIOUS = ("serious", "critical")
+NO_SIDEWAYS = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+
+# What a screen reader would call the focused element: its label, else its text.
+FOCUSED_NAME = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return "";
+  if (el.labels && el.labels.length) return el.labels[0].innerText.replace(/\\s+/g, " ").trim();
+  return (el.innerText || el.value || "").replace(/\\s+/g, " ").replace(/ ([:,.])/g, "$1").trim();
+}"""
+
+
+class Keyboard:
+    """As tests/browser/test_console_journey.py's: every step a key press or typing."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+
+    def focused(self) -> str:
+        return str(self.page.evaluate(FOCUSED_NAME))
+
+    def tab_to(self, name: str, *, prefix: bool = False, limit: int = 300) -> None:
+        seen = []
+        for _ in range(limit):
+            self.page.keyboard.press("Tab")
+            now = self.focused()
+            if now == name or (prefix and now.startswith(name)):
+                return
+            seen.append(now)
+        raise AssertionError(f"Tab never reached {name!r}; passed {seen[-40:]}")
+
+    def type_into(self, label: str, text: str, *, prefix: bool = False) -> None:
+        self.tab_to(label, prefix=prefix)
+        self.page.keyboard.type(text)
+
+    def activate(self, name: str, *, prefix: bool = False) -> None:
+        self.tab_to(name, prefix=prefix)
+        with self.page.expect_navigation():
+            self.page.keyboard.press("Enter")
+
+    def check(self, label: str) -> None:
+        self.tab_to(label)
+        self.page.keyboard.press("Space")
+
+    def open(self, url: str) -> None:
+        """An address typed in the browser's bar."""
+        self.page.goto(url)
+
+
+def sign_in(page: Any, system: System, username: str) -> Keyboard:
+    keys = Keyboard(page)
+    page.goto(f"{system.console_url}/console/sign-in")
+    assert keys.focused() == "Tên đăng nhập"
+    page.keyboard.type(username)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url == f"{system.console_url}/console/"
+    return keys
+
+
+def main_text(page: Any) -> str:
+    return str(page.locator("main").inner_text())
+
+
+def serious_violations(page: Any) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page).response["violations"]
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+        for v in found
+        if v.get("impact") in SERIOUS
+    ]
+
+
+def test_a_phone_call_to_its_published_answer_with_the_keyboard_alone(system: System, browser: Any) -> None:
+    tag = uuid.uuid4().hex[:6].upper()
+    officer_context = browser.new_context(**OFFICE)
+    approver_context = browser.new_context(**OFFICE)
+    try:
+        page = officer_context.new_page()
+        keys = sign_in(page, system, "duongday")
+        keys.open(f"{system.console_url}/console/hotline")
+        keys.activate("Ghi nhận cuộc gọi")
+
+        # Sent empty first: each missing field is named beside it, and in the summary.
+        keys.activate("Ghi nhận")
+        shown = main_text(page)
+        assert "Chưa ghi nhận được" in shown and "Cần nhập tiêu đề." in shown
+        assert page.locator("#subject").get_attribute("aria-describedby") == "subject-error"
+        assert serious_violations(page) == []
+
+        keys.type_into("Tiêu đề (bắt buộc)", f"Hỏi lệ phí cấp phép {tag}")
+        keys.type_into("Nội dung người dân trình bày (bắt buộc)", f"Người gọi hỏi lệ phí ({tag}).")
+        keys.type_into("Họ và tên người gọi (bắt buộc)", "Vũ Thị Lan")
+        keys.type_into("Số điện thoại", "0977 135 246")
+        keys.check("Người gọi đồng ý công khai câu hỏi và câu trả lời (đã ẩn thông tin cá nhân)")
+        keys.activate("Ghi nhận")
+        assert "Đã ghi nhận cuộc gọi thành phản ánh mới." in main_text(page)
+        ticket_url = page.url.split("?")[0]
+
+        keys.activate("Thụ lý")
+        assert "Đã thụ lý phản ánh." in main_text(page)
+        keys.type_into("Đơn vị xử lý (bắt buộc)", f"Phòng thử bàn phím {tag}")
+        keys.activate("Giao đơn vị")
+        assert "Đã giao đơn vị xử lý." in main_text(page)
+        assert "Còn hạn" in main_text(page)
+
+        keys.activate("Soạn câu trả lời")
+        keys.type_into(
+            "Câu trả lời của Sở (bắt buộc)",
+            f"Sở đã gọi lại số 0977 135 246, CCCD 034185004321. Lệ phí là 75.000 đồng ({tag}).",
+        )
+        keys.activate("Lưu câu trả lời và xem bản công khai")
+        preview = page.locator("section.public-preview")
+        assert "0977 135 246" not in preview.inner_text() and "034185004321" not in preview.inner_text()
+        assert preview.locator("mark.redacted").count() >= 3  # the hint's sample, phone, CCCD
+        assert f"Lệ phí là 75.000 đồng ({tag})" in preview.inner_text()
+
+        page = approver_context.new_page()
+        keys = sign_in(page, system, "pheduyet")
+        keys.open(f"{ticket_url}/answer")
+        keys.activate("Phê duyệt đúng nội dung này")
+        assert "Đã phê duyệt đúng bản công khai này." in main_text(page)
+        keys.activate("Đăng lên Cổng thông tin")
+        assert "Đã đăng câu trả lời." in main_text(page)
+        link = page.get_by_role("link", name="xem trang hỏi đáp", exact=False)
+        assert "/hoi-dap/PAKN-" in str(link.get_attribute("href"))
+    finally:
+        officer_context.close()
+        approver_context.close()
+
+
+def ticket_in(system: System, tag: str, steps: list[tuple[str, Role, dict[str, Any] | None]]) -> int:
+    with system.hotline() as api:
+        logged = api.post(
+            "/v1/tickets",
+            json={
+                "kind": "kien_nghi",
+                "channel": "phone",
+                "subject": f"Kiến nghị thử giao diện {tag}",
+                "body": f"Gọi 0912 000 111 về việc niêm yết thủ tục ({tag}).",
+                "name": "Phan Văn Bình",
+                "phone": "0912000111",
+                "consent_to_publish": True,
+            },
+            headers=system.token(Role.HOTLINE, subject="duongday"),
+        )
+        assert logged.status_code == 201, logged.text
+        ticket_id = int(logged.json()["id"])
+        for action, role, body in steps:
+            done = api.post(f"/v1/tickets/{ticket_id}/{action}", json=body, headers=system.token(role))
+            assert done.status_code == 200, (action, done.text)
+    return ticket_id
+
+
+def test_every_hotline_page_is_accessible_and_fits_a_phone(system: System, browser: Any) -> None:
+    tag = uuid.uuid4().hex[:6]
+    received = ticket_in(system, tag, [])
+    handled = [
+        ("accept", Role.HOTLINE, None),
+        ("assign", Role.HOTLINE, {"unit": f"Phòng thử {tag}"}),
+        ("answer", Role.HOTLINE, {"answer": f"Sở đã gọi 0912 000 111 ({tag})."}),
+    ]
+    answered = ticket_in(system, tag, handled)
+    published = ticket_in(
+        system, tag, [*handled, ("approve", Role.APPROVER, None), ("publish", Role.APPROVER, None)]
+    )
+    common = [
+        "/console/hotline",
+        "/console/hotline?status=all",
+        f"/console/hotline?status=assigned&unit=Ph%C3%B2ng+th%E1%BB%AD+{tag}",
+        *(f"/console/hotline/{t}" for t in (received, answered, published)),
+        *(f"/console/hotline/{t}/answer" for t in (received, answered, published)),
+    ]
+    pages = {"duongday": [*common, "/console/hotline/new"], "pheduyet": common}
+    problems: dict[str, list[str]] = {}
+    wide: list[str] = []
+    for username, paths in pages.items():
+        for options, check in ((OFFICE, "axe"), (PHONE, "width")):
+            context = browser.new_context(**options)
+            try:
+                page = context.new_page()
+                sign_in(page, system, username)
+                for path in paths:
+                    answer = page.goto(f"{system.console_url}{path}")
+                    assert answer is not None and answer.status == 200, (username, path)
+                    if check == "axe" and (found := serious_violations(page)):
+                        problems[f"{username} {path}"] = found
+                    if check == "width" and not page.evaluate(NO_SIDEWAYS):
+                        wide.append(f"{username} {path}")
+            finally:
+                context.close()
+    assert problems == {}
+    assert wide == []

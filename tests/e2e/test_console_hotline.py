@@ -1,0 +1,130 @@
+"""The hotline desk against the running system (hotline, notifier, their workers, the
+console): an officer logs a phone call, accepts and assigns it, writes an answer holding a
+phone number and a 12-digit citizen ID (CCCD) and sees both hidden and marked in the public
+preview; an approver approves exactly that preview and publishes it; the portal's answer
+page shows the answer without them. The rules (states, roles, redaction, the preview's
+digest) are the hotline API's: the pages only offer what the role and the state allow.
+
+The system is shared with other tests: every subject and unit here carries a fragment of
+its own."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import httpx
+
+from minhbach_testing.harness import System
+
+OFFICER, APPROVER, EDITOR = "duongday", "pheduyet", "bientap"
+PHONE, CCCD = "0913 246 802", "034185007788"
+MARK = '<mark class="redacted">[đã ẩn]</mark>'
+
+
+def csrf(page: httpx.Response) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found, page.text[:500]
+    return found.group(1)
+
+
+def public_part(page: httpx.Response) -> str:
+    """The composer's "Bản sẽ công khai" column."""
+    start = page.text.index('id="public-title"')
+    return page.text[start : page.text.index("</section>", start)]
+
+
+def test_a_phone_call_from_intake_to_the_published_answer(system: System) -> None:
+    tag = uuid.uuid4().hex[:8]
+    unit = f"Phòng thử đường dây nóng {tag}"
+    with system.console(OFFICER) as officer:
+        form = officer.get("/console/hotline/new")
+        assert form.status_code == 200, form.text
+        logged = officer.post(
+            "/console/hotline/new",
+            data={
+                "csrf_token": csrf(form),
+                "kind": "phan_anh",
+                "channel": "phone",
+                "subject": f"Hỏi thời hạn cấp phép {tag}",
+                "body": f"Người gọi hỏi hồ sơ cấp phép nộp đã lâu ({tag}).",
+                "name": "Đỗ Văn Khánh",
+                "phone": "0987 111 222",
+                "consent_to_publish": "1",
+                "note": "gọi lúc 9 giờ",
+            },
+        )
+        assert logged.status_code == 303, logged.text
+        ticket_path = logged.headers["location"].split("?")[0]
+        ticket_id = int(ticket_path.rsplit("/", 1)[1])
+        page = officer.get(logged.headers["location"])
+        assert "Đã ghi nhận cuộc gọi" in page.text and "Mới tiếp nhận" in page.text
+        assert "Còn hạn" in page.text  # classify within 5 working days
+        for action in ("accept", "reject", "forward", "wait", "mark-duplicate", "note"):
+            assert f'action="{ticket_path}/{action}"' in page.text, action
+        assert f'action="{ticket_path}/assign"' not in page.text  # not before it is accepted
+
+        token = csrf(page)
+        accepted = officer.post(f"{ticket_path}/accept", data={"csrf_token": token, "note": f"đúng {tag}"})
+        assert accepted.status_code == 303, accepted.text
+        missing = officer.post(f"{ticket_path}/assign", data={"csrf_token": token, "unit": ""})
+        assert missing.status_code == 422 and 'id="assign-unit-error"' in missing.text
+        assigned = officer.post(f"{ticket_path}/assign", data={"csrf_token": token, "unit": unit})
+        assert assigned.status_code == 303, assigned.text
+
+        # The queue: by unit and status, with the deadline in words.
+        queue = officer.get(
+            "/console/hotline", params={"status": "assigned", "unit": unit, "channel": "phone"}
+        )
+        assert queue.status_code == 200 and f"Hỏi thời hạn cấp phép {tag}" in queue.text
+        assert "Còn hạn" in queue.text
+
+        page = officer.get(ticket_path)
+        for step in ("Tiếp nhận", "Thụ lý", "Giao đơn vị", f"đúng {tag}", OFFICER):
+            assert step in page.text, step
+
+        composer = officer.get(f"{ticket_path}/answer")
+        assert composer.status_code == 200 and f'action="{ticket_path}/answer"' in composer.text
+        answer = (
+            f"Sở đã liên hệ ông qua số {PHONE} và đối chiếu CCCD {CCCD}. "
+            f"Hồ sơ được trả kết quả trong 5 ngày làm việc ({tag})."
+        )
+        saved = officer.post(f"{ticket_path}/answer", data={"csrf_token": csrf(composer), "answer": answer})
+        assert saved.status_code == 303, saved.text
+        composer = officer.get(saved.headers["location"])
+        public = public_part(composer)
+        assert PHONE not in public and CCCD not in public
+        assert f"qua số {MARK} và đối chiếu CCCD {MARK}" in public
+        assert "preview_digest" not in composer.text  # an officer does not approve
+
+    with system.console(APPROVER) as approver:
+        composer = approver.get(f"{ticket_path}/answer")
+        assert composer.status_code == 200
+        digest = re.search(r'name="preview_digest" value="([0-9a-f]{64})"', composer.text)
+        assert digest, composer.text
+        assert f"qua số {MARK}" in public_part(composer)
+        assert approver.post(f"{ticket_path}/accept", data={"csrf_token": csrf(composer)}).status_code == 403
+        approved = approver.post(
+            f"{ticket_path}/approve", data={"csrf_token": csrf(composer), "preview_digest": digest.group(1)}
+        )
+        assert approved.status_code == 303, approved.text
+        composer = approver.get(approved.headers["location"])
+        assert f'action="{ticket_path}/publish"' in composer.text
+        published = approver.post(f"{ticket_path}/publish", data={"csrf_token": csrf(composer)})
+        assert published.status_code == 303, published.text
+        page = approver.get(ticket_path)
+        code = re.search(r"PAKN-\d{4}-\d{6}", page.text)
+        assert code
+        assert f"/hoi-dap/{code.group(0)}.html" in page.text
+        assert "Phê duyệt trả lời" in page.text and "Đăng công khai" in page.text
+
+    shown = system.wait_for_page(f"hoi-dap/{code.group(0)}.html", f"5 ngày làm việc ({tag})", timeout=20)
+    assert PHONE not in shown and CCCD not in shown
+    assert "0987 111 222" not in shown and "Đỗ Văn Khánh" not in shown
+    assert ticket_id > 0
+
+
+def test_an_editor_gets_403_on_hotline_pages(system: System) -> None:
+    with system.console(EDITOR) as editor:
+        for path in ("/console/hotline", "/console/hotline/new", "/console/hotline/1"):
+            assert editor.get(path).status_code == 403, path
