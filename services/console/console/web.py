@@ -44,6 +44,27 @@ MESSAGES = {
     "decision_submitted": "Đã trình quyết định để lãnh đạo phê duyệt.",
     "decision_sent_back": "Đã trả lại quyết định cho người soạn, kèm lý do.",
     "decision_published": "Đã ban hành quyết định. Theo dõi việc công khai bên dưới.",
+    "article_saved": "Đã lưu bài viết (bản nháp).",
+    "article_submitted": "Đã trình bài viết để lãnh đạo duyệt.",
+    "article_published": "Đã duyệt và đăng bài viết lên cổng.",
+    "article_scheduled": "Đã duyệt bài viết; bài sẽ đăng vào thời điểm đã hẹn.",
+    "article_sent_back": "Đã trả lại bài viết cho người viết, kèm lý do.",
+    "article_unpublished": "Đã gỡ bài viết khỏi cổng.",
+    "article_archived": "Đã chuyển bài viết vào lưu trữ.",
+    "article_restored": "Đã khôi phục phiên bản thành bản nháp mới.",
+    "ticket_logged": "Đã ghi nhận cuộc gọi thành phản ánh mới.",
+    "ticket_accepted": "Đã thụ lý phản ánh.",
+    "ticket_assigned": "Đã giao đơn vị xử lý.",
+    "ticket_waiting": "Đã chuyển sang chờ người dân bổ sung; thời hạn tạm dừng.",
+    "ticket_resumed": "Đã tiếp tục xử lý; thời hạn được lùi thêm số ngày làm việc đã chờ.",
+    "ticket_forwarded": "Đã chuyển phản ánh đến cơ quan có thẩm quyền.",
+    "ticket_rejected": "Đã ghi nhận không thụ lý, kèm lý do cho người dân.",
+    "ticket_duplicate": "Đã đánh dấu trùng với phản ánh gốc.",
+    "ticket_closed": "Đã đóng phản ánh.",
+    "note_added": "Đã thêm ghi chú nội bộ.",
+    "ticket_answered": "Đã lưu câu trả lời. Bản công khai bên cạnh là đúng những gì người dân sẽ thấy.",
+    "ticket_approved": "Đã phê duyệt đúng bản công khai này.",
+    "ticket_published": "Đã đăng câu trả lời.",
 }
 
 
@@ -146,6 +167,10 @@ def nav_for(account: Account) -> list[tuple[str, str]]:
         items.append((f"{PREFIX}/decisions", "Quyết định công bố"))
     if account.has(Role.APPROVER):
         items.append((f"{PREFIX}/inbox", "Chờ phê duyệt"))
+    if account.has(Role.EDITOR, Role.APPROVER):
+        items.append((f"{PREFIX}/articles", "Tin bài"))
+    if account.has(Role.HOTLINE, Role.APPROVER):
+        items.append((f"{PREFIX}/hotline", "Đường dây nóng"))
     items.append((f"{PREFIX}/account/password", "Đổi mật khẩu"))
     return items
 
