@@ -89,21 +89,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def longest_first(nodeid: str) -> int:
-    if work_unit(nodeid) == SHARED_SYSTEM:
+    if work_unit(nodeid) in SHARED_SYSTEMS:
         return 0
     return 1 if nodeid.startswith("tests/resilience/") else 2
 
 
-SHARED_SYSTEM = "the shared system"
+# The end-to-end tests and the browser tests: each group shares one running system (the
+# session's `system`, started once per worker), and the two groups go to different
+# workers, so both run at once instead of one after the other.
+SHARED_SYSTEMS = {"tests/e2e/": "the shared system (e2e)", "tests/browser/": "the shared system (browser)"}
 
 
 def work_unit(nodeid: str) -> str:
-    """What pytest-xdist hands one worker at once: every end-to-end and browser test (they
-    share the session's running system: it starts once), each resilience test alone (each
-    starts a system of its own), and any other module whole (its module fixtures start once)."""
+    """What pytest-xdist hands one worker at once: the end-to-end tests together and the
+    browser tests together (each group shares a running system: it starts once per worker),
+    each resilience test alone (each starts a system of its own), and any other module whole
+    (its module fixtures start once)."""
     path = nodeid.split("::", 1)[0]
-    if path.startswith(("tests/e2e/", "tests/browser/")):
-        return SHARED_SYSTEM
+    for folder, unit in SHARED_SYSTEMS.items():
+        if path.startswith(folder):
+            return unit
     if path.startswith("tests/resilience/"):
         return nodeid
     return path
