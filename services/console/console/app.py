@@ -18,7 +18,16 @@ from console.identity import SigningKey
 from console.owners import OwnerRefused, Owners, OwnerUnavailable
 from console.routes import account, articles, decisions, home, hotline, identity, procedures
 from console.settings import Settings
-from console.web import PREFIX, Console, CsrfRejected, Forbidden, SignInRequired, render, see_other
+from console.web import (
+    PREFIX,
+    Console,
+    CsrfRejected,
+    Forbidden,
+    SignInRequired,
+    refused_page,
+    render,
+    see_other,
+)
 from minhbach_shared.db import make_engine
 from minhbach_shared.http import install_platform
 from minhbach_shared.observability import configure_logging
@@ -133,14 +142,7 @@ def _install_page_errors(app: FastAPI) -> None:
     @app.exception_handler(OwnerRefused)
     async def _owner_refused(request: Request, exc: OwnerRefused) -> HTMLResponse:
         # A refusal a page did not handle itself (a form handles its own, beside its fields).
-        titles = {403: "Không có quyền", 404: "Không tìm thấy", 409: "Chưa làm được"}
-        return render(
-            request,
-            "problem.html",
-            status_code=exc.status_code,
-            title=titles.get(exc.status_code, "Chưa làm được"),
-            message=f"Hệ thống trả lời: {exc.detail}",
-        )
+        return refused_page(request, exc, message=f"Hệ thống trả lời: {exc.detail}")
 
     @app.exception_handler(OwnerUnavailable)
     async def _owner_down(request: Request, exc: OwnerUnavailable) -> HTMLResponse:

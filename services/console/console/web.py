@@ -24,8 +24,8 @@ from starlette.datastructures import FormData
 
 from console import accounts
 from console.accounts import CurrentSession
-from console.domain import Account, SessionPolicy
-from console.owners import Owners
+from console.domain import ROLE_LABELS, Account, SessionPolicy
+from console.owners import OwnerRefused, Owners
 from console.settings import Settings
 from minhbach_shared.auth import Role
 from minhbach_shared.times import in_vietnam, parse_moment
@@ -104,6 +104,33 @@ class Console:
 def console_of(request: Request) -> Console:
     console: Console = request.app.state.console
     return console
+
+
+def owners_of(request: Request) -> Owners:
+    """The owners' APIs, called as the signed-in person (console.owners)."""
+    return console_of(request).owners
+
+
+REFUSAL_TITLES = {403: "Không có quyền", 404: "Không tìm thấy", 409: "Trạng thái đã thay đổi"}
+
+
+def refused_page(request: Request, refused: OwnerRefused, *, message: str, reopen: str = "") -> HTMLResponse:
+    """An owner's refusal as a page that says what happened, never a 500. `message` is the
+    refusal in the page's words; a missing role is named as the person's; `reopen` is
+    added to a 409 (the state changed under the person)."""
+    if message.startswith("requires role: "):
+        labels = {r.value: label for r, label in ROLE_LABELS.items()}
+        roles = [labels[r] for r in message[15:].split(" or ") if r in labels]
+        message = f"Việc này cần vai trò {' hoặc '.join(roles) or message[15:]}; tài khoản của bạn không có."
+    if refused.status_code == 409 and reopen:
+        message += f" {reopen}"
+    return render(
+        request,
+        "problem.html",
+        status_code=refused.status_code,
+        title=REFUSAL_TITLES.get(refused.status_code, "Chưa làm được"),
+        message=message,
+    )
 
 
 class SignInRequired(Exception):

@@ -16,8 +16,8 @@ from starlette.datastructures import UploadFile
 
 from console import article_form as af
 from console.accounts import CurrentSession
-from console.owners import OwnerRefused, Owners, OwnerUnavailable
-from console.web import PREFIX, Form, console_of, render, requires, see_other
+from console.owners import OwnerRefused, OwnerUnavailable
+from console.web import PREFIX, Form, console_of, owners_of, refused_page, render, requires, see_other
 from minhbach_shared.auth import Role
 
 router = APIRouter(prefix=f"{PREFIX}/articles")
@@ -31,31 +31,19 @@ LIST_SIZE = 30
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 
-def _owners(request: Request) -> Owners:
-    return console_of(request).owners
-
-
 def _article(request: Request, session: CurrentSession, article_id: int) -> dict[str, Any]:
-    found: dict[str, Any] = _owners(request).call(
+    found: dict[str, Any] = owners_of(request).call(
         "content", "GET", f"/v1/articles/{article_id}/draft", account=session.account
     )
     return found
 
 
 def _refused_page(request: Request, refused: OwnerRefused) -> HTMLResponse:
-    """A refusal as a page that says what happened, never a 500."""
-    titles = {403: "Không có quyền", 404: "Không tìm thấy", 409: "Trạng thái đã thay đổi"}
-    message = af.say(refused.detail)
-    if message.startswith("requires role"):
-        message = "Việc này không thuộc vai trò của tài khoản bạn."
-    if refused.status_code == 409:
-        message += " Hãy mở lại trang bài viết để xem trạng thái hiện tại."
-    return render(
+    return refused_page(
         request,
-        "problem.html",
-        status_code=refused.status_code,
-        title=titles.get(refused.status_code, "Chưa làm được"),
-        message=message,
+        refused,
+        message=af.say(refused.detail),
+        reopen="Hãy mở lại trang bài viết để xem trạng thái hiện tại.",
     )
 
 
@@ -91,7 +79,7 @@ def list_articles(
         params["category"] = category
     if q:
         params["q"] = q
-    found = _owners(request).call(
+    found = owners_of(request).call(
         "content", "GET", "/v1/desk/articles", account=session.account, params=params
     )
     rows = [
@@ -138,7 +126,7 @@ def _chosen(value: Any) -> bool:
 
 def _upload(request: Request, session: CurrentSession, file: UploadFile) -> dict[str, Any]:
     file.file.seek(0)
-    found: dict[str, Any] = _owners(request).upload(
+    found: dict[str, Any] = owners_of(request).upload(
         "content",
         "/v1/attachments",
         account=session.account,
@@ -216,7 +204,7 @@ def _form_page(
 
 def _preview(request: Request, session: CurrentSession, body: str) -> tuple[str | None, str]:
     try:
-        shown = _owners(request).call(
+        shown = owners_of(request).call(
             "content", "POST", "/v1/articles/preview", account=session.account, json={"body": body}
         )
     except OwnerUnavailable as down:
@@ -261,7 +249,7 @@ def _compose(request: Request, session: CurrentSession, form: Any, *, article_id
         return _form_page(
             request, article=article, draft=draft, errors=errors, uploaded=uploads.done, status_code=422
         )
-    owners = _owners(request)
+    owners = owners_of(request)
     try:
         if article_id is None:
             saved = owners.call(
@@ -323,7 +311,7 @@ def _file_names(request: Request, session: CurrentSession, article: dict[str, An
     if not article.get("live_revision"):
         return {}
     try:
-        live = _owners(request).call("content", "GET", f"/v1/articles/{article['id']}", account=None)
+        live = owners_of(request).call("content", "GET", f"/v1/articles/{article['id']}", account=None)
     except (OwnerRefused, OwnerUnavailable):
         return {}
     return {str(a["id"]): str(a["filename"]) for a in live.get("attachments") or []}
@@ -370,7 +358,7 @@ def _article_page(
     diff_problem = ""
     if article.get("live_revision") and article["head"] != article["live_revision"]:
         try:
-            diff = _owners(request).call(
+            diff = owners_of(request).call(
                 "content",
                 "GET",
                 f"/v1/articles/{article['id']}/revisions/{article['head']}/diff",
@@ -417,7 +405,7 @@ def _transition(
     request: Request, session: CurrentSession, article_id: int, action: str, message: str, json: Any = None
 ) -> Response:
     try:
-        _owners(request).call(
+        owners_of(request).call(
             "content", "POST", f"/v1/articles/{article_id}/{action}", account=session.account, json=json
         )
     except OwnerRefused as refused:
@@ -460,7 +448,7 @@ def publish_article(
     status_code = 422
     if not errors:
         try:
-            _owners(request).call(
+            owners_of(request).call(
                 "content",
                 "POST",
                 f"/v1/articles/{article_id}/publish",
@@ -510,7 +498,7 @@ def send_back_article(
         errors["reason"] = f"Lý do dài tối đa {af.MAX_REASON} ký tự (hiện {len(reason)})."
     if not errors:
         try:
-            _owners(request).call(
+            owners_of(request).call(
                 "content",
                 "POST",
                 f"/v1/articles/{article_id}/send-back",
@@ -555,7 +543,7 @@ def send_back_article(
 def revisions(request: Request, article_id: int = ArticleId, session: CurrentSession = Staff) -> Response:
     try:
         article = _article(request, session, article_id)
-        found = _owners(request).call(
+        found = owners_of(request).call(
             "content", "GET", f"/v1/articles/{article_id}/revisions", account=session.account
         )
     except OwnerRefused as refused:

@@ -15,9 +15,8 @@ from fastapi.responses import HTMLResponse, Response
 from console import decision_form as df
 from console import procedure_form as pf
 from console.accounts import CurrentSession
-from console.domain import ROLE_LABELS
-from console.owners import OwnerRefused, Owners, OwnerUnavailable
-from console.web import PREFIX, Form, console_of, render, requires, see_other
+from console.owners import OwnerRefused, OwnerUnavailable
+from console.web import PREFIX, Form, console_of, owners_of, refused_page, render, requires, see_other
 from minhbach_shared.auth import Role
 
 router = APIRouter(prefix=PREFIX)
@@ -35,12 +34,8 @@ PUBLISHED = ("scheduled", "in_effect", "failed")
 MAX_REASON = 2000
 
 
-def _owners(request: Request) -> Owners:
-    return console_of(request).owners
-
-
 def _decision(request: Request, session: CurrentSession, decision_id: int) -> dict[str, Any]:
-    found: dict[str, Any] = _owners(request).call(
+    found: dict[str, Any] = owners_of(request).call(
         "procedures", "GET", f"/v1/decisions/{decision_id}", account=session.account
     )
     return found
@@ -53,21 +48,11 @@ def _mine(decision: dict[str, Any], session: CurrentSession) -> bool:
 
 
 def _refused_page(request: Request, refused: OwnerRefused) -> HTMLResponse:
-    """A refusal as a page that says what happened, never a 500."""
-    titles = {403: "Không có quyền", 404: "Không tìm thấy", 409: "Trạng thái đã thay đổi"}
-    message = df.say(refused.detail)
-    if message.startswith("requires role: "):
-        known = {r.value: ROLE_LABELS.get(r, r.value) for r in Role}
-        roles = [known[r] for r in message[15:].split(" or ") if r in known]
-        message = f"Việc này cần vai trò {' hoặc '.join(roles) or message[15:]}; tài khoản của bạn không có."
-    if refused.status_code == 409:
-        message += " Hãy mở lại trang quyết định để xem trạng thái hiện tại."
-    return render(
+    return refused_page(
         request,
-        "problem.html",
-        status_code=refused.status_code,
-        title=titles.get(refused.status_code, "Chưa làm được"),
-        message=message,
+        refused,
+        message=df.say(refused.detail),
+        reopen="Hãy mở lại trang quyết định để xem trạng thái hiện tại.",
     )
 
 
@@ -89,7 +74,7 @@ def _state_page(request: Request, decision: dict[str, Any], what: str) -> HTMLRe
 def list_decisions(
     request: Request, session: CurrentSession = Staff, status: str = "", page: int = 1
 ) -> HTMLResponse:
-    owners = _owners(request)
+    owners = owners_of(request)
     one = status if status in df.STATUS_LABELS else ""
     sections = []
     for value in [one] if one else list(df.STATUS_LABELS):
@@ -136,7 +121,7 @@ def _search(request: Request, session: CurrentSession, q: str, draft: df.Decisio
         return found
     try:
         for status, action in (("draft", "new"), ("in_force", "amend")):
-            page = _owners(request).call(
+            page = owners_of(request).call(
                 "procedures",
                 "GET",
                 "/v1/procedures",
@@ -228,7 +213,7 @@ def _compose(request: Request, session: CurrentSession, form: Any, *, decision_i
         return _form_page(
             request, session, decision=decision, draft=draft, errors=errors, q=q, status_code=422
         )
-    owners = _owners(request)
+    owners = owners_of(request)
     try:
         if decision_id is None:
             saved = owners.call(
@@ -332,7 +317,7 @@ class ChangeView:
 def _versions(request: Request, session: CurrentSession, code: str) -> list[dict[str, Any]]:
     """The procedure's published versions, oldest first; none for one never in force (404)."""
     try:
-        found = _owners(request).call(
+        found = owners_of(request).call(
             "procedures", "GET", f"/v1/procedures/{code}/versions", account=session.account
         )
     except OwnerRefused as refused:
@@ -344,7 +329,7 @@ def _versions(request: Request, session: CurrentSession, code: str) -> list[dict
 
 def _name_of(request: Request, session: CurrentSession, code: str) -> str:
     try:
-        draft = _owners(request).call(
+        draft = owners_of(request).call(
             "procedures", "GET", f"/v1/procedures/{code}/draft", account=session.account
         )
     except OwnerRefused:
@@ -362,7 +347,7 @@ def _change_views(
 ) -> list[ChangeView]:
     """Each change: the procedure's name and, for new and amend while the decision is under
     review, its draft against the version in force with the components still missing."""
-    owners = _owners(request)
+    owners = owners_of(request)
     portal_url = console_of(request).settings.portal_url
     views = []
     for i, change in enumerate(decision.get("changes") or []):
@@ -471,7 +456,9 @@ def delete_decision(
     request: Request, form: Form, decision_id: int = DecisionId, session: CurrentSession = EditorOnly
 ) -> Response:
     try:
-        _owners(request).call("procedures", "DELETE", f"/v1/decisions/{decision_id}", account=session.account)
+        owners_of(request).call(
+            "procedures", "DELETE", f"/v1/decisions/{decision_id}", account=session.account
+        )
     except OwnerRefused as refused:
         return _refused_page(request, refused)
     return see_other(f"{PREFIX}/decisions", message="decision_deleted")
@@ -520,7 +507,7 @@ def review_before_submit(
 def submit_decision(
     request: Request, form: Form, decision_id: int = DecisionId, session: CurrentSession = EditorOnly
 ) -> Response:
-    owners = _owners(request)
+    owners = owners_of(request)
     try:
         owners.call("procedures", "POST", f"/v1/decisions/{decision_id}/submit", account=session.account)
     except OwnerRefused as refused:
@@ -543,7 +530,7 @@ def submit_decision(
 
 @router.get("/inbox", response_class=HTMLResponse)
 def inbox(request: Request, session: CurrentSession = ApproverOnly) -> HTMLResponse:
-    found = _owners(request).call(
+    found = owners_of(request).call(
         "procedures",
         "GET",
         "/v1/decisions",
@@ -569,7 +556,7 @@ def publish_decision(
     request: Request, form: Form, decision_id: int = DecisionId, session: CurrentSession = ApproverOnly
 ) -> Response:
     try:
-        _owners(request).call(
+        owners_of(request).call(
             "procedures", "POST", f"/v1/decisions/{decision_id}/publish", account=session.account
         )
     except OwnerRefused as refused:
@@ -599,7 +586,7 @@ def send_back_decision(
         errors["reason"] = f"Lý do dài tối đa {MAX_REASON} ký tự (hiện {len(reason)})."
     if not errors:
         try:
-            _owners(request).call(
+            owners_of(request).call(
                 "procedures",
                 "POST",
                 f"/v1/decisions/{decision_id}/send-back",
@@ -646,7 +633,7 @@ def _track(
         # Published, not in effect yet: the channels show it from effective_on.
         subject.cells = [df.Cell(c, df.CHANNEL_LABELS.get(c, c), "later") for c in channels]
         return subject
-    found = _owners(request).call(
+    found = owners_of(request).call(
         "notifier",
         "GET",
         "/v1/deliveries",
@@ -667,7 +654,7 @@ def tracker(
         return _refused_page(request, refused)
     if decision["status"] not in PUBLISHED:
         return _state_page(request, decision, "việc công khai chỉ bắt đầu khi quyết định được ban hành.")
-    owners = _owners(request)
+    owners = owners_of(request)
     portal_url = console_of(request).settings.portal_url
     running = [
         str(c["name"]) for c in owners.call("notifier", "GET", "/v1/channels", account=session.account)

@@ -15,8 +15,18 @@ from fastapi.responses import HTMLResponse, Response
 
 from console import hotline_desk as hd
 from console.accounts import CurrentSession
-from console.owners import OwnerRefused, Owners, OwnerUnavailable
-from console.web import PREFIX, Forbidden, Form, console_of, render, requires, see_other
+from console.owners import OwnerRefused, OwnerUnavailable
+from console.web import (
+    PREFIX,
+    Forbidden,
+    Form,
+    console_of,
+    owners_of,
+    refused_page,
+    render,
+    requires,
+    see_other,
+)
 from minhbach_shared.auth import Role
 
 router = APIRouter(prefix=f"{PREFIX}/hotline")
@@ -29,29 +39,17 @@ ActionName = Path(pattern=r"^[a-z-]{2,20}$")
 QUEUE_SIZE = 50
 
 
-def _owners(request: Request) -> Owners:
-    return console_of(request).owners
-
-
 def _ticket(request: Request, session: CurrentSession, ticket_id: int) -> dict[str, Any]:
-    found: dict[str, Any] = _owners(request).call(
+    found: dict[str, Any] = owners_of(request).call(
         "hotline", "GET", f"/v1/tickets/{ticket_id}", account=session.account
     )
     return found
 
 
 def _refused_page(request: Request, refused: OwnerRefused) -> HTMLResponse:
-    titles = {403: "Không có quyền", 404: "Không tìm thấy", 409: "Trạng thái đã thay đổi"}
-    message = hd.say(refused.detail)
     if refused.status_code == 404:
-        message = "Không tìm thấy phản ánh này. Hãy mở lại từ danh sách."
-    return render(
-        request,
-        "problem.html",
-        status_code=refused.status_code,
-        title=titles.get(refused.status_code, "Chưa làm được"),
-        message=message,
-    )
+        return refused_page(request, refused, message="Không tìm thấy phản ánh này. Hãy mở lại từ danh sách.")
+    return refused_page(request, refused, message=hd.say(refused.detail))
 
 
 def _down(label: str, what: str) -> str:
@@ -87,7 +85,7 @@ def queue(
         params["kind"] = kind
     if channel in hd.CHANNEL_LABELS:
         params["channel"] = channel
-    found = _owners(request).call("hotline", "GET", "/v1/tickets", account=session.account, params=params)
+    found = owners_of(request).call("hotline", "GET", "/v1/tickets", account=session.account, params=params)
     today = hd.today_in_vietnam()
     rows = [{"t": t, "mark": hd.deadline_mark(t.get("due_on"), today=today)} for t in found["items"]]
     counts = {
@@ -149,7 +147,7 @@ def log_call(request: Request, form: Form, session: CurrentSession = OfficerOnly
     if errors:
         return _intake_page(request, typed=typed, errors=errors, status_code=422)
     try:
-        saved = _owners(request).call("hotline", "POST", "/v1/tickets", account=session.account, json=body)
+        saved = owners_of(request).call("hotline", "POST", "/v1/tickets", account=session.account, json=body)
     except OwnerRefused as refused:
         errors = hd.api_errors(refused.errors, hd.INTAKE_LABELS) if refused.status_code == 422 else {}
         if errors.get("procedure_code") == "could not be checked":
@@ -313,7 +311,7 @@ def _act(
         )
     path = f"/v1/tickets/{ticket_id}/" + ("notes" if spec.name == "note" else spec.name)
     try:
-        _owners(request).call("hotline", "POST", path, account=session.account, json=body)
+        owners_of(request).call("hotline", "POST", path, account=session.account, json=body)
     except OwnerRefused as refused:
         return _after_refusal(request, session, ticket_id, spec, typed, refused, composer=composer)
     except OwnerUnavailable as down:
@@ -344,7 +342,7 @@ def _composer_page(
     preview_problem = ""
     preview: dict[str, Any] | None = None
     try:
-        preview = _owners(request).call(
+        preview = owners_of(request).call(
             "hotline", "GET", f"/v1/tickets/{ticket['id']}/publication-preview", account=session.account
         )
     except OwnerUnavailable as down:

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from console import procedure_form as pf
 from console.accounts import CurrentSession
 from console.owners import OwnerRefused, OwnerUnavailable
-from console.web import PREFIX, Form, console_of, render, requires, see_other
+from console.web import PREFIX, Form, owners_of, render, requires, see_other
 from minhbach_shared.auth import Role
 
 router = APIRouter(prefix=f"{PREFIX}/procedures")
@@ -23,14 +23,10 @@ Code = Path(max_length=50, pattern=r"^[A-Za-z0-9._-]+$")
 PAGE_SIZE = 50
 
 
-def _api(request: Request) -> Any:
-    return console_of(request).owners
-
-
 def _versions(request: Request, session: CurrentSession, code: str) -> list[dict[str, Any]]:
     """The versions put in force, oldest first; none for a procedure never in force."""
     try:
-        answer = _api(request).call(
+        answer = owners_of(request).call(
             "procedures", "GET", f"/v1/procedures/{quote(code)}/versions", account=session.account
         )
     except OwnerRefused as refused:
@@ -56,7 +52,9 @@ def list_procedures(
         params["field"] = field.strip()[:200]
     if status in pf.STATUS_LABELS:
         params["status"] = status
-    found = _api(request).call("procedures", "GET", "/v1/procedures", account=session.account, params=params)
+    found = owners_of(request).call(
+        "procedures", "GET", "/v1/procedures", account=session.account, params=params
+    )
     pages = max(1, -(-found["total"] // PAGE_SIZE))
     return render(
         request,
@@ -134,7 +132,7 @@ def _save(request: Request, session: CurrentSession, form: Any, *, code: str | N
             errors=errors,
             status_code=422,
         )
-    owners = _api(request)
+    owners = owners_of(request)
     try:
         if code is None:
             saved = owners.call(
@@ -191,7 +189,7 @@ def create_procedure(request: Request, form: Form, session: CurrentSession = Edi
 
 @router.get("/{code}", response_class=HTMLResponse)
 def show_procedure(request: Request, code: str = Code, session: CurrentSession = Staff) -> HTMLResponse:
-    owners = _api(request)
+    owners = owners_of(request)
     draft = owners.call("procedures", "GET", f"/v1/procedures/{quote(code)}/draft", account=session.account)
     versions = _versions(request, session, code)
     in_force = versions[-1]["content"] if versions else None
@@ -216,7 +214,7 @@ def show_procedure(request: Request, code: str = Code, session: CurrentSession =
 
 @router.get("/{code}/edit", response_class=HTMLResponse)
 def edit_procedure(request: Request, code: str = Code, session: CurrentSession = EditorOnly) -> HTMLResponse:
-    draft = _api(request).call(
+    draft = owners_of(request).call(
         "procedures", "GET", f"/v1/procedures/{quote(code)}/draft", account=session.account
     )
     content = {name: draft.get(name) for name in pf.LABELS if name != "code"}
@@ -233,7 +231,7 @@ def update_procedure(
 @router.get("/{code}/preview", response_class=HTMLResponse)
 def preview_procedure(request: Request, code: str = Code, session: CurrentSession = Staff) -> Response:
     """The page exactly as the portal will render it, by the notifier's own templates."""
-    owners = _api(request)
+    owners = owners_of(request)
     draft = owners.call("procedures", "GET", f"/v1/procedures/{quote(code)}/draft", account=session.account)
     html = owners.call_text(
         "notifier",
@@ -261,7 +259,7 @@ def procedure_history(
     b: str = "",
 ) -> HTMLResponse:
     """Any two versions side by side; "draft" stands for the working draft."""
-    owners = _api(request)
+    owners = owners_of(request)
     versions = _versions(request, session, code)
     draft = owners.call("procedures", "GET", f"/v1/procedures/{quote(code)}/draft", account=session.account)
     by_key: dict[str, dict[str, Any]] = {str(v["version"]): v["content"] for v in versions}
