@@ -15,6 +15,8 @@ from typing import Any
 
 from minhbach_shared.auth import Role
 from minhbach_testing.harness import System
+from tests.browser.console_keyboard import main_text, sign_in
+from tests.browser.test_console_pages import serious_violations
 
 OFFICE = {"viewport": {"width": 1366, "height": 768}, "locale": "vi-VN"}
 PHONE = {
@@ -24,82 +26,7 @@ PHONE = {
     "has_touch": True,
     "locale": "vi-VN",
 }
-PASSWORD = "minhbach-demo"
-SERIOUS = ("serious", "critical")
 NO_SIDEWAYS = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
-
-# What a screen reader would call the focused element: its label, else its text.
-FOCUSED_NAME = """() => {
-  const el = document.activeElement;
-  if (!el || el === document.body) return "";
-  if (el.labels && el.labels.length) return el.labels[0].innerText.replace(/\\s+/g, " ").trim();
-  return (el.innerText || el.value || "").replace(/\\s+/g, " ").replace(/ ([:,.])/g, "$1").trim();
-}"""
-
-
-class Keyboard:
-    """As tests/browser/test_console_journey.py's: every step a key press or typing."""
-
-    def __init__(self, page: Any) -> None:
-        self.page = page
-
-    def focused(self) -> str:
-        return str(self.page.evaluate(FOCUSED_NAME))
-
-    def tab_to(self, name: str, *, prefix: bool = False, limit: int = 300) -> None:
-        seen = []
-        for _ in range(limit):
-            self.page.keyboard.press("Tab")
-            now = self.focused()
-            if now == name or (prefix and now.startswith(name)):
-                return
-            seen.append(now)
-        raise AssertionError(f"Tab never reached {name!r}; passed {seen[-40:]}")
-
-    def type_into(self, label: str, text: str, *, prefix: bool = False) -> None:
-        self.tab_to(label, prefix=prefix)
-        self.page.keyboard.type(text)
-
-    def activate(self, name: str, *, prefix: bool = False) -> None:
-        self.tab_to(name, prefix=prefix)
-        with self.page.expect_navigation():
-            self.page.keyboard.press("Enter")
-
-    def check(self, label: str) -> None:
-        self.tab_to(label)
-        self.page.keyboard.press("Space")
-
-    def open(self, url: str) -> None:
-        """An address typed in the browser's bar."""
-        self.page.goto(url)
-
-
-def sign_in(page: Any, system: System, username: str) -> Keyboard:
-    keys = Keyboard(page)
-    page.goto(f"{system.console_url}/console/sign-in")
-    assert keys.focused() == "Tên đăng nhập"
-    page.keyboard.type(username)
-    page.keyboard.press("Tab")
-    page.keyboard.type(PASSWORD)
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
-    assert page.url == f"{system.console_url}/console/"
-    return keys
-
-
-def main_text(page: Any) -> str:
-    return str(page.locator("main").inner_text())
-
-
-def serious_violations(page: Any) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    found = Axe().run(page).response["violations"]
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
-        for v in found
-        if v.get("impact") in SERIOUS
-    ]
 
 
 def test_a_phone_call_to_its_published_answer_with_the_keyboard_alone(system: System, browser: Any) -> None:
