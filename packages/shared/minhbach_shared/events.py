@@ -26,6 +26,9 @@ class EventType(StrEnum):
     ARTICLE_UNPUBLISHED = "article.unpublished"
     DOCUMENT_PUBLISHED = "document.published"
     TICKET_PUBLISHED = "ticket.published"
+    TICKET_WITHDRAWN = "ticket.withdrawn"
+    # The one event with personal data: the citizen's address, for the reply e-mail only.
+    TICKET_ANSWERED = "ticket.answered"
     TICKET_OVERDUE = "ticket.overdue"
 
 

@@ -63,6 +63,8 @@ tickets = Table(
     Column("approved_by", String(200), nullable=True),
     Column("published_at", UtcDateTime, nullable=True),
     Column("closed_at", UtcDateTime, nullable=True),
+    Column("withdrawn_at", UtcDateTime, nullable=True),
+    Column("withdrawal_reason", Text, nullable=True),
     Column("duplicate_of_id", Integer, ForeignKey("tickets.id"), nullable=True, index=True),
     # Frozen at approval: exactly what is published (redacted).
     Column("published_subject", String(1000), nullable=True),
@@ -112,6 +114,17 @@ overdue_notices = Table(
     Column("created_at", UtcDateTime, nullable=False),
     UniqueConstraint("ticket_id", "day", name="uq_overdue_notices_ticket_id_day"),
     Index("ix_overdue_notices_day", "day"),
+)
+
+# The Department's divisions (hotline.units): tickets are assigned to one in service.
+units = Table(
+    "units",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(300), nullable=False, unique=True),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("updated_by", String(200), nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
 )
 
 outbox = outbox_table(metadata)

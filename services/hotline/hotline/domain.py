@@ -49,6 +49,7 @@ class Status(StrEnum):
     PUBLISHED = "published"
     CLOSED = "closed"
     DUPLICATE = "duplicate"
+    WITHDRAWN = "withdrawn"
 
 
 class Action(StrEnum):
@@ -63,6 +64,7 @@ class Action(StrEnum):
     PUBLISH = "publish"
     CLOSE = "close"
     MARK_DUPLICATE = "mark-duplicate"
+    WITHDRAW = "withdraw"
 
 
 # From which states each action may be taken.
@@ -78,6 +80,8 @@ ALLOWED: dict[Action, frozenset[Status]] = {
     Action.PUBLISH: frozenset({Status.APPROVED}),
     Action.CLOSE: frozenset({Status.PUBLISHED, Status.REJECTED, Status.FORWARDED}),
     Action.MARK_DUPLICATE: frozenset({Status.RECEIVED, Status.ACCEPTED, Status.ASSIGNED, Status.WAITING}),
+    # Only an answer that was published (closed after, or not) can be taken back.
+    Action.WITHDRAW: frozenset({Status.PUBLISHED, Status.CLOSED}),
 }
 # The public text may be edited until an approver has seen and approved it.
 EDITABLE = frozenset({Status.RECEIVED, Status.ACCEPTED, Status.ASSIGNED, Status.WAITING, Status.ANSWERED})
@@ -207,6 +211,8 @@ class Ticket:
     approved_by: str | None = None
     published_at: datetime | None = None
     closed_at: datetime | None = None
+    withdrawn_at: datetime | None = None
+    withdrawal_reason: str | None = None
     duplicate_of_id: int | None = None
     published_subject: str | None = None
     published_question: str | None = None
@@ -282,8 +288,13 @@ class Ticket:
 
     @property
     def is_public(self) -> bool:
-        """Its Q&A is on the portal: published (or closed after), with the citizen's consent."""
-        return self.consent_to_publish and self.published_at is not None
+        """Its Q&A is on the portal: published (or closed after), with the citizen's consent,
+        and not withdrawn."""
+        return self.consent_to_publish and self.published_at is not None and self.withdrawn_at is None
+
+    def allowed_actions(self) -> list[Action]:
+        """What may be done now: the state's actions, less a withdrawal of nothing published."""
+        return [a for a in allowed_actions(self.status) if a is not Action.WITHDRAW or self.published_at]
 
     def edit_public_text(
         self, *, marks: Sequence[str] | None, subject: str | None, question: str | None
@@ -384,6 +395,21 @@ class Ticket:
     def publish(self, *, actor: str, now: datetime, note: str | None) -> None:
         self._move(Action.PUBLISH, Status.PUBLISHED, actor=actor, now=now, note=note)
         self.published_at = now
+        if self.submitter.email:
+            # The one e-mail to the citizen (the notifier sends it, once per answer): the
+            # only event that names a person, so it goes before the public one and the
+            # ticket's newest version stays the one the channels show.
+            self._emit(
+                EventType.TICKET_ANSWERED,
+                {
+                    "reply_to": self.submitter.email,
+                    "subject": self.published_subject,
+                    "answer": self.published_answer,
+                    "answered_on": self.answered_on.isoformat() if self.answered_on else None,
+                    "public": self.is_public,
+                },
+                now,
+            )
         if self.consent_to_publish:
             self._emit(
                 EventType.TICKET_PUBLISHED,
@@ -396,6 +422,26 @@ class Ticket:
                 },
                 now,
             )
+
+    def withdraw(self, *, actor: str, now: datetime, reason: str) -> None:
+        """Take a published answer back: it leaves the portal and every channel; the
+        timeline keeps who withdrew it and why. Final: a new answer is a new ticket."""
+        if self.status not in ALLOWED[Action.WITHDRAW]:
+            raise TransitionNotAllowed(Action.WITHDRAW, self.status)
+        if self.published_at is None:
+            raise RuleBroken("only a published answer can be withdrawn; this ticket was closed unanswered")
+        was_public = self.is_public
+        self._move(Action.WITHDRAW, Status.WITHDRAWN, actor=actor, now=now, note=reason)
+        self.withdrawn_at = now
+        self.withdrawal_reason = reason
+        if was_public:
+            self._emit(EventType.TICKET_WITHDRAWN, {"status": "withdrawn"}, now)
+
+    def unit_renamed(self, name: str, now: datetime) -> None:
+        """Its unit has a new name: a published answer shows it, so the channels are told."""
+        self.unit = name
+        if self.is_public:
+            self._emit(EventType.TICKET_PUBLISHED, {"status": "published", "unit": name}, now)
 
     def close(self, *, actor: str, now: datetime, note: str | None) -> None:
         self._move(Action.CLOSE, Status.CLOSED, actor=actor, now=now, note=note)

@@ -11,6 +11,11 @@ class TicketNotFound(NotFound):
         super().__init__(f"ticket {ref} not found")
 
 
+class UnitNotFound(NotFound):
+    def __init__(self, unit_id: int) -> None:
+        super().__init__(f"unit {unit_id} not found")
+
+
 class AnswerNotFound(NotFound):
     def __init__(self, code: str) -> None:
         super().__init__(f"no published answer {code}")

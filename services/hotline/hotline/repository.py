@@ -10,8 +10,9 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from hotline.db import overdue_notices, ticket_counters, ticket_transitions, tickets
+from hotline.db import overdue_notices, ticket_counters, ticket_transitions, tickets, units
 from hotline.domain import Channel, Contact, Kind, Overdue, Status, Ticket
+from hotline.units import Unit
 from minhbach_shared.db import fetch_page
 from minhbach_shared.events import Envelope
 from minhbach_shared.text import fold
@@ -57,6 +58,8 @@ def to_ticket(row: Row[Any]) -> Ticket:
         approved_by=row.approved_by,
         published_at=row.published_at,
         closed_at=row.closed_at,
+        withdrawn_at=row.withdrawn_at,
+        withdrawal_reason=row.withdrawal_reason,
         duplicate_of_id=row.duplicate_of_id,
         published_subject=row.published_subject,
         published_question=row.published_question,
@@ -97,6 +100,8 @@ def _state(ticket: Ticket) -> dict[str, Any]:
         "approved_by": ticket.approved_by,
         "published_at": ticket.published_at,
         "closed_at": ticket.closed_at,
+        "withdrawn_at": ticket.withdrawn_at,
+        "withdrawal_reason": ticket.withdrawal_reason,
         "duplicate_of_id": ticket.duplicate_of_id,
         "published_subject": ticket.published_subject,
         "published_question": ticket.published_question,
@@ -130,6 +135,31 @@ class Repository:
     def get_by_code(self, code: str) -> Ticket | None:
         found = self.session.execute(select(tickets.c.id).where(tickets.c.tracking_code == code)).scalar()
         return self.get(found) if found is not None else None
+
+    # The units list
+
+    def units(self) -> list[Unit]:
+        rows = self.session.execute(select(units).order_by(units.c.id).with_for_update())
+        return [Unit(name=r.name, active=r.active, id=r.id) for r in rows]
+
+    def add_unit(self, unit: Unit, *, actor: str, now: datetime) -> None:
+        unit.id = self.session.execute(
+            insert(units)
+            .values(name=unit.name, active=unit.active, updated_by=actor, updated_at=now)
+            .returning(units.c.id)
+        ).scalar_one()
+
+    def save_unit(self, unit: Unit, *, actor: str, now: datetime) -> None:
+        self.session.execute(
+            update(units)
+            .where(units.c.id == unit.id)
+            .values(name=unit.name, active=unit.active, updated_by=actor, updated_at=now)
+        )
+
+    def tickets_of_unit(self, name: str) -> list[Ticket]:
+        """Every ticket assigned to the unit, loaded for this unit of work."""
+        ids = self.session.execute(select(tickets.c.id).where(tickets.c.unit == name)).scalars()
+        return [t for t in (self.get(i) for i in list(ids)) if t is not None]
 
     def next_seq(self, year: int) -> int:
         last = self.session.execute(
@@ -331,6 +361,10 @@ def public_versions(session: Session) -> list[tuple[str, int]]:
             .order_by(tickets.c.id)
         )
     ]
+
+
+def unit_rows(session: Session) -> list[Row[Any]]:
+    return list(session.execute(select(units).order_by(units.c.active.desc(), units.c.name)).all())
 
 
 def statistics_rows(session: Session) -> list[Row[Any]]:

@@ -59,6 +59,7 @@ PublicWrite = Annotated[None, Depends(_limit_public_writes)]
 Hotline = Annotated[Principal, require_roles(Role.HOTLINE)]
 Approver = Annotated[Principal, require_roles(Role.APPROVER)]
 Staff = Annotated[Principal, require_roles(Role.HOTLINE, Role.APPROVER)]
+Admin = Annotated[Principal, require_roles(Role.ADMIN)]
 TicketId = RowId
 TrackingCode = Annotated[str, Path(pattern=schemas.TRACKING_PATTERN, description="e.g. PAKN-2026-000123")]
 
@@ -302,6 +303,16 @@ def publish(
     return services.get_ticket(session, ticket_id)
 
 
+@router.post("/tickets/{ticket_id}/withdraw", response_model=schemas.TicketRead, tags=["handling"])
+def withdraw(
+    ticket_id: TicketId, body: schemas.Withdraw, ctx: Ctx, session: ReadSession, who: Approver
+) -> schemas.TicketRead:
+    """Take a published answer back: it leaves the portal and every channel; the reason
+    stays on the ticket's timeline with who withdrew it."""
+    services.withdraw(ctx.uow(), ticket_id, actor=who.subject, now=_now(), reason=body.reason)
+    return services.get_ticket(session, ticket_id)
+
+
 @router.post("/tickets/{ticket_id}/close", response_model=schemas.TicketRead, tags=["handling"])
 def close(
     ticket_id: TicketId, ctx: Ctx, session: ReadSession, who: Staff, body: schemas.NoteIn | None = None
@@ -319,6 +330,27 @@ def mark_duplicate(
         ctx.uow(), ticket_id, original_code=body.duplicate_of, actor=who.subject, now=_now(), note=body.note
     )
     return services.get_ticket(session, ticket_id)
+
+
+# The Department's units: anyone may read the list (the statistics name them); an admin keeps it
+
+
+@router.get("/units", response_model=schemas.UnitList, tags=["units"])
+def list_units(session: ReadSession) -> schemas.UnitList:
+    return services.list_units(session)
+
+
+@router.post("/units", response_model=schemas.UnitRead, status_code=201, tags=["units"])
+def add_unit(body: schemas.UnitCreate, ctx: Ctx, who: Admin) -> schemas.UnitRead:
+    return services.add_unit(ctx.uow(), name=body.name, actor=who.subject, now=_now())
+
+
+@router.patch("/units/{unit_id}", response_model=schemas.UnitRead, tags=["units"])
+def change_unit(unit_id: RowId, body: schemas.UnitChange, ctx: Ctx, who: Admin) -> schemas.UnitRead:
+    """Rename (the unit's tickets follow it), retire (`active: false`) or bring back."""
+    return services.change_unit(
+        ctx.uow(), unit_id, name=body.name, active=body.active, actor=who.subject, now=_now()
+    )
 
 
 # Public reads: redacted text only

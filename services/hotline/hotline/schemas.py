@@ -142,6 +142,31 @@ class Approve(NoteIn):
     preview_digest: Annotated[str | None, Field(pattern=r"^[0-9a-f]{64}$")] = None
 
 
+class Withdraw(Input):
+    reason: Reason
+
+
+class UnitCreate(Input):
+    name: Unit
+
+
+class UnitChange(Input):
+    """Rename, retire (active false) or bring back (active true); either or both."""
+
+    name: Unit | None = None
+    active: bool | None = None
+
+
+class UnitRead(BaseModel):
+    id: int
+    name: str
+    active: bool
+
+
+class UnitList(BaseModel):
+    items: list[UnitRead]
+
+
 class MarkDuplicate(NoteIn):
     duplicate_of: Annotated[str, StringConstraints(strip_whitespace=True, pattern=TRACKING_PATTERN)]
 
@@ -223,6 +248,8 @@ class TicketRead(BaseModel):
     approved_by: str | None
     published_at: VietnamTime | None
     closed_at: VietnamTime | None
+    withdrawn_at: VietnamTime | None
+    withdrawal_reason: str | None
     is_public: bool
     version: int
     transitions: list[TransitionRead]

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hotline import errors, repository, schemas
+from hotline import errors, repository, schemas, units
 from hotline.deadlines import WorkingCalendar
 from hotline.domain import (
     Calendar,
@@ -26,7 +26,6 @@ from hotline.domain import (
     Status,
     Ticket,
     TransitionNotAllowed,
-    allowed_actions,
     tracking_code,
     vietnam_day,
 )
@@ -139,19 +138,28 @@ def receipt_for_a_bot(kind: Kind, *, now: datetime, policy: Policy) -> Ticket:
 def handle(uow: UnitOfWork, ticket_id: int, change: Callable[[Ticket], Any]) -> Ticket:
     """Load the ticket, apply `change` (a domain method call), commit; refusals become 409/422."""
     with uow:
-        ticket = uow.repo.get(ticket_id)
-        if ticket is None:
-            raise errors.TicketNotFound(ticket_id)
-        try:
-            change(ticket)
-        except TransitionNotAllowed as exc:
-            raise errors.NotAllowed.from_transition(exc) from None
-        except RuleBroken as exc:
-            if exc.field:
-                raise errors.Invalid(exc.field, str(exc)) from None
-            raise errors.NotAllowed(str(exc)) from None
+        ticket = _get(uow, ticket_id)
+        _apply(ticket, change)
         uow.commit()
     return ticket
+
+
+def _get(uow: UnitOfWork, ticket_id: int) -> Ticket:
+    ticket = uow.repo.get(ticket_id)
+    if ticket is None:
+        raise errors.TicketNotFound(ticket_id)
+    return ticket
+
+
+def _apply(ticket: Ticket, change: Callable[[Ticket], Any]) -> None:
+    try:
+        change(ticket)
+    except TransitionNotAllowed as exc:
+        raise errors.NotAllowed.from_transition(exc) from None
+    except RuleBroken as exc:
+        if exc.field:
+            raise errors.Invalid(exc.field, str(exc)) from None
+        raise errors.NotAllowed(str(exc)) from None
 
 
 def add_note(uow: UnitOfWork, ticket_id: int, *, note: str, actor: str, now: datetime) -> Ticket:
@@ -210,9 +218,16 @@ def assign(
     due_on: date | None,
     note: str | None,
 ) -> Ticket:
-    return handle(
-        uow, ticket_id, lambda t: t.assign(actor=actor, now=now, unit=unit, due_on=due_on, note=note)
-    )
+    """Assign to a unit in service (the managed list), named as the list names it."""
+    with uow:
+        ticket = _get(uow, ticket_id)
+        try:
+            found = units.assignable(unit, uow.repo.units())
+        except units.UnitRefused as exc:
+            raise errors.Invalid(exc.field, str(exc)) from None
+        _apply(ticket, lambda t: t.assign(actor=actor, now=now, unit=found.name, due_on=due_on, note=note))
+        uow.commit()
+    return ticket
 
 
 def wait_for_citizen(
@@ -266,6 +281,11 @@ def publish(uow: UnitOfWork, ticket_id: int, *, actor: str, now: datetime, note:
     return handle(uow, ticket_id, lambda t: t.publish(actor=actor, now=now, note=note))
 
 
+def withdraw(uow: UnitOfWork, ticket_id: int, *, actor: str, now: datetime, reason: str) -> Ticket:
+    """Take a published answer back from the portal and every channel."""
+    return handle(uow, ticket_id, lambda t: t.withdraw(actor=actor, now=now, reason=reason))
+
+
 def close(uow: UnitOfWork, ticket_id: int, *, actor: str, now: datetime, note: str | None) -> Ticket:
     return handle(uow, ticket_id, lambda t: t.close(actor=actor, now=now, note=note))
 
@@ -288,6 +308,54 @@ def mark_duplicate(
             raise errors.Invalid(exc.field or "duplicate_of", str(exc)) from None
         uow.commit()
     return ticket
+
+
+# The units list
+
+
+def list_units(session: Session) -> schemas.UnitList:
+    """In service first, then retired, each by name."""
+    return schemas.UnitList(
+        items=[schemas.UnitRead(id=r.id, name=r.name, active=r.active) for r in repository.unit_rows(session)]
+    )
+
+
+def add_unit(uow: UnitOfWork, *, name: str, actor: str, now: datetime) -> schemas.UnitRead:
+    with uow:
+        try:
+            cleaned = units.check_new_name(name, uow.repo.units())
+        except units.UnitRefused as exc:
+            raise errors.Invalid(exc.field, str(exc)) from None
+        unit = units.Unit(name=cleaned)
+        uow.repo.add_unit(unit, actor=actor, now=now)
+        uow.commit()
+    assert unit.id is not None
+    return schemas.UnitRead(id=unit.id, name=unit.name, active=unit.active)
+
+
+def change_unit(
+    uow: UnitOfWork, unit_id: int, *, name: str | None, active: bool | None, actor: str, now: datetime
+) -> schemas.UnitRead:
+    """Rename (its tickets follow; a published answer is disclosed again), retire or restore."""
+    with uow:
+        every = uow.repo.units()
+        unit = next((u for u in every if u.id == unit_id), None)
+        if unit is None:
+            raise errors.UnitNotFound(unit_id)
+        if name is not None and units.clean_name(name) != unit.name:
+            try:
+                cleaned = units.check_new_name(name, [u for u in every if u.id != unit_id])
+            except units.UnitRefused as exc:
+                raise errors.Invalid(exc.field, str(exc)) from None
+            for ticket in uow.repo.tickets_of_unit(unit.name):
+                ticket.unit_renamed(cleaned, now)
+            unit.name = cleaned
+        if active is not None:
+            unit.active = active
+        uow.repo.save_unit(unit, actor=actor, now=now)
+        uow.commit()
+    assert unit.id is not None
+    return schemas.UnitRead(id=unit.id, name=unit.name, active=unit.active)
 
 
 def check_overdue(uow_factory: Callable[[], UnitOfWork], *, now: datetime, calendar: Calendar) -> int:
@@ -340,7 +408,7 @@ def get_ticket(session: Session, ticket_id: int) -> schemas.TicketRead:
         kind=ticket.kind,
         channel=ticket.channel,
         status=ticket.status.value,
-        allowed_actions=allowed_actions(ticket.status),
+        allowed_actions=ticket.allowed_actions(),
         subject=ticket.subject,
         body=ticket.body,
         procedure_code=ticket.procedure_code,
@@ -370,6 +438,8 @@ def get_ticket(session: Session, ticket_id: int) -> schemas.TicketRead:
         approved_by=ticket.approved_by,
         published_at=ticket.published_at,
         closed_at=ticket.closed_at,
+        withdrawn_at=ticket.withdrawn_at,
+        withdrawal_reason=ticket.withdrawal_reason,
         is_public=ticket.is_public,
         version=ticket.version,
         transitions=[

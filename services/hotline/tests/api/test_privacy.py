@@ -106,5 +106,9 @@ def test_personal_data_never_leaves(
     for body in public:
         assert not _leaks(_texts(body)), (_leaks(_texts(body)), body)
     envelopes = outbox_envelopes(settings)
-    assert [e["type"] for e in envelopes] == ["ticket.published"]
+    assert [e["type"] for e in envelopes] == ["ticket.answered", "ticket.published"]
+    # The reply e-mail's event carries the citizen's address, in reply_to and nowhere else;
+    # no other event carries anything personal.
+    answered, _published = envelopes
+    assert answered["data"].pop("reply_to") == CONTACT["email"]
     assert not _leaks(_texts(envelopes)), envelopes

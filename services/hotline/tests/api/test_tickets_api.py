@@ -66,23 +66,26 @@ def test_full_happy_path(
     approved = post(client, f"{base}/approve", approver, {"preview_digest": preview["digest"]})
     assert approved["approved_by"] == "leader-minh"
     published = post(client, f"{base}/publish", approver)
-    assert published["is_public"] and published["version"] == 1
+    # Version 1 is the citizen's reply e-mail (ticket.answered), 2 the public answer.
+    assert published["is_public"] and published["version"] == 2
 
     answer = client.get(f"/v1/public/answers/{code}").json()
-    assert answer["id"] == code and answer["version"] == 1 and answer["status"] == "published"
+    assert answer["id"] == code and answer["version"] == 2 and answer["status"] == "published"
     assert answer["question"] == preview["question"] and answer["answer"] == preview["answer"]
     assert answer["unit"] == "Phòng Quản lý xây dựng" and answer["procedure_code"] == "MB.XD.001"
     found = client.get("/v1/public/answers", params={"q": "giay phep xay dung"}).json()
     assert [a["id"] for a in found["items"]] == [code]
     assert client.get("/v1/public/answers", params={"procedure_code": "MB.XD.002"}).json()["total"] == 0
     assert client.get("/v1/sync/versions").json() == {
-        "subjects": [{"kind": "ticket", "id": code, "version": 1}]
+        "subjects": [{"kind": "ticket", "id": code, "version": 2}]
     }
     public = client.get(f"/v1/public/tickets/{code}").json()
     assert public["status"] == "published" and public["answer_url"] == f"/v1/public/answers/{code}"
 
     closed = post(client, f"{base}/close", hotline)
-    assert closed["status"] == "closed" and closed["allowed_actions"] == []
+    assert closed["status"] == "closed" and closed["allowed_actions"] == [
+        "withdraw"
+    ]  # its answer is still public
     assert client.get(f"/v1/public/answers/{code}").status_code == 200  # closing keeps the answer public
     steps = [(t["action"], t["from_status"], t["to_status"], t["actor"]) for t in closed["transitions"]]
     assert steps == [
@@ -98,9 +101,14 @@ def test_full_happy_path(
     ]
     assert closed["transitions"][1]["note"] == "đúng thẩm quyền"
 
-    [event] = outbox_envelopes(settings)
+    reply, event = outbox_envelopes(settings)
+    assert (reply["type"], reply["version"], reply["data"]["reply_to"]) == (
+        "ticket.answered",
+        1,
+        "binh.tran@example.vn",
+    )
     assert event["type"] == "ticket.published" and event["source"] == "hotline"
-    assert event["subject"] == {"kind": "ticket", "id": code} and event["version"] == 1
+    assert event["subject"] == {"kind": "ticket", "id": code} and event["version"] == 2
 
 
 def test_disallowed_transitions_get_409_with_the_allowed_ones(
@@ -254,7 +262,7 @@ def test_approval_refuses_a_stale_preview(
     tid = ticket_id(client, hotline, submit(client))
     for action, body in (
         ("accept", None),
-        ("assign", {"unit": "Phòng Kinh tế"}),
+        ("assign", {"unit": "Phòng Kinh tế và Vật liệu xây dựng"}),
         ("answer", {"answer": "Trả lời A"}),
     ):
         post(client, f"/v1/tickets/{tid}/{action}", hotline, body)

@@ -89,7 +89,7 @@ def test_a_disallowed_transition_names_the_allowed_ones() -> None:
         Action.MARK_DUPLICATE,
     ]
     assert "allowed now: accept, reject, forward, wait, mark-duplicate" in str(caught.value)
-    assert allowed_actions(Status.CLOSED) == []
+    assert allowed_actions(Status.CLOSED) == [Action.WITHDRAW]  # when an answer was published
 
 
 def test_publication_is_redacted_and_frozen_at_approval() -> None:

@@ -200,7 +200,7 @@ def test_waiting_for_the_citizen_stops_the_clock(units: Units, procedures: Known
     assert units.outbox() == [] and units.wakes.count == 0
 
 
-def test_an_approved_answer_is_published_redacted_in_one_event_and_one_wake_up(
+def test_an_approved_answer_is_published_redacted_with_one_reply_and_one_wake_up(
     units: Units, procedures: KnownProcedures
 ) -> None:
     body = "Tôi là Trần Thị Bình (0912 345 678): hồ sơ xin giấy phép nộp đã 30 ngày chưa có kết quả."
@@ -211,10 +211,15 @@ def test_an_approved_answer_is_published_redacted_in_one_event_and_one_wake_up(
 
     services.publish(units(), ticket_id, actor=LEADER, now=NOW + timedelta(days=2), note=None)
 
-    [published] = units.new_events()
+    # The citizen's reply first (the one event that names an address), then the portal's.
+    reply, published = units.new_events()
     code = units.read(services.get_ticket, ticket_id).tracking_code
     assert (published["type"], published["subject"]["id"]) == ("ticket.published", code)
     assert published["data"]["unit"] == UNIT and units.wakes.count == 1
+    assert (reply["type"], reply["subject"]["id"]) == ("ticket.answered", code)
+    assert reply["version"] < published["version"]
+    assert reply["data"]["reply_to"] == "binh.tran@example.vn" and reply["data"]["public"] is True
+    assert reply["data"]["answer"] == f"Hồ sơ của bà tại {PLACEHOLDER} đã được giải quyết."
     answer = units.read(services.public_answer, code)
     assert answer.answer == f"Hồ sơ của bà tại {PLACEHOLDER} đã được giải quyết."
     assert answer.question.startswith(f"Tôi là {PLACEHOLDER}") and "0912" not in answer.question
@@ -235,7 +240,9 @@ def test_approval_refuses_a_text_changed_since_the_preview(units: Units, procedu
     assert units.outbox() == [] and units.wakes.count == 0
 
 
-def test_without_consent_publishing_discloses_nothing(units: Units, procedures: KnownProcedures) -> None:
+def test_without_consent_publishing_discloses_nothing_but_still_answers_the_citizen(
+    units: Units, procedures: KnownProcedures
+) -> None:
     ticket_id = answered(units, procedures, consent_to_publish=False)
     services.approve(units(), ticket_id, actor=LEADER, now=NOW, seen_digest=None, note=None)
     services.publish(units(), ticket_id, actor=LEADER, now=NOW, note=None)
@@ -244,7 +251,93 @@ def test_without_consent_publishing_discloses_nothing(units: Units, procedures: 
     ticket = units.read(services.get_ticket, ticket_id)
     assert ticket.status == "published" and not ticket.is_public
     assert ticket.internal_notes is not None and ticket.internal_notes.endswith("đã gọi điện báo kết quả")
+    [reply] = units.new_events()
+    assert reply["type"] == "ticket.answered" and reply["data"]["public"] is False
+
+
+def test_a_citizen_without_an_e_mail_address_gets_no_reply_event(
+    units: Units, procedures: KnownProcedures
+) -> None:
+    ticket_id = answered(units, procedures, consent_to_publish=False, email=None)
+    services.approve(units(), ticket_id, actor=LEADER, now=NOW, seen_digest=None, note=None)
+    services.publish(units(), ticket_id, actor=LEADER, now=NOW, note=None)
     assert units.outbox() == [] and units.wakes.count == 0
+
+
+def test_a_withdrawn_answer_leaves_the_public_reads_with_its_reason_on_the_timeline(
+    units: Units, procedures: KnownProcedures
+) -> None:
+    ticket_id = answered(units, procedures, consent_to_publish=True, email=None)
+    services.approve(units(), ticket_id, actor=LEADER, now=NOW, seen_digest=None, note=None)
+    services.publish(units(), ticket_id, actor=LEADER, now=NOW, note=None)
+    code = units.read(services.get_ticket, ticket_id).tracking_code
+    [published] = units.new_events()
+
+    services.withdraw(units(), ticket_id, actor=LEADER, now=NOW + timedelta(hours=1), reason="Lộ số nhà")
+
+    [withdrawn] = units.new_events()
+    assert (withdrawn["type"], withdrawn["subject"]["id"]) == ("ticket.withdrawn", code)
+    assert withdrawn["version"] > published["version"]
+    ticket = units.read(services.get_ticket, ticket_id)
+    assert ticket.status == "withdrawn" and not ticket.is_public and ticket.allowed_actions == []
+    assert (ticket.transitions[-1].action, ticket.transitions[-1].actor) == ("withdraw", LEADER)
+    assert ticket.transitions[-1].note == "Lộ số nhà" and ticket.withdrawal_reason == "Lộ số nhà"
+    with pytest.raises(errors.AnswerNotFound):
+        units.read(services.public_answer, code)
+    assert units.read(services.public_answers, q=None, procedure_code=None, page=1, size=10).total == 0
+    assert units.read(services.sync_versions).subjects == []
+    with pytest.raises(errors.NotAllowed, match="cannot withdraw a ticket that is withdrawn"):
+        services.withdraw(units(), ticket_id, actor=LEADER, now=NOW, reason="lần nữa")
+
+
+def test_only_a_published_answer_can_be_withdrawn(units: Units, procedures: KnownProcedures) -> None:
+    ticket_id = receive(units, procedures)
+    services.reject(units(), ticket_id, actor=OFFICER, now=NOW, reason="Không thuộc thẩm quyền", note=None)
+    services.close(units(), ticket_id, actor=OFFICER, now=NOW, note=None)
+    assert units.read(services.get_ticket, ticket_id).allowed_actions == []
+    with pytest.raises(errors.NotAllowed, match="only a published answer"):
+        services.withdraw(units(), ticket_id, actor=LEADER, now=NOW, reason="nhầm")
+
+
+def test_units_are_a_managed_list_and_a_rename_carries_the_tickets(
+    units: Units, procedures: KnownProcedures
+) -> None:
+    ticket_id = answered(units, procedures, consent_to_publish=True, email=None)
+    services.approve(units(), ticket_id, actor=LEADER, now=NOW, seen_digest=None, note=None)
+    services.publish(units(), ticket_id, actor=LEADER, now=NOW, note=None)
+    units.new_events()
+    listed = units.read(services.list_units).items
+    qlxd = next(u for u in listed if u.name == UNIT)
+
+    with pytest.raises(errors.Invalid, match="already exists"):
+        services.add_unit(units(), name="  phòng quản lý   xây dựng ", actor="admin", now=NOW)
+    services.change_unit(
+        units(), qlxd.id, name="Phòng Quản lý xây dựng công trình", active=None, actor="admin", now=NOW
+    )
+
+    ticket = units.read(services.get_ticket, ticket_id)
+    assert ticket.unit == "Phòng Quản lý xây dựng công trình"
+    [again] = units.new_events()  # its published answer shows the unit: disclosed again
+    assert (
+        again["type"] == "ticket.published" and again["data"]["unit"] == "Phòng Quản lý xây dựng công trình"
+    )
+
+    services.change_unit(units(), qlxd.id, name=None, active=False, actor="admin", now=NOW)
+    other = receive(units, procedures)
+    services.accept(units(), other, actor=OFFICER, now=NOW, policy=POLICY, note=None)
+    with pytest.raises(errors.Invalid, match="retired"):
+        services.assign(
+            units(),
+            other,
+            actor=OFFICER,
+            now=NOW,
+            unit="Phòng Quản lý xây dựng công trình",
+            due_on=None,
+            note=None,
+        )
+    with pytest.raises(errors.Invalid, match="not one of the Department's units"):
+        services.assign(units(), other, actor=OFFICER, now=NOW, unit="Phòng Ma", due_on=None, note=None)
+    assert units.read(services.get_ticket, other).status == "accepted"
 
 
 def test_an_overdue_ticket_gets_one_reminder_per_working_day(
