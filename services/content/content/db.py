@@ -106,4 +106,19 @@ document_relations = Table(
     UniqueConstraint("source_id", "kind", "target_id", name="uq_document_relations_source_id_kind_target"),
 )
 
+# Each correction of a filed document: who, when, the version it made, and for each field
+# it changed {"before": ..., "after": ...}; the document's row holds only the current values.
+document_corrections = Table(
+    "document_corrections",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("document_id", Integer, ForeignKey("documents.id", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("corrected_by", String(200), nullable=False),
+    Column("corrected_at", UtcDateTime, nullable=False),
+    Column("changes", JSON, nullable=False),
+    Column("reason", Text, nullable=True),
+    UniqueConstraint("document_id", "version", name="uq_document_corrections_document_id_version"),
+)
+
 outbox = outbox_table(metadata)

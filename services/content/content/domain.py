@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -329,10 +329,68 @@ class Relation:
     target_number: str
 
 
+# What a correction may change, in the order a history shows them. The number and the
+# relations are not among them: other documents point at them.
+CORRECTABLE_FIELDS = (
+    "type",
+    "issuer",
+    "signed_on",
+    "effective_on",
+    "title",
+    "summary",
+    "attachment",
+    "procedure_codes",
+    "in_force",
+)
+
+
+class NothingToCorrect(Exception):
+    """A correction whose every field already has the value given (mapped to 422, naming them)."""
+
+    def __init__(self, fields: list[str]) -> None:
+        super().__init__(f"nothing to correct: {', '.join(fields)} already have the values given")
+        self.fields = fields
+
+
+def _plain(value: Any) -> Any:
+    """A field's value as the history stores it (JSON): dates as ISO, lists copied."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return value
+
+
+@dataclass(frozen=True)
+class Correction:
+    """One correction of a filing: who, when, the version it made, and for each field it
+    changed the value before and after."""
+
+    version: int
+    corrected_by: str
+    corrected_at: datetime
+    changes: dict[str, dict[str, Any]]
+    reason: str | None = None
+
+
+def differences(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """{field: {"before", "after"}} for each wanted field whose value differs from the
+    current one, in CORRECTABLE_FIELDS' order; values as the history stores them."""
+    found: dict[str, dict[str, Any]] = {}
+    for name in CORRECTABLE_FIELDS:
+        if name not in wanted:
+            continue
+        before, after = _plain(current.get(name)), _plain(wanted[name])
+        if before != after:
+            found[name] = {"before": before, "after": after}
+    return found
+
+
 @dataclass
 class Document:
     """A legal or directive document: published on creation; later documents amend or
-    replace it, and an editor may correct its filing."""
+    replace it, and an editor may correct its filing (each correction kept, with the
+    previous values)."""
 
     number: str
     fields: Content
@@ -342,6 +400,7 @@ class Document:
     in_force: bool = True
     events: list[Envelope] = field(default_factory=list, repr=False)
     corrected: Content = field(default_factory=dict, repr=False)  # fields to write back
+    new_corrections: list[Correction] = field(default_factory=list, repr=False)
 
     @classmethod
     def publish_new(cls, number: str, fields: Content, relations: list[Relation]) -> Document:
@@ -366,17 +425,32 @@ class Document:
             )
         )
 
-    def correct(self, changes: Mapping[str, Any]) -> None:
-        """An editor's correction of the filing (a typo, the scan, its in-force status).
+    def correct(
+        self, changes: Mapping[str, Any], *, by: str, now: datetime, reason: str | None = None
+    ) -> Correction:
+        """An editor's correction of the filing (a typo, the scan, its in-force status):
+        only the fields whose value differs change, and the correction keeps their
+        previous values. Nothing differs: NothingToCorrect, and nothing changes.
 
         The number and the relations stay: they are what other documents point at.
         """
-        if "in_force" in changes:
+        unknown = sorted(set(changes) - set(CORRECTABLE_FIELDS))
+        if unknown:
+            raise ValueError(f"not correctable: {', '.join(unknown)}")
+        diff = differences({**self.fields, "in_force": self.in_force}, changes)
+        if not diff:
+            raise NothingToCorrect(sorted(changes, key=CORRECTABLE_FIELDS.index))
+        if "in_force" in diff:
             self.in_force = bool(changes["in_force"])
-        corrected = {k: v for k, v in changes.items() if k != "in_force"}
+        corrected = {k: changes[k] for k in diff if k != "in_force"}
         self.fields.update(corrected)
         self.corrected.update(corrected)
         self.announce()
+        correction = Correction(
+            version=self.version, corrected_by=by, corrected_at=now, changes=diff, reason=reason or None
+        )
+        self.new_corrections.append(correction)
+        return correction
 
     def affected_by(self, kind: RelationKind) -> None:
         """Another document amends or replaces this one: its page changes, so a new version."""

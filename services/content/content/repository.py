@@ -10,7 +10,14 @@ from sqlalchemy import ColumnElement, and_, exists, func, insert, or_, select, u
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from content.db import article_revisions, articles, attachments, document_relations, documents
+from content.db import (
+    article_revisions,
+    articles,
+    attachments,
+    document_corrections,
+    document_relations,
+    documents,
+)
 from content.domain import (
     Article,
     Document,
@@ -293,6 +300,22 @@ class Repository:
             .where(documents.c.id == document.id)
             .values(version=document.version, in_force=document.in_force, updated_at=now, **corrected)
         )
+        if document.new_corrections:
+            self.session.execute(
+                insert(document_corrections),
+                [
+                    {
+                        "document_id": document.id,
+                        "version": c.version,
+                        "corrected_by": c.corrected_by,
+                        "corrected_at": c.corrected_at,
+                        "changes": c.changes,
+                        "reason": c.reason,
+                    }
+                    for c in document.new_corrections
+                ],
+            )
+            document.new_corrections.clear()
 
     # Attachments
 
@@ -462,6 +485,17 @@ def relation_rows(session: Session, document_ids: Sequence[int]) -> tuple[list[R
         .order_by(document_relations.c.id)
     ).all()
     return list(outgoing), list(incoming)
+
+
+def correction_rows(session: Session, document_id: int) -> list[Row[Any]]:
+    """A document's corrections, newest first."""
+    return list(
+        session.execute(
+            select(document_corrections)
+            .where(document_corrections.c.document_id == document_id)
+            .order_by(document_corrections.c.version.desc(), document_corrections.c.id.desc())
+        ).all()
+    )
 
 
 def attachment_row(session: Session, sha256: str) -> Row[Any] | None:

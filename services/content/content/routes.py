@@ -296,10 +296,19 @@ def create_document(
 
 @router.patch("/documents/{document_id}", response_model=schemas.DocumentRead, tags=["documents"])
 def correct_document(
-    document_id: DocumentId, body: schemas.DocumentCorrection, ctx: Ctx, session: ReadSession, _: Editor
+    document_id: DocumentId, body: schemas.DocumentCorrection, ctx: Ctx, session: ReadSession, who: Editor
 ) -> schemas.DocumentRead:
-    services.correct_document(ctx.uow(), document_id, body, procedures=ctx.procedures)
+    services.correct_document(
+        ctx.uow(), document_id, body, by=who.subject, now=_now(), procedures=ctx.procedures
+    )
     return services.get_document(session, document_id)
+
+
+@router.get("/documents/{document_id}/history", response_model=schemas.DocumentHistory, tags=["documents"])
+def document_history(document_id: DocumentId, session: ReadSession, _: Staff) -> schemas.DocumentHistory:
+    """Who filed it and each correction since, newest first: who, when, the version it made,
+    each changed field's value before and after, and the reason (editors and approvers)."""
+    return services.document_history(session, document_id)
 
 
 @router.get("/documents", response_model=schemas.DocumentPage, tags=["documents"])

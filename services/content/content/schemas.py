@@ -51,6 +51,7 @@ Sha256 = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, 
 DocNumber = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=NUMBER_PATTERN), BeforeValidator(_nfc)
 ]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), BeforeValidator(_nfc)]
 Tags = Annotated[list[Tag], Field(max_length=30), AfterValidator(_unique)]
 Codes = Annotated[list[Code], Field(max_length=50), AfterValidator(_unique)]
 AttachmentIds = Annotated[list[Sha256], Field(max_length=50), AfterValidator(_unique)]
@@ -289,10 +290,13 @@ class DocumentCorrection(Input):
     attachment: Sha256 | None = None
     procedure_codes: Codes | None = None
     in_force: bool | None = Field(None, description="false: the document has left force")
+    reason: Reason | None = Field(
+        None, description="why it is corrected; kept in the document's history (not a field of the document)"
+    )
 
     @model_validator(mode="after")
     def _something_and_no_nulls(self) -> DocumentCorrection:
-        given = self.model_fields_set
+        given = self.model_fields_set - {"reason"}
         if not given:
             raise ValueError("give at least one field to correct")
         nullable = {"effective_on", "attachment"}
@@ -302,7 +306,8 @@ class DocumentCorrection(Input):
         return self
 
     def changes(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in sorted(self.model_fields_set)}
+        """The fields given (the reason is not one of them)."""
+        return {name: getattr(self, name) for name in sorted(self.model_fields_set - {"reason"})}
 
 
 class RelationRead(BaseModel):
@@ -333,6 +338,30 @@ class DocumentPage(BaseModel):
     total: int
     page: int
     size: int
+
+
+class FieldChange(BaseModel):
+    before: Any
+    after: Any
+
+
+class CorrectionRead(BaseModel):
+    version: int = Field(description="the document's version this correction made")
+    corrected_by: str
+    corrected_at: VietnamTime
+    changes: dict[str, FieldChange] = Field(
+        description="each field the correction changed, in the document's field order; dates as ISO"
+    )
+    reason: str | None
+
+
+class DocumentHistory(BaseModel):
+    document_id: int
+    number: str
+    version: int
+    filed_by: str
+    filed_at: VietnamTime
+    items: list[CorrectionRead] = Field(description="the corrections, newest first")
 
 
 # GET /v1/sync/versions: the contract's shape, the same for every owner.

@@ -26,6 +26,7 @@ from content.domain import (
     Content,
     Document,
     EditorialState,
+    NothingToCorrect,
     PublicStatus,
     Relation,
     RelationKind,
@@ -514,9 +515,13 @@ def correct_document(
     document_id: int,
     data: schemas.DocumentCorrection,
     *,
+    by: str,
+    now: datetime,
     procedures: ProcedureRegister,
 ) -> None:
-    """Correct a filed document; a new version and document.published, so every page follows."""
+    """Correct a filed document: a new version and document.published, so every page
+    follows, and the correction (who, when, each changed field's previous value) in its
+    history, all in one commit. A correction that changes nothing is refused (422)."""
     changes = data.changes()
     if changes.get("procedure_codes"):
         _check_codes(procedures, changes["procedure_codes"])
@@ -527,7 +532,12 @@ def correct_document(
         attachment = changes.get("attachment")
         if attachment and not uow.repo.attachments_by_id([attachment]):
             raise errors.Invalid("attachment", f"no attachment {attachment}; upload it first")
-        document.correct(changes)
+        try:
+            document.correct(changes, by=by, now=now, reason=data.reason)
+        except NothingToCorrect as exc:
+            raise errors.InvalidMany(
+                [(name, "unchanged: it already has this value; nothing to correct") for name in exc.fields]
+            ) from None
         uow.commit()
 
 
@@ -605,6 +615,30 @@ def list_documents(
 ) -> schemas.DocumentPage:
     rows, total = repository.document_rows(session, q=q, type_=type_, page=page, size=size)
     return schemas.DocumentPage(items=_document_reads(session, rows), total=total, page=page, size=size)
+
+
+def document_history(session: Session, document_id: int) -> schemas.DocumentHistory:
+    """Who filed the document, and every correction since, newest first (staff only)."""
+    row = repository.document_row(session, document_id)
+    if row is None:
+        raise errors.DocumentNotFound(str(document_id))
+    return schemas.DocumentHistory(
+        document_id=row.id,
+        number=row.number,
+        version=row.version,
+        filed_by=row.created_by,
+        filed_at=row.created_at,
+        items=[
+            schemas.CorrectionRead(
+                version=c.version,
+                corrected_by=c.corrected_by,
+                corrected_at=c.corrected_at,
+                changes={name: schemas.FieldChange(**change) for name, change in c.changes.items()},
+                reason=c.reason,
+            )
+            for c in repository.correction_rows(session, document_id)
+        ],
+    )
 
 
 def load_demo_documents(uow: UnitOfWork, payload: dict[str, Any], *, procedures: ProcedureRegister) -> int:

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from content import services
 from content.settings import Settings
 from content.uow import UnitOfWork
+from minhbach_shared.auth import Role
 from minhbach_shared.db import make_engine
 from minhbach_shared.outbox import relay_waker
 from minhbach_shared.procedures_api import ProceduresApi
@@ -193,3 +194,92 @@ def test_a_correction_cannot_touch_the_number_or_relations_and_names_what_is_wro
         assert refused.json()["errors"][0]["field"] == field, (wrong, refused.json())
     assert client.patch("/v1/documents/999", json={"title": "x"}, headers=editor).status_code == 404
     assert [e["version"] for e in outbox()] == [1], "nothing refused changed anything"
+
+
+def test_the_history_shows_each_correction_newest_first_with_who_and_the_old_values(
+    client: TestClient, editor: H, approver: H, hotline: H, make_token: Callable[..., dict[str, str]]
+) -> None:
+    body = {
+        "number": "18/KH-SXD",
+        "type": "Kế hoạch",
+        "issuer": "Sở Xây dựng tỉnh Thái Bình",
+        "signed_on": "2022-02-07",
+        "title": "Kế hoạch cai cach hanh chinh",
+        "procedure_codes": ["MB.XD.001"],
+    }
+    created = client.post("/v1/documents", json=body, headers=editor).json()
+    url = f"/v1/documents/{created['id']}"
+    fixed = client.patch(
+        url,
+        json={
+            "title": "Kế hoạch cải cách hành chính",
+            "issuer": body["issuer"],
+            "reason": "  Gõ thiếu dấu  ",
+        },
+        headers=editor,
+    )
+    assert fixed.status_code == 200 and fixed.json()["version"] == 2
+    other = make_token("editor-hoa", Role.EDITOR)
+    dated = client.patch(
+        url, json={"signed_on": "2022-02-08", "effective_on": "2022-02-15", "in_force": False}, headers=other
+    )
+    assert dated.status_code == 200, dated.text
+
+    history = client.get(f"{url}/history", headers=approver)
+    assert history.status_code == 200, history.text
+    shown = history.json()
+    assert (shown["document_id"], shown["number"], shown["version"], shown["filed_by"]) == (
+        created["id"],
+        "18/KH-SXD",
+        3,
+        "editor-lan",
+    )
+    assert shown["filed_at"].endswith("+07:00")
+    newest, first = shown["items"]
+    assert (newest["version"], newest["corrected_by"], newest["reason"]) == (3, "editor-hoa", None)
+    assert newest["changes"] == {
+        "signed_on": {"before": "2022-02-07", "after": "2022-02-08"},
+        "effective_on": {"before": None, "after": "2022-02-15"},
+        "in_force": {"before": True, "after": False},
+    }
+    assert list(newest["changes"]) == ["signed_on", "effective_on", "in_force"]
+    assert newest["corrected_at"].endswith("+07:00")
+    assert (first["version"], first["corrected_by"], first["reason"]) == (2, "editor-lan", "Gõ thiếu dấu")
+    assert first["changes"] == {
+        "title": {"before": "Kế hoạch cai cach hanh chinh", "after": "Kế hoạch cải cách hành chính"}
+    }
+    assert client.get(f"{url}/history", headers=editor).json() == shown
+    # Staff only: the public and other roles get no history; an unknown document is a 404.
+    assert client.get(f"{url}/history").status_code == 401
+    assert client.get(f"{url}/history", headers=hotline).status_code == 403
+    assert client.get("/v1/documents/999/history", headers=editor).status_code == 404
+    assert "reason" not in client.get(url).json()  # the reason is the history's, not the document's
+
+
+def test_a_correction_that_changes_nothing_is_refused_naming_the_fields_and_keeps_no_history(
+    client: TestClient, editor: H, outbox: Callable[[], list[dict[str, Any]]]
+) -> None:
+    body = {
+        "number": "19/KH-SXD",
+        "type": "Kế hoạch",
+        "issuer": "Sở Xây dựng tỉnh Thái Bình",
+        "signed_on": "2022-02-07",
+        "title": "Kế hoạch kiểm tra công vụ",
+    }
+    url = f"/v1/documents/{client.post('/v1/documents', json=body, headers=editor).json()['id']}"
+    same = client.patch(
+        url, json={"title": body["title"], "signed_on": "2022-02-07", "reason": "thử"}, headers=editor
+    )
+    assert same.status_code == 422, same.text
+    assert [e["field"] for e in same.json()["errors"]] == ["signed_on", "title"]
+    assert "nothing to correct" in same.json()["errors"][0]["message"]
+    only_reason = client.patch(url, json={"reason": "chỉ có lý do"}, headers=editor)
+    assert only_reason.status_code == 422 and only_reason.json()["errors"][0]["field"] == "body"
+    too_long = client.patch(url, json={"title": "Mới", "reason": "x" * 2001}, headers=editor)
+    assert too_long.status_code == 422 and too_long.json()["errors"][0]["field"] == "reason"
+    # A change with a refused part writes none of it.
+    half = client.patch(url, json={"title": "Sửa một nửa", "attachment": "0" * 64}, headers=editor)
+    assert half.status_code == 422
+    assert client.get(url).json()["title"] == body["title"]
+    assert client.get(f"{url}/history", headers=editor).json()["items"] == []
+    assert [e["version"] for e in outbox()] == [1]

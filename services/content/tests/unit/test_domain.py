@@ -1,18 +1,21 @@
-"""The article workflow and schedule, on the domain alone."""
+"""The article workflow and schedule, and a document's corrections, on the domain alone."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from content.domain import (
     Article,
     BadSchedule,
+    Document,
     EditorialState,
+    NothingToCorrect,
     PublicStatus,
     RuleBroken,
     SelfApproval,
+    differences,
 )
 from minhbach_shared.times import entered_in_vietnam as to_utc
 
@@ -141,3 +144,82 @@ def test_a_live_article_cannot_be_archived() -> None:
     a.edit({"title": "x"}, author="lan", now=NOW)
     with pytest.raises(RuleBroken):
         a.archive()
+
+
+def filed() -> Document:
+    d = Document.publish_new(
+        "15/KH-SXD",
+        {
+            "type": "Kế hoạch",
+            "issuer": "Sở Xây dựng",
+            "signed_on": date(2022, 2, 7),
+            "effective_on": None,
+            "title": "Kế hoạch tuyen truyen",
+            "summary": "",
+            "attachment": None,
+            "procedure_codes": ["MB.XD.001"],
+        },
+        [],
+    )
+    d.id = 4
+    d.announce()
+    d.events.clear()
+    return d
+
+
+def test_a_correction_keeps_only_the_fields_that_changed_with_their_previous_values() -> None:
+    d = filed()
+    correction = d.correct(
+        {
+            "title": "Kế hoạch tuyên truyền",
+            "issuer": "Sở Xây dựng",  # the same: not a change
+            "signed_on": date(2022, 2, 8),
+            "effective_on": date(2022, 3, 1),
+            "procedure_codes": ["MB.XD.001"],  # the same list
+            "in_force": False,
+        },
+        by="lan",
+        now=NOW,
+        reason="  ",
+    )
+    assert correction.changes == {
+        "signed_on": {"before": "2022-02-07", "after": "2022-02-08"},
+        "effective_on": {"before": None, "after": "2022-03-01"},
+        "title": {"before": "Kế hoạch tuyen truyen", "after": "Kế hoạch tuyên truyền"},
+        "in_force": {"before": True, "after": False},
+    }
+    assert list(correction.changes) == ["signed_on", "effective_on", "title", "in_force"]  # the field order
+    assert (correction.version, correction.corrected_by, correction.corrected_at) == (2, "lan", NOW)
+    assert correction.reason == "  "  # the schema strips it; the domain keeps what it is given
+    assert d.fields["title"] == "Kế hoạch tuyên truyền" and d.in_force is False
+    assert d.corrected == {
+        "signed_on": date(2022, 2, 8),
+        "effective_on": date(2022, 3, 1),
+        "title": "Kế hoạch tuyên truyền",
+    }
+    assert d.new_corrections == [correction]
+    assert [(e.version, e.data["in_force"]) for e in d.events] == [(2, False)]
+
+
+def test_a_correction_that_changes_nothing_is_refused_and_changes_nothing() -> None:
+    d = filed()
+    with pytest.raises(NothingToCorrect) as caught:
+        d.correct({"title": "Kế hoạch tuyen truyen", "in_force": True}, by="lan", now=NOW)
+    assert caught.value.fields == ["title", "in_force"]
+    assert d.version == 1 and d.events == [] and d.new_corrections == [] and d.corrected == {}
+
+
+def test_the_number_and_the_relations_are_not_correctable() -> None:
+    d = filed()
+    with pytest.raises(ValueError, match="number"):
+        d.correct({"number": "16/KH-SXD"}, by="lan", now=NOW)
+    assert d.version == 1 and d.number == "15/KH-SXD"
+
+
+def test_differences_compare_dates_and_lists_as_the_history_stores_them() -> None:
+    current = {"signed_on": date(2022, 2, 7), "procedure_codes": ["A", "B"], "attachment": None}
+    assert differences(current, {"signed_on": "2022-02-07", "procedure_codes": ("A", "B")}) == {}
+    assert differences(current, {"procedure_codes": ["B", "A"], "attachment": "f" * 64}) == {
+        "attachment": {"before": None, "after": "f" * 64},
+        "procedure_codes": {"before": ["A", "B"], "after": ["B", "A"]},
+    }

@@ -248,7 +248,7 @@ def test_a_correction_is_a_new_version_of_the_document(units: Units, procedures:
     units.new_events()
 
     correction = schemas.DocumentCorrection(title="Văn bản đã sửa", in_force=False)
-    services.correct_document(units(), document_id, correction, procedures=procedures)
+    correct(units, procedures, document_id, correction)
 
     [corrected] = units.new_events()
     assert (corrected["type"], corrected["version"], corrected["data"]["in_force"]) == (
@@ -258,5 +258,93 @@ def test_a_correction_is_a_new_version_of_the_document(units: Units, procedures:
     )
     assert units.read(services.get_document, document_id).title == "Văn bản đã sửa"
     with pytest.raises(errors.DocumentNotFound):
-        services.correct_document(units(), 404, correction, procedures=procedures)
+        correct(units, procedures, 404, correction)
     assert units.wakes.count == 2
+
+
+def correct(
+    units: Units, procedures: KnownProcedures, document_id: int, data: schemas.DocumentCorrection, **more: Any
+) -> None:
+    options: dict[str, Any] = {"by": EDITOR, "now": NOW, **more}
+    services.correct_document(units(), document_id, data, procedures=procedures, **options)
+
+
+def test_each_correction_is_kept_with_who_when_and_the_previous_values(
+    units: Units, procedures: KnownProcedures
+) -> None:
+    document_id = file(units, procedures, document("01/2025/QĐ-UBND", summary="Tóm tắt cũ"))
+    history = units.read(services.document_history, document_id)
+    assert (history.filed_by, history.version, history.items) == (EDITOR, 1, [])
+
+    correct(
+        units,
+        procedures,
+        document_id,
+        schemas.DocumentCorrection(
+            title="Văn bản 01/2025 đã sửa", summary="Tóm tắt cũ", reason="Sai chính tả ở trích yếu"
+        ),
+    )
+    later = NOW + timedelta(hours=2)
+    correct(
+        units,
+        procedures,
+        document_id,
+        schemas.DocumentCorrection(effective_on="2026-02-01", procedure_codes=["MB.XD.002"]),
+        by="editor-hoa",
+        now=later,
+    )
+
+    newest, first = units.read(services.document_history, document_id).items
+    assert (newest.version, newest.corrected_by, newest.corrected_at, newest.reason) == (
+        3,
+        "editor-hoa",
+        later,
+        None,
+    )
+    assert {k: (v.before, v.after) for k, v in newest.changes.items()} == {
+        "effective_on": (None, "2026-02-01"),
+        "procedure_codes": ([], ["MB.XD.002"]),
+    }
+    assert (first.version, first.corrected_by, first.corrected_at) == (2, EDITOR, NOW)
+    assert first.reason == "Sai chính tả ở trích yếu"
+    assert {k: (v.before, v.after) for k, v in first.changes.items()} == {
+        "title": ("Văn bản 01/2025/QĐ-UBND", "Văn bản 01/2025 đã sửa")  # the unchanged summary is not kept
+    }
+    assert [e["version"] for e in units.new_events()] == [1, 2, 3]
+
+
+def test_a_correction_that_changes_nothing_or_is_refused_writes_nothing(
+    units: Units, procedures: KnownProcedures
+) -> None:
+    document_id = file(units, procedures, document("01/2025/QĐ-UBND"))
+    units.new_events()
+
+    with pytest.raises(errors.InvalidMany) as same:
+        correct(
+            units,
+            procedures,
+            document_id,
+            schemas.DocumentCorrection(title="Văn bản 01/2025/QĐ-UBND", type="Quyết định", reason="x"),
+        )
+    assert [e["field"] for e in same.value.errors] == ["type", "title"]
+    with pytest.raises(errors.Invalid):  # a real change with an attachment never uploaded: none of it
+        correct(
+            units,
+            procedures,
+            document_id,
+            schemas.DocumentCorrection(title="Sửa một nửa", attachment="0" * 64),
+        )
+    with pytest.raises(errors.UnknownProcedures):
+        correct(
+            units,
+            procedures,
+            document_id,
+            schemas.DocumentCorrection(title="Sửa một nửa", procedure_codes=["MB.XD.999"]),
+        )
+
+    assert units.new_events() == [] and units.wakes.count == 1
+    assert units.read(services.document_history, document_id).items == []
+    shown = units.read(services.get_document, document_id)
+    assert (shown.title, shown.version) == ("Văn bản 01/2025/QĐ-UBND", 1)
+    with pytest.raises(errors.DocumentNotFound):
+        units.read(services.document_history, 404)
