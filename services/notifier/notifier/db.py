@@ -89,7 +89,21 @@ ticket_overdue = Table(
     Index("ix_ticket_overdue_ticket", "ticket_id", "version"),
 )
 
-# One e-mail of a ticket.overdue event to one recipient. Its delivery row (channel
+# The Department's answer to a citizen who left an e-mail address (ticket.answered):
+# one per ticket, whatever is redelivered. `data` is allow-listed (the answer as
+# published, never the address); the address lives only in its email_deliveries row.
+ticket_replies = Table(
+    "ticket_replies",
+    metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("ticket_id", String(200), nullable=False, unique=True),
+    Column("version", Integer, nullable=False),
+    Column("data", Text, nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+)
+
+# One e-mail of a ticket.overdue (or ticket.answered) event to one recipient. Its delivery row (channel
 # "email") carries the status, attempts, backoff and dead state, so operators see and
 # retry it like any other; this row says to whom and about which event. An e-mail is
 # a message, not a version shown: no ledger row, never superseded.

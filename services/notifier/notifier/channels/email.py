@@ -33,8 +33,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from notifier.briefing.domain import Digest
 from notifier.channels.pages import page_name, vn_date
 from notifier.channels.views.procedures import procedure_view
+from notifier.channels.views.qa import LOOKUP_PAGE, QA_DIR, answer_page
 from notifier.disclosure.domain import SubjectState
-from notifier.hotline.domain import EmailJob
+from notifier.hotline.domain import EmailJob, ReplyJob
 from notifier.settings import Settings
 from notifier.subscriptions.domain import describe
 
@@ -166,7 +167,9 @@ class EmailChannel:
         msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
         return msg
 
-    def compose(self, job: EmailJob | SubscriberMail | BriefingMail) -> EmailMessage:
+    def compose(self, job: EmailJob | ReplyJob | SubscriberMail | BriefingMail) -> EmailMessage:
+        if isinstance(job, ReplyJob):
+            return self.compose_reply(job)
         if isinstance(job, SubscriberMail):
             return self.compose_subscriber(job)
         if isinstance(job, BriefingMail):
@@ -260,7 +263,35 @@ class EmailChannel:
         msg.set_content(body, charset="utf-8")
         return msg
 
-    def send(self, smtp: smtplib.SMTP, job: EmailJob | SubscriberMail | BriefingMail) -> None:
+    def compose_reply(self, job: ReplyJob) -> EmailMessage:
+        """The Department's answer to the citizen: the text as approved for publication, and
+        the link to the public answer (or, when it is not public, to the status lookup)."""
+        data, code = job.notice.data, job.notice.ticket_id
+        portal = self.settings.portal_url
+        public = data.get("public") is True
+        link = (
+            f"{portal}/{QA_DIR}/{answer_page(code)}.html"
+            if public
+            else f"{portal}/{QA_DIR}/{LOOKUP_PAGE}.html"
+        )
+        body = self.env.get_template("ticket_answer.txt").render(
+            code=code,
+            subject=data.get("subject") or "",
+            answer=data.get("answer") or "",
+            answered_on=_day(data.get("answered_on")),
+            public=public,
+            link=link,
+        )
+        msg = self._message(
+            job.recipient,
+            # One message per answer: a resend after a crash carries the same Message-ID.
+            self._message_id(f"answer.{_digest(code, str(job.notice.version))}"),
+            f"Sở Xây dựng trả lời phản ánh, kiến nghị {code}",
+        )
+        msg.set_content(body, charset="utf-8")
+        return msg
+
+    def send(self, smtp: smtplib.SMTP, job: EmailJob | ReplyJob | SubscriberMail | BriefingMail) -> None:
         """Hand one message to the server; raises (smtplib.SMTPException is an OSError) on refusal."""
         msg = self.compose(job)
         smtp.send_message(msg, from_addr=parseaddr(self.settings.mail_from)[1], to_addrs=[job.recipient])

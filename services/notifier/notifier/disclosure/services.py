@@ -50,7 +50,7 @@ from notifier.disclosure.domain import (
 from notifier.hotline import domain as hotline
 from notifier.hotline import repository as hotline_repo
 from notifier.hotline import services as hotline_services
-from notifier.hotline.domain import EmailJob, OverdueNotice
+from notifier.hotline.domain import EmailJob, OverdueNotice, ReplyJob, ReplyNotice
 from notifier.owners import BATCH_SIZE, OwnerClient
 from notifier.parts import Parts
 from notifier.subscriptions import domain as subscriptions
@@ -66,7 +66,7 @@ log = logging.getLogger(__name__)
 EVENTS = Counter("mb_events_total", "Events ingested", ["outcome"])
 # Events that are reminders, not disclosures: recorded for the channels that act on
 # them (email), never fetched or rendered, never touching the subject's version.
-NOTICES = frozenset({EventType.TICKET_OVERDUE})
+NOTICES = frozenset({EventType.TICKET_OVERDUE, EventType.TICKET_ANSWERED})
 # Kinds whose owner's 404 means "no longer public": a subject already shown is replaced
 # by a withdrawn state (its page says so) instead of being left as it was.
 WITHDRAWABLE = frozenset({hotline.TICKET})
@@ -124,8 +124,10 @@ def ingest(parts: Parts, raw_envelopes: Sequence[Any]) -> IngestReport:
         fresh = fresh_events(refs, repo.seen_ids(session, [r.event_id for r in refs]))
         newest = newest_per_subject(r for r in fresh if r.event_id not in notice_envelopes)
         held = repo.subject_versions(session, list(newest))
-    notices = [_notice(notice_envelopes[r.event_id]) for r in fresh if r.event_id in notice_envelopes]
-    report.notices = len(notices)
+    held_notices = [notice_envelopes[r.event_id] for r in fresh if r.event_id in notice_envelopes]
+    notices = [_notice(e) for e in held_notices if e.type is EventType.TICKET_OVERDUE]
+    replies = [r for r in (_reply(e) for e in held_notices if e.type is EventType.TICKET_ANSWERED) if r]
+    report.notices = len(notices) + len(replies)
     report.duplicates = len(refs) - len(fresh)
     targets = {
         key: Target(e.version, e.occurred_at, e.correlation_id)
@@ -133,7 +135,9 @@ def ingest(parts: Parts, raw_envelopes: Sequence[Any]) -> IngestReport:
         if not is_stale(e.version, held.get(key))
     }
     report.stale = len(newest) - len(targets)
-    changed, dropped = refresh(parts, targets, seen=[e.event_id for e in fresh], notices=notices)
+    changed, dropped = refresh(
+        parts, targets, seen=[e.event_id for e in fresh], notices=notices, replies=replies
+    )
     report.changed, report.dropped = changed, dropped
     if any(r.kind == hotline.TICKET for r in fresh):
         # Tickets changed (published, withdrawn, overdue): so did the statistics.
@@ -169,6 +173,7 @@ def refresh(
     *,
     seen: Sequence[str],
     notices: Sequence[OverdueNotice] = (),
+    replies: Sequence[ReplyNotice] = (),
 ) -> tuple[list[SubjectKey], int]:
     """Fetch current state once per subject, then in one transaction: read model + deliveries."""
     fetched: dict[SubjectKey, tuple[int, dict[str, Any], datetime | None]] = {}
@@ -188,7 +193,7 @@ def refresh(
         # The owner may already be past the event: what it returns is what we show.
         fetched[key] = (int(state.get("version") or target.version), state, target.occurred_at)
     dropped += sum(1 for key in targets if parts.owners.for_kind(key[0]) is None)
-    if not seen and not fetched and not gone and not notices:
+    if not seen and not fetched and not gone and not notices and not replies:
         return [], dropped
     now = parts.clock()
     changed: list[SubjectKey] = []
@@ -200,6 +205,10 @@ def refresh(
             for recipient in parts.mailer.recipients(notice.data) if parts.mailer else ():
                 hotline_repo.add_email(session, notice=notice, recipient=recipient, channel=EMAIL, now=now)
                 emails += 1
+        # The citizen's one reply e-mail per answer (a ticket already answered is skipped).
+        for reply in hotline_repo.add_replies(session, replies, now=now) if parts.mailer else ():
+            hotline_repo.add_email(session, notice=reply, recipient=reply.reply_to, channel=EMAIL, now=now)
+            emails += 1
         held = repo.subject_versions(session, [*fetched, *gone])
         for key, target in gone.items():
             if key not in held:
@@ -281,6 +290,21 @@ def _notice(envelope: Envelope) -> OverdueNotice:
     )
 
 
+def _reply(envelope: Envelope) -> ReplyNotice | None:
+    """The answered event's reply; None when it names no address (nothing to send)."""
+    reply_to = envelope.data.get("reply_to")
+    if not isinstance(reply_to, str) or "@" not in reply_to:
+        return None
+    return ReplyNotice(
+        event_id=str(envelope.id),
+        ticket_id=envelope.subject.id,
+        version=envelope.version,
+        reply_to=reply_to.strip(),
+        data=hotline.reply_data(envelope.data),
+        occurred_at=envelope.occurred_at,
+    )
+
+
 # -- channel runs ------------------------------------------------------------------------
 
 DISCLOSURE_LATENCY = Histogram(
@@ -305,7 +329,7 @@ class _Outgoing:
     """One e-mail to send and the delivery rows it settles (several when changes coalesce)."""
 
     rows: list[Delivery]
-    job: EmailJob | SubscriberMail | BriefingMail | None
+    job: EmailJob | ReplyJob | SubscriberMail | BriefingMail | None
     moot: str | None = None  # why it is not sent at all (the subscription ended meanwhile)
 
 
@@ -472,7 +496,8 @@ def _run_email(parts: Parts, *, now: datetime | None = None) -> RunReport:
                     if smtp is not None:
                         mailer.send(smtp, message.job)
                 except OSError as exc:  # smtplib.SMTPException included
-                    error = f"{type(exc).__name__}: {exc}"
+                    # A refusal often quotes the address: operators see the error, not whose it was.
+                    error = f"{type(exc).__name__}: {exc}".replace(message.job.recipient, "<người nhận>")
                     _close(smtp)
                     smtp = None
             with parts.write() as session:
@@ -502,6 +527,7 @@ def _outgoing(parts: Parts, session: Session, due: Sequence[Delivery]) -> list[_
     """The messages behind the due rows: one per overdue row and per confirmation, and
     one per subscription for all its pending change rows (due or not yet)."""
     overdue = hotline_repo.email_jobs(session, due)
+    replies = hotline_repo.reply_jobs(session, due)
     briefings = briefing_repo.briefing_rows(session, due)
     digests: dict[str, briefing.Digest] = {}
     subscriber = subscriptions_repo.subscriber_rows(session, due)
@@ -519,6 +545,9 @@ def _outgoing(parts: Parts, session: Session, due: Sequence[Delivery]) -> list[_
     for d in due:
         if d.id in overdue:
             out.append(_Outgoing([d], overdue[d.id]))
+            continue
+        if d.id in replies:
+            out.append(_Outgoing([d], replies[d.id]))
             continue
         if d.id in briefings:
             week, recipient = briefings[d.id]

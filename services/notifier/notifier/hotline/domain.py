@@ -38,6 +38,9 @@ PUBLIC_ANSWER_FIELDS = (
     "published_at",
 )
 OVERDUE_FIELDS = ("unit", "due_on", "days_overdue", "stage", "status")
+# What the reply e-mail tells the citizen: the answer as approved for publication
+# (redacted), its day, and whether it is on the portal. The address travels apart.
+REPLY_FIELDS = ("subject", "answer", "answered_on", "public")
 STAT_COUNTS = ("received", "answered_on_time", "answered_late", "open_overdue")
 
 
@@ -59,6 +62,32 @@ class EmailJob:
     delivery: Delivery
     recipient: str
     notice: OverdueNotice
+
+
+@dataclass(frozen=True)
+class ReplyNotice:
+    """One ticket.answered event: the citizen's address, and the answer (reply_data)."""
+
+    event_id: str
+    ticket_id: str
+    version: int
+    reply_to: str
+    data: dict[str, Any]
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class ReplyJob:
+    """One pending reply e-mail: its delivery row, the citizen's address, and the answer."""
+
+    delivery: Delivery
+    recipient: str
+    notice: ReplyNotice
+
+
+def reply_data(data: dict[str, Any]) -> dict[str, Any]:
+    """The answered event's summary without the address, allow-listed."""
+    return {name: data[name] for name in REPLY_FIELDS if isinstance(data.get(name), str | bool)}
 
 
 def _str(value: Any) -> str | None:

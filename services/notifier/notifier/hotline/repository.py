@@ -1,4 +1,5 @@
-"""Queries on the overdue reminders' tables: ticket.overdue notices and the e-mails that tell of them.
+"""Queries on the hotline's e-mail tables: ticket.overdue notices, ticket.answered replies,
+and the e-mails that tell of them.
 
 Nothing here commits: the caller owns the transaction.
 """
@@ -13,10 +14,10 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from notifier.db import chunks, email_deliveries, ticket_overdue, upsert
+from notifier.db import chunks, email_deliveries, ticket_overdue, ticket_replies, upsert
 from notifier.disclosure import repository as disclosure
 from notifier.disclosure.domain import Delivery
-from notifier.hotline.domain import EmailJob, OverdueNotice
+from notifier.hotline.domain import EmailJob, OverdueNotice, ReplyJob, ReplyNotice
 
 
 def add_overdue(session: Session, notices: Sequence[OverdueNotice], *, now: datetime) -> list[OverdueNotice]:
@@ -45,6 +46,29 @@ def add_overdue(session: Session, notices: Sequence[OverdueNotice], *, now: date
     return added
 
 
+def add_replies(session: Session, replies: Sequence[ReplyNotice], *, now: datetime) -> list[ReplyNotice]:
+    """Record the replies; return those recorded now. One per ticket: an event id or a
+    ticket already held is skipped, so no citizen is answered twice by e-mail."""
+    added: list[ReplyNotice] = []
+    for r in replies:
+        stmt = (
+            upsert(session, ticket_replies)
+            .values(
+                event_id=r.event_id,
+                ticket_id=r.ticket_id,
+                version=r.version,
+                data=json.dumps(r.data, ensure_ascii=False, sort_keys=True),
+                occurred_at=r.occurred_at,
+                received_at=now,
+            )
+            .on_conflict_do_nothing()
+            .returning(ticket_replies.c.event_id)
+        )
+        if session.execute(stmt).first() is not None:
+            added.append(r)
+    return added
+
+
 def overdue_stats(session: Session) -> dict[str, Any]:
     row = session.execute(
         select(
@@ -57,9 +81,9 @@ def overdue_stats(session: Session) -> dict[str, Any]:
 
 
 def add_email(
-    session: Session, *, notice: OverdueNotice, recipient: str, channel: str, now: datetime
+    session: Session, *, notice: OverdueNotice | ReplyNotice, recipient: str, channel: str, now: datetime
 ) -> None:
-    """A pending e-mail delivery of one overdue event to one recipient (never superseded)."""
+    """A pending e-mail delivery of one event (overdue, answered) to one recipient (never superseded)."""
     delivery_id = disclosure.insert_delivery(
         session,
         channel=channel,
@@ -96,6 +120,32 @@ def email_jobs(session: Session, batch: Sequence[Delivery]) -> dict[int, EmailJo
         for r in rows:
             notice = OverdueNotice(r.event_id, r.ticket_id, r.version, json.loads(r.data), r.occurred_at)
             out[r.delivery_id] = EmailJob(by_id[r.delivery_id], r.recipient, notice)
+    return out
+
+
+def reply_jobs(session: Session, batch: Sequence[Delivery]) -> dict[int, ReplyJob]:
+    """The reply behind each delivery of `batch` (a delivery without one is left out)."""
+    by_id = {d.id: d for d in batch}
+    out: dict[int, ReplyJob] = {}
+    for chunk in chunks(list(by_id)):
+        rows = session.execute(
+            select(
+                email_deliveries.c.delivery_id,
+                email_deliveries.c.recipient,
+                ticket_replies.c.event_id,
+                ticket_replies.c.ticket_id,
+                ticket_replies.c.version,
+                ticket_replies.c.data,
+                ticket_replies.c.occurred_at,
+            )
+            .join(ticket_replies, ticket_replies.c.event_id == email_deliveries.c.event_id)
+            .where(email_deliveries.c.delivery_id.in_(chunk))
+        )
+        for r in rows:
+            notice = ReplyNotice(
+                r.event_id, r.ticket_id, r.version, r.recipient, json.loads(r.data), r.occurred_at
+            )
+            out[r.delivery_id] = ReplyJob(by_id[r.delivery_id], r.recipient, notice)
     return out
 
 

@@ -176,3 +176,70 @@ def test_the_portal_channel_is_unaffected(mailing, inbox, owner, settings):
     with pytest.raises(Exception, match="unknown channel"):
         operations.resync(mailing, "email")
     assert operations.disclosure_report(mailing)["ticket_overdue"]["count"] == 1
+
+
+CITIZEN = "thu.huong@example.com"
+ANSWER = "Hồ sơ của bà tại [đã ẩn] đã được giải quyết ngày 20/11/2026."
+
+
+def answered(event_version: int = 1, *, public: bool = True, reply_to: str = CITIZEN):  # type: ignore[no-untyped-def]
+    data = {
+        "reply_to": reply_to,
+        "subject": "Thời gian cấp giấy phép xây dựng quá lâu",
+        "answer": ANSWER,
+        "answered_on": "2026-11-20",
+        "public": public,
+    }
+    return envelope("ticket", CODE, event_version, "ticket.answered", data)
+
+
+def test_the_citizen_gets_one_reply_with_the_answer_and_its_public_link(mailing, inbox, caplog, settings):
+    caplog.set_level("DEBUG")
+    event = answered()
+    report = disclosure.ingest(mailing, [event, event])
+    assert report.notices == 1
+    rows = email_rows(mailing)
+    assert [(r.subject_id, r.recipient, r.status) for r in rows] == [(CODE, CITIZEN, "pending")]
+
+    assert disclosure.run_channel(mailing, "email").sent == 1
+    [message] = inbox.to(CITIZEN)
+    assert message["Subject"] == f"Sở Xây dựng trả lời phản ánh, kiến nghị {CODE}"
+    body = text_of(message)
+    assert ANSWER in body and "20/11/2026" in body and CODE in body
+    assert f"{mailing.settings.portal_url}/hoi-dap/{CODE}.html" in body
+    # Redelivered, or a second answered event of the same ticket: still one e-mail.
+    again = disclosure.ingest(mailing, [event, answered(event_version=5)])
+    assert again.duplicates == 1
+    assert disclosure.run_channel(mailing, "email").sent == 0
+    assert len(inbox.messages) == 1
+    # The address is in no log line of ours, whatever the level (the test's SMTP server,
+    # aiosmtpd's "mail.log", is the mail system: it logs its recipients).
+    ours = [r.getMessage() + str(r.__dict__) for r in caplog.records if not r.name.startswith("mail.")]
+    assert ours and not [line for line in ours if "thu.huong" in line]
+
+
+def test_a_reply_that_is_not_public_points_to_the_status_lookup(mailing, inbox):
+    disclosure.ingest(mailing, [answered(public=False)])
+    disclosure.run_channel(mailing, "email")
+    body = text_of(inbox.to(CITIZEN)[0])
+    assert f"{mailing.settings.portal_url}/hoi-dap/tra-cuu.html" in body
+    assert f"/hoi-dap/{CODE}.html" not in body and "không được công khai" in body
+
+
+class RefusingServer:
+    """An SMTP server that refuses every recipient, quoting the address (as real ones do)."""
+
+    async def handle_RCPT(self, server, session, envelope_, address, rcpt_options):  # type: ignore[no-untyped-def]
+        return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+
+
+def test_a_refused_reply_is_recorded_without_the_address(mailing, smtp_port):
+    controller = start_smtp(smtp_port, RefusingServer())  # type: ignore[arg-type]
+    try:
+        disclosure.ingest(mailing, [answered(reply_to="no-such-user@example.com")])
+        disclosure.run_channel(mailing, "email")
+    finally:
+        controller.stop()
+    [row] = email_rows(mailing)
+    assert row.status != "sent" and "Recipient address rejected" in row.last_error
+    assert "no-such-user" not in row.last_error
