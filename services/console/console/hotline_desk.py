@@ -33,6 +33,7 @@ STATUS_LABELS = {
     "rejected": "Không thụ lý",
     "forwarded": "Đã chuyển cơ quan khác",
     "duplicate": "Trùng phản ánh khác",
+    "withdrawn": "Đã gỡ câu trả lời",
 }
 # The queue's default: every state in which someone still has work to do.
 OPEN_STATUSES = ("received", "accepted", "assigned", "waiting_for_citizen", "answered", "approved")
@@ -58,6 +59,7 @@ STEP_LABELS = {
     "publish": "Đăng công khai",
     "close": "Đóng",
     "mark-duplicate": "Đánh dấu trùng",
+    "withdraw": "Gỡ câu trả lời",
 }
 
 
@@ -68,6 +70,7 @@ class Field:
     required: bool = False
     multiline: bool = False
     hint: str = ""
+    choices: str = ""  # a list the page offers to pick from ("units"), when it can read it
 
 
 NOTE = Field("note", "Ghi chú nội bộ (không công khai)", multiline=True)
@@ -100,7 +103,7 @@ ACTIONS: dict[str, ActionSpec] = {
             "Giao đơn vị",
             HOTLINE,
             (
-                Field("unit", "Đơn vị xử lý", required=True, hint="Ví dụ: Phòng Quản lý xây dựng."),
+                Field("unit", "Đơn vị xử lý", required=True, choices="units"),
                 Field(
                     "due_on",
                     "Hạn của đơn vị (không bắt buộc)",
@@ -170,6 +173,23 @@ ACTIONS: dict[str, ActionSpec] = {
             "ticket_duplicate",
         ),
         ActionSpec("close", "Đóng phản ánh", "Đóng", STAFF, (NOTE,), "ticket_closed"),
+        ActionSpec(
+            "withdraw",
+            "Gỡ câu trả lời khỏi Cổng thông tin và mọi kênh công khai",
+            "Gỡ câu trả lời",
+            APPROVER,
+            (
+                Field(
+                    "reason",
+                    "Lý do gỡ",
+                    required=True,
+                    multiline=True,
+                    hint="Ghi vào diễn biến xử lý cùng tên bạn. Không thể đăng lại câu trả lời đã gỡ.",
+                ),
+            ),
+            "ticket_withdrawn",
+            danger=True,
+        ),
         ActionSpec(
             "note",
             "Thêm ghi chú nội bộ",
@@ -415,6 +435,9 @@ _SAYINGS: tuple[tuple[re.Pattern[str], str], ...] = (
         "dup",
     ),
     (re.compile(r"^requires role: (.+)$"), "role"),
+    (re.compile(r"^not one of the Department's units; pick one from the list$"), "unit"),
+    (re.compile(r"^(.+) is retired; pick a unit in service$"), "retired"),
+    (re.compile(r"^only a published answer can be withdrawn.*$"), "unpublished"),
 )
 
 
@@ -439,4 +462,10 @@ def say(message: str) -> str:
             return "Hãy đánh dấu trùng với phản ánh gốc (không phải một phản ánh trùng hay chính nó)."
         if kind == "role":
             return "Việc này không thuộc vai trò của tài khoản bạn."
+        if kind == "unit":
+            return "Chọn một đơn vị trong danh sách đơn vị của Sở."
+        if kind == "retired":
+            return f"{match[1]} đã ngừng hoạt động: chọn đơn vị khác."
+        if kind == "unpublished":
+            return "Phản ánh này chưa có câu trả lời đăng công khai nên không có gì để gỡ."
     return message

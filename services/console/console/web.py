@@ -65,6 +65,11 @@ MESSAGES = {
     "ticket_answered": "Đã lưu câu trả lời. Bản công khai bên cạnh là đúng những gì người dân sẽ thấy.",
     "ticket_approved": "Đã phê duyệt đúng bản công khai này.",
     "ticket_published": "Đã đăng câu trả lời.",
+    "ticket_withdrawn": "Đã gỡ câu trả lời khỏi Cổng thông tin và mọi kênh công khai.",
+    "unit_added": "Đã thêm đơn vị.",
+    "unit_renamed": "Đã đổi tên đơn vị; các phản ánh của đơn vị mang tên mới.",
+    "unit_retired": "Đơn vị đã ngừng hoạt động: không giao thêm phản ánh cho đơn vị này.",
+    "unit_restored": "Đã khôi phục đơn vị.",
 }
 
 
@@ -196,8 +201,11 @@ def nav_for(account: Account) -> list[tuple[str, str]]:
         items.append((f"{PREFIX}/inbox", "Chờ phê duyệt"))
     if account.has(Role.EDITOR, Role.APPROVER):
         items.append((f"{PREFIX}/articles", "Tin bài"))
+        items.append((f"{PREFIX}/documents", "Văn bản"))
     if account.has(Role.HOTLINE, Role.APPROVER):
         items.append((f"{PREFIX}/hotline", "Đường dây nóng"))
+    if account.has(Role.ADMIN):
+        items.append((f"{PREFIX}/units", "Đơn vị"))
     items.append((f"{PREFIX}/account/password", "Đổi mật khẩu"))
     return items
 

@@ -46,6 +46,16 @@ def _ticket(request: Request, session: CurrentSession, ticket_id: int) -> dict[s
     return found
 
 
+def _units(request: Request, session: CurrentSession, *, retired: bool = False) -> list[str]:
+    """The Department's units by name (in service only, unless `retired`); empty when the
+    hotline cannot be asked (the form then takes the name as typed and the API checks it)."""
+    try:
+        found = owners_of(request).call("hotline", "GET", "/v1/units", account=session.account)
+    except (OwnerRefused, OwnerUnavailable):
+        return []
+    return [str(u["name"]) for u in found.get("items", []) if retired or u.get("active")]
+
+
 def _refused_page(request: Request, refused: OwnerRefused) -> HTMLResponse:
     if refused.status_code == 404:
         return refused_page(request, refused, message="Không tìm thấy phản ánh này. Hãy mở lại từ danh sách.")
@@ -107,6 +117,7 @@ def queue(
         statuses=hd.STATUS_LABELS,
         kinds=hd.KIND_LABELS,
         channels=hd.CHANNEL_LABELS,
+        units=_units(request, session, retired=True),
         can_log=session.account.has(Role.HOTLINE),
         today=today,
     )
@@ -201,6 +212,7 @@ def _ticket_page(
         channels=hd.CHANNEL_LABELS,
         answer_page=hd.portal_answer_page(portal_url, str(ticket["tracking_code"])),
         notes=[line for line in str(ticket.get("internal_notes") or "").splitlines() if line.strip()],
+        choices={"units": _units(request, session)} if "assign" in allowed else {},
     )
 
 

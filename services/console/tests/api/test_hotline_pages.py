@@ -31,7 +31,7 @@ def ticket(status: str = "assigned", **more: Any) -> dict[str, Any]:
         "assigned": ["assign", "wait", "answer", "mark-duplicate"],
         "answered": ["answer", "approve"],
         "approved": ["publish"],
-        "published": ["close"],
+        "published": ["close", "withdraw"],
     }[status]
     return {
         "id": 7,
@@ -125,6 +125,32 @@ class StandIn:
                 for i, status, subject, kind, channel, unit, days in rows
             ]
             return {"items": items, "total": 3, "page": 1, "size": 50}
+
+        self.units = [
+            {"id": 1, "name": "Phòng Quản lý xây dựng", "active": True},
+            {"id": 2, "name": "Thanh tra Sở", "active": True},
+            {"id": 3, "name": "Phòng Cũ", "active": False},
+        ]
+
+        @self.app.get("/v1/units")
+        def units() -> dict[str, Any]:
+            return {"items": self.units}
+
+        @self.app.post("/v1/units")
+        async def add_unit(request: Request) -> Any:
+            self.sent.append(("add-unit", await request.json()))
+            if self.refuse:
+                status_code, answer = self.refuse
+                return JSONResponse(answer, status_code=status_code)
+            return JSONResponse({"id": 9, "name": "x", "active": True}, status_code=201)
+
+        @self.app.patch("/v1/units/{unit_id}")
+        async def change_unit(unit_id: int, request: Request) -> Any:
+            self.sent.append((f"unit-{unit_id}", await request.json()))
+            if self.refuse:
+                status_code, answer = self.refuse
+                return JSONResponse(answer, status_code=status_code)
+            return {"id": unit_id, "name": "x", "active": True}
 
         @self.app.get("/v1/tickets/{ticket_id}")
         def read(ticket_id: int) -> dict[str, Any]:
@@ -349,3 +375,82 @@ def test_an_officer_writes_the_answer_beside_the_public_version(desk, add_accoun
         and saved.headers["location"] == "/console/hotline/7/answer?msg=ticket_answered"
     )
     assert stand_in.sent[-1] == ("answer", {"answer": "Kính gửi ông", "redact": ["tổ 5", "ngõ 3"]})
+
+
+def test_assignment_picks_a_unit_in_service_from_the_list(desk, add_account, stand_in) -> None:
+    add_account("hoa.le", "hotline")
+    sign_in(desk, "hoa.le", PASSWORD)
+    page = desk.get("/console/hotline/7").text
+    assert '<select id="assign-unit" name="unit" required>' in page
+    assert '<option value="Thanh tra Sở">' in page and "Phòng Cũ" not in page  # retired: not offered
+    token = csrf_of(desk, "/console/hotline/7")
+    not_listed = {"field": "unit", "message": "not one of the Department's units; pick one from the list"}
+    stand_in.refuse = (422, {"detail": "unit: x", "errors": [not_listed]})
+    refused = desk.post("/console/hotline/7/assign", data={"csrf_token": token, "unit": "Phòng Ma"})
+    assert refused.status_code == 422 and 'id="assign-unit-error"' in refused.text
+    assert "Chọn một đơn vị trong danh sách đơn vị của Sở." in refused.text
+    # The queue filters by any unit, retired ones included (their old tickets).
+    queue = desk.get("/console/hotline").text
+    assert '<select id="unit" name="unit">' in queue and "<option>Phòng Cũ</option>" in queue
+
+
+def test_only_an_approver_is_offered_the_withdrawal_and_it_sends_the_reason(
+    desk, add_account, stand_in
+) -> None:
+    stand_in.status = "published"
+    add_account("hoa.le", "hotline")
+    add_account("lanh.dao", "approver")
+    sign_in(desk, "hoa.le", PASSWORD)
+    officer_page = desk.get("/console/hotline/7").text
+    assert 'action="/console/hotline/7/withdraw"' not in officer_page
+    token = csrf_of(desk, "/console/hotline/7")
+    assert (
+        desk.post("/console/hotline/7/withdraw", data={"csrf_token": token, "reason": "x"}).status_code == 403
+    )
+    assert ("withdraw", {"reason": "x"}) not in stand_in.sent
+
+    desk.cookies.clear()
+    sign_in(desk, "lanh.dao", PASSWORD)
+    page = desk.get("/console/hotline/7").text
+    assert 'action="/console/hotline/7/withdraw"' in page and "Gỡ câu trả lời" in page
+    token = csrf_of(desk, "/console/hotline/7")
+    empty = desk.post("/console/hotline/7/withdraw", data={"csrf_token": token, "reason": ""})
+    assert empty.status_code == 422 and 'id="withdraw-reason-error"' in empty.text
+    done = desk.post("/console/hotline/7/withdraw", data={"csrf_token": token, "reason": "Lộ số nhà"})
+    assert done.status_code == 303 and done.headers["location"] == "/console/hotline/7?msg=ticket_withdrawn"
+    assert stand_in.sent[-1] == ("withdraw", {"reason": "Lộ số nhà"})
+
+
+def test_the_units_list_is_an_admins_and_says_each_refusal_beside_its_field(
+    desk, add_account, stand_in
+) -> None:
+    add_account("hoa.le", "hotline")
+    add_account("quan.tri", "admin")
+    sign_in(desk, "hoa.le", PASSWORD)
+    assert desk.get("/console/units").status_code == 403
+    assert "/console/units" not in desk.get("/console/").text  # not in the menu either
+    token = csrf_of(desk, "/console/hotline")
+    assert desk.post("/console/units", data={"csrf_token": token, "name": "Phòng Mới"}).status_code == 403
+
+    desk.cookies.clear()
+    sign_in(desk, "quan.tri", PASSWORD)
+    page = desk.get("/console/units")
+    assert page.status_code == 200 and 'href="/console/units"' in page.text
+    assert "Thanh tra Sở" in page.text and "Khôi phục" in page.text and "Ngừng hoạt động" in page.text
+    token = csrf_of(desk, "/console/units")
+    assert desk.post("/console/units", data={"csrf_token": "forged", "name": "Phòng Mới"}).status_code == 403
+    blank = desk.post("/console/units", data={"csrf_token": token, "name": "  "})
+    assert blank.status_code == 422 and 'id="new-name-error"' in blank.text
+    added = desk.post("/console/units", data={"csrf_token": token, "name": " Phòng  Mới "})
+    assert added.status_code == 303 and added.headers["location"] == "/console/units?msg=unit_added"
+    assert stand_in.sent[-1] == ("add-unit", {"name": "Phòng Mới"})
+    clash = {"field": "name", "message": "a unit named Thanh tra Sở already exists (in service)"}
+    stand_in.refuse = (422, {"detail": "name: x", "errors": [clash]})
+    renamed = desk.post("/console/units/1", data={"csrf_token": token, "name": "Thanh tra Sở"})
+    assert renamed.status_code == 422 and 'id="unit-1-error"' in renamed.text
+    assert "Đã có đơn vị trùng tên này" in renamed.text
+    stand_in.refuse = None
+    assert desk.post("/console/units/2/retire", data={"csrf_token": token}).status_code == 303
+    assert stand_in.sent[-1] == ("unit-2", {"active": False})
+    assert desk.post("/console/units/3/restore", data={"csrf_token": token}).status_code == 303
+    assert stand_in.sent[-1] == ("unit-3", {"active": True})
