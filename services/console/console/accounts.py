@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -118,6 +118,21 @@ def demo_accounts(engine: Engine) -> list[str]:
         return list(
             session.execute(select(db.accounts.c.username).where(db.accounts.c.demo.is_(True))).scalars()
         )
+
+
+def display_names(engine: Engine, usernames: Iterable[str]) -> dict[str, str]:
+    """The full names of the accounts named (the subjects the owners record as who did what);
+    a username with no account is left out."""
+    wanted = sorted(set(usernames))
+    if not wanted:
+        return {}
+    with Session(engine) as session:
+        rows = session.execute(
+            select(db.accounts.c.username, db.accounts.c.display_name).where(
+                db.accounts.c.username.in_(wanted)
+            )
+        )
+        return {username: name for username, name in rows}
 
 
 def set_disabled(engine: Engine, username: str, disabled: bool, *, now: datetime) -> None:

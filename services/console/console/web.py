@@ -52,6 +52,8 @@ MESSAGES = {
     "article_unpublished": "Đã gỡ bài viết khỏi cổng.",
     "article_archived": "Đã chuyển bài viết vào lưu trữ.",
     "article_restored": "Đã khôi phục phiên bản thành bản nháp mới.",
+    "document_filed": "Đã nhập văn bản; văn bản được công khai ngay trên các kênh.",
+    "document_corrected": "Đã đính chính văn bản; giá trị cũ và mới có trong lịch sử đính chính bên dưới.",
     "ticket_logged": "Đã ghi nhận cuộc gọi thành phản ánh mới.",
     "ticket_accepted": "Đã thụ lý phản ánh.",
     "ticket_assigned": "Đã giao đơn vị xử lý.",
