@@ -2,10 +2,11 @@
 
 With the keyboard alone (Tab, Enter, Space, typing; the desk's address typed like any
 other), an officer logs a phone call (first sent empty: the errors stand beside their
-fields), accepts it, assigns it and writes an answer holding a phone number and a CCCD
-number; the public preview marks both hidden. An approver, in another browser, approves
-that preview and publishes it. Then every hotline page, for the officer and the approver,
-has no serious or critical axe-core violation and does not scroll sideways at 390 px.
+fields), accepts it, assigns it to a unit picked from the Department's list and writes an
+answer holding a phone number and a CCCD number; the public preview marks both hidden. An
+approver, in another browser, approves that preview, publishes it, then withdraws it with a
+reason. Then every hotline page (and the admin's units list) has no serious or critical
+axe-core violation and does not scroll sideways at 390 px.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def test_a_phone_call_to_its_published_answer_with_the_keyboard_alone(system: Sy
 
         keys.activate("Thụ lý")
         assert "Đã thụ lý phản ánh." in main_text(page)
-        keys.type_into("Đơn vị xử lý (bắt buộc)", f"Phòng thử bàn phím {tag}")
+        keys.choose("Đơn vị xử lý (bắt buộc)", "Thanh tra Sở")
         keys.activate("Giao đơn vị")
         assert "Đã giao đơn vị xử lý." in main_text(page)
         assert "Còn hạn" in main_text(page)
@@ -82,6 +83,12 @@ def test_a_phone_call_to_its_published_answer_with_the_keyboard_alone(system: Sy
         assert "Đã đăng câu trả lời." in main_text(page)
         link = page.get_by_role("link", name="xem trang hỏi đáp", exact=False)
         assert "/hoi-dap/PAKN-" in str(link.get_attribute("href"))
+
+        keys.open(ticket_url)
+        keys.type_into("Lý do gỡ (bắt buộc)", f"Câu trả lời cần sửa ({tag})")
+        keys.activate("Gỡ câu trả lời")
+        shown = main_text(page)
+        assert "Đã gỡ câu trả lời khỏi Cổng thông tin" in shown and f"Câu trả lời cần sửa ({tag})" in shown
     finally:
         officer_context.close()
         approver_context.close()
@@ -112,6 +119,9 @@ def ticket_in(system: System, tag: str, steps: list[tuple[str, Role, dict[str, A
 
 def test_every_hotline_page_is_accessible_and_fits_a_phone(system: System, browser: Any) -> None:
     tag = uuid.uuid4().hex[:6]
+    with system.hotline() as api:
+        added = api.post("/v1/units", json={"name": f"Phòng thử {tag}"}, headers=system.token(Role.ADMIN))
+        assert added.status_code == 201, added.text
     received = ticket_in(system, tag, [])
     handled = [
         ("accept", Role.HOTLINE, None),
@@ -129,7 +139,7 @@ def test_every_hotline_page_is_accessible_and_fits_a_phone(system: System, brows
         *(f"/console/hotline/{t}" for t in (received, answered, published)),
         *(f"/console/hotline/{t}/answer" for t in (received, answered, published)),
     ]
-    pages = {"duongday": [*common, "/console/hotline/new"], "pheduyet": common}
+    pages = {"duongday": [*common, "/console/hotline/new"], "pheduyet": common, "quantri": ["/console/units"]}
     problems: dict[str, list[str]] = {}
     wide: list[str] = []
     for username, paths in pages.items():

@@ -2,8 +2,10 @@
 console): an officer logs a phone call, accepts and assigns it, writes an answer holding a
 phone number and a 12-digit citizen ID (CCCD) and sees both hidden and marked in the public
 preview; an approver approves exactly that preview and publishes it; the portal's answer
-page shows the answer without them. The rules (states, roles, redaction, the preview's
-digest) are the hotline API's: the pages only offer what the role and the state allow.
+page shows the answer without them; the citizen's one e-mail arrives at a real SMTP
+server; the approver withdraws the answer and it leaves the portal's pages. The units are
+the admin's list. The rules (states, roles, redaction, the preview's digest) are the
+hotline API's: the pages only offer what the role and the state allow.
 
 The system is shared with other tests: every subject and unit here carries a fragment of
 its own."""
@@ -16,8 +18,10 @@ import uuid
 import httpx
 
 from minhbach_testing.harness import System
+from minhbach_testing.notifier import Inbox, text_of
+from minhbach_testing.plugin import wait_until
 
-OFFICER, APPROVER, EDITOR = "duongday", "pheduyet", "bientap"
+OFFICER, APPROVER, EDITOR, ADMIN = "duongday", "pheduyet", "bientap", "quantri"
 PHONE, CCCD = "0913 246 802", "034185007788"
 MARK = '<mark class="redacted">[đã ẩn]</mark>'
 
@@ -34,9 +38,17 @@ def public_part(page: httpx.Response) -> str:
     return page.text[start : page.text.index("</section>", start)]
 
 
-def test_a_phone_call_from_intake_to_the_published_answer(system: System) -> None:
+def test_a_phone_call_from_intake_to_the_published_answer_and_its_withdrawal(
+    system: System, inbox: Inbox
+) -> None:
     tag = uuid.uuid4().hex[:8]
     unit = f"Phòng thử đường dây nóng {tag}"
+    citizen = f"khanh.{tag}@example.vn"
+    with system.console(ADMIN) as admin:
+        units = admin.get("/console/units")
+        added = admin.post("/console/units", data={"csrf_token": csrf(units), "name": unit})
+        assert added.status_code == 303, added.text
+        assert unit in admin.get(added.headers["location"]).text
     with system.console(OFFICER) as officer:
         form = officer.get("/console/hotline/new")
         assert form.status_code == 200, form.text
@@ -50,6 +62,7 @@ def test_a_phone_call_from_intake_to_the_published_answer(system: System) -> Non
                 "body": f"Người gọi hỏi hồ sơ cấp phép nộp đã lâu ({tag}).",
                 "name": "Đỗ Văn Khánh",
                 "phone": "0987 111 222",
+                "email": citizen,
                 "consent_to_publish": "1",
                 "note": "gọi lúc 9 giờ",
             },
@@ -69,6 +82,9 @@ def test_a_phone_call_from_intake_to_the_published_answer(system: System) -> Non
         assert accepted.status_code == 303, accepted.text
         missing = officer.post(f"{ticket_path}/assign", data={"csrf_token": token, "unit": ""})
         assert missing.status_code == 422 and 'id="assign-unit-error"' in missing.text
+        assert f'<option value="{unit}">' in missing.text  # picked from the Department's list
+        free_text = officer.post(f"{ticket_path}/assign", data={"csrf_token": token, "unit": f"Phòng {tag}"})
+        assert free_text.status_code == 422 and "Chọn một đơn vị trong danh sách" in free_text.text
         assigned = officer.post(f"{ticket_path}/assign", data={"csrf_token": token, "unit": unit})
         assert assigned.status_code == 303, assigned.text
 
@@ -118,9 +134,38 @@ def test_a_phone_call_from_intake_to_the_published_answer(system: System) -> Non
         assert f"/hoi-dap/{code.group(0)}.html" in page.text
         assert "Phê duyệt trả lời" in page.text and "Đăng công khai" in page.text
 
-    shown = system.wait_for_page(f"hoi-dap/{code.group(0)}.html", f"5 ngày làm việc ({tag})", timeout=20)
+    answer_page = f"hoi-dap/{code.group(0)}.html"
+    shown = system.wait_for_page(answer_page, f"5 ngày làm việc ({tag})", timeout=20)
     assert PHONE not in shown and CCCD not in shown
-    assert "0987 111 222" not in shown and "Đỗ Văn Khánh" not in shown
+    assert "0987 111 222" not in shown and "Đỗ Văn Khánh" not in shown and citizen not in shown
+    assert tag in system.portal_page("hoi-dap/index.html").text
+
+    # The citizen's e-mail: the answer as published, the link to it.
+    wait_until(lambda: inbox.to(citizen), timeout=20, message="the citizen's reply e-mail")
+    [mail] = inbox.to(citizen)
+    body = text_of(mail)
+    assert f"5 ngày làm việc ({tag})" in body and PHONE not in body and CCCD not in body
+    assert f"/hoi-dap/{code.group(0)}.html" in body
+
+    with system.console(APPROVER) as approver:
+        page = approver.get(ticket_path)
+        withdrawn = approver.post(
+            f"{ticket_path}/withdraw", data={"csrf_token": csrf(page), "reason": f"Cần sửa nội dung {tag}"}
+        )
+        assert withdrawn.status_code == 303, withdrawn.text
+        page = approver.get(withdrawn.headers["location"])
+        assert "Đã gỡ câu trả lời" in page.text and f"Cần sửa nội dung {tag}" in page.text
+        assert f'action="{ticket_path}/withdraw"' not in page.text  # nothing left to withdraw
+
+    wait_until(
+        lambda: f"5 ngày làm việc ({tag})" not in system.portal_page(answer_page).text,
+        timeout=20,
+        message="the answer leaves its page",
+    )
+    assert tag not in system.portal_page("hoi-dap/index.html").text
+    assert tag not in system.portal_page("index.html").text
+    assert len(inbox.to(citizen)) == 1  # one e-mail per answer, withdrawal or not
+    assert citizen not in system.logs()  # no personal data in any log line
     assert ticket_id > 0
 
 
