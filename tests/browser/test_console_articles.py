@@ -13,7 +13,7 @@ import pytest
 
 from minhbach_shared.auth import Role
 from minhbach_testing.harness import VIETNAM, System
-from minhbach_testing.plugin import png
+from minhbach_testing.plugin import png, wait_until
 from tests.browser.test_console_pages import OFFICE, PHONE, context_for, serious_violations, sign_in
 
 __all__ = ["context_for"]  # the fixture, shared with the console's other pages
@@ -122,3 +122,74 @@ def test_no_article_page_scrolls_sideways_on_a_phone(
         if not page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"):
             wide.append("the preview")
     assert wide == []
+
+
+def test_a_propaganda_panel_goes_live_at_its_time_and_leaves_at_its_expiry(
+    system: System, context_for: Any
+) -> None:
+    """The editor writes a panel (pa-nô) with a cover image and a panel image uploaded from
+    the page and submits it; the approver schedules it with an expiry, in Vietnam time; the
+    content worker's schedule is run at chosen moments (time moved, not slept): not before
+    its time, on the portal with both images at its time, gone at its expiry."""
+    from tests.e2e.test_content_disclosure import apply_schedule
+
+    tag = uuid.uuid4().hex[:8]
+    title = f"Pa-nô hướng dẫn nộp hồ sơ trực tuyến {tag}"
+    start = (datetime.now(VIETNAM) + timedelta(days=4)).replace(second=0, microsecond=0, tzinfo=None)
+    end = start + timedelta(days=7)
+    page = context_for(**OFFICE).new_page()
+    sign_in(page, system, "bientap")
+    page.goto(f"{system.console_url}/console/articles/new")
+    page.get_by_label("Tiêu đề").fill(title)
+    page.get_by_label("Chuyên mục").select_option(label="Pa-nô tuyên truyền")
+    page.get_by_label("Tóm tắt").fill("Nộp hồ sơ cấp phép xây dựng qua Cổng dịch vụ công.")
+    page.get_by_label("Nội dung").fill("## Ba bước\n\n1. Đăng nhập\n2. Nộp hồ sơ\n3. Nhận kết quả")
+    page.set_input_files(
+        "#cover_file",
+        files=[{"name": f"bia-{tag}.png", "mimeType": "image/png", "buffer": png(64, 40, (20, 90, 160))}],
+    )
+    page.set_input_files(
+        "#attachment_files",
+        files=[{"name": f"pano-{tag}.png", "mimeType": "image/png", "buffer": png(60, 90, (200, 40, 40))}],
+    )
+    with page.expect_navigation():
+        page.get_by_role("button", name="Lưu và trình duyệt").click()
+    assert "Chờ duyệt" in page.inner_text("main"), page.inner_text("main")[:500]
+    article_url = page.url.split("?")[0]
+
+    page = context_for(**OFFICE).new_page()
+    sign_in(page, system, "pheduyet")
+    page.goto(article_url)
+    page.get_by_label("Hẹn giờ đăng (giờ Việt Nam)").fill(start.strftime("%d/%m/%Y %H:%M"))
+    page.get_by_label("Tự gỡ lúc (không bắt buộc)").fill(end.strftime("%d/%m/%Y %H:%M"))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Hẹn giờ đăng").click()
+    scheduled = page.locator("#scheduled-at").inner_text()
+    assert start.strftime("%d/%m/%Y %H:%M") in scheduled and end.strftime("%d/%m/%Y %H:%M") in scheduled
+
+    with system.content() as api:
+        article_id = int(article_url.rsplit("/", 1)[1])
+        slug = api.get(f"/v1/articles/{article_id}/draft", headers=system.token(Role.EDITOR)).json()["slug"]
+    path = f"tuyen-truyen/{slug}.html"
+    apply_schedule(system, (start - timedelta(minutes=1)).replace(tzinfo=VIETNAM))
+    assert system.portal_page(path).status_code == 404  # not before its time
+    apply_schedule(system, start.replace(tzinfo=VIETNAM))
+    system.wait_for_page(path, title)
+
+    portal = context_for(**OFFICE).new_page()
+    portal.goto(f"{system.pages_url}/portal/{path}")
+    assert portal.locator("figure.cover img").count() == 1
+    assert portal.locator("figure.panel img").count() == 1
+    loaded = portal.evaluate("Array.from(document.images, i => i.complete && i.naturalWidth > 0)")
+    assert loaded and all(loaded), loaded  # both images really load from the content service
+    portal.goto(f"{system.pages_url}/portal/tuyen-truyen/index.html")
+    assert title in portal.inner_text("main")
+
+    apply_schedule(system, end.replace(tzinfo=VIETNAM))
+    wait_until(
+        lambda: title not in system.portal_page("tuyen-truyen/index.html").text,
+        timeout=20,
+        message="the panel leaves its list at its expiry",
+    )
+    portal.goto(f"{system.pages_url}/portal/{path}")
+    assert portal.locator("figure.panel img").count() == 0  # its page says it is no longer shown
