@@ -235,3 +235,51 @@ def test_send_back_needs_a_reason_and_the_editor_sees_it(system: System) -> None
         # A hotline officer gets nothing here.
         with system.console("duongday") as officer:
             assert officer.get(f"/console/articles/{article_id}").status_code == 403
+
+
+def test_linked_procedures_are_picked_with_the_search(system: System) -> None:
+    """Typed without diacritics, the search finds the procedures in force; "Thêm" adds a
+    code once, keeps everything else typed, and the saved article links it."""
+    title = f"Bài liên kết thủ tục {fragment()}"
+    with system.console(EDITOR) as editor:
+        page = editor.get("/console/articles/new")
+        typed = {"csrf_token": csrf(page), "title": title, "category": "news", "body": "Nội dung."}
+        found = editor.post(
+            "/console/articles/new",
+            data={**typed, "procedure_q": "giay phep xay dung", "intent": "find-procedures"},
+        )
+        assert (
+            found.status_code == 200
+            and 'aria-label="Thủ tục tìm thấy cho “giay phep xay dung”"' in found.text
+        )
+        assert 'name="add_procedure" value="MB.XD.001"' in found.text and f'value="{title}"' in found.text
+        added = editor.post(
+            "/console/articles/new",
+            data={
+                **typed,
+                "procedure_q": "giay phep xay dung",
+                "procedure_codes": "",
+                "add_procedure": "MB.XD.001",
+            },
+        )
+        assert 'id="procedure_codes" name="procedure_codes" value="MB.XD.001"' in added.text
+        assert 'name="add_procedure" value="MB.XD.001"' not in added.text  # "Đã thêm" instead
+        again = editor.post(
+            "/console/articles/new",
+            data={
+                **typed,
+                "procedure_q": "giay phep xay dung",
+                "procedure_codes": "MB.XD.001",
+                "add_procedure": "MB.XD.003",
+            },
+        )
+        assert 'value="MB.XD.001, MB.XD.003"' in again.text
+        nothing = editor.post(
+            "/console/articles/new",
+            data={**typed, "procedure_q": "zzzz khong co", "intent": "find-procedures"},
+        )
+        assert "Không tìm thấy thủ tục đang có hiệu lực nào" in nothing.text
+        article_id = write(editor, title, procedure_codes="MB.XD.001, MB.XD.003")
+    with system.content() as api:
+        draft = api.get(f"/v1/articles/{article_id}/draft", headers=system.token(Role.EDITOR)).json()
+    assert draft["content"]["procedure_codes"] == ["MB.XD.001", "MB.XD.003"]

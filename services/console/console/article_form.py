@@ -214,6 +214,14 @@ def split_codes(raw: str) -> list[str]:
     return list(dict.fromkeys(p for p in re.split(r"[\s,;]+", raw) if p))
 
 
+def add_code(codes: str, code: str) -> str:
+    """The codes as typed, with `code` added once at the end (the picker's "Thêm")."""
+    present = split_codes(codes)
+    if code in present:
+        return ", ".join(present)
+    return ", ".join([*present, code])
+
+
 def _attached(form: Mapping[str, Any], prefix: str) -> Attached | None:
     sha = _text(form.get(f"{prefix}id"), 64).lower()
     if not SHA256.match(sha) or form.get(f"{prefix}remove"):

@@ -28,6 +28,7 @@ ApproverOnly = requires(Role.APPROVER)
 ArticleId = Path(ge=1, le=2**53)
 RevisionNo = Path(ge=1, le=2**31)
 LIST_SIZE = 30
+PICKS = 10  # the procedure picker's results
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 
@@ -174,6 +175,29 @@ def _take_uploads(request: Request, session: CurrentSession, form: Any, draft: a
     return out
 
 
+@dataclass
+class Found:
+    """The procedure picker's search: what was asked, what the register found (None: not asked)."""
+
+    q: str = ""
+    items: list[dict[str, Any]] | None = None
+    problem: str = ""
+
+
+def _find_procedures(request: Request, session: CurrentSession, q: str) -> Found:
+    """Procedures in force matching `q` (accent-insensitive: the register's own search)."""
+    q = q.strip()[:200]
+    if not q:
+        return Found(q, None, "Gõ tên hoặc mã thủ tục để tìm.")
+    try:
+        found = owners_of(request).call(
+            "procedures", "GET", "/v1/procedures", account=session.account, params={"q": q, "size": PICKS}
+        )
+    except (OwnerUnavailable, OwnerRefused):
+        return Found(q, None, "Chưa tìm được: danh mục thủ tục đang không phản hồi. Có thể gõ mã trực tiếp.")
+    return Found(q, [{"code": p["code"], "name": p["name"]} for p in found.get("items", [])])
+
+
 def _form_page(
     request: Request,
     *,
@@ -184,6 +208,7 @@ def _form_page(
     uploaded: list[str] | None = None,
     preview: str | None = None,
     preview_problem: str = "",
+    found: Found | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     return render(
@@ -197,6 +222,8 @@ def _form_page(
         uploaded=uploaded or [],
         preview=preview,
         preview_problem=preview_problem,
+        found=found or Found(),
+        picked=af.split_codes(draft.procedure_codes),
         categories=af.CATEGORY_LABELS,
         labels=af.FIELD_LABELS,
     )
@@ -220,6 +247,10 @@ def _compose(request: Request, session: CurrentSession, form: Any, *, article_id
     the form comes back as typed, each error by its field."""
     draft = af.read_form(form)
     intent = str(form.get("intent", "save"))
+    picked = form.get("add_procedure")
+    if isinstance(picked, str) and af.CODE.match(picked.strip()):
+        draft.procedure_codes = af.add_code(draft.procedure_codes, picked.strip())
+        intent = "find-procedures"  # the list stays as it was, the code added
     article = {"id": article_id, "content": {"title": draft.title}} if article_id is not None else None
     uploads = _take_uploads(request, session, form, draft)
     if uploads.errors or uploads.problem:
@@ -232,9 +263,14 @@ def _compose(request: Request, session: CurrentSession, form: Any, *, article_id
             uploaded=uploads.done,
             status_code=503 if uploads.problem else 422,
         )
-    if intent in ("preview", "upload"):
+    if intent in ("preview", "upload", "find-procedures"):
         preview, preview_problem = (
             _preview(request, session, draft.body) if intent == "preview" else (None, "")
+        )
+        found = (
+            _find_procedures(request, session, str(form.get("procedure_q", "")))
+            if intent == "find-procedures"
+            else None
         )
         return _form_page(
             request,
@@ -243,6 +279,7 @@ def _compose(request: Request, session: CurrentSession, form: Any, *, article_id
             uploaded=uploads.done,
             preview=preview,
             preview_problem=preview_problem,
+            found=found,
         )
     errors = af.check(draft)
     if errors:
