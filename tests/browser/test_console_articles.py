@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from minhbach_shared.auth import Role
 from minhbach_testing.harness import VIETNAM, System
@@ -193,3 +194,47 @@ def test_a_propaganda_panel_goes_live_at_its_time_and_leaves_at_its_expiry(
     )
     portal.goto(f"{system.pages_url}/portal/{path}")
     assert portal.locator("figure.panel img").count() == 0  # its page says it is no longer shown
+
+
+def test_the_editor_previews_while_typing_and_shows_each_upload(system: System, context_for: Any) -> None:
+    """The live preview is the content service's rendering, sanitised, kept current while
+    typing; a file uploaded from the page shows its progress and lands in the list with
+    everything typed kept; a refused file says why beside its field."""
+    tag = uuid.uuid4().hex[:8]
+    page = context_for(**OFFICE).new_page()
+    sign_in(page, system, "bientap")
+    page.goto(f"{system.console_url}/console/articles/new")
+    page.get_by_label("Tiêu đề").fill(f"Bài xem trước {tag}")
+    page.get_by_label("Nội dung").fill(
+        "## Kết quả\n\n**Đậm** và <script>window.hacked = 1</script> [liên kết](javascript:x)"
+    )
+    page.locator("#live-preview-body h2").wait_for()
+    live = page.locator("#live-preview-body")
+    assert (
+        page.locator("#live-preview").is_visible()
+        and page.locator("#live-preview-heading").inner_text() == f"Bài xem trước {tag}"
+    )
+    assert live.locator("h2").inner_text() == "Kết quả" and live.locator("strong").inner_text() == "Đậm"
+    assert live.locator("script").count() == 0 and page.evaluate("window.hacked") is None
+    assert live.locator('a[href^="javascript"]').count() == 0
+    page.get_by_label("Nội dung").fill("## Đã sửa")
+    expect(page.locator("#live-preview-body h2")).to_have_text("Đã sửa")
+
+    page.set_input_files(
+        "#attachment_files",
+        files=[{"name": f"pano-{tag}.png", "mimeType": "image/png", "buffer": png(40, 60, (10, 10, 200))}],
+    )
+    page.get_by_role("button", name="Tải lên").click()
+    page.wait_for_selector("text=Đã tải lên 100%.")
+    assert f"pano-{tag}.png" in page.locator("ul.files").inner_text()
+    assert page.get_by_label("Tiêu đề").input_value() == f"Bài xem trước {tag}"
+    assert page.url.endswith("/console/articles/new")
+
+    page.set_input_files(
+        "#cover_file", files=[{"name": "anh.png", "mimeType": "image/png", "buffer": b"<html>"}]
+    )
+    page.get_by_role("button", name="Tải lên").click()
+    page.wait_for_selector("#cover_file-error")
+    assert "không đúng loại" in page.locator("#cover_file-error").inner_text()
+    assert f"pano-{tag}.png" in page.locator("ul.files").inner_text()  # the earlier upload is kept
+    assert serious_violations(page) == []

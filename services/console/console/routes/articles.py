@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
 from starlette.datastructures import UploadFile
 
 from console import article_form as af
@@ -331,6 +332,24 @@ def _compose(request: Request, session: CurrentSession, form: Any, *, article_id
         )
     message = "article_submitted" if intent == "submit" else "article_saved"
     return see_other(f"{PREFIX}/articles/{article_id}", message=message)
+
+
+@router.post("/preview", response_class=HTMLResponse)
+def live_preview(request: Request, form: Form, session: CurrentSession = EditorOnly) -> HTMLResponse:
+    """The body as the portal will show it, as a fragment for the editor's live preview
+    (article_editor.js); the content service renders and sanitises it."""
+    body = af.read_form({"body": form.get("body", "")}).body
+    try:
+        shown = owners_of(request).call(
+            "content", "POST", "/v1/articles/preview", account=session.account, json={"body": body}
+        )
+    except OwnerUnavailable as down:
+        problem = f"Chưa xem trước được: {down.label} đang không phản hồi. Nội dung bạn viết vẫn còn."
+        return HTMLResponse(str(Markup('<p class="error-box">{}</p>').format(problem)), status_code=503)
+    except OwnerRefused as refused:
+        problem = f"Chưa xem trước được: {af.say(refused.detail)}"
+        return HTMLResponse(str(Markup('<p class="error-box">{}</p>').format(problem)), status_code=422)
+    return HTMLResponse(str(shown["body_html"]))
 
 
 @router.get("/new", response_class=HTMLResponse)

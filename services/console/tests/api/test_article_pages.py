@@ -47,6 +47,9 @@ def test_editors_do_not_publish_and_approvers_do_not_write(client, add_account) 
     assert client.get("/console/articles/new").status_code == 403
     assert client.post("/console/articles/new", data={"csrf_token": token, **ARTICLE}).status_code == 403
     assert (
+        client.post("/console/articles/preview", data={"csrf_token": token, "body": "x"}).status_code == 403
+    )
+    assert (
         client.post("/console/articles/1/revisions/1/restore", data={"csrf_token": token}).status_code == 403
     )
 
@@ -62,6 +65,7 @@ def test_forged_posts_are_refused(client, add_account) -> None:
         "/console/articles/3/send-back",
         "/console/articles/3/unpublish",
         "/console/articles/3/revisions/1/restore",
+        "/console/articles/preview",
     ):
         for token in ({}, {"csrf_token": "forged"}):
             answer = client.post(path, data={**token, **ARTICLE, "reason": "x"})
@@ -96,6 +100,9 @@ def test_when_the_content_service_is_down_the_editor_keeps_what_was_typed(client
         assert "# Kế hoạch\n\nNội dung **quan trọng**.</textarea>" in down.text
         assert 'value="MB.XD.001, MB.XD.002"' in down.text and 'value="cải cách, 2026"' in down.text
         assert '<option value="initiatives" selected>' in down.text
+    # The live preview's fragment says so too (503), never a 500.
+    live = client.post("/console/articles/preview", data={"csrf_token": form["csrf_token"], "body": "# x"})
+    assert live.status_code == 503 and "Chưa xem trước được" in live.text and "<html" not in live.text
     # The preview says it cannot be made, and keeps the form.
     preview = client.post("/console/articles/new", data={**form, "intent": "preview"})
     assert preview.status_code == 200
