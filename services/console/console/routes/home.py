@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from console import hotline_desk as hd
 from console.owners import OwnerRefused, OwnerUnavailable
 from console.web import PREFIX, Signed, console_of, render
 from minhbach_shared.auth import Role
@@ -77,6 +78,62 @@ def home(request: Request, session: Signed) -> HTMLResponse:
             _load(
                 Section("Quyết định đã duyệt, chờ ngày hiệu lực", empty="Không có."),
                 lambda: decisions("scheduled"),
+            )
+        )
+
+    def articles(state: str) -> list[dict[str, Any]]:
+        page = owners.call(
+            "content", "GET", "/v1/desk/articles", account=me, params={"state": state, "size": 100}
+        )
+        return [{**a, "task": "article"} for a in page["items"]]
+
+    if me.has(Role.EDITOR):
+        sections.append(
+            _load(
+                Section("Bài viết tôi đang soạn", empty="Không có bài nháp nào."),
+                lambda: [a for a in articles("draft") if a.get("head_author") == me.username],
+            )
+        )
+    if me.has(Role.APPROVER):
+        sections.append(
+            _load(
+                Section("Bài viết chờ tôi duyệt", empty="Không có bài nào chờ duyệt."),
+                # Four eyes, as the API: not the ones whose newest revision they wrote.
+                lambda: [a for a in articles("in_review") if a.get("head_author") != me.username],
+            )
+        )
+
+    def tickets(statuses: list[str], *, due_only: bool = False) -> list[dict[str, Any]]:
+        page = owners.call(
+            "hotline",
+            "GET",
+            "/v1/tickets",
+            account=me,
+            params={"status": statuses, "order": "due", "size": 100},
+        )
+        today = hd.today_in_vietnam()
+        out = []
+        for t in page["items"]:
+            mark = hd.deadline_mark(t.get("due_on"), today=today)
+            if due_only and (mark is None or mark.state == "on_time"):
+                continue
+            out.append({**t, "task": "ticket", "mark": mark})
+        return out
+
+    if me.has(Role.HOTLINE):
+        sections.append(
+            _load(
+                Section("Phản ánh quá hạn hoặc đến hạn hôm nay", empty="Không có phản ánh nào sắp quá hạn."),
+                lambda: tickets(list(hd.OPEN_STATUSES), due_only=True),
+            )
+        )
+    if me.has(Role.APPROVER):
+        sections.append(
+            _load(
+                Section(
+                    "Câu trả lời phản ánh chờ tôi duyệt hoặc đăng", empty="Không có câu trả lời nào chờ."
+                ),
+                lambda: tickets(["answered", "approved"]),
             )
         )
     if me.has(Role.EDITOR, Role.APPROVER, Role.OPERATOR):
