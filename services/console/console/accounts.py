@@ -3,6 +3,7 @@ names, sign out, change a password. Plain functions over an engine."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from collections.abc import Iterable, Iterator
@@ -35,8 +36,13 @@ from minhbach_shared.db import WRITE
 # Argon2id with pwdlib's defaults (OWASP's: 19 MiB, 2 passes); verify_and_update
 # re-hashes a stored password when those parameters change.
 passwords = PasswordHash((Argon2Hasher(),))
-# Checked against when the name is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = passwords.hash("not a password anyone has")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when the name is unknown, so a wrong name costs as long as a wrong
+    password. Made on first use, not at import (a hash costs ~50 ms every process would pay)."""
+    return passwords.hash("not a password anyone has")
 
 
 def _account(row: Row[Any]) -> Account:
@@ -226,7 +232,7 @@ def sign_in(
         if throttle.locked(account_failures=account_failures, client_failures=client_failures):
             record("locked")
             return Refused(locked=True, delay_s=0)
-        valid, new_hash = passwords.verify_and_update(password, row.password_hash if row else _DUMMY_HASH)
+        valid, new_hash = passwords.verify_and_update(password, row.password_hash if row else _dummy_hash())
         if row is None or not valid:
             record("wrong")
             failures = max(account_failures, client_failures) + 1
