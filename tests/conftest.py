@@ -1,5 +1,6 @@
 """Debian's Chromium, headless, driven by Playwright: one browser per test module
-(tests/browser, and the live compose test in tests/compose).
+(tests/browser, and the live compose test in tests/compose); and a real SMTP server
+where a running system's notifier sends its mail (tests/e2e, tests/browser).
 
 Never `playwright install`: the browser is /usr/bin/chromium (apt-get install chromium
 fonts-noto-core, done by scripts/install-system-deps.sh).
@@ -40,3 +41,14 @@ def browser() -> Iterator[Any]:
             yield launched
         finally:
             launched.close()
+
+
+@pytest.fixture
+def inbox(system: Any) -> Iterator[Any]:
+    """A real SMTP server (aiosmtpd) where the system's notifier sends its mail."""
+    from minhbach_testing.notifier import Inbox, start_smtp
+
+    handler = Inbox()
+    controller = start_smtp(system.smtp_port, handler)
+    yield handler
+    controller.stop()

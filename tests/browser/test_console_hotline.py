@@ -5,8 +5,11 @@ other), an officer logs a phone call (first sent empty: the errors stand beside 
 fields), accepts it, assigns it to a unit picked from the Department's list and writes an
 answer holding a phone number and a CCCD number; the public preview marks both hidden. An
 approver, in another browser, approves that preview, publishes it, then withdraws it with a
-reason. Then every hotline page (and the admin's units list) has no serious or critical
-axe-core violation and does not scroll sideways at 390 px.
+reason. The portal (in the browser too) shows the answer without the numbers, the
+citizen's one e-mail arrives at a real SMTP server, and after the withdrawal the answer
+is gone from its page and from the Q&A list. Then every hotline page (and the admin's
+units list) has no serious or critical axe-core violation and does not scroll sideways at
+390 px.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from typing import Any
 
 from minhbach_shared.auth import Role
 from minhbach_testing.harness import System
+from minhbach_testing.notifier import Inbox, text_of
+from minhbach_testing.plugin import wait_until
 from tests.browser.console_keyboard import main_text, sign_in
 from tests.browser.test_console_pages import serious_violations
 
@@ -30,8 +35,11 @@ PHONE = {
 NO_SIDEWAYS = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
 
 
-def test_a_phone_call_to_its_published_answer_with_the_keyboard_alone(system: System, browser: Any) -> None:
+def test_a_phone_call_to_its_published_answer_with_the_keyboard_alone(
+    system: System, browser: Any, inbox: Inbox
+) -> None:
     tag = uuid.uuid4().hex[:6].upper()
+    citizen = f"lan.{tag.lower()}@example.vn"
     officer_context = browser.new_context(**OFFICE)
     approver_context = browser.new_context(**OFFICE)
     try:
@@ -51,6 +59,7 @@ def test_a_phone_call_to_its_published_answer_with_the_keyboard_alone(system: Sy
         keys.type_into("Nội dung người dân trình bày (bắt buộc)", f"Người gọi hỏi lệ phí ({tag}).")
         keys.type_into("Họ và tên người gọi (bắt buộc)", "Vũ Thị Lan")
         keys.type_into("Số điện thoại", "0977 135 246")
+        keys.type_into("Thư điện tử", citizen)
         keys.check("Người gọi đồng ý công khai câu hỏi và câu trả lời (đã ẩn thông tin cá nhân)")
         keys.activate("Ghi nhận")
         assert "Đã ghi nhận cuộc gọi thành phản ánh mới." in main_text(page)
@@ -82,13 +91,33 @@ def test_a_phone_call_to_its_published_answer_with_the_keyboard_alone(system: Sy
         keys.activate("Đăng lên Cổng thông tin")
         assert "Đã đăng câu trả lời." in main_text(page)
         link = page.get_by_role("link", name="xem trang hỏi đáp", exact=False)
-        assert "/hoi-dap/PAKN-" in str(link.get_attribute("href"))
+        answer_url = str(link.get_attribute("href"))
+        assert "/hoi-dap/PAKN-" in answer_url
+        answer_path = answer_url.split("/portal/", 1)[1]
+        system.wait_for_page(answer_path, f"Lệ phí là 75.000 đồng ({tag})", timeout=20)
+        portal = officer_context.new_page()
+        portal.goto(f"{system.pages_url}/portal/{answer_path}")
+        public = portal.inner_text("main")
+        assert f"Lệ phí là 75.000 đồng ({tag})" in public
+        assert "0977 135 246" not in public and "034185004321" not in public and "Vũ Thị Lan" not in public
+        wait_until(lambda: inbox.to(citizen), timeout=20, message="the citizen's reply e-mail")
+        assert f"Lệ phí là 75.000 đồng ({tag})" in text_of(inbox.to(citizen)[0])
 
         keys.open(ticket_url)
         keys.type_into("Lý do gỡ (bắt buộc)", f"Câu trả lời cần sửa ({tag})")
         keys.activate("Gỡ câu trả lời")
         shown = main_text(page)
         assert "Đã gỡ câu trả lời khỏi Cổng thông tin" in shown and f"Câu trả lời cần sửa ({tag})" in shown
+        wait_until(
+            lambda: f"75.000 đồng ({tag})" not in system.portal_page(answer_path).text,
+            timeout=20,
+            message="the answer leaves its page",
+        )
+        portal.goto(f"{system.pages_url}/portal/{answer_path}")
+        assert f"75.000 đồng ({tag})" not in portal.inner_text("main")
+        portal.goto(f"{system.pages_url}/portal/hoi-dap/index.html")
+        assert tag not in portal.inner_text("main")
+        assert len(inbox.to(citizen)) == 1  # one e-mail per answer
     finally:
         officer_context.close()
         approver_context.close()
