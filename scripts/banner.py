@@ -29,15 +29,16 @@ Minh Bạch is starting (Ctrl-C stops everything).
   Content API + docs        {url("CONTENT_PORT", 8002, "/docs")}
   Hotline API + docs        {url("HOTLINE_PORT", 8003, "/docs")}
   Notifier API + docs       {notifier}/docs
-  Disclosure report         {notifier}/v1/disclosure/report
-  Queues                    {notifier}/v1/ops/queues
+  Disclosure report         {notifier}/v1/disclosure/report   (operator token)
+  Queues                    {notifier}/v1/ops/queues   (operator token)
   Flower (Celery)           {url("MB_FLOWER_PORT", 5555)}
   dvc stand-in (received)   {url("DVC_STANDIN_PORT", 8010, "/received")}   (the external portal's webhooks)
 
 Demo accounts for the console (local only; production refuses to start with them):
 {accounts}
 
-Tokens for scripts: `make token ROLE=editor` (15 minutes, signed with the console's key).
+Tokens for scripts: `make token ROLE=editor` (15 minutes, signed with the console's key);
+the operator's reads need one: curl -H "Authorization: Bearer $(make -s token ROLE=operator)" ...
 Try:  curl '{procedures}/v1/procedures?q=giay+phep+xay+dung'
 """
 )

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 import httpx
 
+from minhbach_shared.auth import Role
 from minhbach_testing.harness import System, today_in_vietnam
 from minhbach_testing.plugin import wait_until
 
@@ -119,7 +120,9 @@ def test_the_disclosure_report_counts_the_centre(system: System, procedure_like)
 
     def row() -> dict[str, object] | None:
         with system.notifier() as api:
-            subjects = api.get("/v1/disclosure/report").json()["subjects"]
+            subjects = api.get("/v1/disclosure/report", headers=system.token(Role.OPERATOR)).json()[
+                "subjects"
+            ]
         found = [s for s in subjects if s["id"] == "E2E.KSK.3"]
         channels = found[0]["channels"] if found else {}
         done = all(channels.get(c, {}).get("state") == "current" for c in ("portal", "center"))

@@ -177,7 +177,11 @@ def test_incomplete_procedure_is_refused_with_its_missing_components_and_nothing
     # Other tests' changes may still be disclosed meanwhile: look at these subjects only.
     with system.notifier() as notifier:
         for code in ("E2E.OK.9", "E2E.BAD.1"):
-            found = notifier.get("/v1/deliveries", params={"subject_kind": "procedure", "subject_id": code})
+            found = notifier.get(
+                "/v1/deliveries",
+                params={"subject_kind": "procedure", "subject_id": code},
+                headers=system.token(Role.OPERATOR),
+            )
             assert found.status_code == 200 and found.json()["total"] == 0, (code, found.text)
     assert system.portal_page("thu-tuc/E2E.OK.9.html").status_code == 404
     assert "108/QĐ-SXD" not in system.portal_page("quyet-dinh/index.html").text

@@ -94,7 +94,11 @@ def test_procedure_put_in_force_amended_and_abolished_reaches_the_portal_signed(
     ids = [i["id"] for i in system.dvc_received() if i["id"].startswith("mb_procedure_E2E.DVC.1_")]
     assert ids == ["mb_procedure_E2E.DVC.1_v1", "mb_procedure_E2E.DVC.1_v2", "mb_procedure_E2E.DVC.1_v3"]
     with system.notifier() as api:
-        [channel] = [c for c in api.get("/v1/channels").json() if c["name"] == "dvc"]
+        [channel] = [
+            c
+            for c in api.get("/v1/channels", headers=system.token(Role.OPERATOR)).json()
+            if c["name"] == "dvc"
+        ]
     assert channel["health"] == "ok"
 
 
@@ -110,6 +114,7 @@ def test_the_portal_keeps_going_while_dvc_refuses_and_dvc_catches_up(system: Sys
                 rows = api.get(
                     "/v1/deliveries",
                     params={"channel": "dvc", "subject_kind": "procedure", "subject_id": "E2E.DVC.2"},
+                    headers=system.token(Role.OPERATOR),
                 ).json()["items"]
             return bool(rows) and rows[0]["attempts"] >= 1 and "503" in (rows[0]["last_error"] or "")
 

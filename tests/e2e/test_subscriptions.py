@@ -69,6 +69,10 @@ def test_follow_a_procedure_from_its_portal_page_to_the_change_email(system: Sys
     amend(system, "E2E.SUB.1", "503/QĐ-SXD", days=9)
     system.wait_for_page("thu-tuc/E2E.SUB.1.html", "9 ngày làm việc")
     with system.notifier() as api:
-        rows = api.get("/v1/deliveries", params={"channel": "email", "subject_id": "E2E.SUB.1"}).json()
+        rows = api.get(
+            "/v1/deliveries",
+            params={"channel": "email", "subject_id": "E2E.SUB.1"},
+            headers=system.token(Role.OPERATOR),
+        ).json()
     assert [(r["version"], r["status"]) for r in rows["items"]] == [(2, "sent")]
     assert len(mails(inbox, "Thay đổi")) == 1

@@ -102,7 +102,9 @@ def held(items: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
 def dvc_rows(system: System, **params: str) -> list[dict[str, Any]]:
     with system.notifier() as api:
         rows: list[dict[str, Any]] = api.get(
-            "/v1/deliveries", params={"channel": "dvc", "size": "200", **params}
+            "/v1/deliveries",
+            params={"channel": "dvc", "size": "200", **params},
+            headers=system.token(Role.OPERATOR),
         ).json()["items"]
     return rows
 

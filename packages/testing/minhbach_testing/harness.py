@@ -194,7 +194,7 @@ class SystemClient:
         with self.notifier() as api:
             for page in range(1, 1000):
                 params: dict[str, str | int] = {"status": status, **filters, "size": 200, "page": page}
-                got = api.get("/v1/deliveries", params=params)
+                got = api.get("/v1/deliveries", params=params, headers=self.token(Role.OPERATOR))
                 assert got.status_code == 200, got.text
                 items.extend(got.json()["items"])
                 if len(items) >= got.json()["total"]:

@@ -33,6 +33,10 @@ def get_parts(request: Request) -> Parts:
 
 PartsDep = Annotated[Parts, Depends(get_parts)]
 operator = require_roles(Role.OPERATOR)
+# Who follows a change to the channels: operators, and the editors and approvers whose
+# decisions they are (the console's disclosure tracker). Never anonymous: a delivery names
+# its subjects and its errors (stored without addresses).
+followers = require_roles(Role.OPERATOR, Role.EDITOR, Role.APPROVER)
 
 router = APIRouter(prefix="/v1", tags=["notifier"])
 center = APIRouter(prefix="/center", tags=["center"])
@@ -62,12 +66,12 @@ def preview_procedure(body: schemas.ProcedurePreview, parts: PartsDep) -> HTMLRe
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/channels", response_model=list[schemas.ChannelRead])
+@router.get("/channels", response_model=list[schemas.ChannelRead], dependencies=[followers])
 def list_channels(parts: PartsDep) -> list[dict[str, object]]:
     return operations.channel_status(parts)
 
 
-@router.get("/deliveries", response_model=schemas.DeliveryPage)
+@router.get("/deliveries", response_model=schemas.DeliveryPage, dependencies=[followers])
 def list_deliveries(
     parts: PartsDep,
     status: Annotated[schemas.DeliveryStatusName | None, Query()] = None,
@@ -103,12 +107,12 @@ def resync_channel(parts: PartsDep, name: Annotated[str, Path(max_length=30)]) -
     return schemas.ResyncRead(channel=name, deliveries=operations.resync(parts, name))
 
 
-@router.get("/disclosure/report", response_model=schemas.DisclosureReport)
+@router.get("/disclosure/report", response_model=schemas.DisclosureReport, dependencies=[operator])
 def disclosure_report(parts: PartsDep) -> dict[str, object]:
     return operations.disclosure_report(parts)
 
 
-@router.get("/ops/queues", response_model=schemas.QueuesRead)
+@router.get("/ops/queues", response_model=schemas.QueuesRead, dependencies=[operator])
 def queues(parts: PartsDep, request: Request) -> schemas.QueuesRead:
     dispatcher = parts.dispatcher
     dead = {c["name"]: c["dead"] for c in operations.channel_status(parts)}

@@ -9,11 +9,23 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
+
+# An address as mail servers quote it in a refusal ("<an@example.vn>: User unknown").
+_ADDRESS = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
+MAX_ERROR = 2000
+
+
+def stored_error(error: str) -> str:
+    """A failure as operators may read it: no one's address (a subscriber's, a citizen's),
+    and not longer than a page."""
+    return _ADDRESS.sub("<địa chỉ e-mail>", error)[:MAX_ERROR]
+
 
 SubjectKey = tuple[str, str]
 

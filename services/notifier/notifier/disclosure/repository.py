@@ -14,7 +14,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from notifier.db import chunks, deliveries, ledger, seen_events, subjects, upsert
-from notifier.disclosure.domain import Delivery, DeliveryStatus, SubjectKey, SubjectState
+from notifier.disclosure.domain import Delivery, DeliveryStatus, SubjectKey, SubjectState, stored_error
 
 PENDING = DeliveryStatus.PENDING.value
 
@@ -276,7 +276,9 @@ def mark_failed(
     session.execute(
         update(deliveries)
         .where(deliveries.c.id == delivery_id)
-        .values(attempts=attempts, status=status.value, next_attempt_at=next_at, last_error=error[:2000])
+        .values(
+            attempts=attempts, status=status.value, next_attempt_at=next_at, last_error=stored_error(error)
+        )
     )
 
 

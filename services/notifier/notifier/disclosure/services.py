@@ -496,8 +496,8 @@ def _run_email(parts: Parts, *, now: datetime | None = None) -> RunReport:
                     if smtp is not None:
                         mailer.send(smtp, message.job)
                 except OSError as exc:  # smtplib.SMTPException included
-                    # A refusal often quotes the address: operators see the error, not whose it was.
-                    error = f"{type(exc).__name__}: {exc}".replace(message.job.recipient, "<người nhận>")
+                    # A refusal often quotes the address: stored without it (stored_error).
+                    error = f"{type(exc).__name__}: {exc}"
                     _close(smtp)
                     smtp = None
             with parts.write() as session:

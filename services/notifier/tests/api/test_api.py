@@ -18,6 +18,11 @@ def client(settings, owner):
 
 
 @pytest.fixture
+def op(settings):
+    return auth(settings, Role.OPERATOR)
+
+
+@pytest.fixture
 def service(client):
     return client.app.state.parts
 
@@ -37,30 +42,34 @@ def test_platform_endpoints(client):
     assert "mb_http_requests_total" in client.get("/metrics").text
 
 
-def test_channels_show_backlog_and_lag(client, service, owner):
+def test_channels_show_backlog_and_lag(client, service, owner, op):
     publish(service, owner)
     # E-mail is listed too (its backlog and dead rows), after the disclosure channels.
-    portal, center, email = client.get("/v1/channels").json()
+    portal, center, email = client.get("/v1/channels", headers=op).json()
     assert email["name"] == "email" and email["backlog"] == 0
     assert portal["name"] == "portal" and portal["backlog"] == 1 and portal["health"] == "ok"
     assert center["name"] == "center" and center["backlog"] == 1
     assert portal["lag_s"] >= 0
     disclosure.run_channel(service, "portal")
-    assert client.get("/v1/channels").json()[0]["backlog"] == 0
+    assert client.get("/v1/channels", headers=op).json()[0]["backlog"] == 0
 
 
-def test_deliveries_page_and_filter(client, service, owner):
+def test_deliveries_page_and_filter(client, service, owner, op):
     publish(service, owner, "MB.XD.001")
     publish(service, owner, "MB.XD.002")
-    page = client.get("/v1/deliveries", params={"status": "pending", "channel": "portal", "size": 1}).json()
+    page = client.get(
+        "/v1/deliveries", headers=op, params={"status": "pending", "channel": "portal", "size": 1}
+    ).json()
     assert page["total"] == 2 and len(page["items"]) == 1 and page["size"] == 1
-    assert client.get("/v1/deliveries", params={"status": "sent"}).json()["total"] == 0
-    one = client.get("/v1/deliveries", params={"subject_kind": "procedure", "subject_id": "MB.XD.002"}).json()
+    assert client.get("/v1/deliveries", headers=op, params={"status": "sent"}).json()["total"] == 0
+    one = client.get(
+        "/v1/deliveries", headers=op, params={"subject_kind": "procedure", "subject_id": "MB.XD.002"}
+    ).json()
     assert sorted((d["subject_id"], d["channel"]) for d in one["items"]) == [
         ("MB.XD.002", "center"),
         ("MB.XD.002", "portal"),
     ]
-    bad = client.get("/v1/deliveries", params={"status": "nope", "size": 0})
+    bad = client.get("/v1/deliveries", headers=op, params={"status": "nope", "size": 0})
     assert bad.status_code == 422 and {e["field"] for e in bad.json()["errors"]} == {
         "query.status",
         "query.size",
@@ -74,29 +83,43 @@ def test_operator_endpoints_need_the_operator_role(client, settings):
         assert client.post(path, headers=auth(settings, Role.EDITOR)).status_code == 403
 
 
-def test_retry_and_resync(client, service, owner, settings):
-    op = auth(settings, Role.OPERATOR)
+def test_operator_reads_need_a_token_and_the_role(client, settings):
+    """Deliveries name their subjects and errors: never anonymous. Editors and approvers may
+    follow their changes (deliveries, channels); the report and the queues are operators'."""
+    for path in ("/v1/deliveries", "/v1/channels", "/v1/disclosure/report", "/v1/ops/queues"):
+        assert client.get(path).status_code == 401, path
+        assert client.get(path, headers=auth(settings, Role.HOTLINE)).status_code == 403, path
+        assert client.get(path, headers=auth(settings, Role.OPERATOR)).status_code == 200, path
+    for path in ("/v1/deliveries", "/v1/channels"):
+        assert client.get(path, headers=auth(settings, Role.EDITOR)).status_code == 200, path
+    for path in ("/v1/disclosure/report", "/v1/ops/queues"):
+        assert client.get(path, headers=auth(settings, Role.APPROVER)).status_code == 403, path
+
+
+def test_retry_and_resync(client, service, owner, op):
     assert client.post("/v1/deliveries/999/retry", headers=op).status_code == 404
     assert client.post("/v1/channels/fax/resync", headers=op).status_code == 404
     publish(service, owner)
     disclosure.run_channel(service, "portal")
-    [sent] = client.get("/v1/deliveries", params={"status": "sent", "channel": "portal"}).json()["items"]
+    [sent] = client.get("/v1/deliveries", headers=op, params={"status": "sent", "channel": "portal"}).json()[
+        "items"
+    ]
     conflict = client.post(f"/v1/deliveries/{sent['id']}/retry", headers=op)
     assert conflict.status_code == 409 and "sent" in conflict.json()["detail"]
     response = client.post("/v1/channels/portal/resync", headers=op)
     assert response.status_code == 202 and response.json() == {"channel": "portal", "deliveries": 1}
-    [pending] = client.get("/v1/deliveries", params={"status": "pending", "channel": "portal"}).json()[
-        "items"
-    ]
+    [pending] = client.get(
+        "/v1/deliveries", headers=op, params={"status": "pending", "channel": "portal"}
+    ).json()["items"]
     assert client.post(f"/v1/deliveries/{pending['id']}/retry", headers=op).json()["status"] == "pending"
 
 
-def test_disclosure_report_and_queues(client, service, owner):
+def test_disclosure_report_and_queues(client, service, owner, op):
     publish(service, owner)
-    report = client.get("/v1/disclosure/report").json()
+    report = client.get("/v1/disclosure/report", headers=op).json()
     assert report["subjects"][0]["channels"]["portal"]["state"] == "missing"
     disclosure.run_channel(service, "portal")
-    report = client.get("/v1/disclosure/report").json()
+    report = client.get("/v1/disclosure/report", headers=op).json()
     assert report["subjects"][0]["channels"]["portal"] | {"disclosed_at": None} == {
         "version": 1,
         "state": "current",
@@ -106,7 +129,7 @@ def test_disclosure_report_and_queues(client, service, owner):
     assert report["ticket_overdue"] == {"count": 0, "tickets": 0, "latest_received_at": None}
     # The direct run above cleared the flag, so this change queues a second message.
     publish(service, owner, "MB.XD.002")
-    queues = {q["queue"]: q for q in client.get("/v1/ops/queues").json()["queues"]}
+    queues = {q["queue"]: q for q in client.get("/v1/ops/queues", headers=op).json()["queues"]}
     assert set(queues) == {
         "events",
         "channel.portal",

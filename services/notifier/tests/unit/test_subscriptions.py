@@ -209,3 +209,26 @@ def test_portal_pages_carry_the_follow_form_where_it_makes_sense(in_force, owner
     assert action in field and '<input type="hidden" name="field" value="Hoạt động xây dựng">' in field
     ended = (settings.portal_dir / "thu-tuc/MB.NO.001.html").read_text(encoding="utf-8")
     assert "Đăng ký nhận thông báo" not in ended  # nothing left to follow
+
+
+class RefusingServer:
+    """A mail server that refuses every recipient, quoting the address back (as real ones do)."""
+
+    async def handle_RCPT(self, server, session, envelope_, address, rcpt_options):  # type: ignore[no-untyped-def]
+        return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+
+
+def test_a_refused_confirmation_is_stored_without_the_subscribers_address(in_force, smtp_port):
+    """Operators read delivery errors; a subscriber's address is not theirs to read (issue 12)."""
+    from minhbach_testing.notifier import start_smtp
+
+    controller = start_smtp(smtp_port, RefusingServer())  # type: ignore[arg-type]
+    try:
+        subscribing.subscribe(in_force, CITIZEN, procedure_code="MB.XD.001", field=None)
+        disclosure.run_channel(in_force, "email")
+    finally:
+        controller.stop()
+    with Session(in_force.engine) as s:
+        [error] = s.execute(select(deliveries.c.last_error).where(deliveries.c.channel == "email")).scalars()
+    assert "Recipient address rejected" in error and "<<địa chỉ e-mail>>" in error
+    assert CITIZEN not in error and "nguoidan" not in error
