@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from hotline.redaction import PLACEHOLDER, redact
+
+from .redaction_corpus import LOOKALIKES, PERSONAL, SUBMITTER
 
 PHONES = [
     "0912 345 678",
@@ -79,3 +83,66 @@ def test_a_whole_corpus_leaves_nothing_behind() -> None:
         assert value not in out
     assert not any(ch.isdigit() for ch in out)
     assert out.startswith(f"Ông {PLACEHOLDER} hỏi:")
+
+
+# The corpus (redaction_corpus.py): personal data between ⟦ and ⟧ in sentences people write,
+# and look-alikes that must come out exactly as they went in (issue 12).
+_MARKED = re.compile(r"⟦([^⟧]*)⟧")
+PERSONAL_CASES = [
+    pytest.param(sentence, id=f"{kind}-{i}")
+    for kind, sentences in PERSONAL.items()
+    for i, sentence in enumerate(sentences, 1)
+]
+
+
+def test_the_corpus_is_large_enough() -> None:
+    sentences = [s for group in PERSONAL.values() for s in group]
+    assert len(sentences) >= 150 and len(set(sentences)) == len(sentences)
+    assert sum(len(_MARKED.findall(s)) for s in sentences) >= 150
+    assert len(LOOKALIKES) >= 50 and len(set(LOOKALIKES)) == len(LOOKALIKES)
+
+
+@pytest.mark.parametrize("marked", PERSONAL_CASES)
+def test_personal_data_in_a_sentence_is_removed_and_nothing_else(marked: str) -> None:
+    text = marked.replace("⟦", "").replace("⟧", "")
+    out = redact(text, names=[SUBMITTER])
+    for item in _MARKED.findall(marked):
+        assert item not in out, out
+    assert PLACEHOLDER in out
+    assert out == _MARKED.sub(PLACEHOLDER, marked)
+
+
+@pytest.mark.parametrize("text", LOOKALIKES)
+def test_a_lookalike_comes_out_unchanged(text: str) -> None:
+    assert redact(text, names=[SUBMITTER]) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0" * 10_000,
+        "1 " * 5_000,
+        "1." * 5_000,
+        "1-" * 4_999 + "a",
+        "a" * 10_000,
+        "a." * 5_000,
+        "a@" + "b." * 4_999,
+        "a a còng " + "b chấm " * 1_400,
+        "(" * 5_000 + "1" * 5_000,
+        "Ông " + "Nguyễn " * 1_400,
+        "ông " * 2_500,
+        "Ông Giám " * 1_100,
+        "số nhà " + "1/" * 4_990,
+        "sinh ngày " + "1/" * 4_990,
+        "17A-" * 2_500,
+        "C" * 5_000 + "1" * 5_000,
+        "Ông Nguyễn Văn An, SĐT 0912.345.678, CCCD 034-085-001-234, ở số 12 ngõ 34 phố Lê Lợi. " * 110,
+    ],
+    ids=lambda t: repr(t[:12]),
+)
+def test_a_long_hostile_text_is_redacted_without_hanging(text: str) -> None:
+    # Redaction runs on every request, on texts up to 10,000 characters: no pattern may
+    # backtrack without bound on them (the suite's timeout would stop a hang).
+    assert len(text) <= 10_000
+    out = redact(text, names=[SUBMITTER])
+    assert isinstance(out, str) and "0912.345.678" not in out
