@@ -21,7 +21,7 @@ PHONE: dict[str, Any] = {
     "device_scale_factor": 2,
     "is_mobile": True,
 }
-TRACKING = re.compile(r"^PAKN-\d{4}-\d{6}$")
+TRACKING = re.compile(r"^PAKN-\d{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
 FORM = "hoi-dap/gui-phan-anh.html"
 LOOKUP = "hoi-dap/tra-cuu.html"
 TIMEOUT_MS = 10_000

@@ -462,7 +462,7 @@ def test_the_hotline_form_through_nginx_gives_a_tracking_code(
     page.get_by_role("button", name="Gửi phản ánh, kiến nghị").click()
     page.locator("#receipt").wait_for(state="visible")
     code = page.locator("#tracking-code").inner_text().strip()
-    assert re.fullmatch(r"PAKN-\d{4}-\d{6}", code), code
+    assert re.fullmatch(r"PAKN-\d{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}", code), code
     # The same ticket, looked up through nginx as the lookup page does.
     status = httpx.get(f"{stack.pages_url}/v1/public/tickets/{code}", timeout=10)
     assert status.status_code == 200, status.text

@@ -1,7 +1,9 @@
 """A fixed-window rate limit per client in Redis: INCR, and EXPIRE on the window's first hit.
 
-The public writes of every service (the hotline's form, the notifier's subscriptions) use it,
-each under its own key prefix.
+The public writes of every service (the hotline's form, the notifier's subscriptions) and
+the hotline's tracking-code lookup use it, each under its own key prefix. When Redis cannot
+be asked the request is refused (503 with Retry-After), never let through: a limit that
+lapses whenever Redis is away would be one an attacker can switch off.
 """
 
 from __future__ import annotations
@@ -15,6 +17,13 @@ from fastapi import HTTPException, Request, status
 log = logging.getLogger(__name__)
 
 
+UNAVAILABLE_RETRY_S = 30
+
+
+class LimitUnavailable(Exception):
+    """The counter could not be read or written (Redis unreachable)."""
+
+
 @dataclass(frozen=True)
 class RateLimiter:
     redis: Any
@@ -23,7 +32,8 @@ class RateLimiter:
     prefix: str
 
     def hit(self, client: str) -> int | None:
-        """Count one request; None if allowed, else the seconds until the window reopens."""
+        """Count one request; None if allowed, else the seconds until the window reopens.
+        LimitUnavailable when Redis cannot count it."""
         key = f"{self.prefix}:{client}"
         try:
             pipe = self.redis.pipeline()
@@ -35,9 +45,8 @@ class RateLimiter:
                 self.redis.expire(key, self.window_s)
                 ttl = self.window_s
         except Exception as exc:
-            # Redis down: let citizens through rather than turn them all away.
-            log.warning("rate limit unavailable (%s); request allowed", type(exc).__name__)
-            return None
+            log.warning("rate limit unavailable (%s); request refused", type(exc).__name__)
+            raise LimitUnavailable(type(exc).__name__) from exc
         if int(count) > self.limit:
             return max(1, int(ttl))
         return None
@@ -49,7 +58,14 @@ def refuse_floods(limiter: RateLimiter, request: Request, *, what: str) -> None:
     `what` names the requests in the message ("submissions", "subscription requests").
     """
     client = request.client.host if request.client else "unknown"
-    retry_after = limiter.hit(client)
+    try:
+        retry_after = limiter.hit(client)
+    except LimitUnavailable:
+        raise HTTPException(
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail=f"{what} cannot be counted right now; try again in {UNAVAILABLE_RETRY_S} seconds",
+            headers={"Retry-After": str(UNAVAILABLE_RETRY_S)},
+        ) from None
     if retry_after is not None:
         raise HTTPException(
             status_code=status.HTTP_429_TOO_MANY_REQUESTS,

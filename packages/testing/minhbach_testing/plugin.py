@@ -428,7 +428,10 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
 
     root = tmp_path_factory.mktemp("system")
     with running_system(
-        root, HOTLINE_PUBLIC_RATE_LIMIT="100000", NOTIFIER_SUBSCRIBE_RATE_LIMIT="100000"
+        root,
+        HOTLINE_PUBLIC_RATE_LIMIT="100000",
+        HOTLINE_LOOKUP_RATE_LIMIT="100000",
+        NOTIFIER_SUBSCRIBE_RATE_LIMIT="100000",
     ) as running:
         running.load_demo()
         yield running

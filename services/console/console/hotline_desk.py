@@ -167,7 +167,7 @@ ACTIONS: dict[str, ActionSpec] = {
             "Đánh dấu trùng",
             HOTLINE,
             (
-                Field("duplicate_of", "Mã phản ánh gốc", required=True, hint="Dạng PAKN-2026-000123."),
+                Field("duplicate_of", "Mã phản ánh gốc", required=True, hint="Dạng PAKN-2026-7K3M-9QXD."),
                 NOTE,
             ),
             "ticket_duplicate",
@@ -226,7 +226,7 @@ PUBLISH = ActionSpec(
 )
 ALL_ACTIONS: dict[str, ActionSpec] = {**ACTIONS, "answer": ANSWER, "approve": APPROVE, "publish": PUBLISH}
 
-_DUPLICATE = re.compile(r"^PAKN-\d{4}-\d{6}$")
+_DUPLICATE = re.compile(r"^PAKN-?\d{4}-?(\d{6}|[0-9A-Z]{4}-?[0-9A-Z]{4})$")  # the API reads it exactly
 MAX_TEXT = 2000
 MAX_ANSWER = 10_000
 
@@ -338,7 +338,7 @@ def read_action(
                 body[f.name] = day.isoformat()
         elif f.name == "duplicate_of" and value:
             if not _DUPLICATE.match(value.upper()):
-                errors[f.name] = "Mã phản ánh có dạng PAKN-2026-000123."
+                errors[f.name] = "Mã phản ánh có dạng PAKN-2026-7K3M-9QXD."
             else:
                 body[f.name] = value.upper()
         elif f.name == "redact":

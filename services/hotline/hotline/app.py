@@ -81,6 +81,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             window_s=settings.public_rate_window_s,
             prefix="mb:hotline:ratelimit",
         ),
+        lookup_limiter=RateLimiter(
+            redis,
+            limit=settings.lookup_rate_limit,
+            window_s=settings.lookup_rate_window_s,
+            prefix="mb:hotline:lookups",
+        ),
     )
     install_platform(app, service="hotline", readiness=lambda: check_readiness(engine=engine, redis=redis))
     app.include_router(routes.router)

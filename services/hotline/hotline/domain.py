@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+import re
+import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -101,8 +103,34 @@ def vietnam_day(moment: datetime) -> date:
     return moment.astimezone(VIETNAM).date()
 
 
-def tracking_code(year: int, seq: int) -> str:
-    return f"{TRACKING_PREFIX}-{year}-{seq:06d}"
+# Crockford's base 32: digits and capitals without I, L, O, U, so a code read over the
+# phone is not misheard and a misread I, L or O still finds the ticket.
+TRACKING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_TYPED_AS = str.maketrans({"I": "1", "L": "1", "O": "0"})
+_OLD_CODE = re.compile(r"^PAKN-(\d{4})-(\d{6})$")  # sequential, before issue 12: still found
+_TYPED = re.compile(r"^PAKN-?(\d{4})-?([0-9A-Z-]{8,9})$")
+
+
+def tracking_code(year: int, draw: Callable[[int], int] = secrets.randbelow) -> str:
+    """PAKN-2026-7K3M-9QXD: eight random characters (32^8, about 10^12 a year), so no one
+    learns another ticket's status by counting; short enough to read over the phone."""
+    chars = "".join(TRACKING_ALPHABET[draw(len(TRACKING_ALPHABET))] for _ in range(8))
+    return f"{TRACKING_PREFIX}-{year}-{chars[:4]}-{chars[4:]}"
+
+
+def read_tracking_code(typed: str) -> str | None:
+    """A code as a citizen may type it (any case, spaces, I or L for 1, O for 0), written
+    the one way it is stored; None when it cannot be a tracking code."""
+    compact = "".join(typed.split()).upper()
+    if _OLD_CODE.match(compact):
+        return compact
+    found = _TYPED.match(compact)
+    if found is None:
+        return None
+    chars = found[2].replace("-", "").translate(_TYPED_AS)
+    if len(chars) != 8 or any(c not in TRACKING_ALPHABET for c in chars):
+        return None
+    return f"{TRACKING_PREFIX}-{found[1]}-{chars[:4]}-{chars[4:]}"
 
 
 class Calendar(Protocol):

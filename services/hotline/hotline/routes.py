@@ -11,8 +11,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from sqlalchemy import Engine
 
-from hotline import schemas, services
-from hotline.domain import Channel, Kind, Status, Ticket, vietnam_day
+from hotline import errors, schemas, services
+from hotline.domain import Channel, Kind, Status, Ticket, read_tracking_code, vietnam_day
 from hotline.settings import Settings
 from hotline.uow import UnitOfWork
 from minhbach_shared.auth import Principal, Role, require_roles
@@ -33,6 +33,7 @@ class Context:
     policy: services.Policy
     procedures: ProceduresApi
     rate_limiter: RateLimiter
+    lookup_limiter: RateLimiter
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine, self.wake)
@@ -61,7 +62,26 @@ Approver = Annotated[Principal, require_roles(Role.APPROVER)]
 Staff = Annotated[Principal, require_roles(Role.HOTLINE, Role.APPROVER)]
 Admin = Annotated[Principal, require_roles(Role.ADMIN)]
 TicketId = RowId
-TrackingCode = Annotated[str, Path(pattern=schemas.TRACKING_PATTERN, description="e.g. PAKN-2026-000123")]
+
+
+def _tracking_code(
+    code: Annotated[
+        str, Path(max_length=40, description="e.g. PAKN-2026-7K3M-9QXD; any case, I/L read as 1, O as 0")
+    ],
+) -> str:
+    normal = read_tracking_code(code)
+    if normal is None:
+        raise errors.Invalid("code", "not a tracking code; it looks like PAKN-2026-7K3M-9QXD")
+    return normal
+
+
+def _limit_lookups(request: Request, ctx: Annotated[Context, Depends(_context)]) -> None:
+    """Counting codes is pointless (they are random), and this makes trying them slow."""
+    refuse_floods(ctx.lookup_limiter, request, what="look-ups")
+
+
+TrackingCode = Annotated[str, Depends(_tracking_code)]
+Lookup = Annotated[None, Depends(_limit_lookups)]
 
 router = APIRouter(prefix="/v1")
 
@@ -107,7 +127,8 @@ def submit_public_ticket(body: schemas.PublicTicketCreate, ctx: Ctx, _: PublicWr
 
 
 @router.get("/public/tickets/{code}", response_model=schemas.PublicTicketStatus, tags=["public"])
-def get_public_status(code: TrackingCode, session: ReadSession) -> schemas.PublicTicketStatus:
+def get_public_status(_: Lookup, code: TrackingCode, session: ReadSession) -> schemas.PublicTicketStatus:
+    """Counted before the code is even read: a malformed guess costs a try too."""
     return services.public_status(session, code)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from hotline.domain import Action, Channel, Kind
+from hotline.domain import Action, Channel, Kind, read_tracking_code
 from minhbach_shared import events
 from minhbach_shared.text import nfc
 from minhbach_shared.times import VietnamTime
@@ -15,7 +15,9 @@ from minhbach_shared.times import VietnamTime
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$"
 PHONE_PATTERN = r"^\+?[0-9][0-9 .()\-]{6,24}$"
 EMAIL_PATTERN = r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$"
-TRACKING_PATTERN = r"^PAKN-\d{4}-\d{6}$"
+# As stored (domain.read_tracking_code writes what was typed this way): the random code,
+# or a sequential one from before.
+TRACKING_PATTERN = r"^PAKN-\d{4}-(?:\d{6}|[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4})$"
 
 
 def _nfc(value: Any) -> Any:
@@ -167,8 +169,16 @@ class UnitList(BaseModel):
     items: list[UnitRead]
 
 
+def _tracking_code(value: object) -> object:
+    return (read_tracking_code(value) or value) if isinstance(value, str) else value
+
+
 class MarkDuplicate(NoteIn):
-    duplicate_of: Annotated[str, StringConstraints(strip_whitespace=True, pattern=TRACKING_PATTERN)]
+    duplicate_of: Annotated[
+        str,
+        BeforeValidator(_tracking_code),
+        StringConstraints(strip_whitespace=True, pattern=TRACKING_PATTERN),
+    ]
 
 
 class InternalNote(Input):

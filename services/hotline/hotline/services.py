@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -84,15 +83,18 @@ def submit_ticket(
     marks: list[str] | None = None,
     note: str | None = None,
 ) -> Ticket:
-    """Record a new ticket under the next tracking code of the year; nothing is stored on refusal."""
+    """Record a new ticket under a new random tracking code; nothing is stored on refusal."""
     if data.contact_missing():
         raise errors.Invalid("phone", "give a phone number or an email address (or both)")
     check_procedure(procedures, data.procedure_code)
     with uow:
         year = vietnam_day(now).year
         seq = uow.repo.next_seq(year)
+        code = tracking_code(year)
+        while uow.repo.get_by_code(code) is not None:  # one in 10^12 a year; draw again
+            code = tracking_code(year)
         ticket = Ticket.receive(
-            tracking_code=tracking_code(year, seq),
+            tracking_code=code,
             kind=data.kind,
             channel=channel,
             subject=data.subject,
@@ -117,7 +119,7 @@ def receipt_for_a_bot(kind: Kind, *, now: datetime, policy: Policy) -> Ticket:
     """A bot filled the field people never see (the honeypot): a ticket that looks like
     any other, under a random code, kept nowhere. The bot learns nothing."""
     return Ticket.receive(
-        tracking_code=tracking_code(vietnam_day(now).year, secrets.randbelow(900_000) + 100_000),
+        tracking_code=tracking_code(vietnam_day(now).year),
         kind=kind,
         channel=Channel.WEB,
         subject="-",

@@ -44,6 +44,10 @@ class Settings(BaseServiceSettings):
     # Public submissions per client address per window; the 429 says when to come back.
     public_rate_limit: int = Field(5, ge=1)
     public_rate_window_s: int = Field(600, ge=1)
+    # Tracking-code look-ups per client address per window (a citizen checks a few times;
+    # nobody needs hundreds).
+    lookup_rate_limit: int = Field(30, ge=1)
+    lookup_rate_window_s: int = Field(600, ge=1)
     max_body_bytes: int = Field(64_000, ge=1_000)
     # Origins whose pages (the portal's form and lookup) may call the public ticket endpoints
     # from the browser; JSON in the environment. No wildcard: list each origin exactly.

@@ -45,6 +45,7 @@ def make_settings(tmp_path: Path, procedures_url: str) -> Callable[..., Settings
             "procedures_url": procedures_url,
             "procedures_timeout_s": 2.0,
             "public_rate_limit": 50,
+            "lookup_rate_limit": 1000,
         }
         values.update(overrides)
         return Settings(**values)

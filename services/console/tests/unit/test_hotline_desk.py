@@ -67,7 +67,7 @@ def test_an_actions_form_asks_for_what_the_api_requires() -> None:
     _, body, errors = hd.read_action(hd.ACTIONS["mark-duplicate"], {"duplicate_of": "pakn-2026-000001"})
     assert not errors and body == {"duplicate_of": "PAKN-2026-000001"}
     _, _, errors = hd.read_action(hd.ACTIONS["mark-duplicate"], {"duplicate_of": "123"})
-    assert "PAKN-2026-000123" in errors["duplicate_of"]
+    assert "PAKN-2026-7K3M-9QXD" in errors["duplicate_of"]
     later = hd.today_in_vietnam() + timedelta(days=3)
     _, body, errors = hd.read_action(
         hd.ACTIONS["assign"], {"unit": "Phòng A", "due_on": later.strftime("%d/%m/%Y")}

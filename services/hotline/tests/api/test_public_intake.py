@@ -68,3 +68,36 @@ def test_the_honeypot_looks_accepted_but_keeps_nothing(client: TestClient, hotli
     assert client.get(f"/v1/public/tickets/{receipt['tracking_code']}").status_code == 404
     assert client.post("/v1/public/tickets", json=ticket_body(website="")).status_code == 202
     assert client.get("/v1/tickets", headers=hotline).json()["total"] == 1
+
+
+def test_the_lookup_reads_a_code_as_typed_and_slows_down_anyone_trying_codes(
+    make_settings: Callable[..., Settings], redis_server: RedisServer
+) -> None:
+    settings = make_settings(redis_server.url, lookup_rate_limit=5, lookup_rate_window_s=60)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        code = client.post("/v1/public/tickets", json=ticket_body()).json()["tracking_code"]
+        typed = code.lower().replace("-", " ")
+        assert client.get(f"/v1/public/tickets/{typed}").json()["tracking_code"] == code
+        bad = client.get("/v1/public/tickets/not-a-code")
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "code"
+        statuses = [client.get(f"/v1/public/tickets/PAKN-2026-{i:04d}-0000").status_code for i in range(10)]
+        assert statuses[:3] == [404, 404, 404] and set(statuses[3:]) == {429}
+        refused = client.get(f"/v1/public/tickets/{code}")
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) <= 60
+
+
+def test_with_redis_unreachable_the_public_writes_are_refused_not_let_through(
+    make_settings: Callable[..., Settings],
+) -> None:
+    from minhbach_testing.plugin import free_port
+
+    settings = make_settings(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        for _ in range(3):
+            refused = client.post("/v1/public/tickets", json=ticket_body())
+            assert refused.status_code == 503 and int(refused.headers["Retry-After"]) > 0
+            assert "cannot be counted" in refused.json()["detail"]
+        assert client.get("/v1/public/tickets/PAKN-2026-7K3M-9QXD").status_code == 503
+        assert (
+            client.get("/v1/tickets", headers=token(settings, Role.HOTLINE)).status_code == 200
+        )  # staff work on

@@ -37,6 +37,7 @@ class Desk:
         self.procedures = ProceduresApi(settings.procedures_url)
         wake = relay_waker(redis, "hotline")
         self.uow: Callable[[], UnitOfWork] = lambda: UnitOfWork(engine, wake)
+        self.codes: dict[int, str] = {}
 
     def receive(self, now: datetime, **overrides: Any) -> int:
         data = schemas.PublicTicketCreate(**ticket_body(**overrides))
@@ -50,6 +51,7 @@ class Desk:
             procedures=self.procedures,
         )
         assert ticket.id is not None
+        self.codes[ticket.id] = ticket.tracking_code
         return ticket.id
 
     def do(self, ticket_id: int, change: Callable[[Any], Any]) -> None:
@@ -71,7 +73,7 @@ def desk(settings: Settings, redis_server: RedisServer) -> Iterator[Desk]:
 def test_overdue_once_a_day_across_tet(desk: Desk, settings: Settings) -> None:
     cal, rules = desk.policy.calendar, desk.policy.deadlines
     received = vn(date(2027, 1, 29), 9)  # Friday before Tết
-    desk.receive(received)  # unclassified: due Fri 12 Feb
+    unclassified = desk.receive(received)  # due Fri 12 Feb
     late_unit = desk.receive(received)
     waiting = desk.receive(received)
     monday = vn(date(2027, 2, 1), 9)
@@ -101,7 +103,7 @@ def test_overdue_once_a_day_across_tet(desk: Desk, settings: Settings) -> None:
     for event in events:
         by_ticket.setdefault(event["subject"]["id"], []).append(event)
     assert len(by_ticket) == 2  # the waiting ticket's clock is stopped
-    unit_events = by_ticket["PAKN-2027-000002"]
+    unit_events = by_ticket[desk.codes[late_unit]]
     assert [e["version"] for e in unit_events] == [1, 2, 3]
     assert [e["data"]["days_overdue"] for e in unit_events] == [1, 2, 3]
     assert unit_events[0]["data"] == {
@@ -111,7 +113,7 @@ def test_overdue_once_a_day_across_tet(desk: Desk, settings: Settings) -> None:
         "stage": "assignment",
         "status": "assigned",
     }
-    [classification] = by_ticket["PAKN-2027-000001"]
+    [classification] = by_ticket[desk.codes[unclassified]]
     assert classification["data"]["stage"] == "classification" and classification["data"]["unit"] is None
     assert classification["data"]["due_on"] == "2027-02-12"
     for event in events:

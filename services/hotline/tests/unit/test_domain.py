@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -153,3 +154,27 @@ def test_duplicate_rules() -> None:
     third.id = 3
     with pytest.raises(RuleBroken):
         third.mark_duplicate(copy, actor="o", now=at(date(2027, 2, 1)), note=None)
+
+
+def test_a_tracking_code_is_random_and_read_as_a_citizen_types_it() -> None:
+    from hotline.domain import read_tracking_code, tracking_code
+
+    codes = {tracking_code(2026) for _ in range(200)}
+    assert len(codes) == 200  # no sequence: nothing to count
+    assert all(re.fullmatch(r"PAKN-2026-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}", c) for c in codes)
+    assert read_tracking_code("PAKN-2026-7K3M-9QXD") == "PAKN-2026-7K3M-9QXD"
+    assert read_tracking_code(" pakn-2026-7k3m-9qxd ") == "PAKN-2026-7K3M-9QXD"
+    assert read_tracking_code("PAKN 2026 7K3M 9QXD") == "PAKN-2026-7K3M-9QXD"
+    assert read_tracking_code("PAKN-2026-7K3M9QXD") == "PAKN-2026-7K3M-9QXD"
+    # Letters misheard or misread over the phone: I and L are 1, O is 0.
+    assert read_tracking_code("PAKN-2026-IK3M-OQXL") == "PAKN-2026-1K3M-0QX1"
+    assert read_tracking_code("PAKN-2026-000123") == "PAKN-2026-000123"  # codes from before still found
+    for junk in (
+        "",
+        "PAKN-2026",
+        "PAKN-2026-7K3M-9QX",
+        "PAKN-2026-7K3M-9QXU",
+        "XYZ-2026-7K3M-9QXD",
+        "../etc",
+    ):
+        assert read_tracking_code(junk) is None, junk

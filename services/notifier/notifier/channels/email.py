@@ -272,7 +272,7 @@ class EmailChannel:
         link = (
             f"{portal}/{QA_DIR}/{answer_page(code)}.html"
             if public
-            else f"{portal}/{QA_DIR}/{LOOKUP_PAGE}.html"
+            else f"{portal}/{QA_DIR}/{LOOKUP_PAGE}.html?ma={quote(code)}"  # the lookup opens on it
         )
         body = self.env.get_template("ticket_answer.txt").render(
             code=code,
