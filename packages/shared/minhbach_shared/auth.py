@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import urllib.request
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Protocol
@@ -222,8 +223,25 @@ def optional_principal(request: Request) -> Principal | None:
         return None
 
 
+def authorize(request: Request, roles: Iterable[Role]) -> Principal:
+    """The bearer token's holder if it holds any of `roles`; else 401 (none, or not valid)
+    or 403 (valid, without the role)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("missing bearer token")
+    principal = principal_of(request, token.strip())
+    wanted = list(roles)
+    if not principal.roles & set(wanted):
+        raise HTTPException(
+            status_code=status.HTTP_403_FORBIDDEN,
+            detail=f"requires role: {' or '.join(r.value for r in wanted)}",
+        )
+    return principal
+
+
 def require_roles(*roles: Role) -> Any:
-    """A dependency that admits a valid token holding any of `roles`."""
+    """A dependency that admits a valid token holding any of `roles`. Its roles are also
+    checked before the body is read (minhbach_shared.guard.GuardedRoute)."""
 
     def dependency(
         request: Request,
@@ -231,12 +249,7 @@ def require_roles(*roles: Role) -> Any:
     ) -> Principal:
         if credentials is None:
             raise _unauthorized("missing bearer token")
-        principal = principal_of(request, credentials.credentials)
-        if not principal.roles & set(roles):
-            raise HTTPException(
-                status_code=status.HTTP_403_FORBIDDEN,
-                detail=f"requires role: {' or '.join(r.value for r in roles)}",
-            )
-        return principal
+        return authorize(request, roles)
 
+    dependency.required_roles = frozenset(roles)  # type: ignore[attr-defined]
     return Depends(dependency)

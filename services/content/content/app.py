@@ -16,6 +16,7 @@ from content.settings import Settings
 from content.storage import AttachmentStore, human_size
 from minhbach_shared import names
 from minhbach_shared.db import make_engine
+from minhbach_shared.guard import DEFAULT_MAX_BODY, set_body_limits
 from minhbach_shared.http import check_readiness, install_platform
 from minhbach_shared.observability import configure_logging
 from minhbach_shared.outbox import relay_waker
@@ -57,6 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         schedule_apply=schedule_apply,
     )
     install_platform(app, service="content", readiness=lambda: check_readiness(engine=engine, redis=redis))
+    # An upload streamed without Content-Length is cut off at the store's limit too.
+    set_body_limits(app, DEFAULT_MAX_BODY, upload_attachment=settings.max_attachment_bytes + MULTIPART_SLACK)
     app.add_middleware(UploadSizeLimit, path=routes.ATTACHMENTS_PATH, max_bytes=settings.max_attachment_bytes)
     app.include_router(routes.router)
     return app

@@ -17,6 +17,7 @@ from content.domain import Category, EditorialState
 from content.storage import SHA256_PATTERN, AttachmentStore
 from content.uow import UnitOfWork
 from minhbach_shared.auth import Principal, Role, require_roles
+from minhbach_shared.guard import GuardedRoute
 from minhbach_shared.http import PageQuery, ReadSession, RowId, SizeQuery
 from minhbach_shared.procedures_api import ProceduresApi
 
@@ -49,7 +50,7 @@ DocumentId = RowId
 RevisionNo = RowId
 TextQuery = Annotated[str | None, Query(max_length=200)]
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=GuardedRoute)
 # Where uploads arrive (the app's UploadSizeLimit refuses an oversize one before reading it).
 ATTACHMENTS_PATH = "/v1/attachments"
 

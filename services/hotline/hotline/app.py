@@ -14,6 +14,7 @@ from hotline import routes
 from hotline.services import Policy
 from hotline.settings import Settings
 from minhbach_shared.db import make_engine
+from minhbach_shared.guard import set_body_limits
 from minhbach_shared.http import check_readiness, install_platform
 from minhbach_shared.observability import configure_logging
 from minhbach_shared.outbox import relay_waker
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
     )
     install_platform(app, service="hotline", readiness=lambda: check_readiness(engine=engine, redis=redis))
+    set_body_limits(app, settings.max_body_bytes)
     app.include_router(routes.router)
     # Added last, so outermost: a preflight is answered before anything else runs.
     app.add_middleware(PublicTicketsCors, origins=list(settings.cors_origins))

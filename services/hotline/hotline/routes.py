@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
 from sqlalchemy import Engine
 
 from hotline import errors, schemas, services
@@ -16,6 +16,7 @@ from hotline.domain import Channel, Kind, Status, Ticket, read_tracking_code, vi
 from hotline.settings import Settings
 from hotline.uow import UnitOfWork
 from minhbach_shared.auth import Principal, Role, require_roles
+from minhbach_shared.guard import GuardedRoute
 from minhbach_shared.http import PageQuery, ReadSession, RowId, SizeQuery
 from minhbach_shared.procedures_api import ProceduresApi
 from minhbach_shared.ratelimit import RateLimiter, refuse_floods
@@ -45,13 +46,8 @@ def _context(request: Request) -> Context:
 
 
 def _limit_public_writes(request: Request, ctx: Annotated[Context, Depends(_context)]) -> None:
-    """Refuse oversize bodies and floods before the body is even parsed."""
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > ctx.settings.max_body_bytes:
-        raise HTTPException(
-            status_code=status.HTTP_413_CONTENT_TOO_LARGE,
-            detail=f"request body larger than {ctx.settings.max_body_bytes} bytes",
-        )
+    """Refuse floods before the body is validated (its size was checked before it was read:
+    minhbach_shared.guard)."""
     refuse_floods(ctx.rate_limiter, request, what="submissions")
 
 
@@ -83,7 +79,7 @@ def _limit_lookups(request: Request, ctx: Annotated[Context, Depends(_context)])
 TrackingCode = Annotated[str, Depends(_tracking_code)]
 Lookup = Annotated[None, Depends(_limit_lookups)]
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=GuardedRoute)
 
 
 def _now() -> datetime:

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from minhbach_shared import names
 from minhbach_shared.auth import Role, require_roles
+from minhbach_shared.guard import GuardedRoute
 from minhbach_shared.http import DomainError, RowId
 from minhbach_shared.ratelimit import refuse_floods
 from notifier import schemas
@@ -38,7 +39,7 @@ operator = require_roles(Role.OPERATOR)
 # its subjects and its errors (stored without addresses).
 followers = require_roles(Role.OPERATOR, Role.EDITOR, Role.APPROVER)
 
-router = APIRouter(prefix="/v1", tags=["notifier"])
+router = APIRouter(prefix="/v1", tags=["notifier"], route_class=GuardedRoute)
 center = APIRouter(prefix="/center", tags=["center"])
 # A kiosk whose stream broke reconnects after this long (EventSource does it by itself).
 RECONNECT_MS = 3000
@@ -130,7 +131,7 @@ def queues(parts: PartsDep, request: Request) -> schemas.QueuesRead:
 
 # -- subscriptions (public, no login) ----------------------------------------------------
 
-public = APIRouter(prefix="/v1/public/subscriptions", tags=["subscriptions"])
+public = APIRouter(prefix="/v1/public/subscriptions", tags=["subscriptions"], route_class=GuardedRoute)
 Token = Annotated[str, Query(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from sqlalchemy import Engine
 
 from minhbach_shared.auth import Principal, Role, optional_principal, require_roles
+from minhbach_shared.guard import GuardedRoute
 from minhbach_shared.http import PageQuery, ReadSession, RowId, SizeQuery
 from procedures import errors, schemas, services
 from procedures.domain import PUBLISHED_DECISION, DecisionStatus, ProcedureStatus
@@ -77,7 +78,7 @@ def _decision_statuses(
 ProcedureStatusQuery = Annotated[ProcedureStatus, Depends(_procedure_status)]
 DecisionStatusQuery = Annotated[list[DecisionStatus], Depends(_decision_statuses)]
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=GuardedRoute)
 
 
 @router.post(
