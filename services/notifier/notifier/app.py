@@ -14,6 +14,7 @@ from minhbach_shared.http import check_readiness, install_platform
 from minhbach_shared.observability import configure_logging
 from minhbach_shared.ratelimit import RateLimiter
 from notifier.bootstrap import build_parts, make_notifier_celery, queues
+from notifier.channels.center import BoardWatch
 from notifier.owners import OwnerRegistry
 from notifier.routes import center, public, router
 from notifier.settings import Settings
@@ -25,8 +26,12 @@ def create_app(settings: Settings | None = None, *, owners: OwnerRegistry | None
     redis = redis_lib.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
     celery = make_notifier_celery(settings)
     parts = build_parts(settings, celery=celery, owners=owners, redis=redis)
-    # The kiosks' streams block on Redis; each holds one connection of this pool while open.
-    async_redis = async_redis_lib.Redis.from_url(settings.redis_url, socket_connect_timeout=2)
+    # The kiosks' streams share one reader of the board's stream (BoardWatch): the pool is
+    # bounded (an error past it, never a new connection per kiosk).
+    async_redis = async_redis_lib.Redis.from_url(
+        settings.redis_url, socket_connect_timeout=2, max_connections=4
+    )
+    board = BoardWatch(async_redis, settings.center_dir, max_streams=settings.max_streams)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -34,6 +39,7 @@ def create_app(settings: Settings | None = None, *, owners: OwnerRegistry | None
         parts.owners.close()
         parts.engine.dispose()
         redis.close()
+        await board.close()
         await async_redis.aclose()
 
     app = FastAPI(
@@ -46,6 +52,7 @@ def create_app(settings: Settings | None = None, *, owners: OwnerRegistry | None
     app.state.parts = parts
     app.state.queues = queues()
     app.state.async_redis = async_redis
+    app.state.board = board
     app.state.subscribe_limiter = RateLimiter(
         redis,
         limit=settings.subscribe_rate_limit,

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from functools import cache
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request, status
 from fastapi.responses import HTMLResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from jinja2 import Environment
@@ -18,7 +18,7 @@ from minhbach_shared.guard import GuardedRoute
 from minhbach_shared.http import DomainError, RowId
 from minhbach_shared.ratelimit import refuse_floods
 from notifier import schemas
-from notifier.channels.center import board_stamps
+from notifier.channels.center import BoardWatch
 from notifier.channels.pages import SITE_TITLE, page_environment
 from notifier.channels.portal import PortalChannel
 from notifier.operations import services as operations
@@ -45,10 +45,25 @@ center = APIRouter(prefix="/center", tags=["center"])
 RECONNECT_MS = 3000
 
 
+def _room_for_a_stream(request: Request) -> BoardWatch:
+    """A process holding its most streams answers 503 with Retry-After (the kiosk's
+    EventSource tries again, and meanwhile reads board.json every few seconds)."""
+    board: BoardWatch = request.app.state.board
+    if board.full():
+        raise HTTPException(
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail="too many live streams open here; try again shortly",
+            headers={"Retry-After": str(RECONNECT_MS // 1000)},
+        )
+    return board
+
+
 @center.get("/stream", response_class=EventSourceResponse)
-async def board_stream(request: Request) -> AsyncIterator[ServerSentEvent]:
+async def board_stream(
+    board: Annotated[BoardWatch, Depends(_room_for_a_stream)],
+) -> AsyncIterator[ServerSentEvent]:
     """The kiosk board's stamp now and at each change (event `board`, data {"stamp": ...})."""
-    async for stamp in board_stamps(request.app.state.async_redis, request.app.state.settings.center_dir):
+    async for stamp in board.stamps():
         yield ServerSentEvent(event="board", data={"stamp": stamp}, id=stamp, retry=RECONNECT_MS)
 
 

@@ -32,6 +32,9 @@ class Settings(BaseServiceSettings):
     portal_dir: Path = Path("var/portal")
     # The service centre's kiosk board and A4 notices, served at /center/ by the API.
     center_dir: Path = Path("var/center")
+    # Open kiosk streams (/center/stream) per API process; beyond it a 503 with Retry-After.
+    # They share one Redis connection, so this bounds sockets and tasks, not Redis's clients.
+    max_streams: int = Field(500, ge=1)
     reconcile_interval_s: float = Field(60.0, gt=0)
     pump_interval_s: float = Field(5.0, gt=0)
     # Rows due this long without their channel's worker delivering them are delivered

@@ -270,5 +270,61 @@ async def board_stamps(redis: Any, root: Path, *, poll_s: float = BOARD_POLL_S) 
             yield stamp
 
 
+class BoardWatch:
+    """One reader of the board's stamps per process, shared by every open kiosk stream.
+
+    The reader (board_stamps) holds the one Redis connection; an open stream costs a
+    socket and a task here, never a Redis connection, so no number of kiosks (or of
+    streams opened to exhaust Redis's clients) can stop the system. `max_streams` caps
+    them per process: beyond it the route answers 503 with Retry-After.
+    """
+
+    def __init__(self, redis: Any, root: Path, *, max_streams: int, poll_s: float = BOARD_POLL_S) -> None:
+        self.redis = redis
+        self.root = root
+        self.max_streams = max_streams
+        self.poll_s = poll_s
+        self.open = 0
+        self.stamp: str | None = None
+        self._changed = asyncio.Condition()
+        self._reader: asyncio.Task[None] | None = None
+
+    def full(self) -> bool:
+        return self.open >= self.max_streams
+
+    async def stamps(self) -> AsyncIterator[str]:
+        """The board's stamp now, then each new one, for one kiosk."""
+        self.open += 1
+        try:
+            if self._reader is None or self._reader.done():
+                self._reader = asyncio.get_running_loop().create_task(self._read())
+            sent = read_stamp(self.root)
+            if sent is not None:
+                yield sent
+            while True:
+                sent = await self._next_after(sent)
+                yield sent
+        finally:
+            self.open -= 1
+
+    async def _next_after(self, sent: str | None) -> str:
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.stamp is not None and self.stamp != sent)
+            assert self.stamp is not None
+            return self.stamp
+
+    async def _read(self) -> None:
+        async for stamp in board_stamps(self.redis, self.root, poll_s=self.poll_s):
+            async with self._changed:
+                self.stamp = stamp
+                self._changed.notify_all()
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+
+
 def _id(raw: bytes | str) -> str:
     return raw.decode() if isinstance(raw, bytes) else raw
