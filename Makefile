@@ -49,10 +49,11 @@ demo: migrate
 # NOTIFIER_DVC_URL says otherwise; only here, so tests never inherit it.
 DVC_URL ?= http://127.0.0.1:$${DVC_STANDIN_PORT:-8010}/webhooks/dvc
 
+# No proxy in front locally: uvicorn believes no X-Forwarded-For (it would from 127.0.0.1).
 up: demo
 	@PATH="$(CURDIR)/$(BIN):$$PATH" $(PY) scripts/banner.py
 	PATH="$(CURDIR)/$(BIN):$$PATH" NOTIFIER_DVC_URL="$${NOTIFIER_DVC_URL-$(DVC_URL)}" \
-		$(BIN)/honcho start -f Procfile
+		FORWARDED_ALLOW_IPS="$${FORWARDED_ALLOW_IPS-}" $(BIN)/honcho start -f Procfile
 
 system-deps:
 	scripts/install-system-deps.sh

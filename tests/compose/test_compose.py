@@ -7,6 +7,7 @@ with a healthcheck, start order by health, one PostgreSQL database per service.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -283,7 +284,7 @@ def test_apis_migrate_before_they_start(app_services: dict[str, dict[str, Any]])
         before, argv = split_command(app_services[name]["command"])
         assert before == [f"python -m {name}.manage migrate"], name
         assert argv[0] == "uvicorn" and argv[argv.index("--port") + 1] == str(port)
-        assert [f"{port}:{port}"] == [expand(p, {}) for p in app_services[name]["ports"]]
+        assert [f"127.0.0.1:{port}:{port}"] == [expand(p, {}) for p in app_services[name]["ports"]]
     for name, service in app_services.items():
         if name not in SERVERS:
             assert split_command(service["command"])[0] == [], f"{name} must not migrate (its API does)"
@@ -593,13 +594,18 @@ def test_nginx_portal_config() -> None:
         "location /v1/attachments/ {",
         "limit_except GET {",
         "proxy_pass http://content:8002;",
-        "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+        # the client's address from the connection, never appended to the client's header
+        "proxy_set_header X-Forwarded-For $remote_addr;",
+        # a body only where a location allows one; open connections per client capped
+        "client_max_body_size 1k;",
+        "limit_conn_zone $binary_remote_addr zone=per_client:10m;",
         # the staff console, its /console prefix passed on as it is (no URI part)
         "location /console/ {",
         "proxy_pass http://console:8005;",
     }
     missing = {d for d in directives if d not in conf}
     assert not missing
+    assert "$proxy_add_x_forwarded_for" not in conf
     assert conf.count("{") == conf.count("}")
     # Security headers at server level are dropped by any location with its own add_header.
     code = re.sub(r"#.*", "", conf)
@@ -607,12 +613,29 @@ def test_nginx_portal_config() -> None:
     assert len(locations) >= 4 and not any("add_header" in loc for loc in locations)
 
 
-def test_public_links_and_rate_limits_go_through_nginx(services: dict[str, dict[str, Any]]) -> None:
+def test_public_links_and_rate_limits_go_through_nginx(
+    services: dict[str, dict[str, Any]], compose: dict[str, Any]
+) -> None:
     """The pages' CSP allows 'self' only: the form, the kiosk and e-mail links use nginx's origin,
     and the APIs behind it read the client's address from X-Forwarded-For."""
     notifier = environment(services["notifier"])
     assert notifier["NOTIFIER_PUBLIC_URL"] == notifier["NOTIFIER_HOTLINE_PUBLIC_URL"]
     assert notifier["NOTIFIER_PUBLIC_URL"].endswith("localhost:8080}")
+    # X-Forwarded-For is believed from nginx's fixed address alone, never from anyone.
+    nginx_ip = services["nginx"]["networks"]["default"]["ipv4_address"]
     for name in ("hotline", "notifier", "console"):
-        assert environment(services[name]).get("FORWARDED_ALLOW_IPS"), name
+        assert environment(services[name]).get("FORWARDED_ALLOW_IPS") == nginx_ip, name
+    pool = compose["networks"]["default"]["ipam"]["config"][0]
+    address = ipaddress.ip_address(expand(nginx_ip, {}))
+    assert address in ipaddress.ip_network(expand(pool["subnet"], {}))
+    assert address not in ipaddress.ip_network(expand(pool["ip_range"], {}))  # never handed out
     assert {"notifier", "hotline", "content", "console"} <= set(services["nginx"]["depends_on"])
+
+
+def test_the_apis_are_reached_from_the_host_only_the_public_through_nginx(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name in ("procedures", "content", "hotline", "notifier", "console", "flower"):
+        for port in services[name].get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), (name, port)
+    assert services["nginx"]["ports"] == ["${MB_PUBLIC_PORT:-8080}:8080"]

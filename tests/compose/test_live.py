@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import re
 import secrets
 import shutil
@@ -236,6 +237,9 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             "MB_PORTAL_PUBLIC_URL": f"{public}/portal",
             "MB_PORTAL_ORIGINS": json.dumps([public]),
             "MB_CHANNEL_BATCH_SIZE": SMALL_BATCH,
+            # The project's network: a subnet of its own, so it never overlaps another
+            # stack's (a running `docker compose up`, a crashed run's leftovers).
+            "MB_NETWORK_PREFIX": f"10.{random.randint(90, 250)}.{random.randint(0, 255)}",
         }
         if ca := host_ca_bundle():
             env["MB_BUILD_CA_BUNDLE"] = ca
@@ -467,6 +471,40 @@ def test_the_hotline_form_through_nginx_gives_a_tracking_code(
     status = httpx.get(f"{stack.pages_url}/v1/public/tickets/{code}", timeout=10)
     assert status.status_code == 200, status.text
     assert not console_errors, console_errors
+
+
+def test_a_client_that_sets_x_forwarded_for_gets_no_new_identity(stack: ComposeStack) -> None:
+    """nginx sets X-Forwarded-For from the connection and the APIs believe it from nginx
+    alone: a forged header neither buys more submissions through nginx, nor, sent to the
+    API's own (loopback) port, another client's identity."""
+    ticket = {
+        "kind": "kien_nghi",
+        "subject": "Đề nghị niêm yết lệ phí",
+        "body": "Đề nghị niêm yết rõ lệ phí cấp phép tại bộ phận một cửa.",
+        "name": "Lê Thị Mai",
+        "phone": "0912000555",
+    }
+    statuses = [
+        httpx.post(
+            f"{stack.pages_url}/v1/public/tickets",
+            json=ticket,
+            headers={"X-Forwarded-For": f"203.0.113.{i}"},
+            timeout=10,
+        ).status_code
+        for i in range(8)
+    ]
+    assert 429 in statuses, statuses  # 5 per 10 minutes per client, whatever the header says
+    assert set(statuses[statuses.index(429) :]) == {429}, statuses
+    direct = [
+        httpx.post(
+            f"{stack.hotline_url}/v1/public/tickets",
+            json=ticket,
+            headers={"X-Forwarded-For": f"198.51.100.{i}"},
+            timeout=10,
+        ).status_code
+        for i in range(7)
+    ]
+    assert 429 in direct and set(direct[direct.index(429) :]) == {429}, direct
 
 
 def test_the_kiosk_updates_itself_over_its_stream_through_nginx(

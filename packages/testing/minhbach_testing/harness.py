@@ -301,6 +301,9 @@ class System(SystemClient):
             "MB_REDIS_URL": self.redis.url,
             "MB_VAR_DIR": str(var),
             "MB_LOG_JSON": "true",
+            # As `make up`: no proxy in front, so no X-Forwarded-For is believed (uvicorn
+            # would trust one from 127.0.0.1, and every local client is 127.0.0.1).
+            "FORWARDED_ALLOW_IPS": "",
             "PROCEDURES_PORT": str(self.procedures_port),
             "PROCEDURES_DATABASE_URL": f"sqlite:///{var / 'procedures.db'}",
             "PROCEDURES_APPLY_DUE_EVERY_S": "1",
