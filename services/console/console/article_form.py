@@ -10,7 +10,7 @@ spare a round trip and say it in Vietnamese; the API decides.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -329,16 +329,24 @@ def field_of(api_field: str) -> str:
     return name if name in FIELD_LABELS else "form"
 
 
-def api_errors(errors: Iterable[Mapping[str, Any]]) -> dict[str, str]:
-    """The API's 422 errors by the form's field, in Vietnamese; the codes' errors joined."""
+def api_errors(
+    errors: Iterable[Mapping[str, Any]],
+    *,
+    fields: Callable[[str], str] | None = None,
+    words: Callable[[str], str] | None = None,
+) -> dict[str, str]:
+    """The content API's 422 errors by the form's field, in Vietnamese; the unknown
+    procedure codes joined in one. `fields` and `words`: another content form's own
+    (the documents'); this form's by default."""
+    fields, words = fields or field_of, words or say
     out: dict[str, str] = {}
     unknown: list[str] = []
     for e in errors:
-        name = field_of(str(e.get("field", "")))
+        name = fields(str(e.get("field", "")))
         if name == "procedure_codes" and e.get("code"):
             unknown.append(str(e["code"]))
             continue
-        out.setdefault(name, say(str(e.get("message", ""))))
+        out.setdefault(name, words(str(e.get("message", ""))))
     if unknown:
         out["procedure_codes"] = f"Không có thủ tục mã {', '.join(unknown)}: hãy kiểm tra lại mã."
     return out

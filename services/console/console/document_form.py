@@ -298,18 +298,8 @@ def nothing_changed(errors: Iterable[Mapping[str, Any]]) -> bool:
 
 
 def api_errors(errors: Iterable[Mapping[str, Any]]) -> dict[str, str]:
-    """The API's 422 errors by the form's field, in Vietnamese; the codes' errors joined."""
-    out: dict[str, str] = {}
-    unknown: list[str] = []
-    for e in errors:
-        name = field_of(str(e.get("field", "")))
-        if name == "procedure_codes" and e.get("code"):
-            unknown.append(str(e["code"]))
-            continue
-        out.setdefault(name, say(str(e.get("message", ""))))
-    if unknown:
-        out["procedure_codes"] = f"Không có thủ tục mã {', '.join(unknown)}: hãy kiểm tra lại mã."
-    return out
+    """The API's 422 errors by the form's field, in Vietnamese (as the articles' form)."""
+    return af.api_errors(errors, fields=field_of, words=say)
 
 
 _TRANSLATIONS: tuple[tuple[re.Pattern[str], Any], ...] = tuple(
