@@ -161,35 +161,24 @@ def rename_unit(
     )
 
 
-@router.post("/{unit_id}/retire", response_class=HTMLResponse)
-def retire_unit(
-    request: Request, form: Form, unit_id: int = UnitId, session: CurrentSession = AdminOnly
+@router.post("/{unit_id}/{change}", response_class=HTMLResponse)
+def retire_or_restore(
+    request: Request,
+    form: Form,
+    unit_id: int = UnitId,
+    change: str = Path(pattern="^(retire|restore)$"),
+    session: CurrentSession = AdminOnly,
 ) -> Response:
+    """Retire a unit (no new tickets for it) or bring it back."""
+    active = change == "restore"
     return _send(
         request,
         session,
         "PATCH",
         f"/v1/units/{unit_id}",
-        {"active": False},
+        {"active": active},
         key=f"unit-{unit_id}",
         typed="",
         editing=None,
-        message="unit_retired",
-    )
-
-
-@router.post("/{unit_id}/restore", response_class=HTMLResponse)
-def restore_unit(
-    request: Request, form: Form, unit_id: int = UnitId, session: CurrentSession = AdminOnly
-) -> Response:
-    return _send(
-        request,
-        session,
-        "PATCH",
-        f"/v1/units/{unit_id}",
-        {"active": True},
-        key=f"unit-{unit_id}",
-        typed="",
-        editing=None,
-        message="unit_restored",
+        message="unit_restored" if active else "unit_retired",
     )

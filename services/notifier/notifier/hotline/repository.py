@@ -7,11 +7,11 @@ Nothing here commits: the caller owns the transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Row, Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from notifier.db import chunks, email_deliveries, ticket_overdue, ticket_replies, upsert
@@ -99,54 +99,42 @@ def add_email(
     )
 
 
-def email_jobs(session: Session, batch: Sequence[Delivery]) -> dict[int, EmailJob]:
-    """The e-mail behind each delivery of `batch` (a delivery without one is left out)."""
-    by_id = {d.id: d for d in batch}
-    out: dict[int, EmailJob] = {}
-    for chunk in chunks(list(by_id)):
-        rows = session.execute(
-            select(
-                email_deliveries.c.delivery_id,
-                email_deliveries.c.recipient,
-                ticket_overdue.c.event_id,
-                ticket_overdue.c.ticket_id,
-                ticket_overdue.c.version,
-                ticket_overdue.c.data,
-                ticket_overdue.c.occurred_at,
-            )
-            .join(ticket_overdue, ticket_overdue.c.event_id == email_deliveries.c.event_id)
+def _notice_rows(session: Session, batch: Sequence[Delivery], notices: Table) -> Iterator[Row[Any]]:
+    """Each delivery of `batch` that e-mails a notice of `notices` (ticket_overdue or
+    ticket_replies): its id, recipient, and the notice's columns."""
+    ids = [d.id for d in batch]
+    for chunk in chunks(ids):
+        yield from session.execute(
+            select(email_deliveries.c.delivery_id, email_deliveries.c.recipient, notices)
+            .join(notices, notices.c.event_id == email_deliveries.c.event_id)
             .where(email_deliveries.c.delivery_id.in_(chunk))
         )
-        for r in rows:
-            notice = OverdueNotice(r.event_id, r.ticket_id, r.version, json.loads(r.data), r.occurred_at)
-            out[r.delivery_id] = EmailJob(by_id[r.delivery_id], r.recipient, notice)
-    return out
+
+
+def email_jobs(session: Session, batch: Sequence[Delivery]) -> dict[int, EmailJob]:
+    """The overdue reminder behind each delivery of `batch` (one without is left out)."""
+    by_id = {d.id: d for d in batch}
+    return {
+        r.delivery_id: EmailJob(
+            by_id[r.delivery_id],
+            r.recipient,
+            OverdueNotice(r.event_id, r.ticket_id, r.version, json.loads(r.data), r.occurred_at),
+        )
+        for r in _notice_rows(session, batch, ticket_overdue)
+    }
 
 
 def reply_jobs(session: Session, batch: Sequence[Delivery]) -> dict[int, ReplyJob]:
-    """The reply behind each delivery of `batch` (a delivery without one is left out)."""
+    """The citizen's reply behind each delivery of `batch` (one without is left out)."""
     by_id = {d.id: d for d in batch}
-    out: dict[int, ReplyJob] = {}
-    for chunk in chunks(list(by_id)):
-        rows = session.execute(
-            select(
-                email_deliveries.c.delivery_id,
-                email_deliveries.c.recipient,
-                ticket_replies.c.event_id,
-                ticket_replies.c.ticket_id,
-                ticket_replies.c.version,
-                ticket_replies.c.data,
-                ticket_replies.c.occurred_at,
-            )
-            .join(ticket_replies, ticket_replies.c.event_id == email_deliveries.c.event_id)
-            .where(email_deliveries.c.delivery_id.in_(chunk))
+    return {
+        r.delivery_id: ReplyJob(
+            by_id[r.delivery_id],
+            r.recipient,
+            ReplyNotice(r.event_id, r.ticket_id, r.version, r.recipient, json.loads(r.data), r.occurred_at),
         )
-        for r in rows:
-            notice = ReplyNotice(
-                r.event_id, r.ticket_id, r.version, r.recipient, json.loads(r.data), r.occurred_at
-            )
-            out[r.delivery_id] = ReplyJob(by_id[r.delivery_id], r.recipient, notice)
-    return out
+        for r in _notice_rows(session, batch, ticket_replies)
+    }
 
 
 def overdue_between(session: Session, *, start: datetime, end: datetime) -> tuple[int, int]:
