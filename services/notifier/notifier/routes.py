@@ -123,6 +123,16 @@ def resync_channel(parts: PartsDep, name: Annotated[str, Path(max_length=30)]) -
     return schemas.ResyncRead(channel=name, deliveries=operations.resync(parts, name))
 
 
+@router.post(
+    "/channels/{name}/retry",
+    response_model=schemas.ChannelRetryRead,
+    status_code=202,
+    dependencies=[operator],
+)
+def retry_channel(parts: PartsDep, name: Annotated[str, Path(max_length=30)]) -> schemas.ChannelRetryRead:
+    return schemas.ChannelRetryRead(channel=name, retried=operations.retry_channel(parts, name))
+
+
 @router.get("/disclosure/report", response_model=schemas.DisclosureReport, dependencies=[operator])
 def disclosure_report(parts: PartsDep) -> dict[str, object]:
     return operations.disclosure_report(parts)

@@ -25,6 +25,7 @@ class ChannelRead(BaseModel):
     health: Literal["ok", "degraded", "failing"]
     lag_s: float = Field(description="age in seconds of the oldest pending delivery")
     backlog: int = Field(description="pending deliveries")
+    failed: int = Field(description="pending deliveries that failed at least once (backing off)")
     dead: int
 
 
@@ -55,6 +56,11 @@ class DeliveryPage(BaseModel):
 class ResyncRead(BaseModel):
     channel: str
     deliveries: int
+
+
+class ChannelRetryRead(BaseModel):
+    channel: str
+    retried: int = Field(description="dead and failed deliveries made due again")
 
 
 class LatencySummary(BaseModel):

@@ -6,9 +6,11 @@ import logging
 from datetime import UTC
 from typing import Any
 
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from minhbach_shared.http import Conflict, NotFound
+from notifier.db import deliveries
 from notifier.disclosure import repository as repo
 from notifier.disclosure.domain import Delivery, DeliveryStatus, latency_summary
 from notifier.hotline import repository as hotline_repo
@@ -34,6 +36,36 @@ def retry_delivery(parts: Parts, delivery_id: int) -> Delivery:
     parts.dispatcher.enqueue_channel(delivery.channel)
     assert updated is not None
     return updated
+
+
+def retry_channel(parts: Parts, name: str) -> int:
+    """Deliver every dead and failed row of a channel again, now (as `retry_delivery`, each).
+
+    Failed means pending after at least one attempt (it is backing off); a pending row
+    never tried is left alone: it is already due. Answers how many rows were retried.
+    """
+    if name not in parts.queued():
+        raise NotFound(f"unknown channel: {name}", [{"field": "name", "message": "unknown"}])
+    with parts.write() as session:
+        now = parts.clock()
+        ids = list(
+            session.scalars(
+                select(deliveries.c.id).where(
+                    deliveries.c.channel == name,
+                    or_(
+                        deliveries.c.status == DeliveryStatus.DEAD.value,
+                        and_(deliveries.c.status == DeliveryStatus.PENDING.value, deliveries.c.attempts > 0),
+                    ),
+                )
+            )
+        )
+        for delivery_id in ids:
+            repo.reschedule(session, delivery_id, now=now)
+        session.commit()
+    if ids:
+        parts.dispatcher.enqueue_channel(name)
+    log.info("channel retry", extra={"channel": name, "deliveries": len(ids)})
+    return len(ids)
 
 
 def resync(parts: Parts, name: str) -> int:
@@ -69,6 +101,7 @@ def channel_status(parts: Parts) -> list[dict[str, Any]]:
                     "health": health,
                     "lag_s": lag,
                     "backlog": stats["backlog"],
+                    "failed": stats["failing"],
                     "dead": stats["dead"],
                 }
             )

@@ -1,5 +1,7 @@
 """The notifier API over a real SQLite file and redis-server."""
 
+from datetime import UTC, datetime
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -7,7 +9,9 @@ from minhbach_shared.auth import Role
 from minhbach_testing.notifier import envelope, procedure_state
 from minhbach_testing.tokens import bearer
 from notifier.app import create_app
+from notifier.disclosure import repository as repo
 from notifier.disclosure import services as disclosure
+from notifier.disclosure.domain import DeliveryStatus
 from notifier.owners import OwnerRegistry
 
 
@@ -77,7 +81,7 @@ def test_deliveries_page_and_filter(client, service, owner, op):
 
 
 def test_operator_endpoints_need_the_operator_role(client, settings):
-    for path in ("/v1/deliveries/1/retry", "/v1/channels/portal/resync"):
+    for path in ("/v1/deliveries/1/retry", "/v1/channels/portal/resync", "/v1/channels/portal/retry"):
         assert client.post(path).status_code == 401
         assert client.post(path, headers={"Authorization": "Bearer junk"}).status_code == 401
         assert client.post(path, headers=auth(settings, Role.EDITOR)).status_code == 403
@@ -112,6 +116,38 @@ def test_retry_and_resync(client, service, owner, op):
         "/v1/deliveries", headers=op, params={"status": "pending", "channel": "portal"}
     ).json()["items"]
     assert client.post(f"/v1/deliveries/{pending['id']}/retry", headers=op).json()["status"] == "pending"
+
+
+def test_retry_a_channel_retries_its_dead_and_failed_rows_only(client, service, owner, op):
+    assert client.post("/v1/channels/fax/retry", headers=op).status_code == 404
+    for code in ("MB.XD.001", "MB.XD.002", "MB.XD.003"):
+        publish(service, owner, code)
+    rows = client.get("/v1/deliveries", headers=op, params={"channel": "portal"}).json()["items"]
+    dead, failed, fresh = sorted(rows, key=lambda d: d["subject_id"])
+    later = datetime(2030, 1, 1, tzinfo=UTC)
+    with service.write() as session:
+        repo.mark_failed(
+            session, dead["id"], attempts=9, status=DeliveryStatus.DEAD, next_at=later, error="x"
+        )
+        repo.mark_failed(
+            session, failed["id"], attempts=2, status=DeliveryStatus.PENDING, next_at=later, error="y"
+        )
+        session.commit()
+    portal = client.get("/v1/channels", headers=op).json()[0]
+    assert (portal["dead"], portal["failed"], portal["health"]) == (1, 1, "failing")
+
+    response = client.post("/v1/channels/portal/retry", headers=op)
+    assert response.status_code == 202 and response.json() == {"channel": "portal", "retried": 2}
+    after = {
+        d["id"]: d
+        for d in client.get("/v1/deliveries", headers=op, params={"channel": "portal"}).json()["items"]
+    }
+    assert {after[dead["id"]]["status"], after[failed["id"]]["status"]} == {"pending"}
+    assert after[dead["id"]]["attempts"] == after[failed["id"]]["attempts"] == 0
+    assert after[fresh["id"]] == fresh
+    # The other channels' rows are not touched; nothing left to retry answers 0.
+    assert client.post("/v1/channels/center/retry", headers=op).json()["retried"] == 0
+    assert client.post("/v1/channels/portal/retry", headers=op).json()["retried"] == 0
 
 
 def test_disclosure_report_and_queues(client, service, owner, op):
