@@ -16,7 +16,18 @@ from fastapi.staticfiles import StaticFiles
 from console import accounts
 from console.identity import SigningKey
 from console.owners import OwnerRefused, Owners, OwnerUnavailable
-from console.routes import account, articles, decisions, documents, home, hotline, identity, procedures, units
+from console.routes import (
+    account,
+    articles,
+    decisions,
+    documents,
+    home,
+    hotline,
+    identity,
+    operations,
+    procedures,
+    units,
+)
 from console.settings import Settings
 from console.web import (
     PREFIX,
@@ -81,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(hotline.router)
     app.include_router(documents.router)
     app.include_router(units.router)
+    app.include_router(operations.router)
     return app
 
 

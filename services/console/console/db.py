@@ -1,4 +1,5 @@
-"""Tables of the console's database: accounts, their sessions, and every sign-in attempt.
+"""Tables of the console's database: accounts, their sessions, every sign-in attempt, and
+every operator action (retry, resync) with what the notifier answered.
 The console owns no domain data: procedures and the rest live with their owners."""
 
 from __future__ import annotations
@@ -55,4 +56,20 @@ sign_ins = Table(
     Column("outcome", String(16), nullable=False),
     Index("ix_sign_ins_username_at", "username", "at"),
     Index("ix_sign_ins_client_at", "client", "at"),
+)
+
+operator_actions = Table(
+    "operator_actions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    # The account's username (the token's subject the notifier saw).
+    Column("username", String(64), nullable=False),
+    # retry_delivery | retry_channel | resync
+    Column("action", String(32), nullable=False),
+    # A delivery's id, or a channel's name.
+    Column("target", String(120), nullable=False),
+    # What the notifier answered, in the page's words (a refusal too).
+    Column("outcome", String(500), nullable=False),
+    Index("ix_operator_actions_at", "at"),
 )

@@ -72,6 +72,9 @@ MESSAGES = {
     "unit_renamed": "Đã đổi tên đơn vị; các phản ánh của đơn vị mang tên mới.",
     "unit_retired": "Đơn vị đã ngừng hoạt động: không giao thêm phản ánh cho đơn vị này.",
     "unit_restored": "Đã khôi phục đơn vị.",
+    "delivery_retried": "Đã đặt lại lượt gửi để gửi ngay. Kết quả ở Nhật ký thao tác bên dưới.",
+    "channel_retried": "Đã đặt lại các lượt gửi lỗi của kênh để gửi ngay. Số lượt ở Nhật ký thao tác.",
+    "channel_resynced": "Đã bắt đầu đồng bộ lại kênh: mọi nội dung được gửi lại. Theo dõi số chờ gửi.",
 }
 
 
@@ -208,6 +211,8 @@ def nav_for(account: Account) -> list[tuple[str, str]]:
         items.append((f"{PREFIX}/hotline", "Đường dây nóng"))
     if account.has(Role.ADMIN):
         items.append((f"{PREFIX}/units", "Đơn vị"))
+    if account.has(Role.OPERATOR):
+        items.append((f"{PREFIX}/operations", "Vận hành"))
     items.append((f"{PREFIX}/account/password", "Đổi mật khẩu"))
     return items
 
