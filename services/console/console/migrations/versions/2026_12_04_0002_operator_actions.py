@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-12-20 10:00:00.000000
+Create Date: 2026-12-04 02:30:00.000000
 """
 
 from __future__ import annotations
