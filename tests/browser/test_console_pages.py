@@ -45,6 +45,13 @@ def pages_for(role_account: str) -> list[str]:
             "/console/decisions/new?q=giay+phep",
         ],
         "pheduyet": [*common, *staff, "/console/inbox"],
+        "vanhanh": [
+            *common,
+            "/console/operations",
+            "/console/operations/report",
+            "/console/operations/report?state=problems",
+            "/console/operations/resync/portal",
+        ],
     }[role_account]
 
 
@@ -92,7 +99,7 @@ def test_the_sign_in_page_is_accessible_on_a_phone_and_at_the_office(
         assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
 
 
-@pytest.mark.parametrize("username", ["bientap", "pheduyet"])
+@pytest.mark.parametrize("username", ["bientap", "pheduyet", "vanhanh"])
 def test_every_page_of_a_role_has_no_serious_accessibility_violation(
     system: System, context_for: Any, username: str
 ) -> None:
@@ -107,7 +114,7 @@ def test_every_page_of_a_role_has_no_serious_accessibility_violation(
     assert problems == {}
 
 
-@pytest.mark.parametrize("username", ["bientap", "pheduyet"])
+@pytest.mark.parametrize("username", ["bientap", "pheduyet", "vanhanh"])
 def test_no_console_page_scrolls_sideways_on_a_phone(system: System, context_for: Any, username: str) -> None:
     page = context_for(**PHONE).new_page()
     sign_in(page, system, username)
