@@ -46,14 +46,6 @@ CHANNEL_LABELS = {
     "dvc": "Cổng dịch vụ công",
     "email": "Người đăng ký nhận tin",
 }
-# What each channel shows (the notifier's channel `kinds`; e-mail goes to the followers of
-# a procedure). GET /v1/channels says which channels run; this says which subjects each shows.
-CHANNEL_KINDS = {
-    "portal": frozenset({"procedure", "decision"}),
-    "center": frozenset({"procedure"}),
-    "dvc": frozenset({"procedure", "decision"}),
-    "email": frozenset({"procedure"}),
-}
 # Channels that only write to the people who asked: no row means nobody to tell.
 FOLLOWER_CHANNELS = frozenset({"email"})
 MAX_CHANGES = 1000
@@ -503,11 +495,6 @@ def _duration(seconds: float | None) -> str:
     if seconds < 3600:
         return f"{seconds / 60:.0f} phút"
     return f"{seconds / 3600:.1f} giờ".replace(".", ",")
-
-
-def channels_for(kind: str, running: Iterable[str]) -> list[str]:
-    """The running channels that show subjects of `kind`, in the notifier's order."""
-    return [c for c in running if kind in CHANNEL_KINDS.get(c, frozenset())]
 
 
 def cell_for(channel: str, deliveries: Iterable[Mapping[str, Any]], *, version: int) -> Cell:

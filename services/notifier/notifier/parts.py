@@ -67,6 +67,12 @@ class Parts:
         """The disclosure channels that show subjects of this kind."""
         return [name for name, channel in self.channels.items() if key[0] in channel.kinds]
 
+    def following(self, key: SubjectKey) -> list[str]:
+        """Where a change of this subject goes: the channels that show it, and e-mail for
+        a procedure (its followers) when the mailer is on."""
+        mail = [EMAIL] if key[0] == "procedure" and self.mailer is not None else []
+        return [*self.showing(key), *mail]
+
     def channel(self, name: str) -> Channel:
         try:
             return self.channels[name]

@@ -13,7 +13,7 @@ from jinja2 import Environment
 from pydantic import ValidationError
 
 from minhbach_shared import names
-from minhbach_shared.auth import Role, require_roles
+from minhbach_shared.auth import Role, authorize, require_roles
 from minhbach_shared.guard import GuardedRoute
 from minhbach_shared.http import DomainError, RowId
 from minhbach_shared.ratelimit import refuse_floods
@@ -34,10 +34,20 @@ def get_parts(request: Request) -> Parts:
 
 PartsDep = Annotated[Parts, Depends(get_parts)]
 operator = require_roles(Role.OPERATOR)
-# Who follows a change to the channels: operators, and the editors and approvers whose
-# decisions they are (the console's disclosure tracker). Never anonymous: a delivery names
-# its subjects and its errors (stored without addresses).
-followers = require_roles(Role.OPERATOR, Role.EDITOR, Role.APPROVER)
+# Who follows one change to the channels: operators, and the editors and approvers whose
+# decision made it (the console's disclosure tracker asks for one subject at a time).
+FOLLOWERS = (Role.OPERATOR, Role.EDITOR, Role.APPROVER)
+
+
+def _may_list_deliveries(
+    request: Request,
+    subject_kind: Annotated[str | None, Query(max_length=30)] = None,
+    subject_id: Annotated[str | None, Query(max_length=120)] = None,
+) -> None:
+    """Every delivery is an operator's to list; one subject's, its followers' too. Never
+    anonymous: a delivery names its subject and its error (stored without addresses)."""
+    authorize(request, FOLLOWERS if subject_kind and subject_id else (Role.OPERATOR,))
+
 
 router = APIRouter(prefix="/v1", tags=["notifier"], route_class=GuardedRoute)
 center = APIRouter(prefix="/center", tags=["center"])
@@ -82,12 +92,12 @@ def preview_procedure(body: schemas.ProcedurePreview, parts: PartsDep) -> HTMLRe
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/channels", response_model=list[schemas.ChannelRead], dependencies=[followers])
+@router.get("/channels", response_model=list[schemas.ChannelRead], dependencies=[operator])
 def list_channels(parts: PartsDep) -> list[dict[str, object]]:
     return operations.channel_status(parts)
 
 
-@router.get("/deliveries", response_model=schemas.DeliveryPage, dependencies=[followers])
+@router.get("/deliveries", response_model=schemas.DeliveryPage, dependencies=[Depends(_may_list_deliveries)])
 def list_deliveries(
     parts: PartsDep,
     status: Annotated[schemas.DeliveryStatusName | None, Query()] = None,
@@ -106,8 +116,13 @@ def list_deliveries(
         page=page,
         size=size,
     )
+    one = (subject_kind, subject_id) if subject_kind and subject_id else None
     return schemas.DeliveryPage(
-        items=[schemas.DeliveryRead.model_validate(d) for d in items], total=total, page=page, size=size
+        items=[schemas.DeliveryRead.model_validate(d) for d in items],
+        total=total,
+        page=page,
+        size=size,
+        channels=parts.following(one) if one else None,
     )
 
 

@@ -51,6 +51,8 @@ class DeliveryPage(BaseModel):
     total: int
     page: int
     size: int
+    # Asked for one subject: the channels that show it (each should have a row).
+    channels: list[str] | None = None
 
 
 class ResyncRead(BaseModel):

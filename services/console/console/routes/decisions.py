@@ -620,19 +620,10 @@ def send_back_decision(
 # -- the disclosure tracker
 
 
-def _track(
-    request: Request,
-    session: CurrentSession,
-    subject: df.TrackedSubject,
-    running: list[str],
-) -> df.TrackedSubject:
-    channels = df.channels_for(subject.kind, running)
+def _track(request: Request, session: CurrentSession, subject: df.TrackedSubject) -> df.TrackedSubject:
+    """The subject's cell on each channel that shows it (the notifier says which)."""
     if subject.note:
         return subject  # nothing changed, or nothing known: no channel to follow
-    if subject.version is None:
-        # Published, not in effect yet: the channels show it from effective_on.
-        subject.cells = [df.Cell(c, df.CHANNEL_LABELS.get(c, c), "later") for c in channels]
-        return subject
     found = owners_of(request).call(
         "notifier",
         "GET",
@@ -640,6 +631,11 @@ def _track(
         account=session.account,
         params={"subject_kind": subject.kind, "subject_id": subject.id, "size": 200},
     )
+    channels = [str(c) for c in found.get("channels") or []]
+    if subject.version is None:
+        # Published, not in effect yet: the channels show it from effective_on.
+        subject.cells = [df.Cell(c, df.CHANNEL_LABELS.get(c, c), "later") for c in channels]
+        return subject
     subject.cells = [df.cell_for(c, found["items"], version=subject.version) for c in channels]
     return subject
 
@@ -656,9 +652,6 @@ def tracker(
         return _state_page(request, decision, "việc công khai chỉ bắt đầu khi quyết định được ban hành.")
     owners = owners_of(request)
     portal_url = console_of(request).settings.portal_url
-    running = [
-        str(c["name"]) for c in owners.call("notifier", "GET", "/v1/channels", account=session.account)
-    ]
     status = decision["status"]
     subjects = [
         _track(
@@ -672,7 +665,6 @@ def tracker(
                 version=int(decision["version"]),
                 portal_page=df.portal_page(portal_url, "decision", str(decision_id)),
             ),
-            running,
         )
     ]
     codes = list(dict.fromkeys(str(c["procedure_code"]) for c in decision["changes"]))
@@ -704,7 +696,7 @@ def tracker(
                     subject.version = int(made[-1]["version"])
                 else:
                     subject.note = "Không thấy phiên bản do quyết định này tạo ra."
-        subjects.append(_track(request, session, subject, running))
+        subjects.append(_track(request, session, subject))
     progress = df.progress(subjects)
     return render(
         request,
@@ -712,7 +704,7 @@ def tracker(
         d=decision,
         status_label=df.STATUS_LABELS.get(status, status),
         subjects=subjects,
-        columns=[c for c in running if any(s.cell(c) for s in subjects)],
+        columns=list(dict.fromkeys(c.channel for s in subjects for c in s.cells)),
         channel_labels=df.CHANNEL_LABELS,
         progress=progress,
         all_done=progress.all_done and status == "in_effect",

@@ -228,4 +228,3 @@ def test_progress_counts_what_is_due_now() -> None:
     )
     progress = df.progress([shown, later])
     assert (progress.done, progress.total, progress.all_done, progress.finished) == (1, 1, True, True)
-    assert df.channels_for("decision", ["portal", "center", "dvc", "email"]) == ["portal", "dvc"]

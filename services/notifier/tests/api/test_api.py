@@ -87,17 +87,26 @@ def test_operator_endpoints_need_the_operator_role(client, settings):
         assert client.post(path, headers=auth(settings, Role.EDITOR)).status_code == 403
 
 
-def test_operator_reads_need_a_token_and_the_role(client, settings):
-    """Deliveries name their subjects and errors: never anonymous. Editors and approvers may
-    follow their changes (deliveries, channels); the report and the queues are operators'."""
+def test_operator_reads_need_a_token_and_the_role(client, settings, service, owner):
+    """Deliveries name their subjects and errors: never anonymous, and every one of them an
+    operator's to list. Editors and approvers may follow one subject (the console's tracker),
+    told which channels show it."""
+    publish(service, owner)
     for path in ("/v1/deliveries", "/v1/channels", "/v1/disclosure/report", "/v1/ops/queues"):
         assert client.get(path).status_code == 401, path
-        assert client.get(path, headers=auth(settings, Role.HOTLINE)).status_code == 403, path
+        for role in (Role.HOTLINE, Role.EDITOR, Role.APPROVER):
+            assert client.get(path, headers=auth(settings, role)).status_code == 403, (path, role)
         assert client.get(path, headers=auth(settings, Role.OPERATOR)).status_code == 200, path
-    for path in ("/v1/deliveries", "/v1/channels"):
-        assert client.get(path, headers=auth(settings, Role.EDITOR)).status_code == 200, path
-    for path in ("/v1/disclosure/report", "/v1/ops/queues"):
-        assert client.get(path, headers=auth(settings, Role.APPROVER)).status_code == 403, path
+    one = {"subject_kind": "procedure", "subject_id": "MB.XD.001"}
+    for role in (Role.EDITOR, Role.APPROVER, Role.OPERATOR):
+        page = client.get("/v1/deliveries", params=one, headers=auth(settings, role))
+        assert page.status_code == 200 and page.json()["channels"] == ["portal", "center", "email"], role
+        assert {d["subject_id"] for d in page.json()["items"]} == {"MB.XD.001"}
+    assert client.get("/v1/deliveries", params=one).status_code == 401
+    kind_only = client.get(
+        "/v1/deliveries", params={"subject_kind": "procedure"}, headers=auth(settings, Role.EDITOR)
+    )
+    assert kind_only.status_code == 403
 
 
 def test_retry_and_resync(client, service, owner, op):
