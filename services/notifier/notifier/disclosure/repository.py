@@ -290,6 +290,21 @@ def reschedule(session: Session, delivery_id: int, *, now: datetime) -> None:
     )
 
 
+def failed_ids(session: Session, *, channel: str) -> list[int]:
+    """The channel's dead rows, and its pending ones that failed at least once (backing off)."""
+    return list(
+        session.scalars(
+            select(deliveries.c.id).where(
+                deliveries.c.channel == channel,
+                or_(
+                    deliveries.c.status == DeliveryStatus.DEAD.value,
+                    and_(deliveries.c.status == PENDING, deliveries.c.attempts > 0),
+                ),
+            )
+        )
+    )
+
+
 def open_versions(session: Session, *, channel: str) -> dict[SubjectKey, int]:
     """Per subject the newest version with a pending or dead row (work still owed)."""
     rows = session.execute(

@@ -6,11 +6,9 @@ import logging
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from minhbach_shared.http import Conflict, NotFound
-from notifier.db import deliveries
 from notifier.disclosure import repository as repo
 from notifier.disclosure.domain import Delivery, DeliveryStatus, latency_summary
 from notifier.hotline import repository as hotline_repo
@@ -48,17 +46,7 @@ def retry_channel(parts: Parts, name: str) -> int:
         raise NotFound(f"unknown channel: {name}", [{"field": "name", "message": "unknown"}])
     with parts.write() as session:
         now = parts.clock()
-        ids = list(
-            session.scalars(
-                select(deliveries.c.id).where(
-                    deliveries.c.channel == name,
-                    or_(
-                        deliveries.c.status == DeliveryStatus.DEAD.value,
-                        and_(deliveries.c.status == DeliveryStatus.PENDING.value, deliveries.c.attempts > 0),
-                    ),
-                )
-            )
-        )
+        ids = repo.failed_ids(session, channel=name)
         for delivery_id in ids:
             repo.reschedule(session, delivery_id, now=now)
         session.commit()
