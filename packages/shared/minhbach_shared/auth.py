@@ -193,9 +193,13 @@ def token_verifier(request: Request) -> TokenVerifier:
 
 def principal_of(request: Request, token: str) -> Principal:
     """The token's holder, or 401 (bad, expired, wrong issuer or audience) / 503 (keys
-    unreachable: the request may be fine, the check cannot be made)."""
+    unreachable: the request may be fine, the check cannot be made). Verified once per
+    request: the write guard checks before the body is read, the route's dependency after."""
+    cached = request.scope.get("mb.principal")
+    if cached is not None and cached[0] == token:
+        return cached[1]  # type: ignore[no-any-return]
     try:
-        return token_verifier(request).verify(token)
+        principal = token_verifier(request).verify(token)
     except jwt.ExpiredSignatureError:
         raise _unauthorized("token expired") from None
     except jwt.InvalidAudienceError:
@@ -210,6 +214,8 @@ def principal_of(request: Request, token: str) -> Principal:
             detail="cannot check the token now: the token issuer's keys are unreachable",
             headers={"Retry-After": "5"},
         ) from None
+    request.scope["mb.principal"] = (token, principal)
+    return principal
 
 
 def optional_principal(request: Request) -> Principal | None:

@@ -64,3 +64,21 @@ def test_a_body_declared_too_large_is_refused_unread(
     assert declared.status_code == 413 and counter.read == 0
     # A body within the limit is read and answered as before.
     assert client.post("/v1/public/tickets", content=b"{}", headers=JSON).status_code == 422
+
+
+def test_a_write_is_verified_once_though_checked_before_and_after_its_body(
+    counted: tuple[TestClient, BodyReadCounter], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from minhbach_shared.auth import TokenVerifier
+
+    calls: list[str] = []
+    verify = TokenVerifier.verify
+
+    def counting(self: TokenVerifier, raw: str) -> object:
+        calls.append(raw)
+        return verify(self, raw)
+
+    monkeypatch.setattr(TokenVerifier, "verify", counting)
+    client, _ = counted
+    added = client.post("/v1/units", json={"name": "Phòng Thử Một Lần"}, headers=token(settings, Role.ADMIN))
+    assert added.status_code == 201 and len(calls) == 1
