@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +21,16 @@ from minhbach_shared.settings import BaseServiceSettings
 # visibility timeout would be delivered again. Anything longer than this lives in
 # the database (next_attempt_at) and a periodic task picks it up.
 MAX_COUNTDOWN_S = 60
+
+# Every message says when it was sent (an ISO time): the age of a queue's oldest message.
+SENT_AT_HEADER = "mb_published_at"
+# Every worker writes {queues, pid, seen_at} under its name here every HEARTBEAT_EVERY_S:
+# a queue's consumers are the workers seen within WORKER_GONE_AFTER_S that consume it.
+WORKERS_KEY = "mb:workers"
+HEARTBEAT_EVERY_S = 10.0
+WORKER_GONE_AFTER_S = 30.0
+# A worker killed -9 never says goodbye: its entry is dropped after an hour.
+WORKER_FORGOTTEN_AFTER_S = 3600.0
 
 
 def make_celery(
@@ -68,7 +82,86 @@ def make_celery(
         beat_schedule=dict(beat_schedule or {}),
     )
     install_celery_correlation(app)
+    install_queue_telemetry(app)
     return app
+
+
+def install_queue_telemetry(app: Celery) -> None:
+    """Stamp every message with its send time, and make the app's workers beat in Redis."""
+    from celery import signals
+
+    @signals.before_task_publish.connect(weak=False, dispatch_uid="mb-sent-at")  # type: ignore[untyped-decorator]
+    def _stamp(headers: dict[str, Any] | None = None, **_: Any) -> None:
+        if headers is not None:
+            headers.setdefault(SENT_AT_HEADER, datetime.now(UTC).isoformat())
+
+    @signals.worker_ready.connect(weak=False)  # type: ignore[untyped-decorator]
+    def _ready(sender: Any, **_: Any) -> None:
+        if sender.app is app:
+            heartbeat = WorkerHeartbeat(
+                app.conf.broker_url, sender.hostname, sorted(app.amqp.queues.consume_from)
+            )
+            heartbeat.start()
+            signals.worker_shutdown.connect(lambda **_: heartbeat.stop(), weak=False)
+
+
+class WorkerHeartbeat:
+    """A worker's entry in WORKERS_KEY, renewed by a thread until the worker stops."""
+
+    def __init__(self, redis_url: str, hostname: str, queues: list[str]) -> None:
+        from redis import Redis
+
+        self.redis = Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
+        self.hostname = hostname
+        self.queues = queues
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="mb-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        try:
+            self.redis.hdel(WORKERS_KEY, self.hostname)  # gone on purpose: no alert
+        except Exception:
+            logging.getLogger(__name__).debug("could not remove the heartbeat", exc_info=True)
+
+    def beat(self) -> None:
+        now = time.time()
+        entry = {"queues": self.queues, "pid": os.getpid(), "seen_at": now}
+        self.redis.hset(WORKERS_KEY, self.hostname, json.dumps(entry))
+        forgotten = [
+            name
+            for name, seen in seen_workers(self.redis).items()
+            if now - seen["seen_at"] > WORKER_FORGOTTEN_AFTER_S
+        ]
+        if forgotten:
+            self.redis.hdel(WORKERS_KEY, *forgotten)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.beat()
+            except Exception:  # Redis away: the next beat tries again
+                logging.getLogger(__name__).debug("heartbeat not written", exc_info=True)
+            self._stop.wait(HEARTBEAT_EVERY_S)
+
+
+def seen_workers(redis: Any) -> dict[str, dict[str, Any]]:
+    """Every worker's last heartbeat by name: {queues, pid, seen_at (epoch seconds)}."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, raw in redis.hgetall(WORKERS_KEY).items():
+        try:
+            entry = json.loads(raw)
+            out[name.decode() if isinstance(name, bytes) else name] = {
+                "queues": list(entry["queues"]),
+                "pid": int(entry.get("pid", 0)),
+                "seen_at": float(entry["seen_at"]),
+            }
+        except (TypeError, ValueError, KeyError):
+            continue
+    return out
 
 
 class AtLeastOnceCelery(Celery):  # type: ignore[misc]

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from prometheus_client.registry import Collector
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from minhbach_shared.observability import CorrelationMiddleware, metrics_response
+from minhbach_shared.observability import CorrelationMiddleware, DatabaseUp, app_registry, metrics_response
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +81,15 @@ def install_platform(
     *,
     service: str,
     readiness: Callable[[], dict[str, str]],
+    engine: Any = None,
+    collectors: Iterable[Collector] = (),
 ) -> None:
     """Add the correlation middleware, error handlers, /healthz, /readyz and /metrics.
-    `service` also names the audience the app's tokens must carry (minhbach_shared.auth)."""
+    `service` also names the audience the app's tokens must carry (minhbach_shared.auth).
+    /metrics adds, read at each scrape, `mb_database_up` (with `engine`) and `collectors`."""
     app.state.service = service
+    probes = [DatabaseUp(service, engine)] if engine is not None else []
+    app.state.metrics = app_registry(*probes, *collectors)
     app.add_middleware(CorrelationMiddleware, service=service)
 
     @app.exception_handler(RequestValidationError)

@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.console = Console(settings=settings, engine=engine, owners=owners)
     app.state.verification_keys = [key]
-    install_platform(app, service="console", readiness=lambda: _readiness(engine))
+    install_platform(app, service="console", readiness=lambda: _readiness(engine), engine=engine)
     _install_page_errors(app)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.include_router(identity.router)

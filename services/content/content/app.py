@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from content import routes
 from content.bootstrap import create_celery
+from content.db import outbox
 from content.settings import Settings
 from content.storage import AttachmentStore, human_size
 from minhbach_shared import names
@@ -19,7 +20,8 @@ from minhbach_shared.db import make_engine
 from minhbach_shared.guard import DEFAULT_MAX_BODY, set_body_limits
 from minhbach_shared.http import check_readiness, install_platform
 from minhbach_shared.observability import configure_logging
-from minhbach_shared.outbox import relay_waker
+from minhbach_shared.ops import outbox_router
+from minhbach_shared.outbox import OutboxCollector, relay_waker
 from minhbach_shared.procedures_api import ProceduresApi
 
 
@@ -57,7 +59,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         procedures=procedures,
         schedule_apply=schedule_apply,
     )
-    install_platform(app, service="content", readiness=lambda: check_readiness(engine=engine, redis=redis))
+    install_platform(
+        app,
+        service="content",
+        readiness=lambda: check_readiness(engine=engine, redis=redis),
+        engine=engine,
+        collectors=[OutboxCollector(engine, outbox, owner="content")],
+    )
+    app.include_router(outbox_router(engine, outbox, owner="content"))
     # An upload streamed without Content-Length is cut off at the store's limit too.
     set_body_limits(app, DEFAULT_MAX_BODY, upload_attachment=settings.max_attachment_bytes + MULTIPART_SLACK)
     app.add_middleware(UploadSizeLimit, path=routes.ATTACHMENTS_PATH, max_bytes=settings.max_attachment_bytes)

@@ -13,8 +13,9 @@ from fastapi.staticfiles import StaticFiles
 from minhbach_shared.http import check_readiness, install_platform
 from minhbach_shared.observability import configure_logging
 from minhbach_shared.ratelimit import RateLimiter
-from notifier.bootstrap import build_parts, make_notifier_celery, queues
+from notifier.bootstrap import build_parts, make_notifier_celery, watched_queues
 from notifier.channels.center import BoardWatch
+from notifier.operations.metrics import NotifierCollector
 from notifier.owners import OwnerRegistry
 from notifier.routes import center, public, router
 from notifier.settings import Settings
@@ -50,7 +51,7 @@ def create_app(settings: Settings | None = None, *, owners: OwnerRegistry | None
     )
     app.state.settings = settings
     app.state.parts = parts
-    app.state.queues = queues()
+    app.state.queues = watched_queues()
     app.state.async_redis = async_redis
     app.state.board = board
     app.state.subscribe_limiter = RateLimiter(
@@ -60,7 +61,11 @@ def create_app(settings: Settings | None = None, *, owners: OwnerRegistry | None
         prefix="mb:notifier:subscribe",
     )
     install_platform(
-        app, service="notifier", readiness=lambda: check_readiness(engine=parts.engine, redis=redis)
+        app,
+        service="notifier",
+        readiness=lambda: check_readiness(engine=parts.engine, redis=redis),
+        engine=parts.engine,
+        collectors=[NotifierCollector(parts, redis, app.state.queues)],
     )
     app.include_router(router)
     app.include_router(public)

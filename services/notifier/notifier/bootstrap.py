@@ -24,6 +24,11 @@ def queues() -> list[str]:
     return [names.EVENTS_QUEUE, *(names.channel_queue(c) for c in QUEUED), names.NOTIFIER_QUEUE]
 
 
+def watched_queues() -> list[str]:
+    """The queues operators watch (/v1/ops/queues, /metrics): the notifier's and the owners'."""
+    return [*queues(), names.PROCEDURES_QUEUE, names.CONTENT_QUEUE, names.HOTLINE_QUEUE]
+
+
 def make_notifier_celery(settings: Settings) -> Celery:
     routes: dict[str, dict[str, str]] = {
         names.INGEST_TASK: {"queue": names.EVENTS_QUEUE},

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from minhbach_shared import names
-from minhbach_shared.celery import MAX_COUNTDOWN_S
+from minhbach_shared.celery import MAX_COUNTDOWN_S, SENT_AT_HEADER, WORKER_GONE_AFTER_S, seen_workers
 
 log = logging.getLogger(__name__)
 
@@ -19,8 +20,12 @@ log = logging.getLogger(__name__)
 # costs one task, not one per change. The task deletes it before it claims rows.
 # Short, so a flag whose message died with a worker delays the pump by seconds only.
 FLAG_TTL_S = 10
-PUBLISHED_HEADER = "mb_published_at"
+PUBLISHED_HEADER = SENT_AT_HEADER
 RUNS_KEY = "mb:notifier:channel-runs"
+# When each channel's last run started (epoch seconds): a channel nobody runs shows here.
+LAST_RUN_KEY = "mb:notifier:channel-last-run"
+# When each channel last delivered something (epoch seconds).
+LAST_SUCCESS_KEY = "mb:notifier:channel-last-success"
 
 
 def queued_flag(channel: str) -> str:
@@ -40,14 +45,18 @@ class Dispatcher(Protocol):
     def clear_channel_flag(self, channel: str) -> None: ...
     def retry_channel(self, channel: str, countdown_s: float) -> None: ...
     def record_run(self, channel: str) -> None: ...
+    def record_success(self, channel: str) -> None: ...
     def mark_running(self, channel: str, *, ttl_s: float) -> None: ...
     def clear_running(self, channel: str) -> None: ...
     def is_running(self, channel: str) -> bool: ...
-    # What operators see (GET /v1/ops/queues): per-queue depth and age, Redis's unacked
-    # set, channel runs so far.
-    def queue_stats(self, queue: str) -> dict[str, Any]: ...
+    # What operators see (GET /v1/ops/queues, /metrics): per-queue depth, age, unacked
+    # and consumers, Redis's unacked set, channel runs so far and when, the workers.
+    def queue_stats(self, queues: list[str]) -> list[dict[str, Any]]: ...
     def unacked(self) -> int: ...
     def runs(self) -> dict[str, int]: ...
+    def last_runs(self) -> dict[str, float]: ...
+    def last_successes(self) -> dict[str, float]: ...
+    def workers(self) -> list[dict[str, Any]]: ...
 
 
 @contextmanager
@@ -122,7 +131,10 @@ class CeleryDispatcher:
 
     def record_run(self, channel: str) -> None:
         try:
-            self.redis.hincrby(RUNS_KEY, channel, 1)
+            pipe = self.redis.pipeline()
+            pipe.hincrby(RUNS_KEY, channel, 1)
+            pipe.hset(LAST_RUN_KEY, channel, time.time())
+            pipe.execute()
         except Exception:
             log.debug("could not count the channel run", exc_info=True)
 
@@ -148,8 +160,61 @@ class CeleryDispatcher:
     def runs(self) -> dict[str, int]:
         return {k.decode(): int(v) for k, v in self.redis.hgetall(RUNS_KEY).items()}
 
-    def queue_stats(self, queue: str) -> dict[str, Any]:
-        """Depth (LLEN) and, when the oldest message says when it was sent, its age."""
+    def record_success(self, channel: str) -> None:
+        try:
+            self.redis.hset(LAST_SUCCESS_KEY, channel, time.time())
+        except Exception:
+            log.debug("could not record the channel's success", exc_info=True)
+
+    def last_runs(self) -> dict[str, float]:
+        return {k.decode(): float(v) for k, v in self.redis.hgetall(LAST_RUN_KEY).items()}
+
+    def last_successes(self) -> dict[str, float]:
+        return {k.decode(): float(v) for k, v in self.redis.hgetall(LAST_SUCCESS_KEY).items()}
+
+    def workers(self) -> list[dict[str, Any]]:
+        """Every worker seen lately, by name: its queues and how long since its last beat."""
+        now = time.time()
+        return [
+            {
+                "name": name,
+                "queues": entry["queues"],
+                "pid": entry["pid"],
+                "seen_at": datetime.fromtimestamp(entry["seen_at"], UTC),
+                "age_s": round(max(now - entry["seen_at"], 0.0), 1),
+                "online": now - entry["seen_at"] <= WORKER_GONE_AFTER_S,
+            }
+            for name, entry in sorted(seen_workers(self.redis).items())
+        ]
+
+    def queue_stats(self, queues: list[str]) -> list[dict[str, Any]]:
+        """Each queue's depth (LLEN), its oldest message's age (when it says when it was
+        sent), its messages held unacknowledged by a worker, and its live consumers."""
+        unacked = self._unacked_by_queue()
+        online = [w for w in self.workers() if w["online"]]
+        return [
+            {
+                **self._depth_and_age(queue),
+                "unacked": unacked.get(queue, 0),
+                "consumers": sum(1 for w in online if queue in w["queues"]),
+            }
+            for queue in queues
+        ]
+
+    def _unacked_by_queue(self) -> dict[str, int]:
+        # kombu keeps each unacknowledged message as [payload, exchange, routing_key];
+        # our routing key is the queue's name (minhbach_shared.celery). A handful of rows:
+        # one per busy worker process, plus countdowns under a minute.
+        counts: dict[str, int] = {}
+        for raw in self.redis.hvals("unacked"):
+            try:
+                routing_key = json.loads(raw)[2]
+            except (TypeError, ValueError, IndexError):
+                continue
+            counts[routing_key] = counts.get(routing_key, 0) + 1
+        return counts
+
+    def _depth_and_age(self, queue: str) -> dict[str, Any]:
         depth = int(self.redis.llen(queue))
         oldest_age_s: float | None = None
         if depth:

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import (
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -156,6 +157,21 @@ briefing_emails = Table(
     Column("week", String(10), nullable=False),
     Column("recipient", String(320), nullable=False),
     UniqueConstraint("week", "recipient"),
+)
+
+# One row per reconciliation round: what it fetched (subjects whose events it had not
+# seen) and redelivered (subjects a channel had lost), for the operator's page and the
+# repaired counters of /metrics. Rounds that repaired nothing are kept a day.
+reconcile_runs = Table(
+    "reconcile_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("finished_at", UtcDateTime, nullable=False, index=True),
+    Column("at_start", Boolean, nullable=False),
+    Column("fetched", Integer, nullable=False),
+    Column("redelivered", Integer, nullable=False),
+    # JSON: {"redelivered": {channel: [kind:id, ...]}, "fetched": [kind:id, ...], "unreachable": [...]}
+    Column("detail", Text, nullable=False),
 )
 
 

@@ -12,7 +12,6 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from jinja2 import Environment
 from pydantic import ValidationError
 
-from minhbach_shared import names
 from minhbach_shared.auth import Role, authorize, require_roles
 from minhbach_shared.guard import GuardedRoute
 from minhbach_shared.http import DomainError, RowId
@@ -154,19 +153,18 @@ def disclosure_report(parts: PartsDep) -> dict[str, object]:
 
 
 @router.get("/ops/queues", response_model=schemas.QueuesRead, dependencies=[operator])
-def queues(parts: PartsDep, request: Request) -> schemas.QueuesRead:
-    dispatcher = parts.dispatcher
-    dead = {c["name"]: c["dead"] for c in operations.channel_status(parts)}
-    channel_of = {names.channel_queue(c): c for c in parts.channels}
-    out = []
-    for queue in request.app.state.queues:
-        stats = dispatcher.queue_stats(queue)
-        out.append(schemas.QueueRead(**stats, dead_letters=dead.get(channel_of.get(queue, ""), 0)))
-    return schemas.QueuesRead(
-        queues=out,
-        unacked=dispatcher.unacked(),
-        channel_runs=dispatcher.runs(),
-    )
+def queues(parts: PartsDep, request: Request) -> dict[str, Any]:
+    return operations.queues(parts, request.app.state.queues)
+
+
+@router.get("/ops/workers", response_model=schemas.WorkersRead, dependencies=[operator])
+def workers(parts: PartsDep) -> dict[str, Any]:
+    return {"workers": operations.workers(parts)}
+
+
+@router.get("/ops/reconciliation", response_model=schemas.ReconciliationRead, dependencies=[operator])
+def reconciliation(parts: PartsDep) -> dict[str, Any]:
+    return operations.reconciliation(parts)
 
 
 # -- subscriptions (public, no login) ----------------------------------------------------

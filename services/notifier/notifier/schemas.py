@@ -27,6 +27,8 @@ class ChannelRead(BaseModel):
     backlog: int = Field(description="pending deliveries")
     failed: int = Field(description="pending deliveries that failed at least once (backing off)")
     dead: int
+    last_run_at: VietnamTime | None = Field(None, description="when its last run started")
+    last_success_at: VietnamTime | None = Field(None, description="when it last delivered something")
 
 
 class DeliveryRead(BaseModel):
@@ -115,6 +117,8 @@ class QueueRead(BaseModel):
     queue: str
     depth: int
     oldest_age_s: float | None = Field(description="null when the oldest message carries no send time")
+    unacked: int = Field(description="messages of this queue a worker holds, not yet acknowledged")
+    consumers: int = Field(description="live workers consuming this queue (heartbeats)")
     dead_letters: int
 
 
@@ -122,6 +126,35 @@ class QueuesRead(BaseModel):
     queues: list[QueueRead]
     unacked: int
     channel_runs: dict[str, int]
+
+
+class WorkerRead(BaseModel):
+    name: str = Field(description="the worker's Celery name, e.g. portal@host")
+    queues: list[str]
+    pid: int
+    seen_at: VietnamTime = Field(description="its last heartbeat")
+    age_s: float
+    online: bool = Field(description="a heartbeat within the last 30 s")
+
+
+class WorkersRead(BaseModel):
+    workers: list[WorkerRead]
+
+
+class ReconcileRoundRead(BaseModel):
+    finished_at: VietnamTime
+    at_start: bool = Field(description="the catch-up of a worker starting (not drift)")
+    fetched: int = Field(description="subjects fetched from their owner: their event was not seen")
+    redelivered: int = Field(description="subjects a channel had lost, delivered again")
+    fetched_subjects: list[str] = Field(description="kind:id, the first 50")
+    redelivered_subjects: dict[str, list[str]] = Field(description="per channel, kind:id, the first 50")
+    redelivered_by_channel: dict[str, int]
+    unreachable: list[str] = Field(description="owners that did not answer")
+
+
+class ReconciliationRead(BaseModel):
+    last: ReconcileRoundRead | None
+    repairs: list[ReconcileRoundRead] = Field(description="the latest rounds that repaired something")
 
 
 class SubscribeRequest(BaseModel):

@@ -71,7 +71,7 @@ def reconcile(self: Task, catch_up: bool = False) -> None:
     # catch_up: sent once when the notifier's worker starts, so a system that was down
     # (or is just starting) converges now, not a reconcile interval later. Owners may
     # still be starting beside it: ask again every few seconds until all answered.
-    report = disclosure.reconcile(parts())
+    report = disclosure.reconcile(parts(), at_start=catch_up)
     if catch_up and report.unreachable and self.request.retries < CATCH_UP_TRIES:
         raise self.retry(countdown=CATCH_UP_EVERY_S)
 

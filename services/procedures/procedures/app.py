@@ -12,9 +12,11 @@ from minhbach_shared import names
 from minhbach_shared.db import make_engine
 from minhbach_shared.http import check_readiness, install_platform
 from minhbach_shared.observability import configure_logging
-from minhbach_shared.outbox import relay_waker
+from minhbach_shared.ops import outbox_router
+from minhbach_shared.outbox import OutboxCollector, relay_waker
 from procedures import routes
 from procedures.bootstrap import create_celery
+from procedures.db import outbox
 from procedures.settings import Settings
 
 
@@ -46,6 +48,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.context = routes.Context(
         engine=engine, wake=relay_waker(redis, "procedures"), schedule_apply=schedule_apply
     )
-    install_platform(app, service="procedures", readiness=lambda: check_readiness(engine=engine, redis=redis))
+    install_platform(
+        app,
+        service="procedures",
+        readiness=lambda: check_readiness(engine=engine, redis=redis),
+        engine=engine,
+        collectors=[OutboxCollector(engine, outbox, owner="procedures")],
+    )
+    app.include_router(outbox_router(engine, outbox, owner="procedures"))
     app.include_router(routes.router)
     return app

@@ -6,14 +6,14 @@ Nothing here commits: the caller owns the transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from notifier.db import chunks, deliveries, ledger, seen_events, subjects, upsert
+from notifier.db import chunks, deliveries, ledger, reconcile_runs, seen_events, subjects, upsert
 from notifier.disclosure.domain import Delivery, DeliveryStatus, SubjectKey, SubjectState, stored_error
 
 PENDING = DeliveryStatus.PENDING.value
@@ -423,3 +423,96 @@ def forget_ledger(session: Session, *, channel: str, keys: Sequence[SubjectKey] 
                 or_(*[and_(ledger.c.subject_kind == k, ledger.c.subject_id == i) for k, i in chunk]),
             )
         )
+
+
+# -- reconciliation rounds ----------------------------------------------------------------
+
+# A round lists at most this many subjects per kind of repair (the counts are exact).
+REPAIRS_LISTED = 50
+UNEVENTFUL_KEPT = timedelta(days=1)
+
+
+def _listed(keys: Sequence[SubjectKey]) -> list[str]:
+    return [f"{kind}:{subject_id}" for kind, subject_id in keys[:REPAIRS_LISTED]]
+
+
+def record_reconcile(
+    session: Session,
+    *,
+    fetched: Sequence[SubjectKey],
+    redelivered: Mapping[str, Sequence[SubjectKey]],
+    unreachable: Sequence[str],
+    at_start: bool,
+    now: datetime,
+) -> None:
+    """Write one round; forget rounds that repaired nothing after a day."""
+    detail = {
+        "fetched": _listed(fetched),
+        "redelivered": {channel: _listed(keys) for channel, keys in redelivered.items() if keys},
+        "redelivered_counts": {channel: len(keys) for channel, keys in redelivered.items() if keys},
+        "unreachable": list(unreachable),
+    }
+    session.execute(
+        insert(reconcile_runs).values(
+            finished_at=now,
+            at_start=at_start,
+            fetched=len(fetched),
+            redelivered=sum(len(keys) for keys in redelivered.values()),
+            detail=json.dumps(detail, ensure_ascii=False),
+        )
+    )
+    session.execute(
+        delete(reconcile_runs).where(
+            reconcile_runs.c.finished_at < now - UNEVENTFUL_KEPT,
+            reconcile_runs.c.fetched == 0,
+            reconcile_runs.c.redelivered == 0,
+        )
+    )
+
+
+def _round(row: Any) -> dict[str, Any]:
+    detail = json.loads(row.detail)
+    return {
+        "finished_at": row.finished_at,
+        "at_start": bool(row.at_start),
+        "fetched": int(row.fetched),
+        "redelivered": int(row.redelivered),
+        "fetched_subjects": detail.get("fetched", []),
+        "redelivered_subjects": detail.get("redelivered", {}),
+        "redelivered_by_channel": detail.get("redelivered_counts", {}),
+        "unreachable": detail.get("unreachable", []),
+    }
+
+
+def last_reconcile(session: Session) -> dict[str, Any] | None:
+    row = session.execute(select(reconcile_runs).order_by(reconcile_runs.c.id.desc()).limit(1)).first()
+    return _round(row) if row else None
+
+
+def reconcile_repairs(session: Session, *, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest rounds that repaired something, newest first."""
+    rows = session.execute(
+        select(reconcile_runs)
+        .where(or_(reconcile_runs.c.fetched > 0, reconcile_runs.c.redelivered > 0))
+        .order_by(reconcile_runs.c.id.desc())
+        .limit(limit)
+    )
+    return [_round(r) for r in rows]
+
+
+def repaired_totals(session: Session) -> tuple[dict[str, int], int]:
+    """Subjects redelivered per channel and subjects fetched, by every round but the
+    start-up ones (a system coming up catches up by design: that is not drift)."""
+    rows = session.execute(
+        select(reconcile_runs.c.fetched, reconcile_runs.c.detail).where(
+            reconcile_runs.c.at_start.is_(False),
+            or_(reconcile_runs.c.fetched > 0, reconcile_runs.c.redelivered > 0),
+        )
+    )
+    by_channel: dict[str, int] = {}
+    fetched = 0
+    for row in rows:
+        fetched += int(row.fetched)
+        for channel, count in json.loads(row.detail).get("redelivered_counts", {}).items():
+            by_channel[channel] = by_channel.get(channel, 0) + int(count)
+    return by_channel, fetched

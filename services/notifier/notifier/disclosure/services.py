@@ -405,6 +405,8 @@ def _finish_run(parts: Parts, name: str, report: RunReport, *, due: int, soonest
     DELIVERIES.labels(name, "failed").inc(report.failed)
     DELIVERIES.labels(name, "dead").inc(report.dead)
     DELIVERIES.labels(name, "superseded").inc(report.superseded)
+    if report.sent:
+        parts.dispatcher.record_success(name)
     if due >= parts.settings.channel_batch_size:
         parts.dispatcher.enqueue_channel(name)
     if soonest is not None and soonest <= MAX_COUNTDOWN_S:
@@ -642,8 +644,12 @@ def pump(parts: Parts, *, now: datetime | None = None) -> list[str]:
     return queued
 
 
-def reconcile(parts: Parts) -> ReconcileReport:
-    """Compare owners' versions, the read model, the ledger and what channels show; repair."""
+def reconcile(parts: Parts, *, at_start: bool = False) -> ReconcileReport:
+    """Compare owners' versions, the read model, the ledger and what channels show; repair.
+
+    Each round is recorded (reconcile_runs): the operator's page and /metrics say what it
+    repaired; `at_start` marks the catch-up of a worker starting, which is not drift.
+    """
     report = ReconcileReport()
     wanted: dict[SubjectKey, int] = {}
     answered: set[str] = set()
@@ -692,7 +698,16 @@ def reconcile(parts: Parts) -> ReconcileReport:
     for name in parts.channels:
         report.redelivered[name] = _repair_channel(parts, name)
     with parts.write() as session:
-        repo.prune_seen(session, before=parts.clock() - SEEN_EVENTS_KEPT)
+        now = parts.clock()
+        repo.prune_seen(session, before=now - SEEN_EVENTS_KEPT)
+        repo.record_reconcile(
+            session,
+            fetched=report.fetched,
+            redelivered=report.redelivered,
+            unreachable=report.unreachable,
+            at_start=at_start,
+            now=now,
+        )
         session.commit()
     if report.fetched or any(report.redelivered.values()):
         log.info(

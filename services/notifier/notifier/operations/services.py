@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -71,9 +71,20 @@ def resync(parts: Parts, name: str) -> int:
     return len(subjects)
 
 
+def _redis_times(read: Any) -> dict[str, datetime]:
+    """{channel: time} from the dispatcher, or nothing while Redis is away (the rest stands)."""
+    try:
+        return {k: datetime.fromtimestamp(v, UTC) for k, v in read().items()}
+    except Exception:
+        log.warning("channel run times unreadable", exc_info=True)
+        return {}
+
+
 def channel_status(parts: Parts) -> list[dict[str, Any]]:
-    """Each queued channel's health, lag, backlog and dead rows."""
+    """Each queued channel's health, lag, backlog, dead rows, last run and last success."""
     now = parts.clock()
+    last_runs = _redis_times(parts.dispatcher.last_runs)
+    last_successes = _redis_times(parts.dispatcher.last_successes)
     out = []
     with Session(parts.engine) as session:
         for name in parts.queued():
@@ -91,9 +102,37 @@ def channel_status(parts: Parts) -> list[dict[str, Any]]:
                     "backlog": stats["backlog"],
                     "failed": stats["failing"],
                     "dead": stats["dead"],
+                    "last_run_at": last_runs.get(name),
+                    "last_success_at": last_successes.get(name),
                 }
             )
     return out
+
+
+def queues(parts: Parts, names: list[str]) -> dict[str, Any]:
+    """Every queue's depth, oldest message, unacknowledged messages and consumers."""
+    dispatcher = parts.dispatcher
+    channel_of = {f"channel.{c}": c for c in parts.queued()}
+    dead = {c["name"]: c["dead"] for c in channel_status(parts)}
+    return {
+        "queues": [
+            {**stats, "dead_letters": dead.get(channel_of.get(stats["queue"], ""), 0)}
+            for stats in dispatcher.queue_stats(names)
+        ],
+        "unacked": dispatcher.unacked(),
+        "channel_runs": dispatcher.runs(),
+    }
+
+
+def workers(parts: Parts) -> list[dict[str, Any]]:
+    """Every Celery worker seen in the last hour: its queues, and whether it beats now."""
+    return parts.dispatcher.workers()
+
+
+def reconciliation(parts: Parts) -> dict[str, Any]:
+    """The last reconciliation round, and the latest rounds that repaired something."""
+    with Session(parts.engine) as session:
+        return {"last": repo.last_reconcile(session), "repairs": repo.reconcile_repairs(session)}
 
 
 def list_deliveries(

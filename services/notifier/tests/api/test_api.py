@@ -182,6 +182,9 @@ def test_disclosure_report_and_queues(client, service, owner, op):
         "channel.dvc",
         "channel.email",
         "notifier",
+        "procedures",
+        "content",
+        "hotline",
     }
     assert queues["channel.portal"]["depth"] == 2
     assert queues["channel.portal"]["oldest_age_s"] is not None

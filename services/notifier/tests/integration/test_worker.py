@@ -73,3 +73,20 @@ def test_worker_ingests_and_coalesces_a_burst(worker, celery_app, owner, setting
     )
     runs = int(redis_client.hget("mb:notifier:channel-runs", "portal") or 0) - runs_before
     assert 1 <= runs <= 10, f"{runs} channel runs for 20 ingest messages"
+
+
+def test_a_running_worker_beats_and_a_stopped_one_leaves(worker, make_notifier):
+    """What /metrics counts as a queue's consumers: a worker says so while it runs, and a
+    worker stopped on purpose leaves no entry behind (no alert for scaling down)."""
+    dispatcher = make_notifier().dispatcher
+
+    def online():
+        worker.assert_alive()
+        return [w for w in dispatcher.workers() if w["online"]]
+
+    wait_until(online, timeout=30, message="the worker's heartbeat")
+    [seen] = online()
+    assert set(seen["queues"]) == {names.EVENTS_QUEUE, names.channel_queue("portal"), names.NOTIFIER_QUEUE}
+    assert seen["pid"] == worker.proc.pid
+    worker.stop()
+    assert dispatcher.workers() == []
