@@ -30,6 +30,9 @@ COMPOSE = ROOT / "docker-compose.yml"
 PROCFILE = ROOT / "Procfile"
 INIT_DB = ROOT / "deploy" / "postgres" / "init-databases.sh"
 PORTAL_CONF = ROOT / "deploy" / "nginx" / "portal.conf"
+BACKUP_SCRIPT = ROOT / "deploy" / "backup" / "backup.sh"
+# One-shot jobs in the postgres image, each under a profile of its own name.
+BACKUP_JOBS = ("backup", "restore")
 
 APIS = {"procedures": 8001, "content": 8002, "hotline": 8003, "notifier": 8004}
 # The console: staff pages and the one issuer of access tokens. A server with its own
@@ -365,7 +368,7 @@ def test_one_shot_jobs_do_not_inherit_the_api_healthcheck(
 
 
 def test_demo_profile_is_only_the_demo_loaders(services: dict[str, dict[str, Any]]) -> None:
-    profiled = {name for name, s in services.items() if "profiles" in s}
+    profiled = {name for name, s in services.items() if "demo" in s.get("profiles", [])}
     assert profiled == set(DEMOS)
     # Compose runs in production, where the console refuses to start while a demo account
     # (its password is published) exists: the demo profile never makes them.
@@ -375,6 +378,77 @@ def test_demo_profile_is_only_the_demo_loaders(services: dict[str, dict[str, Any
     assert services["content-demo"]["depends_on"]["procedures-demo"] == {
         "condition": "service_completed_successfully"
     }
+
+
+def test_backup_and_restore_are_one_shot_jobs_in_the_postgres_image(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    postgres = environment(services["postgres"])
+    for name in BACKUP_JOBS:
+        job = services[name]
+        assert job["profiles"] == [name] and job["restart"] == "no", name
+        # The server's own image: pg_dump and pg_restore of its version.
+        assert job["image"] == services["postgres"]["image"], name
+        assert job["entrypoint"] == ["sh", "/opt/minhbach/backup.sh", name.replace("backup", "create")]
+        assert f"./{BACKUP_SCRIPT.relative_to(ROOT)}:/opt/minhbach/backup.sh:ro" in job["volumes"], name
+        assert job["depends_on"] == {"postgres": {"condition": "service_healthy"}}, name
+        env = environment(job)
+        assert (env["PGHOST"], env["PGUSER"]) == ("postgres", postgres["POSTGRES_USER"]), name
+        assert env["PGPASSWORD"] == postgres["POSTGRES_PASSWORD"], name
+    assert "${MB_BACKUP_DIR:-./backups}:/backups" in services["backup"]["volumes"]
+    assert "attachments:/attachments:ro" in services["backup"]["volumes"]
+    # The restore writes the attachments back and empties what the system rebuilds: the
+    # very volumes the services use, where the script looks for them.
+    restore = services["restore"]["volumes"]
+    assert "${MB_BACKUP_DIR:-./backups}:/backups:ro" in restore
+    content = environment(services["content"])["CONTENT_ATTACHMENTS_DIR"]
+    notifier = environment(services["notifier"])
+    for volume, used_at in {
+        "attachments": (services["content"], content),
+        "portal": (services["notifier"], notifier["NOTIFIER_PORTAL_DIR"]),
+        "center": (services["notifier"], notifier["NOTIFIER_CENTER_DIR"]),
+        "redis-data": (services["redis"], "/data"),
+    }.items():
+        assert f"{volume}:{used_at[1]}" in used_at[0]["volumes"], volume
+        assert f"{volume}:/{volume}" in restore, volume
+    script = BACKUP_SCRIPT.read_text(encoding="utf-8")
+    assert 'ATTACHMENTS="${MB_ATTACHMENTS:-/attachments}"' in script
+    assert 'REBUILT="${MB_REBUILT:-/portal /center /redis-data}"' in script
+    assert "backups" in (ROOT / ".dockerignore").read_text().split(), "never in an image"
+
+
+def test_the_backup_dumps_every_service_database(services: dict[str, dict[str, Any]], tmp_path: Path) -> None:
+    """Run deploy/backup/backup.sh with a pg_dump that records what it was asked to dump:
+    every database init-databases.sh creates and the services use, the notifier first, in
+    the order scripts/backup.py copies them locally."""
+    log = tmp_path / "pg_dump.log"
+    fake = tmp_path / "pg_dump"
+    fake.write_text(
+        "#!/bin/sh\nfor a; do case $a in --dbname=*) db=${a#--dbname=};; --file=*) f=${a#--file=};; "
+        "--format=custom) fc=1;; esac; done\n"
+        f'[ -n "$fc" ] && echo "$db" >> {log} && echo dump > "$f"\n'
+    )
+    fake.chmod(0o755)
+    (tmp_path / "backups").mkdir()
+    (tmp_path / "attachments").mkdir()
+    env = {
+        **os.environ,
+        "PATH": f"{tmp_path}:{os.environ['PATH']}",
+        "MB_BACKUPS": str(tmp_path / "backups"),
+        "MB_ATTACHMENTS": str(tmp_path / "attachments"),
+    }
+    subprocess.run(["sh", str(BACKUP_SCRIPT), "create"], env=env, check=True, capture_output=True)
+    dumped = log.read_text().split()
+    assert dumped[0] == "notifier", "the consumer first: never ahead of the owners it reads"
+    (created,) = re.findall(r"^for db in ([\w ]+); do$", INIT_DB.read_text(), flags=re.MULTILINE)
+    assert sorted(dumped) == sorted(created.split())
+    used = {urlsplit(expand(url, {})).path.lstrip("/") for url in _database_urls(services).values()}
+    assert set(dumped) == used
+    local = re.search(r"^SERVICES = \(([^)]*)\)", (ROOT / "scripts" / "backup.py").read_text(), re.MULTILINE)
+    assert local and re.findall(r'"(\w+)"', local.group(1)) == dumped
+    (backup,) = (tmp_path / "backups").iterdir()
+    manifest = json.loads((backup / "manifest.json").read_text())
+    assert manifest["databases"] == {db: f"databases/{db}.pgdump" for db in dumped}
 
 
 def test_every_depends_on_waits_for_a_condition(services: dict[str, dict[str, Any]]) -> None:
