@@ -36,6 +36,8 @@ class Settings(BaseServiceSettings):
     # They share one Redis connection, so this bounds sockets and tasks, not Redis's clients.
     max_streams: int = Field(500, ge=1)
     reconcile_interval_s: float = Field(60.0, gt=0)
+    # How long a round waits for the events already queued before it calls a change missed.
+    reconcile_grace_s: float = Field(3.0, ge=0)
     pump_interval_s: float = Field(5.0, gt=0)
     # Rows due this long without their channel's worker delivering them are delivered
     # by the pump itself (the worker is dead, or deaf after a Redis restart).

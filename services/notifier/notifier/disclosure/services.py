@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from minhbach_shared import names
 from minhbach_shared.celery import MAX_COUNTDOWN_S
 from minhbach_shared.events import Envelope, EventType, Subject
 from minhbach_shared.observability import correlation_id
@@ -678,6 +680,8 @@ def reconcile(parts: Parts, *, at_start: bool = False) -> ReconcileReport:
     for s in withdrawable:
         if parts.owners.kinds.get(s.kind) in answered and s.key not in wanted and hotline.is_public(s.state):
             targets[s.key] = Target(s.version + 1, None, None)
+    if targets and not at_start:
+        targets = _not_on_their_way(parts, targets)
     # One refresh per owner: an owner that answers versions() but fails a fetch
     # (down since, or a 5xx) must not hold back another owner's subjects.
     by_owner: dict[str, dict[SubjectKey, Target]] = {}
@@ -718,6 +722,30 @@ def reconcile(parts: Parts, *, at_start: bool = False) -> ReconcileReport:
             },
         )
     return report
+
+
+def _not_on_their_way(parts: Parts, targets: dict[SubjectKey, Target]) -> dict[SubjectKey, Target]:
+    """The targets still behind once the events already queued have been ingested.
+
+    An owner's change whose event is still on its way is not lost: its event brings it
+    in a moment. Waiting (a few seconds at most) for the events queue to drain, then
+    reading the read model again, leaves what really was missed, which is what the round
+    records as fetched (and what the "events missed" alert counts).
+    """
+    deadline = time.monotonic() + parts.settings.reconcile_grace_s
+    while time.monotonic() < deadline and _events_in_flight(parts):
+        time.sleep(0.1)
+    with Session(parts.engine) as session:
+        held = repo.subject_versions(session, list(targets))
+    return {key: t for key, t in targets.items() if not is_stale(t.version, held.get(key))}
+
+
+def _events_in_flight(parts: Parts) -> bool:
+    try:
+        [events] = parts.dispatcher.queue_stats([names.EVENTS_QUEUE])
+    except Exception:  # Redis away: nothing to wait for that we could see
+        return False
+    return bool(events["depth"] or events["unacked"])
 
 
 def _repair_channel(parts: Parts, name: str) -> list[SubjectKey]:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from datetime import timedelta
 
@@ -166,3 +167,30 @@ def test_operator_reads_are_for_operators(client):
     for path in ("/v1/ops/workers", "/v1/ops/reconciliation"):
         assert client.get(path).status_code == 401
         assert client.get(path, headers=editor).status_code == 403
+
+
+def test_a_change_whose_event_is_on_its_way_is_not_counted_missed(client, parts, owner, celery_app, op):
+    # Lost: the owner has MB.XD.001 v1, and no event for it will ever come.
+    owner.put("procedure", procedure_state("MB.XD.001", 1))
+    disclosure.reconcile(parts)
+    assert scrape(client)[("mb_reconcile_refetched_total", ())] == 1
+    # On its way: MB.XD.002's event waits in the events queue as reconciliation starts,
+    # and the events worker ingests it a moment later.
+    owner.put("procedure", procedure_state("MB.XD.002", 1))
+    celery_app.send_task(
+        names.INGEST_TASK, args=[[envelope("procedure", "MB.XD.002", 1)]], queue=names.EVENTS_QUEUE
+    )
+
+    def events_worker() -> None:
+        time.sleep(0.5)
+        with celery_app.connection_for_read() as conn:
+            message = conn.SimpleQueue(names.EVENTS_QUEUE).get(timeout=5)
+            disclosure.ingest(parts, [envelope("procedure", "MB.XD.002", 1)])
+            message.ack()
+
+    worker = threading.Thread(target=events_worker)
+    worker.start()
+    disclosure.reconcile(parts)
+    worker.join()
+    assert scrape(client)[("mb_reconcile_refetched_total", ())] == 1
+    assert client.get("/v1/ops/reconciliation", headers=op).json()["last"]["fetched"] == 0
