@@ -195,9 +195,9 @@ def test_each_build_has_its_dockerfile_and_copy_sources(services: dict[str, dict
                 assert list(context.glob(source)), f"{name}: COPY source {source} missing from {context}"
 
 
-# A base image pinned to a release (x.y.z; PostgreSQL numbers its releases x.y), never
-# a moving tag like `alpine`, `16` or `3.11-slim`.
-PINNED = re.compile(r"^(postgres:\d+\.\d+|[\w./-]+:\d+\.\d+\.\d+)(-[\w.-]+)?$")
+# A base image pinned to a release (x.y.z, or vx.y.z as Prometheus tags them; PostgreSQL
+# numbers its releases x.y), never a moving tag like `alpine`, `16` or `3.11-slim`.
+PINNED = re.compile(r"^(postgres:\d+\.\d+|[\w./-]+:v?\d+\.\d+\.\d+)(-[\w.-]+)?$")
 
 
 def base_image(dockerfile: str) -> str:
@@ -709,7 +709,8 @@ def test_public_links_and_rate_limits_go_through_nginx(
 def test_the_apis_are_reached_from_the_host_only_the_public_through_nginx(
     services: dict[str, dict[str, Any]],
 ) -> None:
-    for name in ("procedures", "content", "hotline", "notifier", "console", "flower"):
+    loopback_only = ("procedures", "content", "hotline", "notifier", "console", "flower")
+    for name in (*loopback_only, "prometheus", "alertmanager"):
         for port in services[name].get("ports", []):
             assert str(port).startswith("127.0.0.1:"), (name, port)
     assert services["nginx"]["ports"] == ["${MB_PUBLIC_PORT:-8080}:8080"]
