@@ -5,6 +5,7 @@ up --wait`, and then probes the stack only through its published ports, as peopl
 would: a citizen's browser through nginx (the portal, the kiosk, the hotline form, an
 article's pictures under the pages' Content-Security-Policy), the staff console's
 sign-in page through nginx, an editor's and an approver's calls to the APIs, an
+operator's Prometheus (every target up, the alert rules loaded) and Alertmanager, an
 operator killing a worker and restarting the stack. It ends with `down -v`, which must
 leave nothing behind.
 
@@ -44,6 +45,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from console.identity import SigningKey, all_api_audiences, issue_token
@@ -66,7 +68,11 @@ PORTS = {
     "MB_CONSOLE_PORT": 8005,
     "MB_PUBLIC_PORT": 8080,
     "MB_FLOWER_PORT": 5555,
+    "MB_PROMETHEUS_PORT": 9090,
+    "MB_ALERTMANAGER_PORT": 9093,
 }
+# Who Alertmanager mails, as a deployment sets it (its configuration is rendered at start).
+ALERT_EMAIL_TO = "vanhanh@stttt.example.gov.vn, truc.ca@stttt.example.gov.vn"
 # A portal run takes at most this many rows, so a 40-procedure decision needs 8 runs
 # and a kill lands in the middle of it (the default, 2000, does it in one).
 SMALL_BATCH = "5"
@@ -237,6 +243,7 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             "MB_PORTAL_PUBLIC_URL": f"{public}/portal",
             "MB_PORTAL_ORIGINS": json.dumps([public]),
             "MB_CHANNEL_BATCH_SIZE": SMALL_BATCH,
+            "MB_ALERT_EMAIL_TO": ALERT_EMAIL_TO,
             # The project's network: a subnet of its own, so it never overlaps another
             # stack's (a running `docker compose up`, a crashed run's leftovers).
             "MB_NETWORK_PREFIX": f"10.{random.randint(90, 250)}.{random.randint(0, 255)}",
@@ -313,6 +320,70 @@ def test_a_published_decision_shows_on_its_page_and_the_kiosk_through_nginx(
     assert "301/QĐ-SXD" in page
     stack.wait_for_page("", 'data-code="LIVE.001"', channel="center")
     stack.wait_for_page("thu-tuc/LIVE.001.html", "Cấp giấy phép sửa chữa", channel="center")
+
+
+# --- monitoring: Prometheus and Alertmanager ----------------------------------------------
+
+
+def alert_names() -> set[str]:
+    groups = yaml.safe_load((REPO_ROOT / "deploy" / "prometheus" / "alerts.yml").read_text(encoding="utf-8"))
+    return {rule["alert"] for group in groups["groups"] for rule in group["rules"] if "alert" in rule}
+
+
+def test_prometheus_scrapes_every_target_and_has_the_alert_rules(stack: ComposeStack) -> None:
+    prometheus = stack.url("MB_PROMETHEUS_PORT")
+    config = yaml.safe_load(
+        (REPO_ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text(encoding="utf-8")
+    )
+    jobs = {job["job_name"] for job in config["scrape_configs"]}
+
+    def targets() -> dict[str, tuple[str, str]]:
+        """job -> (health, last error) of every target Prometheus scrapes."""
+        answer = httpx.get(f"{prometheus}/api/v1/targets", params={"state": "active"}, timeout=10)
+        answer.raise_for_status()
+        return {
+            t["labels"]["job"]: (t["health"], t.get("lastError", ""))
+            for t in answer.json()["data"]["activeTargets"]
+        }
+
+    def all_up() -> bool:
+        now = targets()
+        return now.keys() == jobs and all(health == "up" for health, _ in now.values())
+
+    # Every API's /metrics (the notifier's reads Redis and its database at each scrape),
+    # Flower's, Alertmanager's and its own, scraped every 15 s: a few rounds at most.
+    try:
+        wait_until(all_up, timeout=90, interval=3, message="every scrape target up")
+    except AssertionError:
+        failing = {job: state for job, state in targets().items() if state[0] != "up"}
+        missing = jobs - targets().keys()
+        raise AssertionError(f"not up: {failing}; not scraped: {missing}\n{stack.logs()}") from None
+
+    rules = httpx.get(f"{prometheus}/api/v1/rules", params={"type": "alert"}, timeout=10).json()
+    loaded = {rule["name"] for group in rules["data"]["groups"] for rule in group["rules"]}
+    assert loaded == alert_names()
+    # ... and where they go when they fire.
+    alertmanagers = httpx.get(f"{prometheus}/api/v1/alertmanagers", timeout=10).json()["data"]
+    assert [a["url"] for a in alertmanagers["activeAlertmanagers"]] == [
+        "http://alertmanager:9093/api/v2/alerts"
+    ]
+
+
+def test_alertmanager_is_ready_and_mails_the_operators(stack: ComposeStack) -> None:
+    alertmanager = stack.url("MB_ALERTMANAGER_PORT")
+    assert httpx.get(f"{alertmanager}/-/ready", timeout=10).status_code == 200
+    # The configuration it runs, rendered from the template and the environment at start.
+    status = httpx.get(f"{alertmanager}/api/v2/status", timeout=10).json()
+    config = yaml.safe_load(status["config"]["original"])
+    (receiver,) = config["receivers"]
+    assert config["route"]["receiver"] == receiver["name"]
+    assert [mail["to"] for mail in receiver["email_configs"]] == [ALERT_EMAIL_TO]
+    # Through the notifier's relay (its defaults, unless this machine's environment sets it).
+    relay = (
+        stack.env.get("NOTIFIER_SMTP_HOST") or "127.0.0.1",
+        stack.env.get("NOTIFIER_SMTP_PORT") or "1025",
+    )
+    assert config["global"]["smtp_smarthost"] == ":".join(relay)
 
 
 # --- the console: sign-in through nginx, the one token issuer -----------------------------

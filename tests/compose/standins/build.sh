@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Base images for the live compose test (tests/compose/test_live.py).
 #
-# For each base image docker-compose.yml pins (python, redis, postgres, nginx): the
-# official image when this engine has it or can pull it, else a stand-in built here
-# from Debian's own packages: a minimal bookworm root filesystem (debootstrap, then
-# docker import), and on it python3 with a venv, redis-server, PostgreSQL or nginx.
+# For each base image docker-compose.yml pins (python, redis, postgres, nginx,
+# prometheus, alertmanager): the official image when this engine has it or can pull it,
+# else a stand-in built here from Debian's own packages: a minimal bookworm root
+# filesystem (debootstrap, then docker import), and on it python3 with a venv,
+# redis-server, PostgreSQL, nginx, Prometheus or Alertmanager.
 # Stand-ins are tagged by a digest of this folder and reused while it is unchanged.
 #
 # Prints one `VARIABLE=image` line per base image (MB_PYTHON_IMAGE=..., for docker
@@ -41,10 +42,12 @@ ensure_base() {
     say "imported $base"
 }
 
-declare -A variables=([python]=MB_PYTHON_IMAGE [redis]=MB_REDIS_IMAGE [postgres]=MB_POSTGRES_IMAGE [nginx]=MB_NGINX_IMAGE)
+names=(python redis postgres nginx prometheus alertmanager)
+declare -A variables=([python]=MB_PYTHON_IMAGE [redis]=MB_REDIS_IMAGE [postgres]=MB_POSTGRES_IMAGE
+    [nginx]=MB_NGINX_IMAGE [prometheus]=MB_PROMETHEUS_IMAGE [alertmanager]=MB_ALERTMANAGER_IMAGE)
 declare -A chosen=()
 builds=()
-for name in python redis postgres nginx; do
+for name in "${names[@]}"; do
     variable=${variables[$name]}
     official=$(pinned "$variable")
     [[ -n "$official" ]] || { say "no \${$variable:-...} default in docker-compose.yml"; exit 1; }
@@ -82,6 +85,6 @@ if ((${#builds[@]})); then
     ((failed == 0)) || exit 1
 fi
 
-for name in python redis postgres nginx; do
+for name in "${names[@]}"; do
     printf '%s=%s\n' "${variables[$name]}" "${chosen[$name]}"
 done
