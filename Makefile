@@ -10,7 +10,7 @@ DATA   ?= $(SHARED)/data
 ROLE   ?= editor
 export MB_VAR_DIR ?= var
 
-.PHONY: help install system-deps up migrate demo test test-fast test-compose lint format bench token user schema lock clean
+.PHONY: help install system-deps up migrate demo test test-fast test-compose lint format bench token user backup restore schema lock clean
 
 help:
 	@echo "make up      run the whole system locally with demo data (Ctrl-C stops all)"
@@ -21,6 +21,8 @@ help:
 	@echo "make bench   change-to-portal latency beside a no-op Celery round trip"
 	@echo "make token ROLE=editor   print a token (15 minutes, the four APIs) signed with the local console's key"
 	@echo "make user NAME=an.nguyen FULLNAME=\"Nguyễn Văn An\" ROLES=\"editor\"   add a console account (asks the password)"
+	@echo "make backup   every database (consistent while running) and the attachments into $(BACKUP_DIR)/<UTC time>/"
+	@echo "make restore BACKUP=$(BACKUP_DIR)/<UTC time>   put a backup back, the system stopped (FORCE=1: even while it runs)"
 
 $(BIN)/.installed: constraints.txt requirements-dev.txt packages/*/pyproject.toml services/*/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -96,6 +98,24 @@ token: install
 # An account for the console: make user NAME=an.nguyen FULLNAME="Nguyễn Văn An" ROLES="editor approver"
 user: install
 	$(PY) -m console.manage add-user "$(NAME)" --name "$(FULLNAME)" $(foreach r,$(ROLES),--role $(r))
+
+# Backup and restore (docs/operations.md): every service's database, copied consistently while
+# the system runs, and the attachments, into $(BACKUP_DIR)/<UTC time>/ with a manifest of
+# SHA-256s; restore checks them, refuses while the system runs (FORCE=1 overrides), and
+# empties the portal, the centre and Redis, which the system rebuilds when it starts.
+BACKUP_DIR ?= backups
+
+backup: install
+	$(PY) scripts/backup.py create --dest "$(BACKUP_DIR)"
+
+ifneq ($(filter restore,$(MAKECMDGOALS)),)
+ifeq ($(strip $(BACKUP)),)
+$(error make restore needs BACKUP=<a backup directory>, e.g. make restore BACKUP=$(BACKUP_DIR)/20261205T101500Z (make backup writes them; ls $(BACKUP_DIR)))
+endif
+endif
+
+restore: install
+	$(PY) scripts/backup.py restore "$(BACKUP)" $(if $(FORCE),--force)
 
 schema: install
 	$(PY) -m minhbach_shared.events

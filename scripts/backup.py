@@ -118,7 +118,7 @@ class Places:
         url = make_url(self.databases[service])
         if url.get_backend_name() != "sqlite" or not url.database:
             raise BackupError(
-                f"{service}'s database is {url.get_backend_name()}, not a SQLite file: this tool backs "
+                f"the {service} database is {url.get_backend_name()}, not a SQLite file: this tool backs "
                 "up the local system; for docker compose (PostgreSQL) use "
                 "`docker compose --profile backup run --rm backup` (deploy/backup/backup.sh)"
             )
@@ -142,6 +142,10 @@ def human(size: int) -> str:
     if size >= 1024:
         return f"{size / 1024:.1f} KB"
     return f"{size} bytes"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
@@ -286,7 +290,7 @@ def running_parts(places: Places) -> list[str]:
     for service in SERVICES:
         path = places.sqlite_file(service).resolve()
         for suffix in ("", "-wal"):
-            databases[f"{path}{suffix}"] = f"{service}'s database"
+            databases[f"{path}{suffix}"] = f"the {service} database"
     for pid, opened in open_files():
         if opened in databases and pid != os.getpid():
             found.append(f"process {pid} ({process_name(pid)}) has {databases[opened]} open")
@@ -397,7 +401,7 @@ def restore(
         replace_database(source / manifest["databases"][service], targets[service])
         say(f"restore: {service:<10} -> {targets[service]}")
     count = replace_attachments(source / manifest["attachments"]["path"], places.attachments)
-    say(f"restore: attachments -> {places.attachments} ({count} file{'' if count == 1 else 's'})")
+    say(f"restore: attachments -> {places.attachments} ({plural(count, 'file')})")
     for directory in (places.portal, places.center):
         empty(directory)
     say(f"restore: emptied {places.portal} and {places.center}: the notifier writes them again at start")
@@ -430,9 +434,10 @@ def main(argv: list[str] | None = None) -> int:
             made = create(args.dest, Places.from_environment())
             manifest = json.loads((made / MANIFEST).read_text(encoding="utf-8"))
             size = sum(entry["bytes"] for entry in manifest["files"])
+            attachments = plural(manifest["attachments"]["count"], "attachment")
             print(
-                f"backup: {made} ({len(SERVICES)} databases, {manifest['attachments']['count']} attachments, "
-                f"{human(size)}) in {time.monotonic() - started:.1f} s"
+                f"backup: {made} ({len(SERVICES)} databases, {attachments}, {human(size)}) "
+                f"in {time.monotonic() - started:.1f} s"
             )
         elif args.command == "verify":
             manifest = verify(args.source)
