@@ -387,6 +387,8 @@ def test_backup_and_restore_are_one_shot_jobs_in_the_postgres_image(
     for name in BACKUP_JOBS:
         job = services[name]
         assert job["profiles"] == [name] and job["restart"] == "no", name
+        # Root whatever the image's default (the stand-in's is postgres): the volumes' owners vary.
+        assert job["user"] == "root", name
         # The server's own image: pg_dump and pg_restore of its version.
         assert job["image"] == services["postgres"]["image"], name
         assert job["entrypoint"] == ["sh", "/opt/minhbach/backup.sh", name.replace("backup", "create")]
