@@ -1,23 +1,34 @@
-"""The operator's pages: the channels, the queues and the deliveries that failed, with
-retry and resync; the disclosure report as a table (and as CSV); the log of every action.
+"""The operator's pages: the channels, the queues and their workers, the owners' outboxes,
+reconciliation, and the deliveries that failed, with retry and resync; what needs attention
+first; the reconciliation rounds that repaired something (each subject they sent again);
+the disclosure report as a table (and as CSV); the log of every action.
 
-The notifier owns all of it: these pages read its API and call its retry and resync as
-the signed-in operator. Each action is written to the console's own log (operator_log)
-after the notifier answered, with what it answered."""
+The notifier and the owners own all of it: these pages read their APIs and call the
+notifier's retry and resync as the signed-in operator (operations_health says it in
+words). An owner that does not answer leaves its own row unread, not the page. Each
+action is written to the console's own log (operator_log) after the notifier answered,
+with what it answered."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from console import decision_form as df
+from console import operations_health as oh
 from console import operator_log
 from console.accounts import CurrentSession
+from console.operations_health import OWNERS, channel_label, duration, kind_label
 from console.owners import OwnerRefused, OwnerUnavailable
 from console.web import PREFIX, Form, console_of, owners_of, refused_page, render, requires, see_other
 from minhbach_shared.auth import Role
@@ -30,20 +41,6 @@ DeliveryId = Path(ge=1, le=2**53)
 ChannelName = Path(pattern=r"^[a-z][a-z0-9_-]{0,29}$")
 LISTED = 200
 
-CHANNEL_LABELS = {
-    "portal": "Cổng thông tin",
-    "center": "Trung tâm phục vụ hành chính công",
-    "dvc": "Cổng dịch vụ công",
-    "email": "Thư điện tử",
-}
-KIND_LABELS = {
-    "procedure": "Thủ tục",
-    "decision": "Quyết định",
-    "article": "Tin bài",
-    "document": "Văn bản",
-    "ticket": "Hỏi đáp",
-    "statistics": "Thống kê",
-}
 HEALTH_LABELS = {"ok": "Bình thường", "degraded": "Có lượt gửi hỏng", "failing": "Đang gửi lỗi"}
 STATE_LABELS = {"current": "Đã cập nhật", "stale": "Chậm phiên bản", "missing": "Chưa có"}
 ACTION_LABELS = {
@@ -54,29 +51,6 @@ ACTION_LABELS = {
 DOWN = "Không kết nối được dịch vụ công khai (kênh thông tin)."
 
 
-def channel_label(name: str) -> str:
-    return CHANNEL_LABELS.get(name, name)
-
-
-def kind_label(kind: str) -> str:
-    return KIND_LABELS.get(kind, kind)
-
-
-def duration(seconds: float | None) -> str:
-    """'45 giây', '12 phút', '3 giờ 5 phút', '2 ngày 4 giờ'; empty for none."""
-    if seconds is None:
-        return ""
-    s = int(seconds)
-    if s < 60:
-        return f"{s} giây"
-    minutes, hours, days = s // 60 % 60, s // 3600 % 24, s // 86400
-    if days:
-        return f"{days} ngày {hours} giờ" if hours else f"{days} ngày"
-    if hours:
-        return f"{hours} giờ {minutes} phút" if minutes else f"{hours} giờ"
-    return f"{minutes} phút"
-
-
 def vn_minute(at: datetime) -> str:
     return in_vietnam(at).strftime("%d/%m/%Y %H:%M")
 
@@ -85,32 +59,118 @@ def _notifier(request: Request, session: CurrentSession, method: str, path: str,
     return owners_of(request).call("notifier", method, path, account=session.account, **kw)
 
 
-def _read_dashboard(request: Request, session: CurrentSession) -> dict[str, Any]:
-    channels = _notifier(request, session, "GET", "/v1/channels")
-    queues = _notifier(request, session, "GET", "/v1/ops/queues")
-    dead = _notifier(request, session, "GET", "/v1/deliveries", params={"status": "dead", "size": LISTED})
-    pending = _notifier(
-        request, session, "GET", "/v1/deliveries", params={"status": "pending", "size": LISTED}
-    )
-    failed = [d for d in pending["items"] if d.get("last_error")]
+# The notifier's answers the page cannot do without; the others (workers, reconciliation,
+# each owner's outbox) only leave their own section unread.
+CORE_READS = ("channels", "queues", "dead", "pending")
+
+
+def _reads(request: Request, session: CurrentSession) -> dict[str, Callable[[], Any]]:
+    owners, me = owners_of(request), session.account
+
+    def notifier(path: str, **params: Any) -> Callable[[], Any]:
+        return partial(owners.call, "notifier", "GET", path, account=me, params=params or None)
+
     return {
-        "channels": channels,
-        "queues": queues,
-        "troubled": dead["items"] + failed,
-        "dead_total": dead["total"],
-        "more": dead["total"] > len(dead["items"]) or pending["total"] > len(pending["items"]),
+        "channels": notifier("/v1/channels"),
+        "queues": notifier("/v1/ops/queues"),
+        "dead": notifier("/v1/deliveries", status="dead", size=LISTED),
+        "pending": notifier("/v1/deliveries", status="pending", size=LISTED),
+        "workers": notifier("/v1/ops/workers"),
+        "reconciliation": notifier("/v1/ops/reconciliation"),
+        **{f"outbox:{o}": partial(owners.call, o, "GET", "/v1/ops/outbox", account=me) for o in OWNERS},
     }
+
+
+async def _read_all(calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+    """Every read at once (an owner that hangs costs the page one timeout, not one per
+    read); each answer, or the OwnerUnavailable / OwnerRefused it ended in."""
+
+    async def one(call: Callable[[], Any]) -> Any:
+        try:
+            return await run_in_threadpool(call)
+        except (OwnerUnavailable, OwnerRefused) as failed:
+            return failed
+
+    answers = await asyncio.gather(*(one(call) for call in calls.values()))
+    return dict(zip(calls, answers, strict=True))
+
+
+def _links(request: Request, session: CurrentSession) -> oh.LinkFor:
+    """A procedure or decision opens in the console for those who may see it there (editors,
+    approvers); for an operator, on the portal, as the public sees it."""
+    staff = session.account.has(Role.EDITOR, Role.APPROVER)
+    portal_url = console_of(request).settings.portal_url
+
+    def link(kind: str, subject_id: str) -> str | None:
+        if kind not in ("procedure", "decision"):
+            return None
+        if staff:
+            folder = "procedures" if kind == "procedure" else "decisions"
+            return f"{PREFIX}/{folder}/{quote(subject_id, safe='')}"
+        return df.portal_page(portal_url, kind, subject_id)
+
+    return link
+
+
+def _dashboard(answers: dict[str, Any], *, now: datetime, link_for: oh.LinkFor) -> dict[str, Any]:
+    """The page's sections from what was read; OwnerRefused on a core read is raised (its page)."""
+    seen: dict[str, Any] = {}
+    core = [answers[k] for k in CORE_READS]
+    for failed in core:
+        if isinstance(failed, OwnerRefused):
+            raise failed
+    health = oh.Health()
+    if not any(isinstance(a, OwnerUnavailable) for a in core):
+        channels, queues, dead, pending = core
+        failed_items = [d for d in pending["items"] if d.get("last_error")]
+        health.channels = channels
+        health.queues = oh.queue_views(queues["queues"], [c["name"] for c in channels])
+        health.dead_total = dead["total"]
+        seen.update(
+            channels=channels,
+            queues=queues,
+            queue_views=health.queues,
+            troubled=dead["items"] + failed_items,
+            dead_total=dead["total"],
+            more=dead["total"] > len(dead["items"]) or pending["total"] > len(pending["items"]),
+            channel_runs={c["name"]: oh.moment(c.get("last_run_at"), now) for c in channels},
+            channel_successes={c["name"]: oh.moment(c.get("last_success_at"), now) for c in channels},
+        )
+        workers = answers["workers"]
+        if not isinstance(workers, Exception):
+            health.workers = oh.worker_views(workers["workers"], now)
+        reconciliation = answers["reconciliation"]
+        if isinstance(reconciliation, Exception):
+            health.reconciliation_read = False
+        else:
+            last = reconciliation.get("last")
+            health.last_round = oh.round_view(last, now, link_for) if last else None
+            repairs = reconciliation.get("repairs") or []
+            seen.update(
+                repairs_drift=sum(1 for r in repairs if not r.get("at_start")),
+                repairs_at_start=sum(1 for r in repairs if r.get("at_start")),
+                last_repair=oh.moment(repairs[0].get("finished_at"), now) if repairs else None,
+            )
+    for owner in OWNERS:
+        answer = answers[f"outbox:{owner}"]
+        if isinstance(answer, OwnerUnavailable):
+            health.outboxes.append(oh.outbox_unreachable(owner))
+        elif isinstance(answer, OwnerRefused):
+            health.outboxes.append(oh.outbox_refused(owner, answer.status_code))
+        else:
+            health.outboxes.append(oh.outbox_view(owner, answer, now))
+    return {**seen, "health": health, "attention": oh.attention(health)}
 
 
 @router.get("", response_class=HTMLResponse)
 async def dashboard(request: Request, session: CurrentSession = OperatorOnly) -> HTMLResponse:
     engine = console_of(request).engine
     log = await run_in_threadpool(operator_log.recent, engine)
+    answers = await _read_all(_reads(request, session))
+    now = datetime.now(UTC)
+    seen = _dashboard(answers, now=now, link_for=_links(request, session))
     problem, status_code = "", 200
-    seen: dict[str, Any] = {}
-    try:
-        seen = await run_in_threadpool(_read_dashboard, request, session)
-    except OwnerUnavailable:
+    if "channels" not in seen:
         problem, status_code = f"{DOWN} Chưa đọc được tình trạng các kênh; hãy thử lại sau ít phút.", 503
     return render(
         request,
@@ -118,13 +178,44 @@ async def dashboard(request: Request, session: CurrentSession = OperatorOnly) ->
         status_code=status_code,
         problem=problem,
         log=log,
+        read_at=oh.moment(now, now),
         channel_label=channel_label,
         kind_label=kind_label,
         duration=duration,
         vn_minute=vn_minute,
         health_labels=HEALTH_LABELS,
         action_labels=ACTION_LABELS,
+        slow_after=oh.duration(oh.OUTBOX_SLOW_S),
         **seen,
+    )
+
+
+@router.get("/reconciliation", response_class=HTMLResponse)
+def reconciliation_page(request: Request, session: CurrentSession = OperatorOnly) -> HTMLResponse:
+    try:
+        answer = _notifier(request, session, "GET", "/v1/ops/reconciliation")
+    except OwnerUnavailable:
+        return render(
+            request,
+            "problem.html",
+            status_code=503,
+            title="Tạm thời chưa xem được",
+            message=f"{DOWN} Chưa đọc được kết quả đối soát; hãy thử lại sau ít phút.",
+        )
+    now, link_for = datetime.now(UTC), _links(request, session)
+    last = answer.get("last")
+    return render(
+        request,
+        "operations_reconciliation.html",
+        last=oh.round_view(last, now, link_for) if last else None,
+        repairs=[oh.round_view(r, now, link_for) for r in answer.get("repairs") or []],
+        read_at=oh.moment(now, now),
+        links_hint="Bấm vào một thủ tục hoặc quyết định để "
+        + (
+            "mở trang quản trị của nó."
+            if session.account.has(Role.EDITOR, Role.APPROVER)
+            else "xem trang của nó trên Cổng thông tin, như người dân thấy."
+        ),
     )
 
 

@@ -1,14 +1,21 @@
-"""The operator's pages in-process, against a small stand-in of the notifier API: only
-operators get in, forged posts are refused, retry one / retry a channel / resync call the
-notifier's endpoints and are written to the action log (a refusal too), the disclosure
-report as a table and as CSV (with a BOM for Excel), its filters, and a notifier that is
-down says so plainly. The pages against the running system: tests/e2e/test_console_operations.py."""
+"""The operator's pages in-process, against a small stand-in of the notifier API and of the
+owners' outbox reads (the hotline's down): only operators get in, forged posts are refused,
+retry one / retry a channel / resync call the notifier's endpoints and are written to the
+action log (a refusal too); the queues with their workers, the workers, the outboxes and
+reconciliation in words, what needs attention first, an owner (or a part of the notifier)
+that does not answer leaving only its own row unread; the rounds that repaired something,
+each subject linked; the disclosure report as a table and as CSV (with a BOM for Excel), its
+filters, and a notifier that is down says so plainly. The pages against the running system:
+tests/e2e/test_console_operations.py."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +25,7 @@ from fastapi.testclient import TestClient
 
 from console.app import create_app
 from console.settings import Settings
+from minhbach_shared.times import VIETNAM
 from minhbach_testing.plugin import serving
 from services.console.tests.conftest import PASSWORD, csrf_of, sign_in
 
@@ -77,12 +85,51 @@ REPORT = {
 }
 
 
+def ago(seconds: float) -> str:
+    """A moment `seconds` ago, as the notifier writes it (Vietnam time)."""
+    return (datetime.now(UTC) - timedelta(seconds=seconds)).astimezone(VIETNAM).isoformat()
+
+
+def a_round(seconds_ago: float, *, at_start: bool = False, **repaired: Any) -> dict[str, Any]:
+    return {
+        "finished_at": ago(seconds_ago),
+        "at_start": at_start,
+        "fetched": 0,
+        "redelivered": 0,
+        "fetched_subjects": [],
+        "redelivered_subjects": {},
+        "redelivered_by_channel": {},
+        "unreachable": [],
+        **repaired,
+    }
+
+
+def rounds() -> dict[str, Any]:
+    """GET /v1/ops/reconciliation: the last round (nothing to repair, the hotline not reached),
+    and two that repaired something: drift five minutes ago, a start-up catch-up before."""
+    drift = a_round(
+        300,
+        redelivered=3,
+        redelivered_subjects={"portal": ["procedure:MB.XD.001", "decision:7"], "center": ["article:12"]},
+        redelivered_by_channel={"portal": 2, "center": 1},
+    )
+    start = a_round(
+        7200,
+        at_start=True,
+        fetched=52,
+        fetched_subjects=[f"procedure:MB.XD.{n:03d}" for n in range(1, 51)],
+    )
+    return {"last": a_round(20, unreachable=["hotline"]), "repairs": [drift, start]}
+
+
 class StandIn:
-    """The notifier's operator reads and writes, canned; it records what it was sent."""
+    """The notifier's operator reads and writes, canned; it records what it was sent.
+    `broken`: the reads that answer 500 (the page must stand without them)."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
         self.refuse: tuple[int, dict[str, Any]] | None = None
+        self.broken: set[str] = set()
         self.app = FastAPI()
 
         @self.app.get("/v1/channels")
@@ -95,17 +142,77 @@ class StandIn:
                     "backlog": 4,
                     "failed": 1,
                     "dead": 1,
+                    "last_run_at": ago(42),
+                    "last_success_at": ago(3 * 3600 + 120),
                 },
-                {"name": "center", "health": "ok", "lag_s": 0.0, "backlog": 0, "failed": 0, "dead": 0},
+                {
+                    "name": "center",
+                    "health": "ok",
+                    "lag_s": 0.0,
+                    "backlog": 0,
+                    "failed": 0,
+                    "dead": 0,
+                    "last_run_at": None,
+                    "last_success_at": None,
+                },
             ]
+
+        def queue(name: str, depth: int, consumers: int, **more: Any) -> dict[str, Any]:
+            return {
+                "queue": name,
+                "depth": depth,
+                "oldest_age_s": None,
+                "unacked": 0,
+                "consumers": consumers,
+                "dead_letters": 0,
+                **more,
+            }
 
         @self.app.get("/v1/ops/queues")
         def queues() -> dict[str, Any]:
             return {
-                "queues": [{"queue": "channel.portal", "depth": 2, "oldest_age_s": 95.0, "dead_letters": 1}],
+                "queues": [
+                    queue("events", 0, 1),
+                    queue("channel.portal", 2, 1, oldest_age_s=95.0, unacked=1, dead_letters=1),
+                    queue("channel.center", 0, 1),
+                    queue("channel.dvc", 0, 0),  # off here: not in /v1/channels
+                    queue("procedures", 0, 1),
+                    queue("content", 4, 0, oldest_age_s=30.0),
+                ],
                 "unacked": 1,
                 "channel_runs": {"portal": 12},
             }
+
+        @self.app.get("/v1/ops/workers")
+        def workers() -> Any:
+            if "workers" in self.broken:
+                return JSONResponse({"detail": "boom"}, status_code=500)
+            return {
+                "workers": [
+                    {
+                        "name": "email@mb-host",
+                        "queues": ["channel.email"],
+                        "pid": 4242,
+                        "seen_at": ago(600),
+                        "age_s": 600.0,
+                        "online": False,
+                    },
+                    {
+                        "name": "portal@mb-host",
+                        "queues": ["channel.portal"],
+                        "pid": 4243,
+                        "seen_at": ago(2),
+                        "age_s": 2.0,
+                        "online": True,
+                    },
+                ]
+            }
+
+        @self.app.get("/v1/ops/reconciliation")
+        def reconciliation() -> Any:
+            if "reconciliation" in self.broken:
+                return JSONResponse({"detail": "boom"}, status_code=500)
+            return rounds()
 
         @self.app.get("/v1/deliveries")
         def deliveries(request: Request) -> dict[str, Any]:
@@ -142,22 +249,54 @@ class StandIn:
             return JSONResponse({"channel": name, "deliveries": 40}, status_code=202)
 
 
+def outbox(owner: str, unsent: int, oldest_age_s: float, last_sent_at: str | None) -> FastAPI:
+    """An owner's GET /v1/ops/outbox, canned."""
+    app = FastAPI()
+
+    @app.get("/v1/ops/outbox")
+    def read() -> dict[str, Any]:
+        return {
+            "owner": owner,
+            "unsent": unsent,
+            "oldest_unsent_at": ago(oldest_age_s) if unsent else None,
+            "oldest_age_s": oldest_age_s,
+            "last_sent_at": last_sent_at,
+        }
+
+    return app
+
+
 @pytest.fixture
 def stand_in() -> Iterator[StandIn]:
     yield StandIn()
 
 
 @pytest.fixture
-def desk(make_settings: Callable[..., Settings], stand_in: StandIn, add_account: Any) -> Iterator[TestClient]:
-    with serving(stand_in.app) as url:
-        settings = make_settings(notifier_url=url)
-        with TestClient(create_app(settings), raise_server_exceptions=False, follow_redirects=False) as c:
-            add_account("van.hanh", "operator", name="Phạm Văn Hành")
-            assert sign_in(c, "van.hanh", PASSWORD).status_code == 303
-            yield c
+def served(make_settings: Callable[..., Settings], stand_in: StandIn) -> Iterator[Settings]:
+    """The notifier stand-in; procedures keeping up, content's relay stuck for 3 minutes, and
+    the hotline not answering at all (nothing listens at its address)."""
+    with ExitStack() as stack:
+        yield make_settings(
+            notifier_url=stack.enter_context(serving(stand_in.app)),
+            procedures_url=stack.enter_context(serving(outbox("procedures", 0, 0.0, ago(8)))),
+            content_url=stack.enter_context(serving(outbox("content", 7, 185.0, ago(190)))),
+        )
 
 
-PAGES = ("/console/operations", "/console/operations/report", "/console/operations/report.csv")
+@pytest.fixture
+def desk(served: Settings, add_account: Any) -> Iterator[TestClient]:
+    with TestClient(create_app(served), raise_server_exceptions=False, follow_redirects=False) as c:
+        add_account("van.hanh", "operator", name="Phạm Văn Hành")
+        assert sign_in(c, "van.hanh", PASSWORD).status_code == 303
+        yield c
+
+
+PAGES = (
+    "/console/operations",
+    "/console/operations/reconciliation",
+    "/console/operations/report",
+    "/console/operations/report.csv",
+)
 POSTS = ("deliveries/11/retry", "channels/portal/retry", "resync/portal")
 
 
@@ -205,6 +344,161 @@ def test_the_dashboard_shows_channels_queues_and_troubled_deliveries(desk) -> No
         assert words in text, words
     # A pending row that never failed is no trouble.
     assert "MB.XD.011" not in text
+
+
+def section(text: str, anchor: str) -> str:
+    """The page from a section's heading to the next one of its level."""
+    start = text.index(f'<h2 id="{anchor}">')
+    end = text.find("<h2", start + 1)
+    return text[start : end if end > 0 else None]
+
+
+def row(text: str, header: str) -> str:
+    found = re.search(rf'<tr[^>]*>\s*<th scope="row">{re.escape(header)}.*?</tr>', text, re.S)
+    assert found, f"no row for {header!r}"
+    return found.group(0)
+
+
+def cells(tr: str) -> list[str]:
+    return re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)
+
+
+VN_TIME = re.compile(r"\(\d\d:\d\d:\d\d \d\d/\d\d/\d{4}\)")
+
+
+def test_a_queue_nobody_takes_is_marked_in_words_with_its_workers_and_work_in_hand(desk) -> None:
+    queues = section(desk.get("/console/operations").text, "hang-doi")
+    for words in ("Đang xử lý", "Số worker", "0 nghĩa là việc xếp vào sẽ nằm chờ"):
+        assert words in queues, words
+    content = row(queues, "Đăng và gỡ tin bài theo lịch")  # the content service's own queue
+    assert 'class="problem"' in content and "(content)" in content
+    assert cells(content)[:3] == [
+        '<strong class="status-bad">0: Không có worker nào nhận hàng đợi này</strong>',
+        "4",
+        "0",
+    ]
+    portal = row(queues, "Gửi lên Cổng thông tin")
+    assert 'class="problem"' not in portal
+    assert cells(portal) == ["1", "2", "1", "1 phút", "1"]  # workers, waiting, in hand, oldest, dead
+    dvc = row(queues, "Gửi lên Cổng dịch vụ công")  # switched off here: nobody need take it
+    assert 'class="problem"' not in dvc and "kênh không bật" in dvc
+
+
+def test_each_channel_says_when_it_last_ran_and_last_delivered(desk) -> None:
+    channels = section(desk.get("/console/operations").text, "kenh")
+    assert "Lần chạy gần nhất" in channels and "Lần gửi thành công gần nhất" in channels
+    ran, delivered = cells(row(channels, "Cổng thông tin"))[5:7]
+    assert re.search(r"4\d giây trước", ran) and VN_TIME.search(ran) and "<time datetime=" in ran
+    assert "3 giờ 2 phút trước" in delivered and VN_TIME.search(delivered)
+    assert (
+        cells(row(channels, "Trung tâm phục vụ hành chính công"))[5:7]
+        == ['<span class="muted">chưa có</span>'] * 2
+    )
+
+
+def test_every_worker_with_its_queues_online_or_not(desk) -> None:
+    workers = section(desk.get("/console/operations").text, "worker")
+    portal = row(workers, "portal@mb-host")
+    assert "Gửi lên Cổng thông tin (channel.portal)" in portal
+    assert "Đang hoạt động" in portal and "vừa xong" in portal and 'class="problem"' not in portal
+    email = row(workers, "email@mb-host")
+    assert "Mất liên lạc" in email and "10 phút trước" in email and 'class="problem"' in email
+    assert "4242" in email
+    assert "quá 30 giây không báo là mất liên lạc" in workers
+
+
+def test_each_owners_outbox_and_one_that_does_not_answer(desk) -> None:
+    page = desk.get("/console/operations")
+    assert page.status_code == 200
+    outboxes = section(page.text, "hang-cho-gui")
+    procedures = row(outboxes, "Dịch vụ thủ tục hành chính")
+    assert "Bình thường" in procedures and 'class="problem"' not in procedures
+    assert cells(procedures)[1:3] == ["0", "—"] and "8 giây trước" in procedures
+    content = row(outboxes, "Dịch vụ tin bài và văn bản")
+    assert 'class="problem"' in content and "Chậm: có thay đổi chờ quá 1 phút" in content
+    assert cells(content)[1:3] == ["7", "3 phút"] and "3 phút trước" in content
+    hotline = row(outboxes, "Dịch vụ đường dây nóng")
+    assert 'class="problem"' in hotline and "không liên lạc được" in hotline
+    assert "bộ chuyển (relay)" in outboxes  # what a slow one means
+
+
+def test_what_needs_attention_is_listed_first_each_pointing_at_its_section(desk) -> None:
+    text = desk.get("/console/operations").text
+    assert text.index('id="can-chu-y"') < text.index('id="kenh"')
+    items = re.findall(r'<li><a href="#([a-z-]+)">(.*?)</a></li>', section(text, "can-chu-y"))
+    assert items == [
+        (
+            "hang-doi",
+            "Không có worker nào nhận hàng đợi «Đăng và gỡ tin bài theo lịch (dịch vụ tin bài)» "
+            "(content); 4 việc đang chờ.",
+        ),
+        ("worker", "Worker email@mb-host mất liên lạc từ 10 phút trước."),
+        (
+            "hang-cho-gui",
+            "Dịch vụ tin bài và văn bản: 7 thay đổi chưa chuyển sang dịch vụ công khai, chờ lâu nhất 3 phút.",
+        ),
+        ("hang-cho-gui", "Không liên lạc được dịch vụ đường dây nóng."),
+        ("kenh", "Kênh Cổng thông tin: 1 lượt lỗi đang thử lại, 1 lượt hỏng hẳn."),
+        ("luot-gui-loi", "1 lượt gửi hỏng hẳn chờ người thử lại."),
+        ("doi-soat", "Lần đối soát gần nhất không liên lạc được dịch vụ đường dây nóng."),
+    ]
+    for anchor, _ in items:
+        assert f'id="{anchor}"' in text
+
+
+def test_the_last_reconciliation_round_and_how_many_repaired_something(desk) -> None:
+    rounds = section(desk.get("/console/operations").text, "doi-soat")
+    for words in (
+        "Lần đối soát gần nhất",
+        "Định kỳ",
+        "dịch vụ đường dây nóng",  # not reached by the last round
+        "các kênh đều khớp",  # it sent nothing again
+        "1 lần phải sửa sai lệch, 1 lần bắt kịp khi khởi động",
+        "5 phút trước",  # the latest that repaired something
+        'href="/console/operations/reconciliation"',
+    ):
+        assert words in rounds, words
+    assert re.search(r"(1\d|20) giây trước", rounds)
+
+
+def test_the_rounds_that_repaired_something_list_their_subjects(desk) -> None:
+    page = desk.get("/console/operations/reconciliation")
+    assert page.status_code == 200
+    drift, start = page.text.split('<section class="round"')[1:]
+    assert "khi khởi động" not in drift.split("</h3>")[0] and "Định kỳ" in drift
+    assert "Gửi lại lên Cổng thông tin: 2 nội dung" in drift
+    assert "Gửi lại lên Trung tâm phục vụ hành chính công: 1 nội dung" in drift
+    assert drift.index("Cổng thông tin: 2") < drift.index("Trung tâm phục vụ hành chính công: 1")
+    # An operator sees them on the portal, as the public does; an article has no link here.
+    assert '<a href="http://127.0.0.1:8004/portal/thu-tuc/MB.XD.001.html">Thủ tục MB.XD.001</a>' in drift
+    assert '<a href="http://127.0.0.1:8004/portal/quyet-dinh/7.html">Quyết định 7</a>' in drift
+    assert "<li>Tin bài 12</li>" in drift
+    assert "· khi khởi động</h3>" in start and "Khi khởi động" in start
+    assert "Lấy lại từ dịch vụ gốc: 52 nội dung" in start
+    assert start.count("<li><a href=") == 50 and "và 2 nội dung khác" in start
+    assert "xem trang của nó trên Cổng thông tin" in page.text
+
+
+def test_an_operator_who_also_edits_opens_subjects_in_the_console(served, add_account) -> None:
+    with TestClient(create_app(served), raise_server_exceptions=False, follow_redirects=False) as client:
+        add_account("ca.hai", "operator", "editor")
+        sign_in(client, "ca.hai", PASSWORD)
+        page = client.get("/console/operations/reconciliation").text
+    assert '<a href="/console/procedures/MB.XD.001">Thủ tục MB.XD.001</a>' in page
+    assert '<a href="/console/decisions/7">Quyết định 7</a>' in page
+
+
+def test_the_page_stands_when_the_notifier_cannot_tell_its_workers_or_rounds(desk, stand_in) -> None:
+    stand_in.broken = {"workers", "reconciliation"}
+    page = desk.get("/console/operations")
+    assert page.status_code == 200
+    assert "Chưa đọc được danh sách worker" in section(page.text, "worker")
+    assert "Chưa đọc được kết quả đối soát" in section(page.text, "doi-soat")
+    assert "Đang gửi lỗi" in section(page.text, "kenh")  # the rest as before
+    attention = section(page.text, "can-chu-y")
+    assert "Chưa đọc được danh sách worker." in attention and "Chưa đọc được kết quả đối soát." in attention
+    down = desk.get("/console/operations/reconciliation")
+    assert down.status_code == 503 and "Chưa đọc được kết quả đối soát" in down.text
 
 
 def test_retry_one_and_a_channel_and_resync_are_done_and_logged(desk, stand_in) -> None:
@@ -279,7 +573,14 @@ def test_when_the_notifier_is_down_the_pages_say_so(client, add_account) -> None
     page = client.get("/console/operations")
     assert page.status_code == 503 and "Không kết nối được dịch vụ công khai" in page.text
     assert "Nhật ký thao tác" in page.text  # the console's own log is still shown
-    for path in ("/console/operations/report", "/console/operations/report.csv"):
+    outboxes = section(page.text, "hang-cho-gui")  # the owners are asked all the same
+    assert outboxes.count("không liên lạc được dịch vụ này") == 3
+    assert "Không thấy điều gì bất thường" not in page.text
+    for path in (
+        "/console/operations/reconciliation",
+        "/console/operations/report",
+        "/console/operations/report.csv",
+    ):
         down = client.get(path)
         assert down.status_code == 503 and "Không kết nối được dịch vụ công khai" in down.text, path
     token = csrf_of(client, "/console/operations/resync/portal")
