@@ -48,6 +48,7 @@ def pages_for(role_account: str) -> list[str]:
         "vanhanh": [
             *common,
             "/console/operations",
+            "/console/operations/reconciliation",
             "/console/operations/report",
             "/console/operations/report?state=problems",
             "/console/operations/resync/portal",
