@@ -1,13 +1,17 @@
-"""One portal run for one changed procedure in a large catalogue, before and after the caches.
+"""One channel run for one changed procedure in a large catalogue: every list rebuilt, or
+only the lists the change touched.
 
-    python -m bench.portal_run [procedures ...]     (default: 1000 5000)
+    python -m bench.portal_run [procedures ...]     (default: 1000 10000)
 
-In process (a real redis-server, a real SQLite file, the real portal channel; the owner
-is the notifier's FakeOwner), the same runs side by side in one process, alternating:
-"before" reads every subject row and builds every procedure's view each run; "after"
-uses the notifier's SubjectCache (reads only changed rows) and ProcedureViews (builds a
-view once per version). Prints, per catalogue size, the p50 of the time until the
-changed procedure's page is written and until the whole run (index pages) is done.
+In process (a real redis-server, a real SQLite file, the real portal and centre channels;
+the owner is the notifier's FakeOwner), the same runs side by side in one process,
+alternating: "rebuild" makes each channel forget what it showed before the run
+(Catalogue.invalidate: every list page and the board are built from every procedure, as
+every run did before issue 15); "incremental" renders the changed procedure's pages and
+joins the rows already rendered into the lists that show it. Both read the read model
+through the SubjectCache (only rows updated lately). Prints, per catalogue size and
+channel, the p50 of the time until the changed procedure's page is written and until the
+whole run is done.
 """
 
 from __future__ import annotations
@@ -22,19 +26,18 @@ from typing import Any
 
 import redis as redis_lib
 
+import notifier.channels.center as center_module
 import notifier.channels.portal as portal_module
 from minhbach_testing.notifier import FakeOwner, envelope, procedure_state, registry
 from minhbach_testing.plugin import RedisServer, free_port
 from notifier.bootstrap import build_parts, make_notifier_celery
-from notifier.channels.views.procedures import ProcedureViews, procedure_view
-from notifier.disclosure import repository as repo
 from notifier.disclosure import services as disclosure
 from notifier.manage import migrate
 from notifier.parts import Parts
 from notifier.settings import Settings
 
 FIELDS = ["Hoạt động xây dựng", "Quy hoạch xây dựng", "Nhà ở", "Vật liệu xây dựng", "Kinh doanh bất động sản"]
-ROUNDS = 7
+ROUNDS = 5
 
 
 class Catalogue:
@@ -61,6 +64,7 @@ class Catalogue:
             self.put(i, 1)
         disclosure.ingest(self.notifier, [envelope("procedure", self.code(i), 1) for i in range(size)])
         disclosure.run_channel(self.notifier, "portal")
+        disclosure.run_channel(self.notifier, "center")
 
     @staticmethod
     def code(i: int) -> str:
@@ -71,37 +75,32 @@ class Catalogue:
         state["field"] = FIELDS[i % len(FIELDS)]
         self.owner.put("procedure", state)
 
-    def one_change(self) -> tuple[float, float]:
-        """(ms until the changed page is written, ms until the run is done)."""
+    def one_change(self, channel: str, *, rebuild: bool) -> tuple[float, float]:
+        """(ms until the changed page is written, ms until the run is done) on `channel`."""
         self.version += 1
         self.put(7, self.version)
         disclosure.ingest(self.notifier, [envelope("procedure", self.code(7), self.version)])
+        other = "center" if channel == "portal" else "portal"
+        disclosure.run_channel(self.notifier, other)  # not measured: only `channel` is
+        module = portal_module if channel == "portal" else center_module
         written: dict[str, float] = {}
-        write = portal_module.write_atomic
+        write = module.write_atomic
 
         def spy(path: Path, text: str) -> None:
             write(path, text)
             if path.name == f"{self.code(7)}.html":
                 written.setdefault("page", time.perf_counter())
 
-        portal_module.write_atomic = spy
+        if rebuild:
+            self.notifier.channels[channel].catalogue.invalidate()  # type: ignore[attr-defined]
+        module.write_atomic = spy  # type: ignore[assignment]
         try:
             started = time.perf_counter()
-            disclosure.run_channel(self.notifier, "portal")
+            disclosure.run_channel(self.notifier, channel)
             done = time.perf_counter()
         finally:
-            portal_module.write_atomic = write
+            module.write_atomic = write  # type: ignore[assignment]
         return (written["page"] - started) * 1000, (done - started) * 1000
-
-    def use(self, *, caches: bool) -> None:
-        portal: Any = self.notifier.channels["portal"]
-        if caches:
-            self.notifier.subjects = repo.SubjectCache()
-            portal.procedure_view = ProcedureViews()
-            self.one_change()  # fills them
-        else:
-            self.notifier.subjects.load = repo.all_subjects  # type: ignore[method-assign]
-            portal.procedure_view = procedure_view
 
 
 def run(sizes: Sequence[int]) -> list[dict[str, Any]]:
@@ -112,20 +111,24 @@ def run(sizes: Sequence[int]) -> list[dict[str, Any]]:
         try:
             for size in sizes:
                 catalogue = Catalogue(Path(tmp) / str(size), redis.url, size)
-                samples: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
-                for _ in range(2):  # alternate, so drift on the machine hits both alike
-                    for caches in (False, True):
-                        catalogue.use(caches=caches)
-                        samples[caches] += [catalogue.one_change() for _ in range(ROUNDS)]
-                for caches, runs in samples.items():
-                    results.append(
-                        {
-                            "procedures": size,
-                            "caches": caches,
-                            "page_p50_ms": round(statistics.median(r[0] for r in runs), 1),
-                            "run_p50_ms": round(statistics.median(r[1] for r in runs), 1),
-                        }
-                    )
+                for channel in ("portal", "center"):
+                    samples: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+                    for _ in range(2):  # alternate, so drift on the machine hits both alike
+                        for rebuild in (True, False):
+                            catalogue.one_change(channel, rebuild=False)  # settle
+                            samples[rebuild] += [
+                                catalogue.one_change(channel, rebuild=rebuild) for _ in range(ROUNDS)
+                            ]
+                    for rebuild, runs in samples.items():
+                        results.append(
+                            {
+                                "procedures": size,
+                                "channel": channel,
+                                "lists": "rebuild" if rebuild else "incremental",
+                                "page_p50_ms": round(statistics.median(r[0] for r in runs), 1),
+                                "run_p50_ms": round(statistics.median(r[1] for r in runs), 1),
+                            }
+                        )
                 catalogue.notifier.engine.dispose()
         finally:
             redis.stop()
@@ -133,11 +136,11 @@ def run(sizes: Sequence[int]) -> list[dict[str, Any]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    sizes = [int(a) for a in (argv if argv is not None else sys.argv[1:])] or [1000, 5000]
-    print(f"{'procedures':>10}  {'caches':<7} {'page p50':>10} {'run p50':>10}")
+    sizes = [int(a) for a in (argv if argv is not None else sys.argv[1:])] or [1000, 10000]
+    print(f"{'procedures':>10}  {'channel':<7} {'lists':<12} {'page p50':>10} {'run p50':>10}")
     for r in run(sizes):
         print(
-            f"{r['procedures']:>10}  {'after' if r['caches'] else 'before':<7} "
+            f"{r['procedures']:>10}  {r['channel']:<7} {r['lists']:<12} "
             f"{r['page_p50_ms']:>8.1f} ms {r['run_p50_ms']:>7.1f} ms"
         )
     return 0

@@ -41,7 +41,8 @@ subjects = Table(
     Column("id", String(200), nullable=False),
     Column("version", Integer, nullable=False),
     Column("state", Text, nullable=False),
-    Column("updated_at", UtcDateTime, nullable=False),
+    # Indexed: a channel run reads only the rows updated since its last (SubjectCache).
+    Column("updated_at", UtcDateTime, nullable=False, index=True),
     Column("occurred_at", UtcDateTime, nullable=True),
     PrimaryKeyConstraint("kind", "id"),
 )

@@ -24,6 +24,9 @@ def settings(tmp_path, redis_server):
         retry_cap_s=0.05,
         log_json=False,
         environment="test",
+        # No events worker here: a reconcile round need not wait for the events queue
+        # (tests/api/test_operations_metrics.py waits for one it runs itself).
+        reconcile_grace_s=0.0,
     )
     return s
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -32,17 +32,65 @@ class Outcome:
         return cls(error=error, retry_after_s=retry_after_s)
 
 
-class ReadModel:
-    """A snapshot of every subject's current state, taken inside the channel's exclusive section."""
+class Changes(Protocol):
+    """Which subjects a read model's source re-read since an earlier generation of it."""
 
-    def __init__(self, subjects: Iterable[SubjectState]) -> None:
-        self.by_key: dict[SubjectKey, SubjectState] = {s.key: s for s in subjects}
+    @property
+    def generation(self) -> int: ...
+
+    @property
+    def source(self) -> object: ...
+
+    def since(self, generation: int) -> set[SubjectKey] | None:
+        """The keys re-read after `generation` (None: unknown, treat all as changed)."""
+        ...
+
+
+class ReadModel:
+    """A snapshot of every subject's current state, taken inside the channel's exclusive section.
+
+    `changes`, when the snapshot comes from the process's SubjectCache, says which
+    subjects changed since an earlier snapshot of the same cache: a channel that keeps
+    what it rendered across runs renders only those (and the pages that list them).
+    """
+
+    def __init__(
+        self,
+        subjects: Iterable[SubjectState] | Mapping[SubjectKey, SubjectState],
+        *,
+        by_kind: Mapping[str, Mapping[SubjectKey, SubjectState]] | None = None,
+        changes: Changes | None = None,
+    ) -> None:
+        self.by_key: dict[SubjectKey, SubjectState] = (
+            dict(subjects) if isinstance(subjects, Mapping) else {s.key: s for s in subjects}
+        )
+        self._by_kind = by_kind
+        self.changes = changes
 
     def get(self, key: SubjectKey) -> SubjectState | None:
         return self.by_key.get(key)
 
     def of_kind(self, kind: str) -> list[SubjectState]:
-        return [s for s in self.by_key.values() if s.kind == kind]
+        if self._by_kind is None:
+            grouped: dict[str, dict[SubjectKey, SubjectState]] = {}
+            for key, s in self.by_key.items():
+                grouped.setdefault(s.kind, {})[key] = s
+            self._by_kind = grouped
+        return list(self._by_kind.get(kind, {}).values())
+
+    def changed_since(self, source: object, generation: int | None) -> set[SubjectKey] | None:
+        """The keys changed since `generation` of `source` (None: everything may have)."""
+        if self.changes is None or generation is None or source is not self.source:
+            return None
+        return self.changes.since(generation)
+
+    @property
+    def source(self) -> object:
+        return getattr(self.changes, "source", None)
+
+    @property
+    def generation(self) -> int | None:
+        return self.changes.generation if self.changes is not None else None
 
 
 class Channel(Protocol):

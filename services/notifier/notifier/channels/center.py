@@ -23,7 +23,6 @@ import hashlib
 import json
 import logging
 import re
-from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,7 +32,6 @@ from typing import Any, Protocol
 import redis
 from redis.exceptions import RedisError
 
-from minhbach_shared.text import fold
 from minhbach_shared.times import VIETNAM
 from notifier.channels.base import Outcome, ReadModel
 from notifier.channels.pages import (
@@ -45,9 +43,10 @@ from notifier.channels.pages import (
     read_head,
     write_atomic,
 )
-from notifier.channels.views.procedures import ProcedureViews, procedure_view
+from notifier.channels.views.catalogue import Catalogue, Refresh, Timeline
+from notifier.channels.views.procedures import ProcedureViews
 from notifier.channels.views.qa import StatisticsView, statistics_view
-from notifier.disclosure.domain import Delivery, SubjectKey, SubjectState
+from notifier.disclosure.domain import Delivery, SubjectKey
 from notifier.hotline.domain import STATISTICS_KEY
 
 log = logging.getLogger(__name__)
@@ -70,7 +69,7 @@ class Announcer(Protocol):
 
 @dataclass(frozen=True)
 class Board:
-    """What the kiosk board shows, computed once per run from the read model."""
+    """What the kiosk board shows, from the channel's Catalogue as of this run."""
 
     fields: list[dict[str, Any]]
     recent: list[dict[str, Any]]
@@ -79,52 +78,13 @@ class Board:
     stamp: str
 
 
-def board_view(
-    model: ReadModel,
-    *,
-    now: datetime,
-    views: Callable[[SubjectState, dict[str, str]], dict[str, Any]] = procedure_view,
-) -> Board:
-    names = {p.id: str(p.state.get("name") or "") for p in model.of_kind("procedure")}
-    procedures = [views(p, names) for p in model.of_kind("procedure")]
-    by_field: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for p in procedures:
-        if p["in_force"]:
-            by_field[p["field"]].append(p)
-    fields = [
-        {
-            "name": name,
-            "slug": by_field[name][0]["field_slug"],
-            "procedures": sorted(by_field[name], key=_code),
-        }
-        for name in sorted(by_field, key=fold)
-    ]
-    # A procedure's history holds the versions its owner applied: each is in effect.
-    changes = [{"p": p, "h": h} for p in procedures for h in p["history"]]
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+def _recent_order(change: dict[str, Any]) -> tuple[Any, ...]:
     # Newest first; on the same day the later decision (ids grow) comes first.
-    changes.sort(
-        key=lambda c: (c["h"]["effective_at"] or now, c["h"]["decision_id"] or 0, c["p"]["code"]),
-        reverse=True,
-    )
-    stats = model.get(STATISTICS_KEY)
-    hotline = statistics_view(stats) if stats is not None else None
-    # The stamp changes exactly when something the board shows changes.
-    shown = {
-        "procedures": sorted((p["code"], p["version"], p["status"]) for p in procedures),
-        "hotline": [hotline.phones, hotline.office_hours] if hotline else None,
-    }
-    stamp = hashlib.sha256(json.dumps(shown, ensure_ascii=False).encode()).hexdigest()[:16]
-    return Board(
-        fields=fields,
-        recent=changes[:RECENT_CHANGES],
-        hotline=hotline,
-        in_force=sum(len(f["procedures"]) for f in fields),
-        stamp=stamp,
-    )
-
-
-def _code(p: dict[str, Any]) -> str:
-    return str(p["code"])
+    h, p = change["h"], change["p"]
+    return (h["effective_at"] or _LATEST, h["decision_id"] or 0, p["code"], h["version"] or 0)
 
 
 def read_stamp(root: Path) -> str | None:
@@ -151,13 +111,21 @@ class CenterChannel:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.env = page_environment()
         self.procedure_view = ProcedureViews()
+        # The board as the last run showed it, updated by what changed (views/catalogue.py):
+        # each procedure's row is rendered once per version, the board is their join.
+        row = self.env.get_template("center/_board_row.html")
+        self.catalogue = Catalogue(self.procedure_view, {"board": lambda p: row.render(p=p)})
+        self.recent = Timeline(_recent_order)
 
     def exclusive(self) -> contextlib.AbstractContextManager[object]:
         return directory_lock(self.root)
 
     def deliver(self, batch: Sequence[Delivery], model: ReadModel) -> dict[int, Outcome]:
         now = self.clock()
-        names = {p.id: str(p.state.get("name") or "") for p in model.of_kind("procedure")}
+        if not (self.root / "index.html").is_file():
+            self.catalogue.invalidate()  # the board was wiped: rebuild it whole
+        refresh = self.catalogue.refresh(model)
+        names = self.catalogue.names
         outcomes: dict[int, Outcome] = {}
         for delivery in batch:
             subject = model.get(delivery.key)
@@ -177,17 +145,48 @@ class CenterChannel:
             except Exception as exc:
                 log.exception("centre notice failed", extra={"subject": delivery.key})
                 outcomes[delivery.id] = Outcome.failed(f"{type(exc).__name__}: {exc}")
+        rendered = False
         if any(o.ok for o in outcomes.values()):
             try:
-                self.render_board(model, now=now)
+                self.render_board(model, now=now, refresh=refresh)
+                rendered = True
             except Exception as exc:
                 log.exception("centre board failed")
                 error = f"board: {type(exc).__name__}: {exc}"
                 outcomes = {k: o if not o.ok else Outcome.failed(error) for k, o in outcomes.items()}
+        if not rendered:
+            self.catalogue.invalidate()  # the next run rebuilds the board whole
         return outcomes
 
-    def render_board(self, model: ReadModel, *, now: datetime) -> Board:
-        board = board_view(model, now=now, views=self.procedure_view)
+    def board(self, model: ReadModel, refresh: Refresh) -> Board:
+        """The board from the Catalogue, its recent changes brought up to date."""
+        catalogue = self.catalogue
+        if refresh.full:
+            self.recent = Timeline(_recent_order)
+        for code in refresh.codes:
+            view = catalogue.views.get(code)
+            # A procedure's history holds the versions its owner applied: each is in effect.
+            self.recent.replace(code, [{"p": view, "h": h} for h in view["history"]] if view else [])
+        listed = [f for f in catalogue.fields() if f["procedures"]]
+        fields = [{**f, "rows": catalogue.joined("board", f["procedures"])} for f in listed]
+        stats = model.get(STATISTICS_KEY)
+        hotline = statistics_view(stats) if stats is not None else None
+        # The stamp changes exactly when something the board shows changes: every
+        # procedure's (code, version, status), kept as one running digest, and the hotline.
+        shown = json.dumps(
+            [f"{catalogue.digest:016x}", [hotline.phones, hotline.office_hours] if hotline else None],
+            ensure_ascii=False,
+        )
+        return Board(
+            fields=fields,
+            recent=self.recent.newest(RECENT_CHANGES),
+            hotline=hotline,
+            in_force=len(catalogue.in_force),
+            stamp=hashlib.sha256(shown.encode()).hexdigest()[:16],
+        )
+
+    def render_board(self, model: ReadModel, *, now: datetime, refresh: Refresh | None = None) -> Board:
+        board = self.board(model, refresh or self.catalogue.refresh(model))
         before = read_stamp(self.root)
         html = self.env.get_template("center/board.html").render(
             board=board, department=DEPARTMENT, centre=CENTRE_NAME, generated_at=now

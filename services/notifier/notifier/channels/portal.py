@@ -1,8 +1,11 @@
 """The portal channel: the reform section of the Department's site, as static HTML.
 
 Every file is written to a temporary file beside it and renamed over it, so a
-reader never sees half a page. Subject pages are rendered per changed subject;
-the index pages and the feed once per run, however many subjects changed.
+reader never sees half a page. Subject pages are rendered per changed subject; the
+index pages and the feed at most once per run, however many subjects changed, and a
+list of procedures only when one of its rows changed: the channel keeps what it showed
+(Catalogue, Timeline) across runs, so a run's cost follows the change, not the
+catalogue (issue 15).
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from minhbach_shared.text import fold
 from minhbach_shared.times import VIETNAM
 from notifier.channels.base import Outcome, ReadModel
 from notifier.channels.pages import (
@@ -32,6 +34,7 @@ from notifier.channels.pages import (
     vn_date,
     write_atomic,
 )
+from notifier.channels.views.catalogue import Catalogue, Refresh, Timeline
 from notifier.channels.views.content import (
     CATEGORIES,
     DOCUMENTS_DIR,
@@ -39,7 +42,16 @@ from notifier.channels.views.content import (
     article_paths,
     document_page,
 )
-from notifier.channels.views.procedures import Entry, ProcedureViews, decision_view, entries, procedure_view
+from notifier.channels.views.procedures import (
+    Entry,
+    ProcedureViews,
+    applied_at,
+    decision_entry,
+    decision_view,
+    entry_order,
+    procedure_entries,
+    procedure_view,
+)
 from notifier.channels.views.qa import FORM_PAGE, LOOKUP_PAGE, QA_DIR, STATS_PAGE, QASite, answer_page
 from notifier.disclosure.domain import Delivery, SubjectKey, SubjectState
 from notifier.hotline.domain import STATISTICS_KEY
@@ -88,6 +100,15 @@ class PortalChannel:
         self.env = page_environment()
         self.env.globals["subscribe_action"] = subscribe_action
         self.procedure_view = ProcedureViews()
+        # What the last run showed, updated by what changed (see the module's docstring).
+        row = self.env.get_template("_procedure_row.html")
+        option = self.env.get_template("_procedure_option.html")
+        self.catalogue = Catalogue(
+            self.procedure_view, {"list": lambda p: row.render(p=p), "option": lambda p: option.render(p=p)}
+        )
+        self.timeline = Timeline(entry_order)
+        self.decisions: dict[str, dict[str, Any]] = {}
+        self._codes_of_decision: dict[str, set[str]] = {}
 
     def exclusive(self) -> contextlib.AbstractContextManager[object]:
         return directory_lock(self.root)
@@ -112,8 +133,9 @@ class PortalChannel:
     # The site ---------------------------------------------------------------------
 
     def site(self, model: ReadModel) -> Site:
+        """What the run renders from; call after `self.catalogue.refresh(model)` (its names)."""
         now = self.clock()
-        names = {p.id: as_text(p.state.get("name")) for p in model.of_kind("procedure")}
+        names = self.catalogue.names
         return Site(
             names=names,
             qa=QASite.build(model, names=names, page_of=page_name, vn_date=vn_date),
@@ -128,6 +150,9 @@ class PortalChannel:
         )
 
     def deliver(self, batch: Sequence[Delivery], model: ReadModel) -> dict[int, Outcome]:
+        if not self._lists_present():
+            self.catalogue.invalidate()  # wiped or restored behind our back: rebuild them all
+        refresh = self.catalogue.refresh(model)
         site = self.site(model)
         outcomes: dict[int, Outcome] = {}
         rendered: set[SubjectKey] = set()
@@ -162,14 +187,30 @@ class PortalChannel:
                         outcomes[delivery_id] = Outcome.failed(
                             f"{key[0]} {key[1]}: {type(exc).__name__}: {exc}"
                         )
+        rendered_indexes = False
         if any(o.ok for o in outcomes.values()):
             try:
-                self.render_indexes(model, site)
+                self.render_indexes(model, site, refresh)
+                rendered_indexes = True
             except Exception as exc:
                 log.exception("portal indexes failed")
                 error = f"indexes: {type(exc).__name__}: {exc}"
                 outcomes = {k: o if not o.ok else Outcome.failed(error) for k, o in outcomes.items()}
+        if not rendered_indexes:
+            # The lists were not (all) written from this refresh: the next run rebuilds them.
+            self.catalogue.invalidate()
         return outcomes
+
+    def _lists_present(self) -> bool:
+        """Whether every list page the last run wrote is still there (a few stat calls)."""
+        pages = [
+            "index.html",
+            "thu-tuc/index.html",
+            "quyet-dinh/index.html",
+            f"{QA_DIR}/{FORM_PAGE}.html",
+            *(f"linh-vuc/{f['slug']}.html" for f in self.catalogue.fields()),
+        ]
+        return all((self.root / page).is_file() for page in pages)
 
     def _render_subject(self, subject: SubjectState, site: Site) -> set[SubjectKey]:
         """Write the subject's page; return the other pages that show it and need re-rendering."""
@@ -265,27 +306,47 @@ class PortalChannel:
                     found[subject[1]].append((path, cites))
         return dict(found)
 
-    def render_indexes(self, model: ReadModel, site: Site | None = None) -> None:
+    def _update_timeline(self, model: ReadModel, refresh: Refresh) -> list[dict[str, Any]]:
+        """Bring the decisions' views and every change's entry up to date; the decisions, newest first."""
+        if refresh.full:
+            self.timeline = Timeline(entry_order)
+            self.decisions, self._codes_of_decision = {}, {}
+            changed_decisions = [d.id for d in model.of_kind("decision")]
+        else:
+            changed_decisions = [i for k, i in refresh.keys or () if k == "decision"]
+        before = applied_at(self.decisions.values())
+        codes = set(refresh.codes)
+        for decision_id in changed_decisions:
+            subject = model.get(("decision", decision_id))
+            if subject is None:
+                self.decisions.pop(decision_id, None)
+                self.timeline.replace(("decision", decision_id), [])
+                continue
+            decision = self.decisions[decision_id] = decision_view(subject)
+            self.timeline.replace(("decision", decision_id), [decision_entry(decision)])
+        applied = applied_at(self.decisions.values())
+        # A decision applied (or its time corrected) dates the changes of its procedures.
+        for decision_id in changed_decisions:
+            if applied.get(decision_id) != before.get(decision_id):
+                codes |= self._codes_of_decision.get(decision_id, set())
+        for code in codes:
+            view = self.catalogue.views.get(code)
+            history = view["history"] if view is not None else []
+            for h in history:
+                self._codes_of_decision.setdefault(str(h["decision_id"]), set()).add(code)
+            self.timeline.replace(("procedure", code), procedure_entries(view, applied) if view else [])
+        return sorted(self.decisions.values(), key=lambda d: (d["effective_on_iso"], d["id"]), reverse=True)
+
+    def render_indexes(
+        self, model: ReadModel, site: Site | None = None, refresh: Refresh | None = None
+    ) -> None:
+        refresh = refresh or self.catalogue.refresh(model)
         site = site or self.site(model)
-        names = site.names
-        procedures = sorted(
-            (self.procedure_view(p, names) for p in model.of_kind("procedure")), key=lambda p: p["code"]
-        )
-        decisions = sorted(
-            (decision_view(d) for d in model.of_kind("decision")),
-            key=lambda d: (d["effective_on_iso"], d["id"]),
-            reverse=True,
-        )
-        in_force = [p for p in procedures if p["in_force"]]
-        by_field: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for p in in_force:
-            by_field[p["field"]].append(p)
-        every_field = {p["field"]: p["field_slug"] for p in procedures}
-        fields = [
-            {"name": name, "slug": every_field[name], "procedures": by_field.get(name, [])}
-            for name in sorted(every_field, key=fold)
-        ]
-        changes = entries(procedures, decisions)
+        catalogue = self.catalogue
+        decisions = self._update_timeline(model, refresh)
+        fields = catalogue.fields()
+        listed = [f for f in fields if f["procedures"]]
+        changes = self.timeline.newest(max(FEED_ENTRIES, LATEST_ON_HOME))
         now = site.now
         common = {"site": SITE_TITLE, "department": DEPARTMENT, "generated_at": now}
         render = self.env.get_template
@@ -325,35 +386,48 @@ class PortalChannel:
                 root="../", groups=site.qa.groups(), count=len(answers), stats=site.qa.statistics, **common
             ),
         )
-        for page, template in ((FORM_PAGE, "hotline_form.html"), (LOOKUP_PAGE, "hotline_lookup.html")):
-            write_atomic(
-                self.root / QA_DIR / f"{page}.html",
-                render(template).render(
-                    root="../",
-                    api=self.hotline_base_url,
-                    procedures=in_force,
-                    hotline=site.qa.statistics,
-                    **common,
-                ),
-            )
+        # The form lists every procedure in force (its choices): only when one of those changed.
+        if refresh.full or "option" in refresh.lists or refresh.touched_key(STATISTICS_KEY):
+            options = catalogue.joined("option", catalogue.in_force.items)
+            for page, template in ((FORM_PAGE, "hotline_form.html"), (LOOKUP_PAGE, "hotline_lookup.html")):
+                write_atomic(
+                    self.root / QA_DIR / f"{page}.html",
+                    render(template).render(
+                        root="../",
+                        api=self.hotline_base_url,
+                        options=options,
+                        hotline=site.qa.statistics,
+                        **common,
+                    ),
+                )
         documents = site.content.documents_sorted()
         write_atomic(
             self.root / DOCUMENTS_DIR / "index.html",
             render("documents.html").render(root="../", documents=documents, **common),
         )
-        for field in fields:
-            html = render("field.html").render(root="../", field=field, **common)
-            write_atomic(self.root / "linh-vuc" / f"{field['slug']}.html", html)
-        write_atomic(
-            self.root / "thu-tuc" / "index.html",
-            render("procedures.html").render(
-                root="../", fields=[f for f in fields if f["procedures"]], **common
-            ),
-        )
-        write_atomic(
-            self.root / "quyet-dinh" / "index.html",
-            render("decisions.html").render(root="../", decisions=decisions, **common),
-        )
+        # A list of procedures only where one of its rows changed (each row rendered once).
+        for f in fields:
+            if refresh.full or f["name"] in refresh.fields:
+                listing = {**f, "rows": catalogue.joined("list", f["procedures"])}
+                html = render("field.html").render(root="../", field=listing, **common)
+                write_atomic(self.root / "linh-vuc" / f"{f['slug']}.html", html)
+        if refresh.full or refresh.fields:
+            # A field no procedure belongs to any more has no page (it listed procedures gone).
+            slugs = {f"{f['slug']}.html" for f in fields}
+            for path in (self.root / "linh-vuc").glob("*.html"):
+                if path.name not in slugs:
+                    path.unlink(missing_ok=True)
+        if refresh.full or "list" in refresh.lists:
+            shown = [{**f, "rows": catalogue.joined("list", f["procedures"])} for f in listed]
+            write_atomic(
+                self.root / "thu-tuc" / "index.html",
+                render("procedures.html").render(root="../", fields=shown, **common),
+            )
+        if refresh.full or refresh.touched("decision"):
+            write_atomic(
+                self.root / "quyet-dinh" / "index.html",
+                render("decisions.html").render(root="../", decisions=decisions, **common),
+            )
         write_atomic(
             self.root / "feed.xml",
             render("feed.xml").render(
@@ -367,8 +441,8 @@ class PortalChannel:
             self.root / "index.html",
             render("index.html").render(
                 root="",
-                fields=[f for f in fields if f["procedures"]],
-                in_force=len(in_force),
+                fields=listed,
+                in_force=len(catalogue.in_force),
                 decisions=len(decisions),
                 latest=changes[:LATEST_ON_HOME],
                 news=site.content.live("news")[:NEWS_ON_HOME],

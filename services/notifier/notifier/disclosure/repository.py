@@ -5,14 +5,18 @@ Nothing here commits: the caller owns the transaction.
 
 from __future__ import annotations
 
+import bisect
 import json
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from notifier.channels.base import ReadModel
 from notifier.db import chunks, deliveries, ledger, reconcile_runs, seen_events, subjects, upsert
 from notifier.disclosure.domain import Delivery, DeliveryStatus, SubjectKey, SubjectState, stored_error
 
@@ -75,33 +79,108 @@ def all_subjects(session: Session) -> list[SubjectState]:
 class SubjectCache:
     """The read model as this process last read it: a run reads again only changed rows.
 
-    Every channel run needs every subject (index pages list them all); decoding every
-    state's JSON each time grew with the catalogue. The (version, updated_at) of every
-    row is cheap to read; a row whose pair moved is read again, and a row gone is dropped.
-    Subject states are never changed in place, so a held one is what the row says.
+    Every run needs the read model; reading and decoding every row each time grew with
+    the catalogue. A run reads the (version, updated_at) of the rows updated lately (an
+    indexed range: since the newest it saw, less WINDOW for writers that committed late),
+    then the whole rows of those that moved; every SWEEP_EVERY_S it reads every row's
+    pair instead (a backstop, and how a first load starts). Subject states are never
+    changed in place, so a held one is what its row says.
+
+    Each row read again gets the next generation: a snapshot's `changes` tells a channel
+    which subjects changed since the snapshot it rendered last (ChangeLog).
     """
 
-    def __init__(self) -> None:
-        self._held: dict[SubjectKey, SubjectState] = {}
+    SWEEP_EVERY_S = 60.0
+    WINDOW = timedelta(seconds=10)
 
-    def load(self, session: Session) -> list[SubjectState]:
-        stamps = {
-            (r.kind, r.id): (r.version, r.updated_at)
-            for r in session.execute(
-                select(subjects.c.kind, subjects.c.id, subjects.c.version, subjects.c.updated_at)
-            )
-        }
-        held = {
-            key: s
-            for key, s in self._held.items()
-            if key in stamps and stamps[key] == (s.version, s.updated_at)
-        }
-        stale = [key for key in stamps if key not in held]
-        for chunk in chunks(stale):
+    def __init__(self, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._held: dict[SubjectKey, SubjectState] = {}
+        self._by_kind: dict[str, dict[SubjectKey, SubjectState]] = {}
+        self._newest: datetime | None = None
+        self._swept_at: float | None = None
+        self._monotonic = monotonic
+        self.log = ChangeLog(self)
+
+    def load(self, session: Session) -> ReadModel:
+        now = self._monotonic()
+        sweep = self._swept_at is None or now - self._swept_at >= self.SWEEP_EVERY_S
+        query = select(subjects.c.kind, subjects.c.id, subjects.c.version, subjects.c.updated_at)
+        if not sweep and self._newest is not None:
+            query = query.where(subjects.c.updated_at >= self._newest - self.WINDOW)
+        stamps = {(r.kind, r.id): (r.version, r.updated_at) for r in session.execute(query)}
+        moved = [
+            key
+            for key, stamp in stamps.items()
+            if (held := self._held.get(key)) is None or (held.version, held.updated_at) != stamp
+        ]
+        gone = [key for key in self._held if key not in stamps] if sweep else []
+        for chunk in chunks(moved):
             rows = session.execute(select(subjects).where(tuple_(subjects.c.kind, subjects.c.id).in_(chunk)))
-            held.update({(r.kind, r.id): _subject(r) for r in rows})
-        self._held = held
-        return [held[key] for key in sorted(held)]
+            for r in rows:
+                self._put(_subject(r))
+        for key in gone:
+            self._held.pop(key, None)
+            self._by_kind.get(key[0], {}).pop(key, None)
+        self.log.record([*moved, *gone])
+        if stamps:
+            newest = max(updated_at for _, updated_at in stamps.values())
+            self._newest = newest if self._newest is None else max(self._newest, newest)
+        if sweep:
+            self._swept_at = now
+        # Copies (C-speed, no per-row Python): a snapshot never moves under a run.
+        return ReadModel(
+            dict(self._held),
+            by_kind={kind: dict(held) for kind, held in self._by_kind.items()},
+            changes=self.log.snapshot(),
+        )
+
+    def _put(self, subject: SubjectState) -> None:
+        self._held[subject.key] = subject
+        self._by_kind.setdefault(subject.kind, {})[subject.key] = subject
+
+
+class ChangeLog:
+    """Which keys a SubjectCache re-read at which generation, in order."""
+
+    def __init__(self, source: object) -> None:
+        self.source = source
+        self.generation = 0
+        self._entries: list[tuple[int, SubjectKey]] = []
+        self._latest: dict[SubjectKey, int] = {}
+
+    def record(self, keys: Sequence[SubjectKey]) -> None:
+        if not keys:
+            return
+        self.generation += 1
+        for key in keys:
+            self._entries.append((self.generation, key))
+            self._latest[key] = self.generation
+        if len(self._entries) > 2 * len(self._latest) + 1000:  # forget superseded entries
+            self._entries = sorted((g, k) for k, g in self._latest.items())
+
+    def snapshot(self) -> ChangesAt:
+        return ChangesAt(self, self.generation)
+
+    def between(self, after: int, upto: int) -> set[SubjectKey]:
+        start = bisect.bisect_right(self._entries, (after, (chr(0x10FFFF), chr(0x10FFFF))))
+        return {key for g, key in self._entries[start:] if g <= upto}
+
+
+@dataclass(frozen=True)
+class ChangesAt:
+    """A snapshot's view of its cache's ChangeLog (ReadModel.changes)."""
+
+    log: ChangeLog
+    generation: int
+
+    @property
+    def source(self) -> object:
+        return self.log.source
+
+    def since(self, generation: int) -> set[SubjectKey] | None:
+        if generation > self.generation:
+            return None  # from a later snapshot than this one: cannot say
+        return self.log.between(generation, self.generation)
 
 
 def subjects_of_kind(session: Session, kind: str) -> list[SubjectState]:
@@ -388,13 +467,21 @@ def sent_between(session: Session, *, channel: str, start: datetime, end: dateti
 # -- ledger --------------------------------------------------------------------
 
 
-def disclosed(session: Session, *, channel: str) -> dict[SubjectKey, tuple[int, datetime]]:
-    rows = session.execute(
-        select(ledger.c.subject_kind, ledger.c.subject_id, ledger.c.version, ledger.c.disclosed_at).where(
-            ledger.c.channel == channel
-        )
+def disclosed(
+    session: Session, *, channel: str, keys: Sequence[SubjectKey] | None = None
+) -> dict[SubjectKey, tuple[int, datetime]]:
+    """What the ledger says the channel shows: of every subject, or of `keys` only (a run's
+    batch, by primary key: the cost of a run does not grow with the catalogue)."""
+    query = select(ledger.c.subject_kind, ledger.c.subject_id, ledger.c.version, ledger.c.disclosed_at).where(
+        ledger.c.channel == channel
     )
-    return {(r[0], r[1]): (r[2], r[3]) for r in rows}
+    if keys is None:
+        return {(r[0], r[1]): (r[2], r[3]) for r in session.execute(query)}
+    found: dict[SubjectKey, tuple[int, datetime]] = {}
+    for chunk in chunks(sorted(set(keys))):
+        rows = session.execute(query.where(tuple_(ledger.c.subject_kind, ledger.c.subject_id).in_(chunk)))
+        found.update({(r[0], r[1]): (r[2], r[3]) for r in rows})
+    return found
 
 
 def raise_ledger(session: Session, *, channel: str, key: SubjectKey, version: int, now: datetime) -> None:

@@ -33,7 +33,7 @@ from notifier.briefing import domain as briefing
 from notifier.briefing import repository as briefing_repo
 from notifier.briefing import services as briefing_services
 from notifier.broker import running
-from notifier.channels.base import Outcome, ReadModel, audited
+from notifier.channels.base import Outcome, audited
 from notifier.channels.email import EMAIL, BriefingMail, SubscriberMail, change_view
 from notifier.disclosure import repository as repo
 from notifier.disclosure.domain import (
@@ -365,8 +365,9 @@ def _run_channel(parts: Parts, name: str, *, now: datetime | None = None) -> Run
             due = repo.due_deliveries(session, channel=name, now=now, limit=parts.settings.channel_batch_size)
             if not due:
                 return report
-            disclosed = {k: v for k, (v, _) in repo.disclosed(session, channel=name).items()}
-            model = ReadModel(parts.subjects.load(session))
+            batch_keys = [d.key for d in due]
+            disclosed = {k: v for k, (v, _) in repo.disclosed(session, channel=name, keys=batch_keys).items()}
+            model = parts.subjects.load(session)
         by_id = {d.id: d for d in due}
         work_refs, superseded = split_batch(
             [PendingRef(d.id, d.subject_kind, d.subject_id, d.version) for d in due], disclosed
@@ -756,7 +757,7 @@ def _repair_channel(parts: Parts, name: str) -> list[SubjectKey]:
         return repaired  # it cannot be read back: nothing to compare, no lock to wait for
     with channel.exclusive(), parts.write() as session:
         now = parts.clock()
-        model = ReadModel(parts.subjects.load(session))
+        model = parts.subjects.load(session)
         disclosed = {k: v for k, (v, _) in repo.disclosed(session, channel=name).items()}
         open_rows = repo.open_versions(session, channel=name)
         shown = channel.shown_versions(model)

@@ -28,7 +28,10 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 @pytest.fixture
 def client(settings, owner):
-    with TestClient(create_app(settings, owners=OwnerRegistry.single(owner))) as c:
+    # The round waits for events on their way (test_a_change_whose_event_is_on_its_way...):
+    # up to 10 s on a loaded machine; it stops waiting as soon as the queue is drained.
+    waiting = settings.model_copy(update={"reconcile_grace_s": 10.0})
+    with TestClient(create_app(waiting, owners=OwnerRegistry.single(owner))) as c:
         yield c
 
 

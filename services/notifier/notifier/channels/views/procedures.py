@@ -6,7 +6,7 @@ service centre's board and notices, and the subscribers' e-mails.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -201,39 +201,56 @@ def decision_view(subject: SubjectState) -> dict[str, Any]:
     }
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def entries(procedures: Sequence[dict[str, Any]], decisions: Sequence[dict[str, Any]]) -> list[Entry]:
     """Every change of every procedure and decision, newest first."""
-    out: list[Entry] = []
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    applied = applied_at(decisions)
+    out = [e for p in procedures for e in procedure_entries(p, applied)]
+    out += [decision_entry(d) for d in decisions]
+    out.sort(key=entry_order, reverse=True)
+    return out
+
+
+def entry_order(e: Entry) -> tuple[datetime, int, str]:
+    return (e.updated, e.decision_id, e.id)
+
+
+def applied_at(decisions: Iterable[dict[str, Any]]) -> dict[str, datetime]:
+    """When each applied decision was applied, by id."""
+    return {str(d["id"]): d["applied_at"] for d in decisions if d["applied_at"]}
+
+
+def procedure_entries(p: dict[str, Any], applied: Mapping[str, datetime]) -> list[Entry]:
+    """The procedure's changes, one per version of its history."""
+    out = []
     # A procedure changed when its decision was applied (a decision published at 14:00 and
     # in effect from today changed it at 14:00, not at midnight): its changes sit with it.
-    applied = {str(d["id"]): d["applied_at"] for d in decisions if d["applied_at"]}
-    for p in procedures:
-        for h in p["history"]:
-            decision = f" theo Quyết định số {h['decision_number']}" if h["decision_number"] else ""
-            out.append(
-                Entry(
-                    id=f"urn:minhbach:procedure:{p['code']}:v{h['version']}",
-                    title=f"{h['action']}: {p['name']} (phiên bản {h['version']})",
-                    href=f"thu-tuc/{p['page']}.html",
-                    updated=applied.get(str(h["decision_id"])) or h["effective_at"] or epoch,
-                    summary=f"Thủ tục {p['code']} — {h['action'].lower()}{decision}, "
-                    f"hiệu lực từ ngày {h['effective']}.",
-                    decision_id=int(h["decision_id"] or 0),
-                )
-            )
-    for d in decisions:
-        label = "có hiệu lực" if d["status"] == "in_effect" else "sắp có hiệu lực"
+    for h in p["history"]:
+        decision = f" theo Quyết định số {h['decision_number']}" if h["decision_number"] else ""
         out.append(
             Entry(
-                id=f"urn:minhbach:decision:{d['id']}:v{d['version']}",
-                title=f"Quyết định số {d['number']}: {d['title']}",
-                href=f"quyet-dinh/{d['page']}.html",
-                updated=d["applied_at"] or d["published_at"] or epoch,
-                summary=f"Quyết định số {d['number']} ({label} từ ngày {d['effective_on']}, "
-                f"phiên bản {d['version']}), {len(d['changes'])} thủ tục.",
-                decision_id=int(d["id"]),
+                id=f"urn:minhbach:procedure:{p['code']}:v{h['version']}",
+                title=f"{h['action']}: {p['name']} (phiên bản {h['version']})",
+                href=f"thu-tuc/{p['page']}.html",
+                updated=applied.get(str(h["decision_id"])) or h["effective_at"] or EPOCH,
+                summary=f"Thủ tục {p['code']} — {h['action'].lower()}{decision}, "
+                f"hiệu lực từ ngày {h['effective']}.",
+                decision_id=int(h["decision_id"] or 0),
             )
         )
-    out.sort(key=lambda e: (e.updated, e.decision_id, e.id), reverse=True)
     return out
+
+
+def decision_entry(d: dict[str, Any]) -> Entry:
+    label = "có hiệu lực" if d["status"] == "in_effect" else "sắp có hiệu lực"
+    return Entry(
+        id=f"urn:minhbach:decision:{d['id']}:v{d['version']}",
+        title=f"Quyết định số {d['number']}: {d['title']}",
+        href=f"quyet-dinh/{d['page']}.html",
+        updated=d["applied_at"] or d["published_at"] or EPOCH,
+        summary=f"Quyết định số {d['number']} ({label} từ ngày {d['effective_on']}, "
+        f"phiên bản {d['version']}), {len(d['changes'])} thủ tục.",
+        decision_id=int(d["id"]),
+    )

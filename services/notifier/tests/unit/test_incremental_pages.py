@@ -1,0 +1,219 @@
+"""A run renders only what changed (issue 15), and what it leaves on disk is exactly what a
+fresh channel rendering everything from the same read model writes.
+
+A seeded random history of changes — procedures published, amended (processing time,
+name, field), abolished, replaced, decisions applied, the hotline's phones changed — is
+disclosed run by run on the portal and the centre; after every few runs a fresh channel
+renders everything into another directory, and every file must be equal, byte for byte.
+The clocks are fixed, so "generated at" is equal too. And the work of a one-change run is
+the changed page and the pages that list it, not every list.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+
+from minhbach_testing.notifier import (
+    decision_ref,
+    decision_state,
+    envelope,
+    hotline_statistics,
+    procedure_state,
+)
+from notifier.channels import center as center_module
+from notifier.channels import portal as portal_module
+from notifier.channels.center import CenterChannel
+from notifier.channels.portal import PortalChannel
+from notifier.disclosure import repository as repo
+from notifier.disclosure import services as disclosure
+from notifier.disclosure.domain import Delivery
+from notifier.hotline import services as hotline_services
+
+NOW = datetime(2026, 12, 4, 3, 0, tzinfo=UTC)
+FIELDS = ["Hoạt động xây dựng", "Quy hoạch xây dựng", "Nhà ở", "Vật liệu xây dựng"]
+
+
+def files(root: Path) -> dict[str, bytes]:
+    # The channel's lock file is no page (a fresh channel that took no lock has none).
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != ".lock"
+    }
+
+
+@pytest.fixture
+def parts(make_notifier, tmp_path):
+    parts = make_notifier()
+    parts.channels["portal"] = PortalChannel(tmp_path / "portal", clock=lambda: NOW)
+    parts.channels["center"] = CenterChannel(tmp_path / "center", clock=lambda: NOW)
+    return parts
+
+
+def full_render(parts, channel_type, root: Path) -> dict[str, bytes]:
+    """What a channel that never ran before writes for every subject of the read model."""
+    fresh = channel_type(root, clock=lambda: NOW)
+    with Session(parts.engine) as session:
+        model = repo.SubjectCache().load(session)
+    batch = [
+        Delivery(
+            id=i,
+            channel=fresh.name,
+            subject_kind=s.kind,
+            subject_id=s.id,
+            version=s.version,
+            status="pending",
+            attempts=0,
+            next_attempt_at=NOW,
+            last_error=None,
+            created_at=NOW,
+            sent_at=None,
+            occurred_at=NOW,
+        )
+        for i, s in enumerate(model.by_key.values(), start=1)
+        if s.kind in fresh.kinds
+    ]
+    outcomes = fresh.deliver(batch, model)
+    assert all(o.ok for o in outcomes.values())
+    return files(root)
+
+
+class History:
+    """The owner's side: procedures and decisions changing, as an owner publishes them."""
+
+    def __init__(self, parts, owner, hotline_owner, rng: random.Random) -> None:
+        self.parts, self.owner, self.hotline_owner, self.rng = parts, owner, hotline_owner, rng
+        self.procedures: dict[str, dict] = {}
+        self.decision_id = 100
+        self.scheduled: list[dict] = []
+
+    def _decision(self, code: str, action: str) -> dict:
+        self.decision_id += 1
+        number = f"{self.decision_id}/QĐ-SXD"
+        status = "scheduled" if self.rng.random() < 0.25 else "in_effect"
+        state = decision_state(
+            self.decision_id,
+            number=number,
+            status=status,
+            changes=[{"action": action, "procedure_code": code, "procedure_name": code, "replaced_by": None}],
+        )
+        self.owner.put("decision", state)
+        if status == "scheduled":
+            self.scheduled.append(state)
+        return state
+
+    def apply_one(self) -> list:
+        """A scheduled decision comes into effect: it dates its procedures' changes anew."""
+        state = self.scheduled.pop(0)
+        day = self.rng.randint(1, 28)
+        applied = {**state, "status": "in_effect", "version": 2, "applied_at": f"2026-12-{day:02d}T02:00:00Z"}
+        self.owner.put("decision", applied)
+        return [envelope("decision", str(state["id"]), 2)]
+
+    def step(self) -> list:
+        """One change, as its events."""
+        rng = self.rng
+        codes = sorted(self.procedures)
+        choice = rng.random()
+        if self.scheduled and rng.random() < 0.15:
+            return self.apply_one()
+        if not codes or choice < 0.3:
+            code = f"MB.T.{len(codes) + 1:03d}"
+            return self._publish(code, action="new", field=rng.choice(FIELDS), name=f"Thủ tục thử {code}")
+        code = rng.choice(codes)
+        p = self.procedures[code]
+        if p["status"] != "in_force":
+            code = f"MB.T.{len(codes) + 1:03d}"
+            return self._publish(code, action="new", field=rng.choice(FIELDS), name="Mới")
+        if choice < 0.6:
+            p["processing_time"] = {"value": rng.randint(5, 30), "unit": "working_days"}
+            return self._publish(code, action="amend")
+        if choice < 0.7:
+            return self._publish(code, action="amend", name=f"{p['name']} (sửa tên)")
+        if choice < 0.8:
+            return self._publish(code, action="amend", field=rng.choice(FIELDS))
+        if choice < 0.87:
+            return self._publish(code, action="abolish", status="abolished")
+        if choice < 0.94 and len(codes) > 1:
+            successor = rng.choice([c for c in codes if c != code])
+            return self._publish(code, action="replace", status="replaced", replaced_by=successor)
+        phones = [f"0227 3{rng.randint(100000, 999999)}"]
+        self.hotline_owner.documents["statistics"] = hotline_statistics(phones=phones)
+        hotline_services.refresh_statistics(self.parts)  # as reconcile and ticket events do
+        return []
+
+    def _publish(self, code: str, *, action: str, **changes) -> list:
+        before = self.procedures.get(code)
+        version = (before["version"] + 1) if before else 1
+        decision = self._decision(code, action)
+        ref = decision_ref(decision["id"], decision["number"])
+        actions = [*(before or {}).get("_actions", []), (action, ref)]
+        base = {k: v for k, v in (before or {}).items() if not k.startswith("_")}
+        state = procedure_state(
+            code,
+            version,
+            name=changes.get("name", base.get("name", code)),
+            field=changes.get("field", base.get("field", FIELDS[0])),
+            status=changes.get("status", "in_force"),
+            replaced_by=changes.get("replaced_by"),
+            actions=actions,
+        )
+        if "processing_time" in base:
+            state["processing_time"] = base["processing_time"]
+        self.owner.put("procedure", state)
+        self.procedures[code] = {**state, "_actions": actions}
+        return [envelope("procedure", code, version), envelope("decision", str(decision["id"]), 1)]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_incremental_runs_write_exactly_what_a_full_render_writes(
+    parts, owner, hotline_owner, tmp_path, seed
+):
+    history = History(parts, owner, hotline_owner, random.Random(seed))
+    for step in range(40):
+        disclosure.ingest(parts, history.step())
+        for channel in ("portal", "center"):
+            disclosure.run_channel(parts, channel)
+        if step % 10 == 9:
+            for name, channel_type in (("portal", PortalChannel), ("center", CenterChannel)):
+                expected = full_render(parts, channel_type, tmp_path / f"fresh-{name}-{step}")
+                assert files(tmp_path / name) == expected, f"{name} after step {step}"
+
+
+def test_a_one_change_run_writes_the_changed_page_and_the_lists_that_show_it(
+    parts, owner, hotline_owner, monkeypatch
+):
+    history = History(parts, owner, hotline_owner, random.Random(7))
+    for _ in range(30):
+        disclosure.ingest(parts, history.step())
+    disclosure.run_channel(parts, "portal")
+    disclosure.run_channel(parts, "center")
+    code = next(c for c, p in sorted(history.procedures.items()) if p["status"] == "in_force")
+    field = history.procedures[code]["field"]
+    written: list[str] = []
+    for module, root in ((portal_module, "portal"), (center_module, "center")):
+        real = module.write_atomic
+
+        def spy(path, text, real=real, root=root):
+            written.append(f"{root}:{Path(path).relative_to(parts.channels[root].root).as_posix()}")
+            real(path, text)
+
+        monkeypatch.setattr(module, "write_atomic", spy)
+    # A new processing time: the procedure's page, its row in its field's list and in the
+    # list of all; the hotline form (codes and names only) and other fields untouched.
+    history.procedures[code]["processing_time"] = {"value": 3, "unit": "working_days"}
+    disclosure.ingest(parts, history._publish(code, action="amend"))
+    disclosure.run_channel(parts, "portal")
+    disclosure.run_channel(parts, "center")
+    portal = {w.split(":", 1)[1] for w in written if w.startswith("portal:")}
+    slug = parts.channels["portal"].catalogue.slugs[field]
+    assert {f"thu-tuc/{code}.html", "thu-tuc/index.html", f"linh-vuc/{slug}.html"} <= portal
+    assert "hoi-dap/gui-phan-anh.html" not in portal
+    assert not {p for p in portal if p.startswith("linh-vuc/") and p != f"linh-vuc/{slug}.html"}
+    center = {w.split(":", 1)[1] for w in written if w.startswith("center:")}
+    assert center == {f"thu-tuc/{code}.html", "index.html", "board.json"}
