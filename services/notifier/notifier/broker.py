@@ -7,9 +7,12 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
+
+from redis.exceptions import LockError, RedisError
 
 from minhbach_shared import names
 from minhbach_shared.celery import MAX_COUNTDOWN_S, SENT_AT_HEADER, WORKER_GONE_AFTER_S, seen_workers
@@ -40,10 +43,58 @@ def running_flag(channel: str) -> str:
     return f"mb:channel:{channel}:running"
 
 
+def lock_key(channel: str) -> str:
+    return f"mb:channel:{channel}:lock"
+
+
+@dataclass
+class HeldLock:
+    """A channel's lock while this run holds it; `lost` is set when renewing it failed
+    (it lapsed: another run may hold it now, so this one must not record what it did)."""
+
+    lost: threading.Event = field(default_factory=threading.Event)
+
+
+@contextmanager
+def channel_lock(redis: Any, channel: str, *, ttl_s: float) -> Iterator[HeldLock]:
+    """One run of `channel` at a time, on any number of hosts (redis-py's Lock).
+
+    The lock lives `ttl_s` and a thread renews it every third of that while the run
+    lasts: a worker killed -9 stops renewing and the channel is free again within
+    `ttl_s`. Mutual exclusion only: what keeps a run that lost its lock (paused past the
+    TTL) from recording its work is the fencing token in the database (take_fence).
+    """
+    lock = redis.lock(lock_key(channel), timeout=ttl_s, sleep=0.05, thread_local=False)
+    lock.acquire(blocking=True)
+    held = HeldLock()
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(ttl_s / 3):
+            try:
+                lock.extend(ttl_s, replace_ttl=True)
+            except LockError:
+                held.lost.set()
+                return
+            except RedisError:  # away for a moment: try again; if it lapses, we lose it
+                log.warning("could not renew the channel lock", extra={"channel": channel}, exc_info=True)
+
+    renewal = threading.Thread(target=renew, name=f"lock-{channel}", daemon=True)
+    renewal.start()
+    try:
+        yield held
+    finally:
+        stop.set()
+        renewal.join()
+        with suppress(LockError, RedisError):  # lapsed, or Redis away: its TTL ends it
+            lock.release()
+
+
 class Dispatcher(Protocol):
     def enqueue_channel(self, channel: str) -> bool: ...
     def clear_channel_flag(self, channel: str) -> None: ...
     def retry_channel(self, channel: str, countdown_s: float) -> None: ...
+    def lock(self, channel: str, *, ttl_s: float) -> AbstractContextManager[HeldLock]: ...
     def record_run(self, channel: str) -> None: ...
     def record_success(self, channel: str) -> None: ...
     def mark_running(self, channel: str, *, ttl_s: float) -> None: ...
@@ -159,6 +210,9 @@ class CeleryDispatcher:
 
     def runs(self) -> dict[str, int]:
         return {k.decode(): int(v) for k, v in self.redis.hgetall(RUNS_KEY).items()}
+
+    def lock(self, channel: str, *, ttl_s: float) -> AbstractContextManager[HeldLock]:
+        return channel_lock(self.redis, channel, ttl_s=ttl_s)
 
     def record_success(self, channel: str) -> None:
         try:

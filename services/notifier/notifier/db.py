@@ -175,6 +175,16 @@ reconcile_runs = Table(
     Column("detail", Text, nullable=False),
 )
 
+# Each channel's fencing token: taken (incremented) by a run once it holds the channel's
+# lock, and checked in the transaction that records the run's work, so a run that lost
+# its lock (a pause past its TTL) cannot record over a newer one's (broker.channel_lock).
+channel_fences = Table(
+    "channel_fences",
+    metadata,
+    Column("channel", String(30), primary_key=True),
+    Column("token", Integer, nullable=False),
+)
+
 
 def upsert(session: Session, table: Table) -> Any:
     """INSERT ... ON CONFLICT for the session's database (SQLite or PostgreSQL).

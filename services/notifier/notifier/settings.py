@@ -45,6 +45,9 @@ class Settings(BaseServiceSettings):
     # How long a run's "under way" flag outlives its worker (a heartbeat renews it):
     # after a kill -9 mid-run, the stall rescue waits at most this long.
     running_ttl_s: float = Field(30.0, gt=0)
+    # A channel's lock (one run at a time, across hosts) lives this long unless its run
+    # renews it: after a kill -9 mid-run, another worker takes the channel within it.
+    channel_lock_ttl_s: float = Field(15.0, gt=0)
     # A delivery that failed this many times is dead: visible to operators, replayable.
     max_attempts: int = Field(8, ge=1)
     # Backoff between delivery attempts, kept in the delivery row (next_attempt_at).

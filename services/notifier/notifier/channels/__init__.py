@@ -25,7 +25,6 @@ def build_dvc(settings: Settings) -> DvcChannel | None:
         settings.dvc_url,
         settings.dvc_secret.get_secret_value(),
         portal_url=settings.portal_url,
-        lock_path=settings.var_dir / "locks" / "channel-dvc.lock",
         timeout_s=settings.dvc_timeout_s,
     )
 

@@ -1,9 +1,8 @@
-"""What a disclosure channel is: a name, an exclusive section, and `deliver`."""
+"""What a disclosure channel is: a name, the kinds it shows, `deliver` and `shown_versions`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -99,10 +98,8 @@ class Channel(Protocol):
     kinds: frozenset[str]
     # Optional: `audited = False` for a channel that cannot be read back (an external
     # system); reconcile then neither audits it nor takes its lock. See audited().
-
-    def exclusive(self) -> AbstractContextManager[object]:
-        """Held around claim, deliver and record, so two workers never interleave."""
-        ...
+    # One run at a time per channel, on any host: the channel's lock is in Redis
+    # (broker.channel_lock), taken around claim, deliver and record by the run.
 
     def deliver(self, batch: Sequence[Delivery], model: ReadModel) -> dict[int, Outcome]:
         """Show each delivery's subject at its current state; one Outcome per delivery id."""

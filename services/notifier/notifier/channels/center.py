@@ -37,7 +37,6 @@ from notifier.channels.base import Outcome, ReadModel
 from notifier.channels.pages import (
     DEPARTMENT,
     VERSION_META,
-    directory_lock,
     page_environment,
     page_name,
     read_head,
@@ -116,9 +115,6 @@ class CenterChannel:
         row = self.env.get_template("center/_board_row.html")
         self.catalogue = Catalogue(self.procedure_view, {"board": lambda p: row.render(p=p)})
         self.recent = Timeline(_recent_order)
-
-    def exclusive(self) -> contextlib.AbstractContextManager[object]:
-        return directory_lock(self.root)
 
     def deliver(self, batch: Sequence[Delivery], model: ReadModel) -> dict[int, Outcome]:
         now = self.clock()

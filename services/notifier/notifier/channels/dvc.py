@@ -21,13 +21,11 @@ receiver drops what it already holds by webhook-id).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -37,7 +35,7 @@ from standardwebhooks import Webhook
 from minhbach_shared.components import PROCEDURE_COMPONENTS
 from minhbach_shared.text import nfc
 from notifier.channels.base import Outcome, ReadModel
-from notifier.channels.pages import file_lock, page_name
+from notifier.channels.pages import page_name
 from notifier.disclosure.domain import Delivery, SubjectKey, SubjectState
 
 log = logging.getLogger(__name__)
@@ -177,7 +175,6 @@ class DvcChannel:
         secret: str,
         *,
         portal_url: str,
-        lock_path: Path,
         timeout_s: float = 10.0,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], datetime] | None = None,
@@ -185,15 +182,10 @@ class DvcChannel:
         self.url = url
         self.webhook = Webhook(secret)
         self.portal_url = portal_url
-        self.lock_path = Path(lock_path)
         # Connecting gets a short budget of its own: a receiver that is not there says so fast.
         self.timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0))
         self.transport = transport
         self.clock = clock or (lambda: datetime.now(UTC))
-
-    def exclusive(self) -> contextlib.AbstractContextManager[object]:
-        """One sender at a time on this host (the worker, or the pump when the worker stalls)."""
-        return file_lock(self.lock_path)
 
     def request(self, subject: SubjectState) -> tuple[bytes, dict[str, str]]:
         """The signed request for one subject at its read-model version: (body, headers)."""

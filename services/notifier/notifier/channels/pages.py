@@ -9,11 +9,9 @@ temporary file beside it and renamed over it, so a reader never sees half a page
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import re
 import tempfile
-from collections.abc import Iterator
 from datetime import date, datetime
 from html import unescape
 from pathlib import Path
@@ -106,7 +104,7 @@ def page_environment() -> Environment:
     return env
 
 
-# -- writing and locking -------------------------------------------------------------
+# -- writing -------------------------------------------------------------------------
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -123,23 +121,6 @@ def write_atomic(path: Path, text: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-
-
-@contextlib.contextmanager
-def file_lock(path: Path) -> Iterator[object]:
-    """An exclusive flock on `path` (made if missing): one channel run at a time on this host."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield lock
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def directory_lock(root: Path) -> contextlib.AbstractContextManager[object]:
-    """The lock of a directory a channel writes (`root/.lock`)."""
-    return file_lock(root / ".lock")
 
 
 # -- reading back --------------------------------------------------------------------

@@ -26,7 +26,6 @@ from notifier.channels.pages import (
     SITE_TITLE,
     VERSION_META,
     as_text,
-    directory_lock,
     page_environment,
     page_name,
     read_head,
@@ -109,9 +108,6 @@ class PortalChannel:
         self.timeline = Timeline(entry_order)
         self.decisions: dict[str, dict[str, Any]] = {}
         self._codes_of_decision: dict[str, set[str]] = {}
-
-    def exclusive(self) -> contextlib.AbstractContextManager[object]:
-        return directory_lock(self.root)
 
     def preview_procedure(self, state: dict[str, Any], *, version: int) -> str:
         """A procedure's page for a state not (yet) disclosed: what the console shows an

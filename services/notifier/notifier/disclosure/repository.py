@@ -17,7 +17,16 @@ from sqlalchemy import and_, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from notifier.channels.base import ReadModel
-from notifier.db import chunks, deliveries, ledger, reconcile_runs, seen_events, subjects, upsert
+from notifier.db import (
+    channel_fences,
+    chunks,
+    deliveries,
+    ledger,
+    reconcile_runs,
+    seen_events,
+    subjects,
+    upsert,
+)
 from notifier.disclosure.domain import Delivery, DeliveryStatus, SubjectKey, SubjectState, stored_error
 
 PENDING = DeliveryStatus.PENDING.value
@@ -603,3 +612,27 @@ def repaired_totals(session: Session) -> tuple[dict[str, int], int]:
         for channel, count in json.loads(row.detail).get("redelivered_counts", {}).items():
             by_channel[channel] = by_channel.get(channel, 0) + int(count)
     return by_channel, fetched
+
+
+# -- fencing ----------------------------------------------------------------------------
+
+
+def take_fence(session: Session, *, channel: str) -> int:
+    """The channel's next fencing token (this run's), in the caller's write transaction."""
+    stmt = upsert(session, channel_fences).values(channel=channel, token=1)
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[channel_fences.c.channel], set_={"token": channel_fences.c.token + 1}
+        )
+    )
+    token = session.execute(select(channel_fences.c.token).where(channel_fences.c.channel == channel))
+    return int(token.scalar_one())
+
+
+def fence_holds(session: Session, *, channel: str, token: int) -> bool:
+    """Whether `token` is still the channel's newest: checked where a run records its work
+    (row-locked on PostgreSQL until the commit; SQLite's write transaction is exclusive)."""
+    query = select(channel_fences.c.token).where(channel_fences.c.channel == channel)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return session.execute(query).scalar() == token

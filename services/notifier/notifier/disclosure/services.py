@@ -16,7 +16,6 @@ import logging
 import smtplib
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,7 +32,7 @@ from notifier.briefing import domain as briefing
 from notifier.briefing import repository as briefing_repo
 from notifier.briefing import services as briefing_services
 from notifier.broker import running
-from notifier.channels.base import Outcome, audited
+from notifier.channels.base import audited
 from notifier.channels.email import EMAIL, BriefingMail, SubscriberMail, change_view
 from notifier.disclosure import repository as repo
 from notifier.disclosure.domain import (
@@ -352,14 +351,12 @@ def _run_channel(parts: Parts, name: str, *, now: datetime | None = None) -> Run
     # again and queues the next run, so no change waits for the pump.
     parts.dispatcher.clear_channel_flag(name)
     parts.dispatcher.record_run(name)
-    with ExitStack() as stack:
-        unavailable: str | None = None
-        try:
-            stack.enter_context(channel.exclusive())
-        except OSError as exc:
-            # The channel cannot even be locked (its directory is gone, a disk
-            # is full): that is a failed attempt of every due row, not a crash.
-            unavailable = f"channel unavailable: {type(exc).__name__}: {exc}"
+    # One run of a channel at a time, on any host: its lock in Redis, and a fencing token
+    # that the transaction recording the run's work checks (broker.channel_lock).
+    with parts.dispatcher.lock(name, ttl_s=parts.settings.channel_lock_ttl_s):
+        with parts.write() as session:
+            fence = repo.take_fence(session, channel=name)
+            session.commit()
         now = now or parts.clock()
         with Session(parts.engine) as session:
             due = repo.due_deliveries(session, channel=name, now=now, limit=parts.settings.channel_batch_size)
@@ -373,13 +370,15 @@ def _run_channel(parts: Parts, name: str, *, now: datetime | None = None) -> Run
             [PendingRef(d.id, d.subject_kind, d.subject_id, d.version) for d in due], disclosed
         )
         work = [by_id[r.delivery_id] for r in work_refs]
-        if unavailable is not None:
-            outcomes = {d.id: Outcome.failed(unavailable) for d in work}
-        else:
-            outcomes = channel.deliver(work, model) if work else {}
+        outcomes = channel.deliver(work, model) if work else {}
         done = parts.clock()
         soonest: float | None = None
         with parts.write() as session:
+            if not repo.fence_holds(session, channel=name, token=fence):
+                # Our lock lapsed (a pause past its TTL) and a newer run took the channel:
+                # it records; our rows stay due and the next run settles them.
+                log.warning("channel lock lost mid-run; nothing recorded", extra={"channel": name})
+                return report
             repo.set_status(session, [r.delivery_id for r in superseded], DeliveryStatus.SUPERSEDED)
             report.superseded = len(superseded)
             sent = [d for d in work if outcomes.get(d.id) is not None and outcomes[d.id].ok]
@@ -755,7 +754,7 @@ def _repair_channel(parts: Parts, name: str) -> list[SubjectKey]:
     repaired: list[SubjectKey] = []
     if not audited(channel):
         return repaired  # it cannot be read back: nothing to compare, no lock to wait for
-    with channel.exclusive(), parts.write() as session:
+    with parts.dispatcher.lock(name, ttl_s=parts.settings.channel_lock_ttl_s), parts.write() as session:
         now = parts.clock()
         model = parts.subjects.load(session)
         disclosed = {k: v for k, (v, _) in repo.disclosed(session, channel=name).items()}

@@ -55,7 +55,6 @@ def channel(tmp_path):
         "http://127.0.0.1:9/webhooks/dvc",
         DEV_DVC_SECRET,
         portal_url="https://soxaydung.thaibinh.gov.vn/portal/",
-        lock_path=tmp_path / "dvc.lock",
         clock=lambda: datetime.now(UTC),
     )
 

@@ -142,19 +142,16 @@ class Catalogue:
         else:
             codes = {i for k, i in changed if k == "procedure"}
             refresh = Refresh(full=False, keys=changed)
-        # A renamed procedure changes the views of those it replaced (they name it).
+        # A changed procedure may be renamed: the views of those it replaced name it. (Their
+        # views are cached by the name: an unchanged one comes back as the same object.)
         for code in list(codes):
             codes |= self._replacing.get(code, set())
-        names_before = {c: self.names.get(c) for c in codes}
-        for code in sorted(codes):
+        for code in codes:
             subject = model.get(("procedure", code))
             if subject is None:
                 self.names.pop(code, None)
             else:
                 self.names[code] = str(subject.state.get("name") or "")
-        renamed = {c for c in codes if self.names.get(c) != names_before[c]}
-        for code in renamed:
-            codes |= self._replacing.get(code, set())
         for code in sorted(codes):
             subject = model.get(("procedure", code))
             view = self.views_cache(subject, self.names) if subject is not None else None
