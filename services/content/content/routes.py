@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,8 +19,10 @@ from content.storage import SHA256_PATTERN, AttachmentStore
 from content.uow import UnitOfWork
 from minhbach_shared.auth import Principal, Role, require_roles
 from minhbach_shared.guard import GuardedRoute
-from minhbach_shared.http import PageQuery, ReadSession, RowId, SizeQuery
+from minhbach_shared.http import NotFound, PageQuery, ReadSession, RowId, SizeQuery
 from minhbach_shared.procedures_api import ProceduresApi
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -261,8 +264,14 @@ def get_attachment(
     sha256: Annotated[str, Path(pattern=SHA256_PATTERN)], ctx: Ctx, session: ReadSession
 ) -> FileResponse:
     row = services.get_attachment(session, sha256)
+    path = ctx.store.path_for(row.sha256)
+    if not path.is_file():
+        # Known, but its file is gone from the disk (a volume lost or not restored): the
+        # public gets a 404, the operator an error line (restore the attachments).
+        log.error("attachment file missing", extra={"sha256": row.sha256})
+        raise NotFound("no file for this attachment", [{"field": "sha256", "message": "file missing"}])
     return FileResponse(
-        ctx.store.path_for(row.sha256),
+        path,
         media_type=row.content_type,
         headers={
             "Content-Disposition": content_disposition(row.filename),

@@ -180,3 +180,15 @@ def test_article_with_cover_and_attachments(client: TestClient, editor: H, appro
     live = client.get(f"/v1/articles/{article['id']}").json()
     assert live["cover_image_url"] == png["url"]
     assert live["attachments"] == [pdf]
+
+
+def test_an_attachment_whose_file_was_lost_is_a_404_not_a_500(
+    client: TestClient, editor: H, settings: Settings
+) -> None:
+    """A volume lost or not restored: the row is known, its file is not on the disk."""
+    sha256 = upload(client, editor, "mat.pdf", PDF).json()["id"]
+    for path in stored_files(settings):
+        path.unlink()
+    gone = client.get(f"/v1/attachments/{sha256}")
+    assert gone.status_code == 404
+    assert gone.json()["errors"] == [{"field": "sha256", "message": "file missing"}]
