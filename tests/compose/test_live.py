@@ -270,6 +270,10 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             env["MB_BUILD_CA_BUNDLE"] = ca
         stack = ComposeStack(env=env, ports=ports)
         stack.compose("down", "--volumes", "--remove-orphans", timeout=300)  # a crashed run's leftovers
+        # ... and volumes an older docker-compose.yml declared (down removes only today's).
+        label = f"label=com.docker.compose.project={PROJECT}"
+        if leftovers := run(["docker", "volume", "ls", "--quiet", "--filter", label]).split():
+            run(["docker", "volume", "rm", *leftovers])
         try:
             started = time.monotonic()
             stack.compose("build", timeout=900)
