@@ -17,7 +17,13 @@ temporary directory, then measures:
    against the portable LIKE-scan in process on the same data, and GET /v1/procedures
    over HTTP; then, where PostgreSQL server binaries are installed, the same queries on
    PostgreSQL with and without the pg_trgm indexes (bench.search_postgres; a printed
-   note and a skip otherwise). `--skip-search` leaves both out.
+   note and a skip otherwise). `--skip-search` leaves both out;
+5. sustained load (bench.load, on the running system, after the console's pages): decisions
+   of amendments published at a steady rate, each change timed to the portal, the centre and
+   the dvc stand-in, beside a no-op task rate (`--skip-load`);
+6. concurrent public search (bench.search_load, after the search sections): many clients
+   searching one procedures API at 10,000 procedures, and a writer's publish latency with
+   and without them (`--skip-search-load`).
 
 Prints a table, writes bench/results/latest.json. See bench/README.md.
 """
@@ -571,6 +577,11 @@ def table(result: dict[str, Any]) -> str:
         from bench import console
 
         rows += console.table_rows(result["console"])
+    if result.get("load"):
+        from bench import load
+
+        rows += load.table_rows(result["load"])
+        rows += load.seed_rows(result["load"].get("seed") or {})
     if result.get("search"):
         from bench.search import table_rows
 
@@ -579,6 +590,10 @@ def table(result: dict[str, Any]) -> str:
         from bench import search_postgres
 
         rows += search_postgres.table_rows(result["search_postgres"])
+    if result.get("search_load"):
+        from bench import search_load
+
+        rows += search_load.table_rows(result["search_load"])
     width = max(len(k) for k, _ in rows)
     vwidth = max(len(v) for _, v in rows)
     line = "-" * (width + vwidth + 3)
@@ -650,6 +665,38 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             system, codes[0], requests=args.console_requests, warmup=args.warmup, procedures=catalogue
         )
 
+        load_result: dict[str, Any] | None = None
+        if not args.skip_load:
+            from bench import load
+
+            watcher = load.Watcher(
+                system.portal_dir, system.center_dir, Path(system.env["DVC_STANDIN_FILE"])
+            ).start()
+            try:
+                if args.load_catalogue > catalogue:
+                    print(f"catalogue to {args.load_catalogue} for the load ...", file=sys.stderr, flush=True)
+                    load_seed = load.seed(system, watcher, args.load_catalogue, timeout=300)
+                else:
+                    load_seed = None
+                # The services' workers are prefork, concurrency 1: the rate's baseline is one too.
+                noop_worker.stop()
+                noop_worker = start_noop_worker(system, root, "prefork")
+                print(f"no-op task rate x{args.load_noop_tasks} ...", file=sys.stderr, flush=True)
+                noop_rate = load.noop_rate(redis.url, noop_worker, tasks=args.load_noop_tasks)
+                load_result = load.measure(
+                    system,
+                    rate_per_s=args.load_rate,
+                    duration_s=args.load_duration,
+                    batch=args.load_batch,
+                    clients=args.load_clients,
+                    drain_s=args.load_drain_s,
+                    noop=noop_rate,
+                    watcher=watcher,
+                )
+                load_result["seed"] = load_seed
+            finally:
+                watcher.stop()
+
         latency = change["latency"]
         result = {
             "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -683,6 +730,7 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             "burst": burst_amend,
             "owner_fetch": owner_fetch,
             "console": console_pages,
+            "load": load_result,
             "burst_new": burst_new,
             "seed": seeded,
         }
@@ -712,6 +760,16 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
 
         result["search_postgres"] = search_postgres.run(
             root / "search-pg", rounds=args.search_pg_rounds, budget_s=args.search_pg_budget_s
+        )
+    if not args.skip_search and not args.skip_search_load:
+        from bench import search_load
+
+        result["search_load"] = search_load.run(
+            root / "search-load",
+            catalogue=args.search_load_catalogue,
+            clients=args.search_load_clients,
+            duration_s=args.search_load_duration,
+            writer_rate=args.search_load_writer_rate,
         )
     info["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     result["runtime_s"] = round(time.monotonic() - started, 1)
@@ -757,6 +815,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=float,
         default=60.0,
         help="no new PostgreSQL search round after this many seconds (default 60)",
+    )
+    parser.add_argument("--skip-load", action="store_true", help="leave out the sustained load (bench.load)")
+    parser.add_argument(
+        "--load-catalogue",
+        type=int,
+        default=1000,
+        help="procedures in force during the load (default 1000: the console's catalogue)",
+    )
+    from bench import load
+
+    load.add_options(parser, prefix="load-")
+    parser.add_argument(
+        "--skip-search-load", action="store_true", help="leave out the concurrent search (bench.search_load)"
+    )
+    parser.add_argument("--search-load-catalogue", type=int, default=10_000, help="procedures (10000)")
+    parser.add_argument("--search-load-clients", type=int, default=50, help="concurrent search clients (50)")
+    parser.add_argument("--search-load-duration", type=float, default=10.0, help="seconds a phase (10)")
+    parser.add_argument(
+        "--search-load-writer-rate", type=float, default=2.0, help="writer's decisions a second (2)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, portal)")
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
