@@ -105,6 +105,8 @@ class Settings(BaseServiceSettings):
     dvc_secret: SecretStr = SecretStr(DEV_DVC_SECRET)
     # Per request: a receiver that does not answer within this fails the attempt.
     dvc_timeout_s: float = Field(10.0, gt=0)
+    # Webhooks a dvc run sends at once (the receiver's connections from us).
+    dvc_in_flight: int = Field(4, ge=1, le=32)
     # An external portal may be down for hours: its rows get more attempts than the
     # default before they are dead (16 at the default backoff: 3 to 5 hours).
     dvc_max_attempts: int = Field(16, ge=1)

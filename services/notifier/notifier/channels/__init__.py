@@ -26,6 +26,7 @@ def build_dvc(settings: Settings) -> DvcChannel | None:
         settings.dvc_secret.get_secret_value(),
         portal_url=settings.portal_url,
         timeout_s=settings.dvc_timeout_s,
+        in_flight=settings.dvc_in_flight,
     )
 
 

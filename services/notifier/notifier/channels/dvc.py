@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -176,16 +178,41 @@ class DvcChannel:
         *,
         portal_url: str,
         timeout_s: float = 10.0,
+        in_flight: int = 4,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.url = url
+        # Webhooks sent at once (each subject's newest version once per batch, so their
+        # order does not matter): a run waits for the receiver ~1/in_flight as long.
+        self.in_flight = max(1, in_flight)
         self.webhook = Webhook(secret)
         self.portal_url = portal_url
         # Connecting gets a short budget of its own: a receiver that is not there says so fast.
         self.timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0))
         self.transport = transport
         self.clock = clock or (lambda: datetime.now(UTC))
+        # One client for the process's runs (its connections kept alive between them),
+        # made on first use: after the worker's fork, never before.
+        self._client: httpx.Client | None = None
+        self._client_lock = threading.Lock()
+
+    def client(self) -> httpx.Client:
+        with self._client_lock:
+            if self._client is None:
+                self._client = httpx.Client(
+                    timeout=self.timeout,
+                    transport=self.transport,
+                    follow_redirects=False,
+                    limits=httpx.Limits(max_connections=self.in_flight),
+                )
+            return self._client
+
+    def close(self) -> None:
+        with self._client_lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
 
     def request(self, subject: SubjectState) -> tuple[bytes, dict[str, str]]:
         """The signed request for one subject at its read-model version: (body, headers)."""
@@ -203,23 +230,31 @@ class DvcChannel:
 
     def deliver(self, batch: Sequence[Delivery], model: ReadModel) -> dict[int, Outcome]:
         outcomes: dict[int, Outcome] = {}
-        # Set when the receiver is unreachable or says it is unavailable: the rest of the
-        # batch is not tried (each would wait for its own timeout) and backs off with it.
+        sendable: list[tuple[Delivery, SubjectState]] = []
+        for delivery in batch:
+            subject = model.get(delivery.key)
+            if subject is None:
+                outcomes[delivery.id] = Outcome.failed("subject is not in the read model")
+            elif subject.kind not in self.kinds:
+                outcomes[delivery.id] = Outcome.failed(f"the dvc channel never discloses {subject.kind}")
+            else:
+                sendable.append((delivery, subject))
+        # Sent `in_flight` at a time. Set when the receiver is unreachable or says it is
+        # unavailable: the rest of the batch is not tried (each would wait for its own
+        # timeout) and backs off with it.
         down: Outcome | None = None
-        with httpx.Client(timeout=self.timeout, transport=self.transport, follow_redirects=False) as client:
-            for delivery in batch:
-                subject = model.get(delivery.key)
-                if subject is None:
-                    outcomes[delivery.id] = Outcome.failed("subject is not in the read model")
-                    continue
-                if subject.kind not in self.kinds:
-                    outcomes[delivery.id] = Outcome.failed(f"the dvc channel never discloses {subject.kind}")
-                    continue
+        client = self.client()
+        with ThreadPoolExecutor(max_workers=self.in_flight, thread_name_prefix="dvc") as pool:
+            for start in range(0, len(sendable), self.in_flight):
+                wave = sendable[start : start + self.in_flight]
                 if down is not None:
-                    outcomes[delivery.id] = down
+                    outcomes.update({d.id: down for d, _ in wave})
                     continue
-                outcome, down = self._send(client, subject)
-                outcomes[delivery.id] = outcome
+                for (delivery, _), (outcome, failed) in zip(
+                    wave, pool.map(lambda item: self._send(client, item[1]), wave), strict=True
+                ):
+                    outcomes[delivery.id] = outcome
+                    down = down or failed
         return outcomes
 
     def _send(self, client: httpx.Client, subject: SubjectState) -> tuple[Outcome, Outcome | None]:

@@ -212,3 +212,56 @@ def test_retry_after_reads_seconds_and_http_dates_and_is_bounded():
     assert retry_after("99999999", now=now) == MAX_RETRY_AFTER_S
     assert retry_after("soon", now=now) is None
     assert retry_after(None, now=now) is None
+
+
+def test_webhooks_go_several_at_a_time_and_a_receiver_down_stops_the_batch():
+    """A batch of twelve: at most four requests at once (not one after another), each
+    subject once; a receiver that is not there fails the batch after one wave, not twelve
+    connection attempts."""
+    import threading
+    import time
+
+    import httpx
+
+    lock, active, peak, seen = threading.Lock(), [0], [0], []
+
+    def slow_receiver(request: httpx.Request) -> httpx.Response:
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+            seen.append(json.loads(request.content)["data"]["subject"]["id"])
+        time.sleep(0.1)
+        with lock:
+            active[0] -= 1
+        return httpx.Response(202)
+
+    states = {f"MB.XD.{i:03d}": procedure_state(f"MB.XD.{i:03d}") for i in range(12)}
+    model = ReadModel(subject("procedure", code, state) for code, state in states.items())
+    batch = [delivery(i, "procedure", code) for i, code in enumerate(states, start=1)]
+    fast = DvcChannel(
+        "http://dvc.test/webhooks/dvc",
+        DEV_DVC_SECRET,
+        portal_url="https://soxaydung.thaibinh.gov.vn/portal/",
+        transport=httpx.MockTransport(slow_receiver),
+    )
+    started = time.monotonic()
+    outcomes = fast.deliver(batch, model)
+    assert all(o.ok for o in outcomes.values()) and len(outcomes) == 12
+    assert sorted(seen) == sorted(states) and 2 <= peak[0] <= 4
+    assert time.monotonic() - started < 12 * 0.1 * 0.6
+
+    attempts = []
+
+    def not_there(request: httpx.Request) -> httpx.Response:
+        attempts.append(request)
+        raise httpx.ConnectError("connection refused")
+
+    down = DvcChannel(
+        "http://dvc.test/webhooks/dvc",
+        DEV_DVC_SECRET,
+        portal_url="https://soxaydung.thaibinh.gov.vn/portal/",
+        transport=httpx.MockTransport(not_there),
+    )
+    outcomes = down.deliver(batch, model)
+    assert all(not o.ok and "unreachable" in (o.error or "") for o in outcomes.values())
+    assert len(attempts) <= 4
