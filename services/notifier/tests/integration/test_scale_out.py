@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from minhbach_shared import names
+from minhbach_shared.celery import seen_workers
 from minhbach_testing.notifier import envelope, procedure_state
 from minhbach_testing.plugin import ServiceProcess, wait_until
 
@@ -75,6 +76,11 @@ def shown(path: Path) -> int | None:
 def test_three_events_workers_end_at_the_newest_version_each_disclosed_once(
     workers, celery_app, owner, settings, redis_client
 ):
+    # All three consume before the first message goes (their heartbeats say so).
+    def consumers() -> int:
+        return sum(1 for w in seen_workers(redis_client).values() if names.EVENTS_QUEUE in w["queues"])
+
+    wait_until(lambda: consumers() == 3, timeout=60, message="three events workers online")
     rng = random.Random(15)
     sent: list[list[dict]] = []
     for version in range(1, VERSIONS + 1):
