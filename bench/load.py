@@ -38,7 +38,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -50,6 +49,7 @@ from typing import Any
 
 import httpx
 
+from bench import run_and_save
 from bench.run import (
     SHIPPED_TIMINGS,
     VERSION_META,
@@ -881,23 +881,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
     args = parser.parse_args(argv)
-    os.chdir(REPO_ROOT)
-    signal.signal(signal.SIGTERM, lambda s, f: (_ for _ in ()).throw(KeyboardInterrupt(f"signal {s}")))
-    root = Path(tempfile.mkdtemp(prefix="mb-bench-load-"))
-    ok = False
-    try:
-        result = run(args, root)
-        ok = True
-    except KeyboardInterrupt:
-        print("interrupted; everything stopped", file=sys.stderr)
+    result = run_and_save(run, args, repo_root=REPO_ROOT, prefix="mb-bench-load-")
+    if result is None:
         return 130
-    finally:
-        if ok and not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
-        else:
-            print(f"kept {root}", file=sys.stderr)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     rows = table_rows(result) + seed_rows(result["seed"])
     width = max(len(k) for k, _ in rows)
     m = result["machine"]

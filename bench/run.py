@@ -37,11 +37,8 @@ import json
 import os
 import platform
 import re
-import shutil
-import signal
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -51,6 +48,7 @@ from typing import Any
 
 import httpx
 
+from bench import run_and_save
 from minhbach_shared.auth import Role
 from minhbach_testing.harness import BIN, System, today_in_vietnam
 from minhbach_testing.plugin import REPO_ROOT, RedisServer, ServiceProcess, free_port, shared_dir
@@ -604,10 +602,6 @@ def table(result: dict[str, Any]) -> str:
 # -- main ---------------------------------------------------------------------------------
 
 
-def _interrupt(signum: int, _frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     started = time.monotonic()
     redis = RedisServer(port=free_port(), dir=root / "redis")
@@ -839,24 +833,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
     args = parser.parse_args(argv)
 
-    os.chdir(REPO_ROOT)
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGHUP, _interrupt)
-    root = Path(tempfile.mkdtemp(prefix="mb-bench-"))
-    ok = False
-    try:
-        result = run(args, root)
-        ok = True
-    except KeyboardInterrupt:
-        print("interrupted; everything stopped", file=sys.stderr)
+    result = run_and_save(run, args, repo_root=REPO_ROOT, prefix="mb-bench-")
+    if result is None:
         return 130
-    finally:
-        if ok and not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
-        else:
-            print(f"kept {root}", file=sys.stderr)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(table(result))
     print(f"({result['runtime_s']} s; JSON in {args.output})")
     return 0

@@ -19,6 +19,7 @@ import httpx
 
 from console.operations_health import queue_label
 from minhbach_testing.harness import System, today_in_vietnam
+from minhbach_testing.html import cells, row, section
 from minhbach_testing.plugin import wait_until
 
 OPERATOR, EDITOR = "vanhanh", "bientap"
@@ -28,23 +29,6 @@ def csrf(page: httpx.Response) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert found, page.text[:500]
     return found.group(1)
-
-
-def section(text: str, anchor: str) -> str:
-    """The page from a section's heading to the next one of its level."""
-    start = text.index(f'<h2 id="{anchor}">')
-    end = text.find("<h2", start + 1)
-    return text[start : end if end > 0 else None]
-
-
-def row(text: str, header: str) -> str:
-    found = re.search(rf'<tr[^>]*>\s*<th scope="row">{re.escape(header)}.*?</tr>', text, re.S)
-    assert found, f"no row for {header!r} in {text[:2000]}"
-    return found.group(0)
-
-
-def cells(tr: str) -> list[str]:
-    return re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)
 
 
 # Every Celery worker of the Procfile (its -n name) and the queues the system has.

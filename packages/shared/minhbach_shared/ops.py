@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, Table
 
 from minhbach_shared.auth import Role, require_roles
 from minhbach_shared.guard import GuardedRoute
-from minhbach_shared.outbox import outbox_backlog
+from minhbach_shared.outbox import OutboxCollector, outbox_backlog
 
 
 class OutboxRead(BaseModel):
@@ -37,3 +37,9 @@ def outbox_router(engine: Engine, table: Table, *, owner: str) -> APIRouter:
         )
 
     return router
+
+
+def report_outbox(app: FastAPI, engine: Engine, table: Table, *, owner: str) -> None:
+    """An owner's outbox on its /metrics (after install_platform) and at GET /v1/ops/outbox."""
+    app.state.metrics.register(OutboxCollector(engine, table, owner=owner))
+    app.include_router(outbox_router(engine, table, owner=owner))

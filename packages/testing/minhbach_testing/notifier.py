@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import email
 import email.policy
+from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
 
@@ -431,3 +432,40 @@ def text_of(message: EmailMessage) -> str:
     part = message.get_body(("plain",))
     assert part is not None
     return str(part.get_content())
+
+
+def worker_env(settings: Any, owner_url: str) -> dict[str, str]:
+    """A notifier Celery worker's environment: the test's Redis, database, directories, owner."""
+    return {
+        "MB_REDIS_URL": settings.redis_url,
+        "MB_LOG_JSON": "false",
+        "MB_ENVIRONMENT": "test",
+        "NOTIFIER_DATABASE_URL": settings.database_url,
+        "NOTIFIER_PORTAL_DIR": str(settings.portal_dir),
+        "NOTIFIER_CENTER_DIR": str(settings.center_dir),
+        "NOTIFIER_PROCEDURES_URL": owner_url,
+        "NOTIFIER_CONTENT_URL": owner_url,
+        "NOTIFIER_HOTLINE_URL": owner_url,
+    }
+
+
+def pending_delivery(
+    delivery_id: int, channel: str, kind: str, subject_id: str, version: int = 1, *, at: datetime
+) -> Any:
+    """A pending delivery row as a channel run hands it to `deliver`."""
+    from notifier.disclosure.domain import Delivery
+
+    return Delivery(
+        id=delivery_id,
+        channel=channel,
+        subject_kind=kind,
+        subject_id=subject_id,
+        version=version,
+        status="pending",
+        attempts=0,
+        next_attempt_at=at,
+        last_error=None,
+        created_at=at,
+        sent_at=None,
+        occurred_at=at,
+    )

@@ -20,8 +20,8 @@ from minhbach_shared.db import make_engine
 from minhbach_shared.guard import DEFAULT_MAX_BODY, set_body_limits
 from minhbach_shared.http import check_readiness, install_platform
 from minhbach_shared.observability import configure_logging
-from minhbach_shared.ops import outbox_router
-from minhbach_shared.outbox import OutboxCollector, relay_waker
+from minhbach_shared.ops import report_outbox
+from minhbach_shared.outbox import relay_waker
 from minhbach_shared.procedures_api import ProceduresApi
 
 
@@ -60,13 +60,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         schedule_apply=schedule_apply,
     )
     install_platform(
-        app,
-        service="content",
-        readiness=lambda: check_readiness(engine=engine, redis=redis),
-        engine=engine,
-        collectors=[OutboxCollector(engine, outbox, owner="content")],
+        app, service="content", readiness=lambda: check_readiness(engine=engine, redis=redis), engine=engine
     )
-    app.include_router(outbox_router(engine, outbox, owner="content"))
+    report_outbox(app, engine, outbox, owner="content")
     # An upload streamed without Content-Length is cut off at the store's limit too.
     set_body_limits(app, DEFAULT_MAX_BODY, upload_attachment=settings.max_attachment_bytes + MULTIPART_SLACK)
     app.add_middleware(UploadSizeLimit, path=routes.ATTACHMENTS_PATH, max_bytes=settings.max_attachment_bytes)

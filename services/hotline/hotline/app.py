@@ -18,8 +18,8 @@ from minhbach_shared.db import make_engine
 from minhbach_shared.guard import set_body_limits
 from minhbach_shared.http import check_readiness, install_platform
 from minhbach_shared.observability import configure_logging
-from minhbach_shared.ops import outbox_router
-from minhbach_shared.outbox import OutboxCollector, relay_waker
+from minhbach_shared.ops import report_outbox
+from minhbach_shared.outbox import relay_waker
 from minhbach_shared.procedures_api import ProceduresApi
 from minhbach_shared.ratelimit import RateLimiter
 
@@ -92,13 +92,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
     )
     install_platform(
-        app,
-        service="hotline",
-        readiness=lambda: check_readiness(engine=engine, redis=redis),
-        engine=engine,
-        collectors=[OutboxCollector(engine, outbox, owner="hotline")],
+        app, service="hotline", readiness=lambda: check_readiness(engine=engine, redis=redis), engine=engine
     )
-    app.include_router(outbox_router(engine, outbox, owner="hotline"))
+    report_outbox(app, engine, outbox, owner="hotline")
     set_body_limits(app, settings.max_body_bytes)
     app.include_router(routes.router)
     # Added last, so outermost: a preflight is answered before anything else runs.

@@ -12,8 +12,8 @@ from minhbach_shared import names
 from minhbach_shared.db import make_engine
 from minhbach_shared.http import check_readiness, install_platform
 from minhbach_shared.observability import configure_logging
-from minhbach_shared.ops import outbox_router
-from minhbach_shared.outbox import OutboxCollector, relay_waker
+from minhbach_shared.ops import report_outbox
+from minhbach_shared.outbox import relay_waker
 from procedures import routes
 from procedures.bootstrap import create_celery
 from procedures.db import outbox
@@ -53,8 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service="procedures",
         readiness=lambda: check_readiness(engine=engine, redis=redis),
         engine=engine,
-        collectors=[OutboxCollector(engine, outbox, owner="procedures")],
     )
-    app.include_router(outbox_router(engine, outbox, owner="procedures"))
+    report_outbox(app, engine, outbox, owner="procedures")
     app.include_router(routes.router)
     return app

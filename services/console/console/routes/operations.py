@@ -190,18 +190,23 @@ async def dashboard(request: Request, session: CurrentSession = OperatorOnly) ->
     )
 
 
+def _cannot_read(request: Request, what: str) -> HTMLResponse:
+    """503 with a page that says which reading failed and to try again shortly."""
+    return render(
+        request,
+        "problem.html",
+        status_code=503,
+        title="Tạm thời chưa xem được",
+        message=f"{DOWN} Chưa đọc được {what}; hãy thử lại sau ít phút.",
+    )
+
+
 @router.get("/reconciliation", response_class=HTMLResponse)
 def reconciliation_page(request: Request, session: CurrentSession = OperatorOnly) -> HTMLResponse:
     try:
         answer = _notifier(request, session, "GET", "/v1/ops/reconciliation")
     except OwnerUnavailable:
-        return render(
-            request,
-            "problem.html",
-            status_code=503,
-            title="Tạm thời chưa xem được",
-            message=f"{DOWN} Chưa đọc được kết quả đối soát; hãy thử lại sau ít phút.",
-        )
+        return _cannot_read(request, "kết quả đối soát")
     now, link_for = datetime.now(UTC), _links(request, session)
     last = answer.get("last")
     return render(
@@ -352,13 +357,7 @@ def report_page(
     try:
         report, rows = _report(request, session, kind, state)
     except OwnerUnavailable:
-        return render(
-            request,
-            "problem.html",
-            status_code=503,
-            title="Tạm thời chưa xem được",
-            message=f"{DOWN} Chưa đọc được báo cáo công khai; hãy thử lại sau ít phút.",
-        )
+        return _cannot_read(request, "báo cáo công khai")
     kinds = sorted({r["kind"] for r in report["subjects"]} | ({kind} if kind else set()))
     return render(
         request,

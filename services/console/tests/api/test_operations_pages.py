@@ -26,6 +26,7 @@ from fastapi.testclient import TestClient
 from console.app import create_app
 from console.settings import Settings
 from minhbach_shared.times import VIETNAM
+from minhbach_testing.html import cells, row, section
 from minhbach_testing.plugin import serving
 from services.console.tests.conftest import PASSWORD, csrf_of, sign_in
 
@@ -344,23 +345,6 @@ def test_the_dashboard_shows_channels_queues_and_troubled_deliveries(desk) -> No
         assert words in text, words
     # A pending row that never failed is no trouble.
     assert "MB.XD.011" not in text
-
-
-def section(text: str, anchor: str) -> str:
-    """The page from a section's heading to the next one of its level."""
-    start = text.index(f'<h2 id="{anchor}">')
-    end = text.find("<h2", start + 1)
-    return text[start : end if end > 0 else None]
-
-
-def row(text: str, header: str) -> str:
-    found = re.search(rf'<tr[^>]*>\s*<th scope="row">{re.escape(header)}.*?</tr>', text, re.S)
-    assert found, f"no row for {header!r}"
-    return found.group(0)
-
-
-def cells(tr: str) -> list[str]:
-    return re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)
 
 
 VN_TIME = re.compile(r"\(\d\d:\d\d:\d\d \d\d/\d\d/\d{4}\)")

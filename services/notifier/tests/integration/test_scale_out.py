@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 
 from minhbach_shared import names
 from minhbach_shared.celery import seen_workers
-from minhbach_testing.notifier import envelope, procedure_state
+from minhbach_testing.notifier import envelope, procedure_state, worker_env
 from minhbach_testing.plugin import ServiceProcess, wait_until
 
 CODES = [f"MB.SO.{n:03d}" for n in range(30)]
@@ -26,17 +26,7 @@ VERSIONS = 4
 def celery_worker(
     tmp_path: Path, settings, owner_server: str, name: str, queues: list[str]
 ) -> ServiceProcess:
-    env = {
-        "MB_REDIS_URL": settings.redis_url,
-        "MB_LOG_JSON": "false",
-        "MB_ENVIRONMENT": "test",
-        "NOTIFIER_DATABASE_URL": settings.database_url,
-        "NOTIFIER_PORTAL_DIR": str(settings.portal_dir),
-        "NOTIFIER_CENTER_DIR": str(settings.center_dir),
-        "NOTIFIER_PROCEDURES_URL": owner_server,
-        "NOTIFIER_CONTENT_URL": owner_server,
-        "NOTIFIER_HOTLINE_URL": owner_server,
-    }
+    env = worker_env(settings, owner_server)
     celery_bin = shutil.which("celery") or str(Path(sys.executable).parent / "celery")
     argv = [
         celery_bin, "-A", "notifier.worker", "worker", "-Q", ",".join(queues),

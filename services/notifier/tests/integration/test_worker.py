@@ -8,21 +8,13 @@ from pathlib import Path
 import pytest
 
 from minhbach_shared import names
-from minhbach_testing.notifier import envelope, procedure_state
+from minhbach_testing.notifier import envelope, procedure_state, worker_env
 from minhbach_testing.plugin import ServiceProcess, wait_until
 
 
 @pytest.fixture
 def worker(tmp_path, settings, owner_server):
-    env = {
-        "MB_REDIS_URL": settings.redis_url,
-        "MB_LOG_JSON": "false",
-        "MB_ENVIRONMENT": "test",
-        "NOTIFIER_DATABASE_URL": settings.database_url,
-        "NOTIFIER_PORTAL_DIR": str(settings.portal_dir),
-        "NOTIFIER_PROCEDURES_URL": owner_server,
-        "NOTIFIER_CONTENT_URL": owner_server,
-    }
+    env = worker_env(settings, owner_server)
     argv = [
         "celery", "-A", "notifier.worker", "worker",
         "-Q", ",".join([names.EVENTS_QUEUE, names.channel_queue("portal"), names.NOTIFIER_QUEUE]),

@@ -10,11 +10,17 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from minhbach_shared.components import PROCEDURE_COMPONENTS
 from minhbach_shared.settings import DEV_DVC_SECRET
-from minhbach_testing.notifier import decision_ref, decision_state, procedure_state, ticket_answer
+from minhbach_testing.notifier import (
+    decision_ref,
+    decision_state,
+    pending_delivery,
+    procedure_state,
+    ticket_answer,
+)
 from notifier.channels import build_channels
 from notifier.channels.base import ReadModel
 from notifier.channels.dvc import DvcChannel, payload, webhook_id
-from notifier.disclosure.domain import Delivery, SubjectState
+from notifier.disclosure.domain import SubjectState
 from notifier.settings import Settings
 
 NAME = "Cấp giấy phép xây dựng mới đối với công trình cấp I, cấp II"
@@ -33,20 +39,7 @@ def subject(kind, subject_id, state, version=None):
 
 
 def delivery(delivery_id, kind, subject_id, version=1):
-    return Delivery(
-        id=delivery_id,
-        channel="dvc",
-        subject_kind=kind,
-        subject_id=subject_id,
-        version=version,
-        status="pending",
-        attempts=0,
-        next_attempt_at=NOW,
-        last_error=None,
-        created_at=NOW,
-        sent_at=None,
-        occurred_at=NOW,
-    )
+    return pending_delivery(delivery_id, "dvc", kind, subject_id, version, at=NOW)
 
 
 @pytest.fixture

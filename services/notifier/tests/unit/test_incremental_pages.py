@@ -23,6 +23,7 @@ from minhbach_testing.notifier import (
     decision_state,
     envelope,
     hotline_statistics,
+    pending_delivery,
     procedure_state,
 )
 from notifier.channels import center as center_module
@@ -31,7 +32,6 @@ from notifier.channels.center import CenterChannel
 from notifier.channels.portal import PortalChannel
 from notifier.disclosure import repository as repo
 from notifier.disclosure import services as disclosure
-from notifier.disclosure.domain import Delivery
 from notifier.hotline import services as hotline_services
 
 NOW = datetime(2026, 12, 4, 3, 0, tzinfo=UTC)
@@ -61,20 +61,7 @@ def full_render(parts, channel_type, root: Path) -> dict[str, bytes]:
     with Session(parts.engine) as session:
         model = repo.SubjectCache().load(session)
     batch = [
-        Delivery(
-            id=i,
-            channel=fresh.name,
-            subject_kind=s.kind,
-            subject_id=s.id,
-            version=s.version,
-            status="pending",
-            attempts=0,
-            next_attempt_at=NOW,
-            last_error=None,
-            created_at=NOW,
-            sent_at=None,
-            occurred_at=NOW,
-        )
+        pending_delivery(i, fresh.name, s.kind, s.id, s.version, at=NOW)
         for i, s in enumerate(model.by_key.values(), start=1)
         if s.kind in fresh.kinds
     ]
