@@ -64,6 +64,8 @@ deliveries = Table(
     Column("occurred_at", UtcDateTime, nullable=True),
     Index("ix_deliveries_due", "channel", "status", "next_attempt_at"),
     Index("ix_deliveries_subject", "channel", "subject_kind", "subject_id"),
+    # What a channel sent lately (the lag on /metrics, the weekly briefing): a range, not a scan.
+    Index("ix_deliveries_sent", "channel", "sent_at"),
 )
 
 ledger = Table(

@@ -460,16 +460,22 @@ def latencies(session: Session, *, channel: str, limit: int = 10_000) -> list[fl
     return [max((r.sent_at - r.occurred_at).total_seconds(), 0.0) for r in rows]
 
 
-def sent_between(session: Session, *, channel: str, start: datetime, end: datetime) -> list[float]:
-    """Seconds from event to disclosure of each row of `channel` sent in [start, end)."""
-    rows = session.execute(
-        select(deliveries.c.sent_at, deliveries.c.occurred_at).where(
+def sent_between(
+    session: Session, *, channel: str, start: datetime, end: datetime, limit: int | None = None
+) -> list[float]:
+    """Seconds from event to disclosure of each row of `channel` sent in [start, end) (the
+    newest `limit` of them), read by the (channel, sent_at) index."""
+    query = (
+        select(deliveries.c.sent_at, deliveries.c.occurred_at)
+        .where(
             deliveries.c.channel == channel,
-            deliveries.c.status == DeliveryStatus.SENT.value,
             deliveries.c.sent_at >= start,
             deliveries.c.sent_at < end,
+            deliveries.c.status == DeliveryStatus.SENT.value,
         )
+        .order_by(deliveries.c.sent_at.desc())
     )
+    rows = session.execute(query if limit is None else query.limit(limit))
     return [max((r.sent_at - r.occurred_at).total_seconds(), 0.0) if r.occurred_at else 0.0 for r in rows]
 
 

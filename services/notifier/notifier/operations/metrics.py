@@ -23,8 +23,10 @@ from notifier.parts import Parts
 
 log = logging.getLogger(__name__)
 
-# Disclosure lag quantiles cover the deliveries sent in this window.
+# Disclosure lag quantiles cover the deliveries sent in this window, the newest of them
+# at most (a scrape reads a bounded range however busy the channel was).
 LAG_WINDOW = timedelta(minutes=5)
+LAG_SAMPLE = 2000
 
 
 def _gauge(name: str, doc: str, label: str, values: dict[str, float]) -> GaugeMetricFamily:
@@ -52,8 +54,8 @@ class NotifierCollector(Collector):
         try:
             self.redis.ping()
             dispatcher = self.parts.dispatcher
-            stats = dispatcher.queue_stats(self.queues)
             workers = dispatcher.workers()
+            stats = dispatcher.queue_stats(self.queues, workers=workers)
             last_runs = dispatcher.last_runs()
             last_successes = dispatcher.last_successes()
         except Exception:
@@ -124,7 +126,9 @@ class NotifierCollector(Collector):
                 dead[name] = stats["dead"]
                 since = stats["oldest_pending_at"]
                 oldest[name] = _age_s(now, since)
-                recent = repo.sent_between(session, channel=name, start=now - LAG_WINDOW, end=now)
+                recent = repo.sent_between(
+                    session, channel=name, start=now - LAG_WINDOW, end=now, limit=LAG_SAMPLE
+                )
                 if recent:
                     for q in ("0.5", "0.99"):
                         lag.add_metric([name, q], percentile(recent, float(q) * 100) or 0.0)
