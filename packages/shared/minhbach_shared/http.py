@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from prometheus_client.registry import Collector
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -82,14 +81,13 @@ def install_platform(
     service: str,
     readiness: Callable[[], dict[str, str]],
     engine: Any = None,
-    collectors: Iterable[Collector] = (),
 ) -> None:
     """Add the correlation middleware, error handlers, /healthz, /readyz and /metrics.
     `service` also names the audience the app's tokens must carry (minhbach_shared.auth).
-    /metrics adds, read at each scrape, `mb_database_up` (with `engine`) and `collectors`."""
+    /metrics adds, read at each scrape, `mb_database_up` (with `engine`) and whatever the
+    app registers on `app.state.metrics` (an owner's outbox, the notifier's channels)."""
     app.state.service = service
-    probes = [DatabaseUp(service, engine)] if engine is not None else []
-    app.state.metrics = app_registry(*probes, *collectors)
+    app.state.metrics = app_registry(*([DatabaseUp(service, engine)] if engine is not None else []))
     app.add_middleware(CorrelationMiddleware, service=service)
 
     @app.exception_handler(RequestValidationError)

@@ -65,8 +65,8 @@ def create_app(settings: Settings | None = None, *, owners: OwnerRegistry | None
         service="notifier",
         readiness=lambda: check_readiness(engine=parts.engine, redis=redis),
         engine=parts.engine,
-        collectors=[NotifierCollector(parts, redis, app.state.queues)],
     )
+    app.state.metrics.register(NotifierCollector(parts, redis, app.state.queues))
     app.include_router(router)
     app.include_router(public)
     app.include_router(center)  # /center/stream, before the /center static mount

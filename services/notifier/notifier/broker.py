@@ -23,7 +23,6 @@ log = logging.getLogger(__name__)
 # costs one task, not one per change. The task deletes it before it claims rows.
 # Short, so a flag whose message died with a worker delays the pump by seconds only.
 FLAG_TTL_S = 10
-PUBLISHED_HEADER = SENT_AT_HEADER
 RUNS_KEY = "mb:notifier:channel-runs"
 # When each channel's last run started (epoch seconds): a channel nobody runs shows here.
 LAST_RUN_KEY = "mb:notifier:channel-last-run"
@@ -102,7 +101,9 @@ class Dispatcher(Protocol):
     def is_running(self, channel: str) -> bool: ...
     # What operators see (GET /v1/ops/queues, /metrics): per-queue depth, age, unacked
     # and consumers, Redis's unacked set, channel runs so far and when, the workers.
-    def queue_stats(self, queues: list[str]) -> list[dict[str, Any]]: ...
+    def queue_stats(
+        self, queues: list[str], *, workers: list[dict[str, Any]] | None = None
+    ) -> list[dict[str, Any]]: ...
     def unacked(self) -> int: ...
     def runs(self) -> dict[str, int]: ...
     def last_runs(self) -> dict[str, float]: ...
@@ -145,7 +146,6 @@ class CeleryDispatcher:
         self.celery.send_task(
             names.channel_task(channel),
             queue=names.channel_queue(channel),
-            headers={PUBLISHED_HEADER: datetime.now(UTC).isoformat()},
             **options,
         )
 
@@ -241,11 +241,14 @@ class CeleryDispatcher:
             for name, entry in sorted(seen_workers(self.redis).items())
         ]
 
-    def queue_stats(self, queues: list[str]) -> list[dict[str, Any]]:
+    def queue_stats(
+        self, queues: list[str], *, workers: list[dict[str, Any]] | None = None
+    ) -> list[dict[str, Any]]:
         """Each queue's depth (LLEN), its oldest message's age (when it says when it was
-        sent), its messages held unacknowledged by a worker, and its live consumers."""
+        sent), its messages held unacknowledged by a worker, and its live consumers (of
+        `workers`, when the caller read them already)."""
         unacked = self._unacked_by_queue()
-        online = [w for w in self.workers() if w["online"]]
+        online = [w for w in (self.workers() if workers is None else workers) if w["online"]]
         return [
             {
                 **self._depth_and_age(queue),
@@ -276,7 +279,7 @@ class CeleryDispatcher:
             raw = self.redis.lindex(queue, -1)
             try:
                 headers = json.loads(raw).get("headers") or {}
-                published = headers.get(PUBLISHED_HEADER)
+                published = headers.get(SENT_AT_HEADER)
                 if published:
                     sent = datetime.fromisoformat(published)
                     oldest_age_s = max(0.0, (datetime.now(UTC) - sent).total_seconds())
