@@ -17,6 +17,7 @@ from minhbach_testing.notifier import (
     procedure_state,
     ticket_answer,
 )
+from minhbach_testing.plugin import serving
 from notifier.channels import build_channels
 from notifier.channels.base import ReadModel
 from notifier.channels.dvc import DvcChannel, payload, webhook_id
@@ -208,53 +209,46 @@ def test_retry_after_reads_seconds_and_http_dates_and_is_bounded():
 
 
 def test_webhooks_go_several_at_a_time_and_a_receiver_down_stops_the_batch():
-    """A batch of twelve: at most four requests at once (not one after another), each
-    subject once; a receiver that is not there fails the batch after one wave, not twelve
-    connection attempts."""
+    """A batch of twelve to a real receiver (HTTP, in a thread): at most four requests at
+    once, not one after another, each subject once; a receiver answering 503 fails the
+    batch after one wave, not twelve requests."""
     import threading
     import time
 
-    import httpx
+    from fastapi import FastAPI, Response
 
     lock, active, peak, seen = threading.Lock(), [0], [0], []
+    status = [202]
+    receiver = FastAPI()
 
-    def slow_receiver(request: httpx.Request) -> httpx.Response:
+    @receiver.post("/webhooks/dvc")
+    def take(request_body: dict) -> Response:
         with lock:
             active[0] += 1
             peak[0] = max(peak[0], active[0])
-            seen.append(json.loads(request.content)["data"]["subject"]["id"])
+            seen.append(request_body["data"]["subject"]["id"])
         time.sleep(0.1)
         with lock:
             active[0] -= 1
-        return httpx.Response(202)
+        return Response(status_code=status[0])
 
     states = {f"MB.XD.{i:03d}": procedure_state(f"MB.XD.{i:03d}") for i in range(12)}
     model = ReadModel(subject("procedure", code, state) for code, state in states.items())
     batch = [delivery(i, "procedure", code) for i, code in enumerate(states, start=1)]
-    fast = DvcChannel(
-        "http://dvc.test/webhooks/dvc",
-        DEV_DVC_SECRET,
-        portal_url="https://soxaydung.thaibinh.gov.vn/portal/",
-        transport=httpx.MockTransport(slow_receiver),
-    )
-    started = time.monotonic()
-    outcomes = fast.deliver(batch, model)
-    assert all(o.ok for o in outcomes.values()) and len(outcomes) == 12
-    assert sorted(seen) == sorted(states) and 2 <= peak[0] <= 4
-    assert time.monotonic() - started < 12 * 0.1 * 0.6
+    with serving(receiver) as url:
+        channel = DvcChannel(
+            f"{url}/webhooks/dvc", DEV_DVC_SECRET, portal_url="https://soxaydung.thaibinh.gov.vn/portal/"
+        )
+        started = time.monotonic()
+        outcomes = channel.deliver(batch, model)
+        took = time.monotonic() - started
+        assert all(o.ok for o in outcomes.values()) and len(outcomes) == 12
+        assert sorted(seen) == sorted(states) and 2 <= peak[0] <= 4
+        assert took < 12 * 0.1 * 0.6, f"{took:.2f} s: one after another"
 
-    attempts = []
-
-    def not_there(request: httpx.Request) -> httpx.Response:
-        attempts.append(request)
-        raise httpx.ConnectError("connection refused")
-
-    down = DvcChannel(
-        "http://dvc.test/webhooks/dvc",
-        DEV_DVC_SECRET,
-        portal_url="https://soxaydung.thaibinh.gov.vn/portal/",
-        transport=httpx.MockTransport(not_there),
-    )
-    outcomes = down.deliver(batch, model)
-    assert all(not o.ok and "unreachable" in (o.error or "") for o in outcomes.values())
-    assert len(attempts) <= 4
+        seen.clear()
+        status[0] = 503
+        outcomes = channel.deliver(batch, model)
+        channel.close()
+    assert all(not o.ok and "503" in (o.error or "") for o in outcomes.values())
+    assert 1 <= len(seen) <= 4
