@@ -8,7 +8,6 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -46,16 +45,8 @@ def lock_key(channel: str) -> str:
     return f"mb:channel:{channel}:lock"
 
 
-@dataclass
-class HeldLock:
-    """A channel's lock while this run holds it; `lost` is set when renewing it failed
-    (it lapsed: another run may hold it now, so this one must not record what it did)."""
-
-    lost: threading.Event = field(default_factory=threading.Event)
-
-
 @contextmanager
-def channel_lock(redis: Any, channel: str, *, ttl_s: float) -> Iterator[HeldLock]:
+def channel_lock(redis: Any, channel: str, *, ttl_s: float) -> Iterator[None]:
     """One run of `channel` at a time, on any number of hosts (redis-py's Lock).
 
     The lock lives `ttl_s` and a thread renews it every third of that while the run
@@ -65,15 +56,14 @@ def channel_lock(redis: Any, channel: str, *, ttl_s: float) -> Iterator[HeldLock
     """
     lock = redis.lock(lock_key(channel), timeout=ttl_s, sleep=0.05, thread_local=False)
     lock.acquire(blocking=True)
-    held = HeldLock()
     stop = threading.Event()
 
     def renew() -> None:
         while not stop.wait(ttl_s / 3):
             try:
                 lock.extend(ttl_s, replace_ttl=True)
-            except LockError:
-                held.lost.set()
+            except LockError:  # it lapsed: the fencing token keeps this run from recording
+                log.warning("channel lock lost mid-run", extra={"channel": channel})
                 return
             except RedisError:  # away for a moment: try again; if it lapses, we lose it
                 log.warning("could not renew the channel lock", extra={"channel": channel}, exc_info=True)
@@ -81,7 +71,7 @@ def channel_lock(redis: Any, channel: str, *, ttl_s: float) -> Iterator[HeldLock
     renewal = threading.Thread(target=renew, name=f"lock-{channel}", daemon=True)
     renewal.start()
     try:
-        yield held
+        yield
     finally:
         stop.set()
         renewal.join()
@@ -93,7 +83,7 @@ class Dispatcher(Protocol):
     def enqueue_channel(self, channel: str) -> bool: ...
     def clear_channel_flag(self, channel: str) -> None: ...
     def retry_channel(self, channel: str, countdown_s: float) -> None: ...
-    def lock(self, channel: str, *, ttl_s: float) -> AbstractContextManager[HeldLock]: ...
+    def lock(self, channel: str, *, ttl_s: float) -> AbstractContextManager[None]: ...
     def record_run(self, channel: str) -> None: ...
     def record_success(self, channel: str) -> None: ...
     def mark_running(self, channel: str, *, ttl_s: float) -> None: ...
@@ -211,7 +201,7 @@ class CeleryDispatcher:
     def runs(self) -> dict[str, int]:
         return {k.decode(): int(v) for k, v in self.redis.hgetall(RUNS_KEY).items()}
 
-    def lock(self, channel: str, *, ttl_s: float) -> AbstractContextManager[HeldLock]:
+    def lock(self, channel: str, *, ttl_s: float) -> AbstractContextManager[None]:
         return channel_lock(self.redis, channel, ttl_s=ttl_s)
 
     def record_success(self, channel: str) -> None:

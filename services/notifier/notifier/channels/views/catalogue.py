@@ -224,6 +224,3 @@ class Catalogue:
         rows = self.rows[renderer]
         # Safe: each row is what an autoescaping template rendered (Catalogue's renderers).
         return Markup("\n".join(rows[c] for c in codes))  # noqa: S704
-
-    def in_force_views(self) -> list[dict[str, Any]]:
-        return [self.views[c] for c in self.in_force.items]
