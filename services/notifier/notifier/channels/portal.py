@@ -54,11 +54,28 @@ from notifier.channels.views.procedures import (
 from notifier.channels.views.qa import FORM_PAGE, LOOKUP_PAGE, QA_DIR, STATS_PAGE, QASite, answer_page
 from notifier.disclosure.domain import Delivery, SubjectKey, SubjectState
 from notifier.hotline.domain import STATISTICS_KEY
+from notifier.search.documents import (
+    answer_document,
+    article_document,
+    decision_document,
+    document_document,
+    procedure_document,
+)
+from notifier.search.domain import SearchDocument
+from notifier.search.index import SearchIndexWriter
 
 log = logging.getLogger(__name__)
 
 FEED_ID = "urn:minhbach:portal:feed"
 LATEST_ON_HOME = 10
+# The read model's kinds the public search finds, and the name of each there.
+SEARCH_KINDS = {
+    "procedure": "procedure",
+    "decision": "decision",
+    "article": "article",
+    "document": "document",
+    "ticket": "answer",
+}
 FEED_ENTRIES = 200
 NEWS_ON_HOME = 5
 
@@ -108,6 +125,7 @@ class PortalChannel:
         self.timeline = Timeline(entry_order)
         self.decisions: dict[str, dict[str, Any]] = {}
         self._codes_of_decision: dict[str, set[str]] = {}
+        self.search_index = SearchIndexWriter(self.root)
 
     def preview_procedure(self, state: dict[str, Any], *, version: int) -> str:
         """A procedure's page for a state not (yet) disclosed: what the console shows an
@@ -176,6 +194,7 @@ class PortalChannel:
                 continue
             try:
                 self._render_subject(related, site)  # one level: its own follow-ups are not chased
+                rendered.add(key)
             except Exception as exc:
                 log.exception("portal related page failed", extra={"subject": key})
                 for delivery_id in follow[key]:
@@ -187,6 +206,7 @@ class PortalChannel:
         if any(o.ok for o in outcomes.values()):
             try:
                 self.render_indexes(model, site, refresh)
+                self.index_for_search(model, site, rendered, everything=refresh.full)
                 rendered_indexes = True
             except Exception as exc:
                 log.exception("portal indexes failed")
@@ -206,7 +226,43 @@ class PortalChannel:
             f"{QA_DIR}/{FORM_PAGE}.html",
             *(f"linh-vuc/{f['slug']}.html" for f in self.catalogue.fields()),
         ]
-        return all((self.root / page).is_file() for page in pages)
+        return self.search_index.exists() and all((self.root / page).is_file() for page in pages)
+
+    # The public search ---------------------------------------------------------------
+
+    def index_for_search(
+        self, model: ReadModel, site: Site, keys: set[SubjectKey], *, everything: bool = False
+    ) -> None:
+        """Make the search find what the pages of `keys` now show (or, with `everything`,
+        what the whole portal shows), in one transaction (notifier.search.index)."""
+        subjects = (
+            [s for s in model.by_key.values() if s.kind in SEARCH_KINDS]
+            if everything
+            else [s for key in keys if key[0] in SEARCH_KINDS and (s := model.get(key)) is not None]
+        )
+        upserts: list[SearchDocument] = []
+        removals: list[str] = []
+        for subject in subjects:
+            doc = self._search_document(subject, site)
+            if doc is None:
+                removals.append(f"{SEARCH_KINDS[subject.kind]}:{subject.id}")
+            else:
+                upserts.append(doc)
+        self.search_index.apply(upserts, removals, replace_all=everything)
+
+    def _search_document(self, subject: SubjectState, site: Site) -> SearchDocument | None:
+        if subject.kind == "procedure":
+            return procedure_document(self.procedure_view(subject, site.names))
+        if subject.kind == "decision":
+            return decision_document(decision_view(subject))
+        if subject.kind == "article":
+            article = site.content.articles.get(subject.id)
+            return article_document(article) if article is not None else None
+        if subject.kind == "document":
+            document = site.content.documents.get(subject.id)
+            return document_document(document) if document is not None else None
+        answer = site.qa.answers.get(subject.id)
+        return answer_document(answer) if answer is not None else None
 
     def _render_subject(self, subject: SubjectState, site: Site) -> set[SubjectKey]:
         """Write the subject's page; return the other pages that show it and need re-rendering."""

@@ -33,18 +33,23 @@ from notifier.channels.portal import PortalChannel
 from notifier.disclosure import repository as repo
 from notifier.disclosure import services as disclosure
 from notifier.hotline import services as hotline_services
+from notifier.search.index import SearchIndexWriter
 
 NOW = datetime(2026, 12, 4, 3, 0, tzinfo=UTC)
 FIELDS = ["Hoạt động xây dựng", "Quy hoạch xây dựng", "Nhà ở", "Vật liệu xây dựng"]
 
 
 def files(root: Path) -> dict[str, bytes]:
-    # The channel's lock file is no page (a fresh channel that took no lock has none).
-    return {
+    # The channel's lock file is no page (a fresh channel that took no lock has none). The
+    # search index is a database file (row ids, free pages): compared by its content.
+    found = {
         p.relative_to(root).as_posix(): p.read_bytes()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name != ".lock"
+        if p.is_file() and p.name != ".lock" and ".search" not in p.parts
     }
+    if (root / ".search").is_dir():
+        found[".search (content)"] = repr(SearchIndexWriter(root).snapshot()).encode()
+    return found
 
 
 @pytest.fixture

@@ -1,0 +1,338 @@
+"""The search index: one SQLite file (FTS5) the portal channel writes and the search reads.
+
+It lives in the portal's directory (`.search/index.sqlite3`; nginx serves nothing whose
+path has a dot-folder), beside the pages it indexes, so it is host-bound state like them
+and is rebuilt with them (a wiped portal, a restore). WAL mode: the one writer (the
+portal run, under the channel's lock) never waits for readers, and readers see either
+the run before or the run after, never half of one. Readers open it read-only.
+
+The FTS5 table holds folded text (code, title, body); `docs` holds what a result shows,
+as written. Ranking, per kind: the exact code or number first, then the
+documents whose own number holds the numbers typed, then every word in the code or
+title, then bm25 with the code and title weighing far more than the body.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from minhbach_shared.text import fold
+from notifier.search.domain import (
+    KINDS,
+    Kind,
+    Query,
+    SearchDocument,
+    code_key,
+    match_expression,
+    numbers_expression,
+    typo_candidates,
+)
+
+INDEX_PATH = Path(".search") / "index.sqlite3"
+# bm25 weights of (code, title, body).
+WEIGHTS = (8.0, 10.0, 1.0)
+MAX_TYPO_ALTERNATIVES = 3
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS docs (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    code_key TEXT NOT NULL,
+    url TEXT NOT NULL,
+    title TEXT NOT NULL,
+    code TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ix_docs_code_key ON docs (code_key);
+CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(code, title, body, tokenize = 'unicode61');
+CREATE VIRTUAL TABLE IF NOT EXISTS docs_vocab USING fts5vocab(docs_fts, 'row');
+"""
+
+
+def index_path(portal_root: Path) -> Path:
+    return Path(portal_root) / INDEX_PATH
+
+
+# --- the writer (the portal channel) --------------------------------------------------
+
+
+class SearchIndexWriter:
+    """Opened per run: a portal wiped between runs gets a new file, not writes to a ghost."""
+
+    def __init__(self, portal_root: Path) -> None:
+        self.path = index_path(portal_root)
+
+    def exists(self) -> bool:
+        return self.path.is_file()
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA synchronous = NORMAL")
+            connection.executescript(SCHEMA)
+            yield connection
+        finally:
+            connection.close()
+
+    def apply(
+        self, upserts: Iterable[SearchDocument], removals: Iterable[str] = (), *, replace_all: bool = False
+    ) -> None:
+        """In one transaction: (with `replace_all`, drop everything, then) remove the keys
+        in `removals` and add or replace each document of `upserts`."""
+        with self._connection() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                if replace_all:
+                    db.execute("DELETE FROM docs")
+                    db.execute("DELETE FROM docs_fts")
+                for key in removals:
+                    self._remove(db, key)
+                for doc in upserts:
+                    self._upsert(db, doc)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    @staticmethod
+    def _remove(db: sqlite3.Connection, key: str) -> None:
+        row = db.execute("SELECT id FROM docs WHERE key = ?", (key,)).fetchone()
+        if row is not None:
+            db.execute("DELETE FROM docs_fts WHERE rowid = ?", row)
+            db.execute("DELETE FROM docs WHERE id = ?", row)
+
+    @staticmethod
+    def _upsert(db: sqlite3.Connection, doc: SearchDocument) -> None:
+        (doc_id,) = db.execute(
+            """
+            INSERT INTO docs (key, kind, code_key, url, title, code, meta, text)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (key) DO UPDATE SET
+                kind = excluded.kind, code_key = excluded.code_key, url = excluded.url,
+                title = excluded.title, code = excluded.code, meta = excluded.meta, text = excluded.text
+            RETURNING id
+            """,
+            (doc.key, doc.kind, code_key(doc.code), doc.url, doc.title, doc.code, doc.meta, doc.text),
+        ).fetchone()
+        db.execute("DELETE FROM docs_fts WHERE rowid = ?", (doc_id,))
+        db.execute(
+            "INSERT INTO docs_fts (rowid, code, title, body) VALUES (?, ?, ?, ?)",
+            (doc_id, fold(doc.code), fold(doc.title), fold(f"{doc.meta} {doc.text}")),
+        )
+
+    def snapshot(self) -> list[tuple[str, ...]]:
+        """Every document as stored and as indexed, by key: two indexes with equal snapshots
+        answer every search alike (row ids aside)."""
+        if not self.exists():
+            return []
+        with self._connection() as db:
+            return db.execute(
+                "SELECT d.key, d.kind, d.code_key, d.url, d.title, d.code, d.meta, d.text,"
+                " f.code, f.title, f.body FROM docs d JOIN docs_fts f ON f.rowid = d.id ORDER BY d.key"
+            ).fetchall()
+
+
+# --- the reader (the search service) --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hit:
+    kind: str
+    url: str
+    title: str
+    code: str
+    meta: str
+    text: str
+    exact: bool
+
+
+@dataclass(frozen=True)
+class Group:
+    kind: Kind
+    total: int
+    hits: list[Hit]
+
+
+@dataclass(frozen=True)
+class Results:
+    query: Query
+    groups: list[Group] = field(default_factory=list)
+    # False while the portal has never been written (nothing is disclosed yet).
+    ready: bool = True
+
+    @property
+    def total(self) -> int:
+        return sum(g.total for g in self.groups)
+
+
+_RANKED = """
+WITH hits AS (
+    SELECT d.id AS id, d.kind AS kind, d.code_key = :code AS exact,
+           {own_number} AS own_number,
+           d.id IN (SELECT rowid FROM docs_fts WHERE docs_fts MATCH :title_match) AS in_title,
+           bm25(docs_fts, {weights}) AS score
+    FROM docs_fts JOIN docs d ON d.id = docs_fts.rowid
+    WHERE docs_fts MATCH :match {kind_filter}
+),
+ranked AS (
+    SELECT id, kind, exact,
+           row_number() OVER (
+               PARTITION BY kind ORDER BY exact DESC, own_number DESC, in_title DESC, score, id
+           ) AS n,
+           count(*) OVER (PARTITION BY kind) AS total
+    FROM hits
+)
+SELECT r.kind, r.total, d.url, d.title, d.code, d.meta, d.text, r.exact
+FROM ranked r JOIN docs d ON d.id = r.id
+WHERE r.n > :skip AND r.n <= :until
+ORDER BY r.kind, r.n
+"""
+
+
+class SearchIndexReader:
+    """Read-only, one connection per thread; results cached until the file changes."""
+
+    def __init__(self, portal_root: Path, *, cache_size: int = 2048) -> None:
+        self.path = index_path(portal_root)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[tuple[object, ...], Results] = OrderedDict()
+        self._cache_size = cache_size
+        self._vocabulary: tuple[object, dict[int, list[str]], dict[str, int]] | None = None
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            self._local.connection = connection
+        return connection
+
+    def generation(self) -> object | None:
+        """Changes whenever a run commits (the WAL grows) or checkpoints (the file does);
+        None while there is no index."""
+        try:
+            main = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        try:
+            wal = os.stat(f"{self.path}-wal")
+            wal_key: tuple[int, int] = (wal.st_mtime_ns, wal.st_size)
+        except FileNotFoundError:
+            wal_key = (0, 0)
+        return (main.st_ino, main.st_mtime_ns, main.st_size, wal_key)
+
+    def ready(self) -> bool:
+        return self.generation() is not None
+
+    def search(self, query: Query, *, kind: str | None = None, skip: int = 0, limit: int = 5) -> Results:
+        """Per kind (or the one `kind`), hits skip+1 .. skip+limit, best first."""
+        generation = self.generation()
+        if generation is None:
+            return Results(query, ready=False)
+        if query.empty:
+            return Results(query)
+        key = (generation, query.text, query.terms, kind, skip, limit)
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
+        try:
+            results = self._search(query, generation, kind=kind, skip=skip, limit=limit)
+        except sqlite3.OperationalError:
+            # Swapped under an open connection (the portal wiped and rebuilt): open again once.
+            self._reset()
+            results = self._search(query, generation, kind=kind, skip=skip, limit=limit)
+        with self._lock:
+            self._cache[key] = results
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return results
+
+    def _reset(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+        self._vocabulary = None
+
+    def _search(
+        self, query: Query, generation: object, *, kind: str | None, skip: int, limit: int
+    ) -> Results:
+        query = query.with_alternatives(self._alternatives(query, generation))
+        db = self._connection()
+        numbers = numbers_expression(query)
+        sql = _RANKED.format(
+            weights=", ".join(str(w) for w in WEIGHTS),
+            kind_filter="AND d.kind = :kind" if kind else "",
+            own_number="d.id IN (SELECT rowid FROM docs_fts WHERE docs_fts MATCH :numbers)"
+            if numbers
+            else "0",
+        )
+        rows = db.execute(
+            sql,
+            {
+                "match": match_expression(query),
+                "title_match": match_expression(query, columns="{code title}"),
+                "numbers": numbers,
+                "code": query.code_key,
+                "kind": kind,
+                "skip": skip,
+                "until": skip + limit,
+            },
+        ).fetchall()
+        groups: dict[str, Group] = {}
+        for row_kind, total, url, title, code, meta, text, exact in rows:
+            group = groups.get(row_kind)
+            if group is None:
+                group = groups[row_kind] = Group(KINDS[row_kind], total, [])
+            group.hits.append(Hit(row_kind, url, title, code, meta, text, bool(exact)))
+        if kind and kind not in groups:
+            # A page past the last hit: the total still counts.
+            (total,) = db.execute(
+                "SELECT count(*) FROM docs_fts JOIN docs d ON d.id = docs_fts.rowid "
+                "WHERE docs_fts MATCH :match AND d.kind = :kind",
+                {"match": match_expression(query), "kind": kind},
+            ).fetchone()
+            if total:
+                groups[kind] = Group(KINDS[kind], total, [])
+        ordered = [groups[k] for k in KINDS if k in groups]
+        return Results(query, ordered)
+
+    def _alternatives(self, query: Query, generation: object) -> dict[str, tuple[str, ...]]:
+        """Each long word the index lacks -> the index's words one edit away, most used first."""
+        by_length, frequency = self._words(generation)
+        alternatives: dict[str, tuple[str, ...]] = {}
+        for word in typo_candidates(query, frequency.keys()):
+            choices = [w for n in (len(word) - 1, len(word), len(word) + 1) for w in by_length.get(n, ())]
+            found = process.extract(word, choices, scorer=OSA.distance, score_cutoff=1, limit=None)
+            best = sorted(found, key=lambda f: (f[1], -frequency[f[0]], f[0]))[:MAX_TYPO_ALTERNATIVES]
+            if best:
+                alternatives[word] = tuple(f[0] for f in best)
+        return alternatives
+
+    def _words(self, generation: object) -> tuple[dict[int, list[str]], dict[str, int]]:
+        vocabulary = self._vocabulary
+        if vocabulary is None or vocabulary[0] != generation:
+            by_length: dict[int, list[str]] = {}
+            frequency: dict[str, int] = {}
+            for term, docs in self._connection().execute("SELECT term, doc FROM docs_vocab"):
+                frequency[term] = docs
+                by_length.setdefault(len(term), []).append(term)
+            vocabulary = self._vocabulary = (generation, by_length, frequency)
+        return vocabulary[1], vocabulary[2]
