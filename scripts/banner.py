@@ -24,6 +24,7 @@ Minh Bạch is starting (Ctrl-C stops everything).
 
   Console (back office)     {url("CONSOLE_PORT", 8005, "/console/")}
   Portal (reform section)   {notifier}/portal/
+  Public search             {notifier}/portal/tim-kiem?q=giay+phep   (the search service: {url("SEARCH_PORT", 8006, "")})
   Service-centre kiosk      {notifier}/center/
   Procedures API + docs     {procedures}/docs
   Content API + docs        {url("CONTENT_PORT", 8002, "/docs")}

@@ -703,13 +703,13 @@ def test_public_links_and_rate_limits_go_through_nginx(
     address = ipaddress.ip_address(expand(nginx_ip, {}))
     assert address in ipaddress.ip_network(expand(pool["subnet"], {}))
     assert address not in ipaddress.ip_network(expand(pool["ip_range"], {}))  # never handed out
-    assert {"notifier", "hotline", "content", "console"} <= set(services["nginx"]["depends_on"])
+    assert {"notifier", "hotline", "content", "console", "notifier-search"} <= set(services["nginx"]["depends_on"])
 
 
 def test_the_apis_are_reached_from_the_host_only_the_public_through_nginx(
     services: dict[str, dict[str, Any]],
 ) -> None:
-    loopback_only = ("procedures", "content", "hotline", "notifier", "console", "flower")
+    loopback_only = ("procedures", "content", "hotline", "notifier", "console", "notifier-search", "flower")
     for name in (*loopback_only, "prometheus", "alertmanager"):
         for port in services[name].get("ports", []):
             assert str(port).startswith("127.0.0.1:"), (name, port)

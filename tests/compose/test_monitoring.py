@@ -30,6 +30,7 @@ SCRAPED = {
     "hotline": 8003,
     "notifier": 8004,
     "console": 8005,
+    "notifier-search": 8006,
     "flower": 5555,
     "alertmanager": 9093,
 }

@@ -87,6 +87,7 @@ APP_PROCESSES = (
     *CORE_PROCESSES[4:],
     "notifier-dvc",
     "notifier-email",
+    "notifier-search",
 )
 # The dvc channel: the stand-in receiver (the external portal) and the channel's worker.
 # Without its worker the channel is off (NOTIFIER_DVC_URL empty): no rows pile up.
@@ -98,6 +99,7 @@ HEALTH = {
     "hotline": "HOTLINE_PORT",
     "notifier": "NOTIFIER_PORT",
     "console": "CONSOLE_PORT",
+    "notifier-search": "SEARCH_PORT",
 }
 SERVICES = ("procedures", "content", "hotline", "notifier")
 # Every service with a database to migrate.
@@ -291,6 +293,7 @@ class System(SystemClient):
         # The stand-in for the external online public service portal (dvc channel).
         self.dvc_port = free_port()
         self.console_port = free_port()
+        self.search_port = free_port()
         var = self.root / "var"
         var.mkdir(parents=True, exist_ok=True)
         self.portal_dir = var / "portal"
@@ -341,6 +344,7 @@ class System(SystemClient):
             # sign as it does), calling the APIs above as the signed-in person.
             "MB_AUTH_ISSUER": f"http://127.0.0.1:{self.console_port}",
             "CONSOLE_PORT": str(self.console_port),
+            "SEARCH_PORT": str(self.search_port),
             "CONSOLE_DATABASE_URL": f"sqlite:///{var / 'console.db'}",
             "CONSOLE_SIGNING_KEY_FILE": str(signing_key().private_pem),
             "CONSOLE_PROCEDURES_URL": f"http://127.0.0.1:{self.procedures_port}",
