@@ -92,8 +92,62 @@ def test_the_board_updates_itself_when_a_procedure_comes_into_force_and_leaves(
     )
 
 
-def test_search_without_accents_narrows_the_board(center: System, context: Any):
+TOUCH_KIOSK: dict[str, Any] = {**KIOSK, "has_touch": True}
+SERIOUS = {"serious", "critical"}
+
+
+def result_codes(page: Any) -> list[str]:
+    return page.eval_on_selector_all("#results-list .code", "els => els.map(e => e.textContent)")
+
+
+def tap_keys(page: Any, text: str) -> None:
+    """Type on the kiosk's own on-screen keyboard, by touch."""
+    for char in text:
+        page.locator(f'#keyboard button[data-key="{char}"]').tap()
+
+
+@pytest.mark.parametrize("context", [TOUCH_KIOSK], indirect=True, ids=["touch-kiosk"])
+def test_kiosk_search_by_touch_asks_the_portal_search(center: System, context: Any):
+    """A touch screen with no keyboard: the on-screen keyboard types, the portal's search
+    answers (ranked, a typo forgiven), a result opens the procedure's A4 notice."""
+    from axe_playwright_python.sync_playwright import Axe
+
     page = open_board(context, center)
+    page.locator("#show-keyboard").tap()
+    assert page.locator("#keyboard").is_visible()
+    assert page.locator("#show-keyboard").get_attribute("aria-expanded") == "true"
+    found = Axe().run(page).response["violations"]
+    assert [v["id"] for v in found if v.get("impact") in SERIOUS] == [], "the kiosk with its keyboard open"
+    # Every key is big enough for a finger (WCAG 2.5.5: 44 CSS pixels).
+    sizes = page.eval_on_selector_all(
+        "#keyboard button", "els => els.map(e => Math.min(e.offsetWidth, e.offsetHeight))"
+    )
+    assert min(sizes) >= 44, sizes
+
+    tap_keys(page, "quy hoahc")  # "quy hoạch", two letters swapped
+    page.locator("#results").wait_for(state="visible")
+    page.wait_for_function("document.querySelectorAll('#results-list li').length > 0")
+    assert result_codes(page)[0] == "MB.QH.001"
+    corrected = page.locator("#results-corrected").inner_text()
+    assert "hoahc →" in corrected and "hoach" in corrected, corrected
+    assert page.locator("#board").is_hidden()
+
+    page.locator('#keyboard button[data-action="clear"]').tap()
+    tap_keys(page, "mb.xd.004")
+    page.wait_for_function(
+        "(document.querySelector('#results-list .code') || {}).textContent === 'MB.XD.004'"
+    )
+    page.locator('#keyboard button[data-action="close"]').tap()
+    assert page.locator("#keyboard").is_hidden()
+    page.locator("#results-list a").first.tap()
+    page.wait_for_url(re.compile(r"/center/thu-tuc/MB\.XD\.004\.html$"))
+
+
+def test_without_the_search_service_the_board_filters_itself(center: System, context: Any):
+    """The search service unreachable: the kiosk still narrows its own board, accents or not."""
+    page = context.new_page()
+    page.route("**/v1/search*", lambda route: route.abort())
+    page.goto(f"{center.notifier_url}/center/", wait_until="load")
     names = dict(
         page.eval_on_selector_all(
             "#board li[data-code]",
@@ -109,7 +163,9 @@ def test_search_without_accents_narrows_the_board(center: System, context: Any):
         assert expected and len(expected) < len(everything)
         assert visible_codes(page) == expected, typed
     page.locator("#q").fill("khong co thu tuc nao nhu the nay")
+    page.wait_for_timeout(600)  # the search was asked and failed: the board stays
     assert visible_codes(page) == [] and page.locator("#empty").is_visible()
+    assert page.locator("#results").is_hidden()
     page.locator("#q").fill("")
     assert visible_codes(page) == everything
 
