@@ -6,12 +6,17 @@ driven by Playwright; no downloaded browser) opens each one on two viewports. A 
 not scroll sideways, must say it is Vietnamese, must show its title and every picture it
 has (covers, propaganda panels, fetched from the content service) must load; a full-page
 screenshot of each is kept under pytest's tmp_path for a person to look at.
+
+Every procedure page stays small (issue 14): under 60 KB of HTML and CSS, and every request
+it makes goes to the system's own origin (no fonts, scripts or counters from elsewhere).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -23,6 +28,7 @@ VIEWPORTS: dict[str, dict[str, Any]] = {
     "desktop": {"viewport": {"width": 1366, "height": 900}},
 }
 MIN_PNG_BYTES = 8 * 1024
+MAX_PAGE_BYTES = 60 * 1024  # a procedure page's HTML and CSS
 
 LONG_TITLE = (
     "Sở Xây dựng tỉnh Thái Bình triển khai đồng bộ các giải pháp đẩy mạnh cải cách thủ tục "
@@ -202,3 +208,38 @@ def test_portal_pages_fit_the_viewport_and_show_their_title(
     finally:
         context.close()
     assert not problems, "pages that do not fit:\n" + "\n".join(problems)
+
+
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def test_every_procedure_page_is_small_and_asks_only_its_own_origin(system: System, browser: Any) -> None:
+    listing = system.wait_for_page("thu-tuc/index.html", "MB.XD.001", timeout=30)
+    pages = sorted(set(re.findall(r'href="\.\./thu-tuc/([^"/]+\.html)"', listing)) - {"index.html"})
+    assert "MB.XD.001.html" in pages, pages
+    context = browser.new_context(locale="vi-VN", **VIEWPORTS["phone"])
+    problems: list[str] = []
+    try:
+        page = context.new_page()
+        requests: list[str] = []
+        responses: list[Any] = []
+        page.on("request", lambda request: requests.append(request.url))
+        page.on("response", lambda response: responses.append(response))
+        for name in pages:
+            requests.clear()
+            responses.clear()
+            response = page.goto(f"{system.notifier_url}/portal/thu-tuc/{name}", wait_until="networkidle")
+            assert response is not None and response.status == 200, name
+            weight = sum(
+                len(r.body()) for r in responses if r.request.resource_type in ("document", "stylesheet")
+            )
+            assert weight > 0, name  # the page itself was weighed
+            if weight >= MAX_PAGE_BYTES:
+                problems.append(f"{name}: {weight} bytes of HTML and CSS")
+            if elsewhere := [url for url in requests if origin(url) != origin(system.notifier_url)]:
+                problems.append(f"{name}: requests to another origin: {elsewhere}")
+    finally:
+        context.close()
+    assert not problems, "\n".join(problems)
