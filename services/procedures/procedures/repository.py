@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
@@ -374,6 +374,41 @@ def change_rows(session: Session, decision_ids: Iterable[int]) -> dict[int, list
     for row in rows:
         grouped[row.decision_id].append(row)
     return grouped
+
+
+def amended_versions(
+    session: Session, decision_ids: Iterable[int]
+) -> dict[tuple[int, str], tuple[dict[str, Any], dict[str, Any]]]:
+    """(before, after) content of each procedure the decisions amended, by (decision id, code):
+    the version the amendment made and the one before it."""
+    ids = list(decision_ids)
+    if not ids:
+        return {}
+    made = procedure_versions.alias("made")
+    previous = procedure_versions.alias("previous")
+    rows = session.execute(
+        select(made.c.decision_id, made.c.procedure_code, previous.c.content, made.c.content)
+        .join(
+            previous,
+            and_(
+                previous.c.procedure_code == made.c.procedure_code,
+                previous.c.version == made.c.version - 1,
+            ),
+        )
+        .where(made.c.decision_id.in_(ids), made.c.action == Action.AMEND.value)
+    ).all()
+    return {(decision_id, code): (before, after) for decision_id, code, before, after in rows}
+
+
+def published_contents(session: Session, codes: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The content in force now of each procedure in `codes` that has been published."""
+    wanted = list(codes)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(procedures.c.code, procedures.c.published).where(procedures.c.code.in_(wanted))
+    ).all()
+    return {code: published for code, published in rows if published}
 
 
 def decisions_in(

@@ -172,12 +172,38 @@ class DecisionRef(BaseModel):
     effective_on: date
 
 
+class ItemChangeRead(BaseModel):
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+class ComponentChangeRead(BaseModel):
+    """One component an amendment changed; procedures.amendments gives each component's shape."""
+
+    component: str
+    before: Any = None
+    after: Any = None
+    added: list[Any] = []
+    removed: list[Any] = []
+    changed: list[ItemChangeRead] = []
+
+
+AmendmentChanges = Annotated[
+    list[ComponentChangeRead] | None,
+    Field(
+        description="for an amendment: what changed against the version before, component by "
+        "component ([]: nothing did); null for any other action"
+    ),
+]
+
+
 class HistoryEntry(BaseModel):
     version: int
     action: Action
     status: ProcedureStatus
     effective_at: VietnamTime
     decision: DecisionRef | None
+    changes: AmendmentChanges = None
 
 
 class ProcedureRead(ProcedureContent):
@@ -244,6 +270,7 @@ class ProcedureVersionRead(BaseModel):
     status: ProcedureStatus
     effective_at: VietnamTime
     decision: DecisionRef | None
+    changes: AmendmentChanges = None
     content: ProcedureContent
 
 
@@ -339,6 +366,9 @@ class ChangeRead(BaseModel):
     procedure_code: str
     procedure_name: str | None
     replaced_by: str | None
+    # An amendment of a published decision: what it changed (in effect), or will change
+    # against the content in force now (scheduled). Null otherwise.
+    changes: AmendmentChanges = None
 
 
 class DecisionRead(BaseModel):

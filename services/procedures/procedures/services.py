@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from minhbach_shared.celery import run_early_if_soon
-from procedures import errors, repository, schemas, search
+from procedures import amendments, errors, repository, schemas, search
 from procedures.domain import (
     PUBLISHED_DECISION,
     Action,
@@ -225,22 +226,36 @@ def _decision_ref(row: Row[Any]) -> schemas.DecisionRef | None:
     )
 
 
-def _history_fields(v: Row[Any]) -> dict[str, Any]:
-    """What a history entry and a version read share, from a `version_rows` row."""
-    return {
-        "version": v.version,
-        "action": v.action,
-        "status": v.status,
-        "effective_at": v.effective_at,
-        "decision": _decision_ref(v),
-    }
+def _component_changes(before: dict[str, Any], after: dict[str, Any]) -> list[schemas.ComponentChangeRead]:
+    return [schemas.ComponentChangeRead.model_validate(asdict(c)) for c in amendments.compare(before, after)]
+
+
+def _history_fields(rows: list[Row[Any]]) -> list[dict[str, Any]]:
+    """What history entries and version reads share, from `version_rows` rows in version order;
+    an amendment also says what it changed against the version before it."""
+    fields = []
+    previous: Row[Any] | None = None
+    for v in rows:
+        amended = v.action == Action.AMEND and previous is not None
+        fields.append(
+            {
+                "version": v.version,
+                "action": v.action,
+                "status": v.status,
+                "effective_at": v.effective_at,
+                "decision": _decision_ref(v),
+                "changes": _component_changes(previous.content, v.content) if amended and previous else None,
+            }
+        )
+        previous = v
+    return fields
 
 
 def get_procedure(session: Session, code: str) -> schemas.ProcedureRead:
     row = repository.procedure_row(session, code)
     if row is None or row.version == 0:
         raise errors.ProcedureNotFound(code)
-    history = [schemas.HistoryEntry(**_history_fields(v)) for v in repository.version_rows(session, code)]
+    history = [schemas.HistoryEntry(**h) for h in _history_fields(repository.version_rows(session, code))]
     return schemas.ProcedureRead(
         **(row.published or {}),
         code=row.code,
@@ -277,8 +292,8 @@ def _versions(session: Session, code: str) -> tuple[list[Row[Any]], list[schemas
     if not rows:
         raise errors.ProcedureNotFound(code)
     return rows, [
-        schemas.ProcedureVersionRead(**_history_fields(v), content=schemas.ProcedureContent(**v.content))
-        for v in rows
+        schemas.ProcedureVersionRead(**h, content=schemas.ProcedureContent(**v.content))
+        for h, v in zip(_history_fields(rows), rows, strict=True)
     ]
 
 
@@ -328,7 +343,33 @@ def search_procedures_for_staff(
     )
 
 
-def _decision_read(row: Row[Any], changes: list[Row[Any]]) -> schemas.DecisionRead:
+Amended = dict[int, dict[str, list[schemas.ComponentChangeRead]]]
+
+
+def _amended(session: Session, rows: list[Row[Any]], changes: dict[int, list[Row[Any]]]) -> Amended:
+    """What each published decision's amendments changed, by decision id and code: an applied
+    one against the version before it made; a scheduled one against the content in force now."""
+    found: Amended = {r.id: {} for r in rows}
+    applied = [r.id for r in rows if r.status == DecisionStatus.IN_EFFECT]
+    for (decision_id, code), (before, after) in repository.amended_versions(session, applied).items():
+        found[decision_id][code] = _component_changes(before, after)
+    pending = [
+        (r.id, c)
+        for r in rows
+        if r.status == DecisionStatus.SCHEDULED
+        for c in changes[r.id]
+        if c.action == Action.AMEND and c.content is not None
+    ]
+    in_force = repository.published_contents(session, {c.procedure_code for _, c in pending})
+    for decision_id, c in pending:
+        if c.procedure_code in in_force:
+            found[decision_id][c.procedure_code] = _component_changes(in_force[c.procedure_code], c.content)
+    return found
+
+
+def _decision_read(
+    row: Row[Any], changes: list[Row[Any]], amended: dict[str, list[schemas.ComponentChangeRead]]
+) -> schemas.DecisionRead:
     return schemas.DecisionRead(
         id=row.id,
         number=row.number,
@@ -348,6 +389,7 @@ def _decision_read(row: Row[Any], changes: list[Row[Any]]) -> schemas.DecisionRe
                 procedure_code=c.procedure_code,
                 procedure_name=c.procedure_name,
                 replaced_by=c.replaced_by,
+                changes=amended.get(c.procedure_code) if c.action == Action.AMEND else None,
             )
             for c in changes
         ],
@@ -359,12 +401,15 @@ def get_decision(session: Session, decision_id: int) -> schemas.DecisionRead:
     row = repository.decision_row(session, decision_id)
     if row is None or row.version == 0:
         raise errors.DecisionNotFound(decision_id)
-    return _decision_read(row, repository.change_rows(session, [row.id])[row.id])
+    changes = repository.change_rows(session, [row.id])
+    return _decision_read(row, changes[row.id], _amended(session, [row], changes)[row.id])
 
 
-def _decision_staff_read(row: Row[Any], changes: list[Row[Any]]) -> schemas.DecisionStaffRead:
+def _decision_staff_read(
+    row: Row[Any], changes: list[Row[Any]], amended: dict[str, list[schemas.ComponentChangeRead]]
+) -> schemas.DecisionStaffRead:
     return schemas.DecisionStaffRead(
-        **_decision_read(row, changes).model_dump(),
+        **_decision_read(row, changes, amended).model_dump(),
         created_by=row.created_by,
         edited_by=row.edited_by,
         edited_at=row.edited_at,
@@ -382,7 +427,8 @@ def get_decision_for_staff(session: Session, decision_id: int) -> schemas.Decisi
     row = repository.decision_row(session, decision_id)
     if row is None:
         raise errors.DecisionNotFound(decision_id)
-    return _decision_staff_read(row, repository.change_rows(session, [row.id])[row.id])
+    changes = repository.change_rows(session, [row.id])
+    return _decision_staff_read(row, changes[row.id], _amended(session, [row], changes)[row.id])
 
 
 def list_decisions(
@@ -393,8 +439,12 @@ def list_decisions(
     wanted = [s for s in statuses if s in PUBLISHED_DECISION]
     rows, total = repository.decisions_in(session, wanted, page=page, size=size)
     changes = repository.change_rows(session, [r.id for r in rows])
+    amended = _amended(session, rows, changes)
     return schemas.DecisionPage(
-        items=[_decision_read(r, changes[r.id]) for r in rows], total=total, page=page, size=size
+        items=[_decision_read(r, changes[r.id], amended[r.id]) for r in rows],
+        total=total,
+        page=page,
+        size=size,
     )
 
 
@@ -404,8 +454,12 @@ def list_decisions_for_staff(
     """Decisions in any of `statuses` (every one by default), with who did what."""
     rows, total = repository.decisions_in(session, statuses, page=page, size=size)
     changes = repository.change_rows(session, [r.id for r in rows])
+    amended = _amended(session, rows, changes)
     return schemas.DecisionStaffPage(
-        items=[_decision_staff_read(r, changes[r.id]) for r in rows], total=total, page=page, size=size
+        items=[_decision_staff_read(r, changes[r.id], amended[r.id]) for r in rows],
+        total=total,
+        page=page,
+        size=size,
     )
 
 

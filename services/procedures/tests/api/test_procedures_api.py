@@ -278,6 +278,7 @@ class TestPublishing:
                     "signed_on": in_force["signed_on"],
                     "effective_on": in_force["effective_on"],
                 },
+                "changes": None,  # only an amendment says what it changed
             }
         ]
 
@@ -587,6 +588,86 @@ class TestScheduledDecisions:
         # The later edit is still there, as the working draft for a decision of its own.
         draft = client.get("/v1/procedures/MB.XD.001/draft", headers=editor).json()
         assert draft["has_working_draft"] is True and draft["fees"][0]["amount_vnd"] == 9_000_000
+
+
+class TestWhatAnAmendmentChanged:
+    def test_the_decision_and_the_procedure_say_what_changed_component_by_component(
+        self,
+        client: TestClient,
+        editor: dict[str, str],
+        approver: dict[str, str],
+        settings: Settings,
+        redis_server: RedisServer,
+        in_force: dict[str, Any],
+    ) -> None:
+        dossier = client.get("/v1/procedures/MB.XD.001").json()["dossier"]
+        paper = "Bản vẽ hiện trạng công trình (bản sao)"
+        edited = client.patch(
+            "/v1/procedures/MB.XD.001",
+            json={
+                "fees": [{"name": "Lệ phí cấp giấy phép xây dựng", "amount_vnd": 200000}],
+                "processing_time": {"value": 15, "unit": "working_days"},
+                "dossier": {**dossier, "items": [*dossier["items"], {"name": paper}]},
+            },
+            headers=editor,
+        )
+        assert edited.status_code == 200, edited.text
+        amend = {"action": "amend", "procedure_code": "MB.XD.001"}
+        scheduled = publish(
+            client, editor, approver, decision_body(amend, effective_on=today_vn() + timedelta(days=5))
+        )
+        expected = [
+            {
+                "component": "dossier",
+                "before": None,
+                "after": None,
+                "added": [{"name": paper}],
+                "removed": [],
+                "changed": [],
+            },
+            {
+                "component": "processing_time",
+                "before": {"value": 20, "unit": "working_days"},
+                "after": {"value": 15, "unit": "working_days"},
+                "added": [],
+                "removed": [],
+                "changed": [],
+            },
+            {
+                "component": "fees",
+                "before": None,
+                "after": None,
+                "added": [],
+                "removed": [],
+                "changed": [
+                    {
+                        "before": {"name": "Lệ phí cấp giấy phép xây dựng", "amount_vnd": 150000},
+                        "after": {"name": "Lệ phí cấp giấy phép xây dựng", "amount_vnd": 200000},
+                    }
+                ],
+            },
+        ]
+        # Scheduled: what it will change against the content in force now.
+        assert scheduled["changes"][0]["changes"] == expected
+        assert in_force["changes"][0]["changes"] is None  # a new procedure: nothing to compare
+
+        engine = make_engine(settings.database_url)
+        try:
+            services.apply_due_decisions(
+                lambda: UnitOfWork(engine, relay_waker(redis_server.client(), "procedures")),
+                now=datetime.fromisoformat(scheduled["effective_at"]),
+            )
+        finally:
+            engine.dispose()
+
+        # In effect: what it changed, against the version before the one it made.
+        assert client.get(f"/v1/decisions/{scheduled['id']}").json()["changes"][0]["changes"] == expected
+        listed = client.get("/v1/decisions").json()["items"]
+        assert [d["changes"][0]["changes"] for d in listed] == [expected, None]
+        procedure = client.get("/v1/procedures/MB.XD.001").json()
+        assert [h["changes"] for h in procedure["history"]] == [None, expected]
+        versions = client.get("/v1/procedures/MB.XD.001/versions").json()["items"]
+        assert [v["changes"] for v in versions] == [None, expected]
 
 
 # Who did what: each write records the token's subject; only staff reads show it.
