@@ -5,7 +5,8 @@ axe-core is the copy axe-playwright-python ships, injected into each page by Pla
 the console's browser tests do. A serious or critical violation fails, and so does any
 colour-contrast violation whatever axe calls its impact: the portal's text meets WCAG 2.1 AA.
 The pages are those of test_portal_pages (the demo data, an article of each category) plus a
-field, a decision, a published answer, the hotline's form, look-up and statistics.
+field, a decision, a published answer, the hotline's form, look-up and statistics, the
+search, and the page answering the subscribe form.
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ def every_page(system: System, portal_pages: list[str]) -> list[str]:
         "hoi-dap/tra-cuu.html",
         f"hoi-dap/tra-cuu.html?ma={code}",  # the look-up showing a result
         "hoi-dap/thong-ke.html",
+        "tim-kiem?q=giay+phep+xay+dung",  # the search, answered by the notifier
     ]
 
 
@@ -170,6 +172,26 @@ def test_the_hotline_form_showing_its_errors_passes_axe(
         page.get_by_role("button", name="Gửi phản ánh, kiến nghị").click()  # nothing filled in
         page.locator("#form-errors").wait_for(state="visible")
         assert page.locator(".field-error:visible").count() >= 2
+        assert violations(page) == []
+    finally:
+        context.close()
+
+
+def test_the_subscription_answer_page_passes_axe(system: System, every_page: list[str], browser: Any) -> None:
+    """The notifier's own page answering the subscribe form, here refusing an address."""
+    field = next(path for path in every_page if path.startswith("linh-vuc/"))
+    context = browser.new_context(locale="vi-VN", **VIEWPORTS["phone"])
+    try:
+        page = context.new_page()
+        page.goto(f"{system.notifier_url}/portal/{field}", wait_until="load")
+        page.evaluate("document.querySelector('section.subscribe form').noValidate = true")
+        page.get_by_label("Nhận thư mỗi khi một thủ tục của lĩnh vực này có thay đổi").fill(
+            "khong-phai-email"
+        )
+        with page.expect_navigation():
+            page.get_by_role("button", name="Đăng ký nhận thông báo").click()
+        assert page.locator("h1").inner_text() == "Thông tin chưa hợp lệ"
+        assert page.evaluate(FIRST_FOCUSABLE) == {"text": SKIP_TEXT, "href": "#noi-dung"}
         assert violations(page) == []
     finally:
         context.close()
