@@ -25,3 +25,22 @@ PROCEDURE_COMPONENTS = (
     # The online-service level: every procedure of the sample carries it.
     "online_service",
 )
+
+# Each component's name on the national form, as the public and the staff read it.
+COMPONENT_LABELS = {
+    "name": "Tên thủ tục",
+    "field": "Lĩnh vực",
+    "level": "Cấp thực hiện",
+    "agency": "Cơ quan thực hiện",
+    "subjects": "Đối tượng thực hiện",
+    "steps": "Trình tự thực hiện",
+    "submission_methods": "Cách thức thực hiện",
+    "dossier": "Thành phần hồ sơ",
+    "processing_time": "Thời hạn giải quyết",
+    "result": "Kết quả thực hiện",
+    "fees": "Phí, lệ phí",
+    "forms": "Mẫu đơn, tờ khai",
+    "requirements": "Yêu cầu, điều kiện thực hiện",
+    "legal_basis": "Căn cứ pháp lý",
+    "online_service": "Mức độ dịch vụ công trực tuyến",
+}

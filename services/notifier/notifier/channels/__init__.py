@@ -38,7 +38,7 @@ CHANNELS: dict[str, Callable[[Settings], Channel | None]] = {
         subscribe_action=f"{settings.public_url.rstrip('/')}/v1/public/subscriptions/form",
     ),
     "center": lambda settings: CenterChannel(
-        settings.center_dir, announce=RedisAnnouncer(settings.redis_url)
+        settings.center_dir, announce=RedisAnnouncer(settings.redis_url), portal_url=settings.portal_url
     ),
     DVC: build_dvc,
 }

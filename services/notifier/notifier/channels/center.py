@@ -5,8 +5,10 @@ What the centre shows, as static files under `center_dir` (served at /center/):
   the hotline's phones and office hours and the latest changes; it updates itself
   over SSE (/center/stream) without a reload when anything on it changes;
 - `thu-tuc/<code>.html`, one notice per procedure with every mandatory component, laid
-  out for A4 when printed (the paper posted at the centre). A replaced or abolished
-  procedure's notice says so in large letters, so staff take the old paper down;
+  out for A4 when printed (the paper posted at the centre): what its latest amendment
+  changed, and a QR code of its portal page (inline SVG: the notice requests nothing).
+  A replaced or abolished procedure's notice says so in large letters, so staff take
+  the old paper down;
 - `board.json`, the board's stamp: what the SSE stream compares and sends.
 
 After a run that changed the board, the channel appends the new stamp to a Redis
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -30,10 +33,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import redis
+import segno
+from markupsafe import Markup
 from redis.exceptions import RedisError
 
 from minhbach_shared.times import VIETNAM
 from notifier.channels.base import Outcome, ReadModel
+from notifier.channels.dvc import page_url
 from notifier.channels.pages import (
     DEPARTMENT,
     VERSION_META,
@@ -86,6 +92,14 @@ def _recent_order(change: dict[str, Any]) -> tuple[Any, ...]:
     return (h["effective_at"] or _LATEST, h["decision_id"] or 0, p["code"], h["version"] or 0)
 
 
+@functools.lru_cache(maxsize=4096)
+def qr_svg(url: str) -> str:
+    """`url` as a QR code in inline SVG, sized by its container; remembered, as choosing
+    the code's mask costs milliseconds and a notice is rendered again at each version."""
+    code = segno.make(url, error="m", micro=False)
+    return str(code.svg_inline(omitsize=True, title=f"Mã QR: {url}", svgclass="qr-code"))
+
+
 def read_stamp(root: Path) -> str | None:
     """The board's current stamp as written by the last run (None: no board yet)."""
     try:
@@ -104,8 +118,11 @@ class CenterChannel:
         *,
         announce: Announcer | None = None,
         clock: Callable[[], datetime] | None = None,
+        portal_url: str | None = None,
     ) -> None:
         self.root = Path(root)
+        # The portal's public address: each notice's QR code and links lead there (None: no QR).
+        self.portal_url = portal_url.rstrip("/") if portal_url else None
         self.announce = announce
         self.clock = clock or (lambda: datetime.now(UTC))
         self.env = page_environment()
@@ -134,7 +151,11 @@ class CenterChannel:
             try:
                 view = self.procedure_view(subject, names)
                 html = self.env.get_template("center/notice.html").render(
-                    p=view, department=DEPARTMENT, centre=CENTRE_NAME, printed_on=now.astimezone(VIETNAM)
+                    p=view,
+                    department=DEPARTMENT,
+                    centre=CENTRE_NAME,
+                    printed_on=now.astimezone(VIETNAM),
+                    **self.portal_links(view),
                 )
                 write_atomic(self.root / NOTICES_DIR / f"{view['page']}.html", html)
                 outcomes[delivery.id] = Outcome.shown(subject.version)
@@ -153,6 +174,14 @@ class CenterChannel:
         if not rendered:
             self.catalogue.invalidate()  # the next run rebuilds the board whole
         return outcomes
+
+    def portal_links(self, view: dict[str, Any]) -> dict[str, Any]:
+        """A notice's way to the portal: its page's address and QR code, where decisions are."""
+        if self.portal_url is None:
+            return {"page_url": None, "qr": None, "decision_root": None}
+        url = page_url(self.portal_url, "procedure", view["code"])
+        qr = Markup(qr_svg(url))  # noqa: S704 - segno's SVG: paths, and the title it escapes
+        return {"page_url": url, "qr": qr, "decision_root": f"{self.portal_url}/quyet-dinh/"}
 
     def board(self, model: ReadModel, refresh: Refresh) -> Board:
         """The board from the Catalogue, its recent changes brought up to date."""

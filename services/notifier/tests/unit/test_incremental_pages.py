@@ -36,6 +36,7 @@ from notifier.hotline import services as hotline_services
 from notifier.search.index import SearchIndexWriter
 
 NOW = datetime(2026, 12, 4, 3, 0, tzinfo=UTC)
+PORTAL_URL = "https://sxd.thaibinh.gov.vn/portal"
 FIELDS = ["Hoạt động xây dựng", "Quy hoạch xây dựng", "Nhà ở", "Vật liệu xây dựng"]
 
 
@@ -56,8 +57,13 @@ def files(root: Path) -> dict[str, bytes]:
 def parts(make_notifier, tmp_path):
     parts = make_notifier()
     parts.channels["portal"] = PortalChannel(tmp_path / "portal", clock=lambda: NOW)
-    parts.channels["center"] = CenterChannel(tmp_path / "center", clock=lambda: NOW)
+    parts.channels["center"] = centre(tmp_path / "center", clock=lambda: NOW)
     return parts
+
+
+def centre(root: Path, **options) -> CenterChannel:
+    """The centre with its notices' QR codes (they lead to the portal)."""
+    return CenterChannel(root, portal_url=PORTAL_URL, **options)
 
 
 def full_render(parts, channel_type, root: Path) -> dict[str, bytes]:
@@ -84,15 +90,16 @@ class History:
         self.decision_id = 100
         self.scheduled: list[dict] = []
 
-    def _decision(self, code: str, action: str) -> dict:
+    def _decision(self, code: str, action: str, changed: list | None = None) -> dict:
         self.decision_id += 1
         number = f"{self.decision_id}/QĐ-SXD"
         status = "scheduled" if self.rng.random() < 0.25 else "in_effect"
+        change = {"action": action, "procedure_code": code, "procedure_name": code, "replaced_by": None}
         state = decision_state(
             self.decision_id,
             number=number,
             status=status,
-            changes=[{"action": action, "procedure_code": code, "procedure_name": code, "replaced_by": None}],
+            changes=[change | ({"changes": changed} if changed is not None else {})],
         )
         self.owner.put("decision", state)
         if status == "scheduled":
@@ -123,8 +130,11 @@ class History:
             code = f"MB.T.{len(codes) + 1:03d}"
             return self._publish(code, action="new", field=rng.choice(FIELDS), name="Mới")
         if choice < 0.6:
-            p["processing_time"] = {"value": rng.randint(5, 30), "unit": "working_days"}
-            return self._publish(code, action="amend")
+            # What the amendment changed, as the owner says it (the pages, notice and feed show it).
+            before, after = p["processing_time"], {"value": rng.randint(5, 30), "unit": "working_days"}
+            p["processing_time"] = after
+            changed = [{"component": "processing_time", "before": before, "after": after}]
+            return self._publish(code, action="amend", changed=changed)
         if choice < 0.7:
             return self._publish(code, action="amend", name=f"{p['name']} (sửa tên)")
         if choice < 0.8:
@@ -139,12 +149,13 @@ class History:
         hotline_services.refresh_statistics(self.parts)  # as reconcile and ticket events do
         return []
 
-    def _publish(self, code: str, *, action: str, **changes) -> list:
+    def _publish(self, code: str, *, action: str, changed: list | None = None, **changes) -> list:
         before = self.procedures.get(code)
         version = (before["version"] + 1) if before else 1
-        decision = self._decision(code, action)
+        decision = self._decision(code, action, changed)
         ref = decision_ref(decision["id"], decision["number"])
         actions = [*(before or {}).get("_actions", []), (action, ref)]
+        summaries = {**(before or {}).get("_summaries", {}), version: changed}
         base = {k: v for k, v in (before or {}).items() if not k.startswith("_")}
         state = procedure_state(
             code,
@@ -157,8 +168,11 @@ class History:
         )
         if "processing_time" in base:
             state["processing_time"] = base["processing_time"]
+        for entry in state["history"]:
+            if summaries.get(entry["version"]) is not None:
+                entry["changes"] = summaries[entry["version"]]
         self.owner.put("procedure", state)
-        self.procedures[code] = {**state, "_actions": actions}
+        self.procedures[code] = {**state, "_actions": actions, "_summaries": summaries}
         return [envelope("procedure", code, version), envelope("decision", str(decision["id"]), 1)]
 
 
@@ -172,9 +186,14 @@ def test_incremental_runs_write_exactly_what_a_full_render_writes(
         for channel in ("portal", "center"):
             disclosure.run_channel(parts, channel)
         if step % 10 == 9:
-            for name, channel_type in (("portal", PortalChannel), ("center", CenterChannel)):
+            for name, channel_type in (("portal", PortalChannel), ("center", centre)):
                 expected = full_render(parts, channel_type, tmp_path / f"fresh-{name}-{step}")
                 assert files(tmp_path / name) == expected, f"{name} after step {step}"
+    # The history had amendments that say what they changed, and notices with QR codes.
+    pages = files(tmp_path / "portal")
+    changed = "Thời hạn giải quyết: ".encode()
+    assert any(changed in page and "→".encode() in page for page in pages.values())
+    assert any(b'class="qr-code"' in page for page in files(tmp_path / "center").values())
 
 
 def test_a_one_change_run_writes_the_changed_page_and_the_lists_that_show_it(

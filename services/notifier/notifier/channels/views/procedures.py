@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from minhbach_shared.components import COMPONENT_LABELS
 from minhbach_shared.text import fold, nfc, slugify
 from minhbach_shared.times import parse_moment
 from notifier.channels.pages import as_text, as_texts, page_name, vn_date, vnd
@@ -81,6 +82,91 @@ def _processing_time(raw: Any) -> str:
     return f"{raw.get('value')} {unit}".strip()
 
 
+# -- what an amendment changed, in plain words ------------------------------------------
+
+
+def change_lines(raw: Any) -> list[str] | None:
+    """An amendment's changes as the owner gives them (procedures.amendments), one plain
+    Vietnamese line per component ("Phí, lệ phí: «…» 150.000 đồng → 200.000 đồng");
+    None when the owner gave none: another action, or a state older than the summaries."""
+    if not isinstance(raw, list):
+        return None
+    return [line for c in raw if isinstance(c, dict) and (line := _change_line(c))]
+
+
+def _change_line(change: dict[str, Any]) -> str:
+    component = as_text(change.get("component"))
+    before, after = change.get("before"), change.get("after")
+    added, removed = change.get("added") or [], change.get("removed") or []
+    pairs = [(c.get("before"), c.get("after")) for c in change.get("changed") or [] if isinstance(c, dict)]
+    if component == "processing_time":
+        parts = [_time_change(before, after)]
+    elif component == "fees":
+        parts = [f"{_fee(old)} → {_fee(new, after=old)}" for old, new in pairs]
+        parts += [f"thêm «{_fee_line(f)}»" for f in added] + [f"bỏ «{_fee_line(f)}»" for f in removed]
+    elif component == "dossier":
+        parts = [f"«{_name(new)}»: {_counts(old)} → {_counts(new)}" for old, new in pairs]
+        parts += [f"thêm «{_name(p)}»" for p in added] + [f"bỏ «{_name(p)}»" for p in removed]
+        if before is not None or after is not None:
+            parts.append(f"số lượng hồ sơ: {_or_dash(before)} → {_or_dash(after)} bộ")
+    elif isinstance(before, list) or isinstance(after, list):
+        parts = ["sắp xếp lại thứ tự"]  # the same items in another order
+    elif added or removed:
+        parts = [f"thêm «{as_text(i)}»" for i in added] + [f"bỏ «{as_text(i)}»" for i in removed]
+    else:
+        parts = [_value_change(as_text(before), as_text(after))]
+    parts = [p for p in parts if p]
+    if not parts:
+        return ""
+    return f"{COMPONENT_LABELS.get(component, component)}: {'; '.join(parts)}"
+
+
+def _value_change(before: str, after: str) -> str:
+    if before and after:
+        return f"{before} → {after}"
+    return f"bổ sung «{after}»" if after else f"bỏ «{before}»" if before else ""
+
+
+def _time_change(before: Any, after: Any) -> str:
+    old, new = _processing_time(before), _processing_time(after)
+    if isinstance(before, dict) and isinstance(after, dict) and before.get("unit") == after.get("unit"):
+        # "20 → 15 ngày làm việc": the unit once when it did not change.
+        return f"{before.get('value')} → {new}" if old and new else _value_change(old, new)
+    return _value_change(old, new)
+
+
+def _name(item: Any) -> str:
+    return as_text(item.get("name")) if isinstance(item, dict) else as_text(item)
+
+
+def _fee(fee: Any, *, after: Any = None) -> str:
+    """A fee's amount, named when it is renamed or first mentioned: «name» 150.000 đồng."""
+    text = fee_view(fee)["text"]
+    name = _name(fee)
+    if after is not None and name == _name(after):
+        return text  # the name was said on the left of the arrow
+    return f"«{name}» {text}" if name else text
+
+
+def _fee_line(fee: Any) -> str:
+    view = fee_view(fee)
+    return f"{view['name']}: {view['text']}" if view["name"] else view["text"]
+
+
+def _counts(paper: Any) -> str:
+    paper = paper if isinstance(paper, dict) else {}
+    counts = [
+        f"{paper[key]} {label}"
+        for key, label in (("originals", "bản chính"), ("copies", "bản sao"))
+        if paper.get(key) is not None
+    ]
+    return ", ".join(counts) or "không ghi số lượng"
+
+
+def _or_dash(value: Any) -> str:
+    return "—" if value is None else as_text(value)
+
+
 def _history(raw: Any) -> list[dict[str, Any]]:
     out = []
     for h in raw or []:
@@ -97,6 +183,7 @@ def _history(raw: Any) -> list[dict[str, Any]]:
                 "decision_number": as_text(decision.get("number")),
                 "decision_title": as_text(decision.get("title")),
                 "signed_on": vn_date(decision.get("signed_on")),
+                "changes": change_lines(h.get("changes")),
             }
         )
     return out
@@ -140,6 +227,8 @@ def procedure_view(subject: SubjectState, names: dict[str, str]) -> dict[str, An
         "ending": ending,
         "effective": vn_date(s.get("effective_at")),
         "history": history,
+        # The version now in force, for "what is new" (None once it left force).
+        "latest": history[-1] if history and status == IN_FORCE else None,
         "search": fold(f"{s.get('code', '')} {s.get('name', '')} {s.get('field', '')}"),
     }
 
@@ -179,6 +268,7 @@ def decision_view(subject: SubjectState) -> dict[str, Any]:
             "name": as_text(c.get("procedure_name")),
             "replaced_by": as_text(c.get("replaced_by")) if c.get("replaced_by") else None,
             "replaced_by_page": page_name(str(c["replaced_by"])) if c.get("replaced_by") else None,
+            "changes": change_lines(c.get("changes")),
         }
         for c in s.get("changes") or []
     ]
@@ -229,6 +319,7 @@ def procedure_entries(p: dict[str, Any], applied: Mapping[str, datetime]) -> lis
     # in effect from today changed it at 14:00, not at midnight): its changes sit with it.
     for h in p["history"]:
         decision = f" theo Quyết định số {h['decision_number']}" if h["decision_number"] else ""
+        changed = f" Thay đổi: {'; '.join(h['changes'])}." if h.get("changes") else ""
         out.append(
             Entry(
                 id=f"urn:minhbach:procedure:{p['code']}:v{h['version']}",
@@ -236,7 +327,7 @@ def procedure_entries(p: dict[str, Any], applied: Mapping[str, datetime]) -> lis
                 href=f"thu-tuc/{p['page']}.html",
                 updated=applied.get(str(h["decision_id"])) or h["effective_at"] or EPOCH,
                 summary=f"Thủ tục {p['code']} — {h['action'].lower()}{decision}, "
-                f"hiệu lực từ ngày {h['effective']}.",
+                f"hiệu lực từ ngày {h['effective']}.{changed}",
                 decision_id=int(h["decision_id"] or 0),
             )
         )
