@@ -1,20 +1,27 @@
-"""Concurrent public search: many clients searching the procedures API, and a writer beside them.
+"""Concurrent public search: many clients searching, and a writer beside them; the portal's
+search service (what the public uses, issue 14) and the procedures API (before) side by side.
 
 A procedures SQLite database seeded as bench.search seeds it (the 12 samples through the
 write path, `--catalogue` more bulk-inserted in force, FTS5 rows included), then the
 procedures API and its relay started as `make up` starts them (the Procfile's command
 lines: uvicorn, one process; minhbach_testing.harness.System for the environment and
-tokens). Three phases of `--duration` seconds each:
+tokens). The portal's search index is written from the same procedures by the portal
+channel's own functions (procedure_view -> procedure_document -> SearchIndexWriter) and
+the search service started from the Procfile (notifier-search). Phases of `--duration`
+seconds each:
 
 1. `--clients` concurrent keep-alive clients (asyncio + httpx, one process) each running
-   GET /v1/procedures?q=... back to back over the queries of bench.search (every case of
+   searches back to back over the queries of bench.search (every case of
    shared/data/search-cases.json with and without diacritics, codes, a common word, no hit,
    a far page), each client starting at another query: searches per second, p50/p99/max,
-   errors (a non-200 or a failed request);
+   errors (a non-200 or a failed request). Against the procedures API
+   (GET /v1/procedures?q=, before), then the search service's results page
+   (GET /portal/tim-kiem?q=, the HTML the public gets) with its cache, then without it (a
+   cache is emptied by every portal run, so under writes the uncached figure is the one);
 2. a writer alone: decisions of one amendment each, published at `--writer-rate` per
    second (drafts edited, decisions created and submitted beforehand), each publish POST
    timed;
-3. both at once: the same searches and the same writer. Whether public reads slow the
+3. the writer beside the searches, for each of the two: whether public reads slow the
    writers down is the writer's publish latency in 3 against 2.
 
 `python -m bench.search_load` runs it alone (results in bench/results/search_load.json);
@@ -40,7 +47,7 @@ from typing import Any
 import httpx
 
 from bench.run import SHIPPED_TIMINGS, Api, BenchError, ms, summary
-from bench.search import PAGE_SIZE, Query, queries, seed, seeded_code
+from bench.search import PAGE_SIZE, Query, queries, seed, seeded_code, seeded_content
 from minhbach_shared.auth import Role
 from minhbach_testing.harness import System
 from minhbach_testing.plugin import REPO_ROOT, RedisServer, free_port, shared_dir
@@ -57,8 +64,52 @@ def plan() -> list[Query]:
     return found
 
 
+def api_request(query: Query) -> tuple[str, dict[str, Any]]:
+    return "/v1/procedures", {"q": query.q, "page": query.page, "size": PAGE_SIZE}
+
+
+def portal_request(query: Query) -> tuple[str, dict[str, Any]]:
+    """The results page; a far page is one kind's page."""
+    if query.page > 1:
+        return "/portal/tim-kiem", {"q": query.q, "loai": "procedure", "trang": query.page}
+    return "/portal/tim-kiem", {"q": query.q}
+
+
+def build_index(portal_dir: Path, samples: Sequence[dict[str, Any]], seeded: int) -> float:
+    """The portal's search index over the same procedures, as the portal channel writes it."""
+    from notifier.channels.views.procedures import procedure_view
+    from notifier.disclosure.domain import SubjectState
+    from notifier.search.documents import procedure_document
+    from notifier.search.index import SearchIndexWriter
+
+    t0 = time.perf_counter()
+    states = [{**p, "status": "in_force"} for p in samples]
+    states += [
+        {**seeded_content(i, samples), "code": seeded_code(i), "status": "in_force"} for i in range(seeded)
+    ]
+    now = datetime.now(UTC)
+    docs = [
+        procedure_document(
+            procedure_view(
+                SubjectState(
+                    kind="procedure", id=s["code"], version=1, state=s, updated_at=now, occurred_at=None
+                ),
+                {},
+            )
+        )
+        for s in states
+    ]
+    SearchIndexWriter(portal_dir).apply([d for d in docs if d is not None], replace_all=True)
+    return time.perf_counter() - t0
+
+
 async def search_clients(
-    base_url: str, queries_: Sequence[Query], *, clients: int, duration_s: float
+    base_url: str,
+    queries_: Sequence[Query],
+    *,
+    clients: int,
+    duration_s: float,
+    request: Any = api_request,
 ) -> dict[str, Any]:
     """`clients` loops of back-to-back searches for `duration_s`; latencies and errors."""
     latencies: list[float] = []
@@ -74,10 +125,10 @@ async def search_clients(
             while time.perf_counter() < end:
                 query = queries_[i % len(queries_)]
                 i += 1
-                params: dict[str, Any] = {"q": query.q, "page": query.page, "size": PAGE_SIZE}
+                path, params = request(query)
                 t0 = time.perf_counter()
                 try:
-                    response = await http.get("/v1/procedures", params=params)
+                    response = await http.get(path, params=params)
                     status = str(response.status_code)
                 except httpx.HTTPError as exc:
                     status = type(exc).__name__
@@ -157,33 +208,54 @@ def run(root: Path, *, catalogue: int, clients: int, duration_s: float, writer_r
         client = redis.client()
         seed_s = seed(system.env["PROCEDURES_DATABASE_URL"], client, samples, seeded)
         client.close()
-        system.start(("procedures", "procedures-relay"))
+        index_s = build_index(system.portal_dir, samples, seeded)
+        system.start(("procedures", "procedures-relay", "notifier-search"))
         queries_ = plan()
         n_writes = int(writer_rate * duration_s)
-        codes = [seeded_code(i) for i in range(0, seeded, max(1, seeded // (2 * n_writes + 1)))][
-            : 2 * n_writes
+        codes = [seeded_code(i) for i in range(0, seeded, max(1, seeded // (3 * n_writes + 1)))][
+            : 3 * n_writes
         ]
-        if len(codes) < 2 * n_writes:
-            raise BenchError(f"{2 * n_writes} procedures needed for the writer, {len(codes)} found")
-        print(f"search load: preparing {2 * n_writes} decisions ...", file=sys.stderr, flush=True)
+        if len(codes) < 3 * n_writes:
+            raise BenchError(f"{3 * n_writes} procedures needed for the writer, {len(codes)} found")
+        print(f"search load: preparing {3 * n_writes} decisions ...", file=sys.stderr, flush=True)
         decisions = prepare_decisions(system, codes)
-        url = system.procedures_url
-        # Warm-up: every query once from a few clients.
-        asyncio.run(search_clients(url, queries_, clients=4, duration_s=2.0))
+        api_url, search_url = system.procedures_url, f"http://127.0.0.1:{system.search_port}"
 
-        print(f"search load: {clients} clients for {duration_s:g} s ...", file=sys.stderr, flush=True)
-        reads = asyncio.run(search_clients(url, queries_, clients=clients, duration_s=duration_s))
+        def reads(url: str, request: Any, *, seconds: float = duration_s, n: int = clients) -> dict[str, Any]:
+            return asyncio.run(search_clients(url, queries_, clients=n, duration_s=seconds, request=request))
+
+        # Warm-up: every query once from a few clients.
+        reads(api_url, api_request, seconds=2.0, n=4)
+        reads(search_url, portal_request, seconds=2.0, n=4)
+
+        print(
+            f"search load: {clients} clients for {duration_s:g} s, each target ...",
+            file=sys.stderr,
+            flush=True,
+        )
+        api_reads = reads(api_url, api_request)
+        portal_cached = reads(search_url, portal_request)
+        # The cache off: what a search costs when every portal run has just emptied it.
+        system.processes["notifier-search"].stop()
+        system.env["NOTIFIER_SEARCH_CACHE_SIZE"] = "0"
+        system.start_process("notifier-search")
+        reads(search_url, portal_request, seconds=2.0, n=4)
+        portal_reads = reads(search_url, portal_request)
 
         print(f"search load: the writer alone, {writer_rate:g}/s ...", file=sys.stderr, flush=True)
         alone = Writer(system, decisions[:n_writes], per_second=writer_rate)
         alone.start()
         alone.join()
 
-        print("search load: the writer beside the readers ...", file=sys.stderr, flush=True)
-        beside = Writer(system, decisions[n_writes:], per_second=writer_rate)
-        beside.start()
-        mixed = asyncio.run(search_clients(url, queries_, clients=clients, duration_s=duration_s))
-        beside.join()
+        print("search load: the writer beside each ...", file=sys.stderr, flush=True)
+        beside_portal = Writer(system, decisions[n_writes : 2 * n_writes], per_second=writer_rate)
+        beside_portal.start()
+        portal_mixed = reads(search_url, portal_request)
+        beside_portal.join()
+        beside_api = Writer(system, decisions[2 * n_writes :], per_second=writer_rate)
+        beside_api.start()
+        api_mixed = reads(api_url, api_request)
+        beside_api.join()
     except BaseException:
         if system is not None:
             print(system.logs(), file=sys.stderr)
@@ -196,11 +268,18 @@ def run(root: Path, *, catalogue: int, clients: int, duration_s: float, writer_r
         "procedures": seeded + len(samples),
         "queries": len(queries_),
         "seed_s": round(seed_s, 1),
+        "index_s": round(index_s, 1),
         "config": {"clients": clients, "duration_s": duration_s, "writer_rate": writer_rate},
-        "reads": reads,
         "writer_alone": alone.result(),
-        "reads_with_writer": mixed,
-        "writer_with_reads": beside.result(),
+        # The procedures API's search (before issue 14: the public searched it).
+        "api": {"reads": api_reads, "reads_with_writer": api_mixed, "writer_with_reads": beside_api.result()},
+        # The portal's search service (the results page), its cache off unless said.
+        "portal": {
+            "reads_cached": portal_cached,
+            "reads": portal_reads,
+            "reads_with_writer": portal_mixed,
+            "writer_with_reads": beside_portal.result(),
+        },
     }
 
 
@@ -218,14 +297,20 @@ def table_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
         )
 
     c = result["config"]
+    api, portal = result["api"], result["portal"]
     return [
         (
             f"search load @{result['procedures']}, {c['clients']} clients: rate, p50/p99/max",
-            cells(result["reads"]),
+            "",
         ),
-        ("  the same beside a writer", cells(result["reads_with_writer"])),
+        ("  portal search service, cached", cells(portal["reads_cached"])),
+        ("  portal search service, cache off", cells(portal["reads"])),
+        ("  portal search service beside a writer", cells(portal["reads_with_writer"])),
+        ("  procedures API (before)", cells(api["reads"])),
+        ("  procedures API beside a writer", cells(api["reads_with_writer"])),
         (f"  writer's publish p50/p99/max ({c['writer_rate']:g}/s): alone", publish(result["writer_alone"])),
-        ("  writer's publish beside the searches", publish(result["writer_with_reads"])),
+        ("  writer's publish beside portal searches", publish(portal["writer_with_reads"])),
+        ("  writer's publish beside API searches", publish(api["writer_with_reads"])),
     ]
 
 

@@ -74,8 +74,7 @@ def create_app(settings: Settings | None = None, *, owners: OwnerRegistry | None
     app.include_router(center)  # /center/stream, before the /center static mount
     # The public search beside the pages this process serves locally (make up); compose
     # sends the public's searches to the search service instead (notifier.search.app).
-    app.state.search = SearchIndexReader(settings.portal_dir)
-    app.include_router(search.router)  # /portal/tim-kiem, before the /portal static mount
+    search.install_search(app, SearchIndexReader(settings.portal_dir))  # before the /portal mount
     settings.portal_dir.mkdir(parents=True, exist_ok=True)
     settings.center_dir.mkdir(parents=True, exist_ok=True)
     app.mount("/portal", StaticFiles(directory=settings.portal_dir, html=True), name="portal")

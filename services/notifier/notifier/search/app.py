@@ -10,13 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from minhbach_shared.http import install_platform
 from minhbach_shared.observability import configure_logging
 from minhbach_shared.settings import BaseServiceSettings
 from notifier.search.index import SearchIndexReader
-from notifier.search.routes import router
+from notifier.search.routes import install_search
 
 
 class SearchSettings(BaseServiceSettings):
@@ -25,7 +26,8 @@ class SearchSettings(BaseServiceSettings):
     model_config = SettingsConfigDict(env_prefix="NOTIFIER_", extra="ignore", populate_by_name=True)
 
     portal_dir: Path = Path("var/portal")
-    search_cache_size: int = 4096
+    # Answers kept for repeated searches (notifier.search.cache); 0: none.
+    search_cache_size: int = Field(4096, ge=0)
 
 
 def create_app(settings: SearchSettings | None = None) -> FastAPI:
@@ -36,8 +38,7 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
         description="One search over everything the portal discloses.",
         version="0.1.0",
     )
-    reader = SearchIndexReader(settings.portal_dir, cache_size=settings.search_cache_size)
-    app.state.search = reader
+    reader = SearchIndexReader(settings.portal_dir)
     # Ready before the portal's first run too (the page says nothing is disclosed yet):
     # what it needs is the portal's directory, mounted or made.
     portal = settings.portal_dir
@@ -46,5 +47,5 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
         service="search",
         readiness=lambda: {"portal": "ok" if portal.is_dir() else f"missing: {portal}"},
     )
-    app.include_router(router)
+    install_search(app, reader, cache_entries=settings.search_cache_size)
     return app

@@ -10,6 +10,7 @@ procedure code or a document number is a run of letters and digits; "61/2018/NĐ
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Set
 from dataclasses import dataclass, field
@@ -152,13 +153,18 @@ def numbers_expression(query: Query) -> str | None:
 Segment = tuple[str, bool]  # a piece of the original text, and whether it is a match
 
 
+@functools.lru_cache(maxsize=4096)
+def _fold_char(char: str) -> str:
+    return fold(char)  # a text has few distinct characters: fold each once
+
+
 def _folded_with_positions(text: str) -> tuple[str, list[int]]:
     """`text` folded one character at a time, and for each folded character the index of
     the original character it came from (so a match maps back onto the text as written)."""
     folded: list[str] = []
     origin: list[int] = []
     for i, char in enumerate(text):
-        for f in fold(char):
+        for f in _fold_char(char):
             folded.append(f)
             origin.append(i)
     return "".join(folded), origin

@@ -18,7 +18,7 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections import OrderedDict
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +29,7 @@ from rapidfuzz.distance import OSA
 from minhbach_shared.text import fold
 from notifier.search.domain import (
     KINDS,
+    TYPO_MIN_LENGTH,
     Kind,
     Query,
     SearchDocument,
@@ -39,9 +40,15 @@ from notifier.search.domain import (
 )
 
 INDEX_PATH = Path(".search") / "index.sqlite3"
-# bm25 weights of (code, title, body).
-WEIGHTS = (8.0, 10.0, 1.0)
+# bm25 weights of (code, title, body, kind).
+WEIGHTS = (8.0, 10.0, 1.0, 0.0)
+# The `kind` column holds one word per document ("kprocedure"): matching it narrows the
+# search to one kind inside the index, so ranking one kind costs what that kind matches.
+KIND_WORD = "k{}"
+# A new layout: an index written by an older version is rebuilt, not read wrongly.
+LAYOUT = 2
 MAX_TYPO_ALTERNATIVES = 3
+VOCABULARY_MAX_AGE_S = 30.0
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
@@ -56,7 +63,7 @@ CREATE TABLE IF NOT EXISTS docs (
     text TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ix_docs_code_key ON docs (code_key);
-CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(code, title, body, tokenize = 'unicode61');
+CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(code, title, body, kind, tokenize = 'unicode61');
 CREATE VIRTUAL TABLE IF NOT EXISTS docs_vocab USING fts5vocab(docs_fts, 'row');
 """
 
@@ -75,7 +82,18 @@ class SearchIndexWriter:
         self.path = index_path(portal_root)
 
     def exists(self) -> bool:
-        return self.path.is_file()
+        """An index of this layout is there (else the next run rebuilds it)."""
+        if not self.path.is_file():
+            return False
+        try:
+            connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+            try:
+                (layout,) = connection.execute("PRAGMA user_version").fetchone()
+            finally:
+                connection.close()
+        except sqlite3.DatabaseError:
+            return False
+        return bool(layout == LAYOUT)
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
@@ -84,6 +102,12 @@ class SearchIndexWriter:
         try:
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA synchronous = NORMAL")
+            (layout,) = connection.execute("PRAGMA user_version").fetchone()
+            if layout != LAYOUT:
+                # Written by another version: start it again (the run rebuilds it whole).
+                for table in ("docs_vocab", "docs_fts", "docs"):
+                    connection.execute(f"DROP TABLE IF EXISTS {table}")
+                connection.execute(f"PRAGMA user_version = {LAYOUT}")
             connection.executescript(SCHEMA)
             yield connection
         finally:
@@ -131,8 +155,14 @@ class SearchIndexWriter:
         ).fetchone()
         db.execute("DELETE FROM docs_fts WHERE rowid = ?", (doc_id,))
         db.execute(
-            "INSERT INTO docs_fts (rowid, code, title, body) VALUES (?, ?, ?, ?)",
-            (doc_id, fold(doc.code), fold(doc.title), fold(f"{doc.meta} {doc.text}")),
+            "INSERT INTO docs_fts (rowid, code, title, body, kind) VALUES (?, ?, ?, ?, ?)",
+            (
+                doc_id,
+                fold(doc.code),
+                fold(doc.title),
+                fold(f"{doc.meta} {doc.text}"),
+                KIND_WORD.format(doc.kind),
+            ),
         )
 
     def snapshot(self) -> list[tuple[str, ...]]:
@@ -180,40 +210,34 @@ class Results:
         return sum(g.total for g in self.groups)
 
 
+# One kind's hits skip+1 .. until, best first (ranking: the module's docstring).
 _RANKED = """
-WITH hits AS (
-    SELECT d.id AS id, d.kind AS kind, d.code_key = :code AS exact,
+SELECT d.url, d.title, d.code, d.meta, d.text, d.code_key = :code AS exact
+FROM (
+    SELECT rowid AS id,
            {own_number} AS own_number,
-           d.id IN (SELECT rowid FROM docs_fts WHERE docs_fts MATCH :title_match) AS in_title,
+           rowid IN (SELECT rowid FROM docs_fts WHERE docs_fts MATCH :title_match) AS in_title,
            bm25(docs_fts, {weights}) AS score
-    FROM docs_fts JOIN docs d ON d.id = docs_fts.rowid
-    WHERE docs_fts MATCH :match {kind_filter}
-),
-ranked AS (
-    SELECT id, kind, exact,
-           row_number() OVER (
-               PARTITION BY kind ORDER BY exact DESC, own_number DESC, in_title DESC, score, id
-           ) AS n,
-           count(*) OVER (PARTITION BY kind) AS total
-    FROM hits
-)
-SELECT r.kind, r.total, d.url, d.title, d.code, d.meta, d.text, r.exact
-FROM ranked r JOIN docs d ON d.id = r.id
-WHERE r.n > :skip AND r.n <= :until
-ORDER BY r.kind, r.n
+    FROM docs_fts
+    WHERE docs_fts MATCH :match
+) AS hits
+JOIN docs d ON d.id = hits.id
+ORDER BY d.code_key = :code DESC, hits.own_number DESC, hits.in_title DESC, hits.score, hits.id
+LIMIT :limit OFFSET :skip
 """
+_COUNT = "SELECT count(*) FROM docs_fts WHERE docs_fts MATCH :match"
 
 
 class SearchIndexReader:
-    """Read-only, one connection per thread; results cached until the file changes."""
+    """Read-only, one connection per thread (SQLite lets the threads' queries overlap)."""
 
-    def __init__(self, portal_root: Path, *, cache_size: int = 2048) -> None:
+    def __init__(self, portal_root: Path, *, vocabulary_max_age_s: float = VOCABULARY_MAX_AGE_S) -> None:
         self.path = index_path(portal_root)
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._cache: OrderedDict[tuple[object, ...], Results] = OrderedDict()
-        self._cache_size = cache_size
-        self._vocabulary: tuple[object, dict[int, list[str]], dict[str, int]] | None = None
+        self._vocabulary_max_age_s = vocabulary_max_age_s
+        # (read at, by length, document frequency); None: not read yet.
+        self._vocabulary: tuple[float, dict[int, list[str]], dict[str, int]] | None = None
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
@@ -241,28 +265,16 @@ class SearchIndexReader:
 
     def search(self, query: Query, *, kind: str | None = None, skip: int = 0, limit: int = 5) -> Results:
         """Per kind (or the one `kind`), hits skip+1 .. skip+limit, best first."""
-        generation = self.generation()
-        if generation is None:
+        if not self.ready():
             return Results(query, ready=False)
         if query.empty:
             return Results(query)
-        key = (generation, query.text, query.terms, kind, skip, limit)
-        with self._lock:
-            cached = self._cache.get(key)
-            if cached is not None:
-                self._cache.move_to_end(key)
-                return cached
         try:
-            results = self._search(query, generation, kind=kind, skip=skip, limit=limit)
+            return self._search(query, kind=kind, skip=skip, limit=limit)
         except sqlite3.OperationalError:
             # Swapped under an open connection (the portal wiped and rebuilt): open again once.
             self._reset()
-            results = self._search(query, generation, kind=kind, skip=skip, limit=limit)
-        with self._lock:
-            self._cache[key] = results
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return results
+            return self._search(query, kind=kind, skip=skip, limit=limit)
 
     def _reset(self) -> None:
         connection = getattr(self._local, "connection", None)
@@ -271,52 +283,46 @@ class SearchIndexReader:
             self._local.connection = None
         self._vocabulary = None
 
-    def _search(
-        self, query: Query, generation: object, *, kind: str | None, skip: int, limit: int
-    ) -> Results:
-        query = query.with_alternatives(self._alternatives(query, generation))
+    def _search(self, query: Query, *, kind: str | None, skip: int, limit: int) -> Results:
+        """Kind by kind: how many match (cheap), then the best of those that do."""
+        query = query.with_alternatives(self._alternatives(query))
         db = self._connection()
         numbers = numbers_expression(query)
         sql = _RANKED.format(
             weights=", ".join(str(w) for w in WEIGHTS),
-            kind_filter="AND d.kind = :kind" if kind else "",
-            own_number="d.id IN (SELECT rowid FROM docs_fts WHERE docs_fts MATCH :numbers)"
+            own_number="rowid IN (SELECT rowid FROM docs_fts WHERE docs_fts MATCH :numbers)"
             if numbers
             else "0",
         )
-        rows = db.execute(
-            sql,
-            {
-                "match": match_expression(query),
-                "title_match": match_expression(query, columns="{code title}"),
-                "numbers": numbers,
-                "code": query.code_key,
-                "kind": kind,
-                "skip": skip,
-                "until": skip + limit,
-            },
-        ).fetchall()
-        groups: dict[str, Group] = {}
-        for row_kind, total, url, title, code, meta, text, exact in rows:
-            group = groups.get(row_kind)
-            if group is None:
-                group = groups[row_kind] = Group(KINDS[row_kind], total, [])
-            group.hits.append(Hit(row_kind, url, title, code, meta, text, bool(exact)))
-        if kind and kind not in groups:
-            # A page past the last hit: the total still counts.
-            (total,) = db.execute(
-                "SELECT count(*) FROM docs_fts JOIN docs d ON d.id = docs_fts.rowid "
-                "WHERE docs_fts MATCH :match AND d.kind = :kind",
-                {"match": match_expression(query), "kind": kind},
-            ).fetchone()
-            if total:
-                groups[kind] = Group(KINDS[kind], total, [])
-        ordered = [groups[k] for k in KINDS if k in groups]
-        return Results(query, ordered)
+        groups = []
+        for code in [kind] if kind else list(KINDS):
+            in_kind = f'{{kind}} : "{KIND_WORD.format(code)}"'
+            match = f"({match_expression(query)}) AND {in_kind}"
+            (total,) = db.execute(_COUNT, {"match": match}).fetchone()
+            if not total:
+                continue
+            rows = db.execute(
+                sql,
+                {
+                    "match": match,
+                    "title_match": f"({match_expression(query, columns='{code title}')}) AND {in_kind}",
+                    "numbers": f"({numbers}) AND {in_kind}" if numbers else None,
+                    "code": query.code_key,
+                    "skip": skip,
+                    "limit": limit,
+                },
+            ).fetchall()
+            hits = [
+                Hit(code, url, title, c, meta, text, bool(exact)) for url, title, c, meta, text, exact in rows
+            ]
+            groups.append(Group(KINDS[code], total, hits))
+        return Results(query, groups)
 
-    def _alternatives(self, query: Query, generation: object) -> dict[str, tuple[str, ...]]:
+    def _alternatives(self, query: Query) -> dict[str, tuple[str, ...]]:
         """Each long word the index lacks -> the index's words one edit away, most used first."""
-        by_length, frequency = self._words(generation)
+        if not any(len(t.parts) == 1 and len(t.parts[0]) >= TYPO_MIN_LENGTH for t in query.terms):
+            return {}
+        by_length, frequency = self._words()
         alternatives: dict[str, tuple[str, ...]] = {}
         for word in typo_candidates(query, frequency.keys()):
             choices = [w for n in (len(word) - 1, len(word), len(word) + 1) for w in by_length.get(n, ())]
@@ -326,13 +332,19 @@ class SearchIndexReader:
                 alternatives[word] = tuple(f[0] for f in best)
         return alternatives
 
-    def _words(self, generation: object) -> tuple[dict[int, list[str]], dict[str, int]]:
+    def _words(self) -> tuple[dict[int, list[str]], dict[str, int]]:
+        """The index's words, read again at most every `vocabulary_max_age_s`: reading them
+        walks the whole index (~0.1 s at 10,000 procedures), and a word a few seconds new
+        is still found as typed; only its misspellings wait."""
         vocabulary = self._vocabulary
-        if vocabulary is None or vocabulary[0] != generation:
-            by_length: dict[int, list[str]] = {}
-            frequency: dict[str, int] = {}
-            for term, docs in self._connection().execute("SELECT term, doc FROM docs_vocab"):
-                frequency[term] = docs
-                by_length.setdefault(len(term), []).append(term)
-            vocabulary = self._vocabulary = (generation, by_length, frequency)
+        if vocabulary is None or time.monotonic() - vocabulary[0] > self._vocabulary_max_age_s:
+            with self._lock:  # one thread reads, the others wait for it
+                vocabulary = self._vocabulary
+                if vocabulary is None or time.monotonic() - vocabulary[0] > self._vocabulary_max_age_s:
+                    by_length: dict[int, list[str]] = {}
+                    frequency: dict[str, int] = {}
+                    for term, docs in self._connection().execute("SELECT term, doc FROM docs_vocab"):
+                        frequency[term] = docs
+                        by_length.setdefault(len(term), []).append(term)
+                    vocabulary = self._vocabulary = (time.monotonic(), by_length, frequency)
         return vocabulary[1], vocabulary[2]

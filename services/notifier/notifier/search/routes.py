@@ -7,16 +7,19 @@ service. Both read `app.state.search` (a SearchIndexReader); nothing here writes
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup, escape
 
 from minhbach_shared.guard import GuardedRoute
 from notifier.channels.pages import DEPARTMENT, SITE_TITLE, page_environment
+from notifier.search.cache import AnswerCache
 from notifier.search.domain import KINDS, Segment, highlight, parse_query, snippet
 from notifier.search.index import Group, Results, SearchIndexReader
 
@@ -25,8 +28,10 @@ PAGE_SIZE = 20  # hits per page within one kind
 MAX_PAGE = 500
 MAX_QUERY = 200
 KindCode = Literal["procedure", "document", "decision", "article", "answer"]
-# Results change only when the portal does: a browser and nginx may reuse one briefly.
-CACHE_CONTROL = "public, max-age=15"
+# Results change only when the portal does: a browser may reuse one as briefly as the
+# service does (notifier.search.cache).
+STALE_S = 5.0
+CACHE_CONTROL = f"public, max-age={STALE_S:.0f}"
 
 router = APIRouter(tags=["search"], route_class=GuardedRoute)
 _env = page_environment()
@@ -40,6 +45,25 @@ def marked(segments: list[Segment]) -> Markup:
 def _reader(request: Request) -> SearchIndexReader:
     reader: SearchIndexReader = request.app.state.search
     return reader
+
+
+def _cached(request: Request, key: tuple[Any, ...], media_type: str, make: Callable[[], bytes]) -> Response:
+    """The answer for `key`, computed at most once per index version (and STALE_S)."""
+    cache: AnswerCache = request.app.state.search_cache
+    generation = _reader(request).generation()
+    body = cache.get(key, generation)
+    if body is None:
+        body = make()
+        cache.put(key, generation, body)
+    return Response(body, media_type=media_type, headers={"Cache-Control": CACHE_CONTROL})
+
+
+def install_search(app: Any, reader: SearchIndexReader, *, cache_entries: int = 4096) -> None:
+    """The search's routes and what they read, on `app` (the search service, or locally the
+    notifier that serves the portal)."""
+    app.state.search = reader
+    app.state.search_cache = AnswerCache(max_entries=cache_entries, stale_s=STALE_S)
+    app.include_router(router)
 
 
 def _run(request: Request, q: str, kind: str | None, page: int, size: int) -> Results:
@@ -68,7 +92,13 @@ def search_page(
     q: Annotated[str, Query(max_length=MAX_QUERY, description="what the citizen typed")] = "",
     loai: Annotated[KindCode | None, Query(description="one kind only, paged")] = None,
     trang: Annotated[int, Query(ge=1, le=MAX_PAGE, description="page within that kind")] = 1,
-) -> HTMLResponse:
+) -> Response:
+    return _cached(
+        request, ("html", q, loai, trang), "text/html; charset=utf-8", lambda: _page(request, q, loai, trang)
+    )
+
+
+def _page(request: Request, q: str, loai: str | None, trang: int) -> bytes:
     size = PAGE_SIZE if loai else PER_KIND
     results = _run(request, q, loai, trang, size)
     groups = [{"group": g, "hits": _hit_view(g, results)} for g in results.groups]
@@ -91,7 +121,7 @@ def search_page(
         pages=pages,
         link=link,
     )
-    return HTMLResponse(html, headers={"Cache-Control": CACHE_CONTROL})
+    return html.encode("utf-8")
 
 
 @router.get("/v1/search", summary="The public search as JSON (the kiosk's)")
@@ -101,8 +131,17 @@ def search_json(
     kind: KindCode | None = None,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     size: Annotated[int, Query(ge=1, le=50)] = PER_KIND,
-) -> dict[str, Any]:
+) -> Response:
     """Per kind (or the one `kind`), the best hits; `url` is relative to the portal's root."""
+    return _cached(
+        request,
+        ("json", q, kind, page, size),
+        "application/json",
+        lambda: json.dumps(_answer(request, q, kind, page, size), ensure_ascii=False).encode("utf-8"),
+    )
+
+
+def _answer(request: Request, q: str, kind: str | None, page: int, size: int) -> dict[str, Any]:
     results = _run(request, q, kind, page, size)
     query = results.query
 

@@ -212,3 +212,41 @@ def test_article_bodies_are_indexed_as_text() -> None:
     assert plain_text("<p>Năm 2026, Sở <strong>đẩy mạnh</strong> &amp; cải cách</p>") == (
         "Năm 2026, Sở đẩy mạnh & cải cách"
     )
+
+
+def test_an_answer_is_reused_for_its_index_version_and_a_few_seconds_after() -> None:
+    from notifier.search.cache import AnswerCache
+
+    now = [100.0]
+    cache = AnswerCache(max_entries=2, stale_s=5.0, clock=lambda: now[0])
+    cache.put("giay phep", "v1", b"old")
+    assert cache.get("giay phep", "v1") == b"old"
+    now[0] += 4.0
+    assert cache.get("giay phep", "v2") == b"old", "a portal run a moment ago: still good enough"
+    now[0] += 2.0
+    assert cache.get("giay phep", "v2") is None, "more than 5 s behind the portal: computed again"
+    cache.put("a", "v2", b"a")
+    cache.put("b", "v2", b"b")
+    cache.put("c", "v2", b"c")
+    assert cache.get("a", "v2") is None and cache.get("c", "v2") == b"c", "the least recently used goes"
+    off = AnswerCache(max_entries=0, stale_s=5.0)
+    off.put("a", "v1", b"a")
+    assert off.get("a", "v1") is None
+
+
+def test_an_index_of_an_older_layout_is_rebuilt_not_read(tmp_path: Path) -> None:
+    import sqlite3
+
+    from notifier.search.index import index_path
+
+    path = index_path(tmp_path)
+    path.parent.mkdir(parents=True)
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE docs (id INTEGER PRIMARY KEY, key TEXT)")
+    old.close()
+    writer = SearchIndexWriter(tmp_path)
+    assert not writer.exists(), "the portal run sees no usable index and rebuilds it whole"
+    doc = procedure_document(procedure_view(subject("procedure", "MB.XD.001", samples()[0]), {}))
+    assert doc is not None
+    writer.apply([doc], replace_all=True)
+    assert writer.exists() and found(SearchIndexReader(tmp_path), "giấy phép") == ["MB.XD.001"]
