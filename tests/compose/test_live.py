@@ -342,6 +342,22 @@ def test_a_published_decision_shows_on_its_page_and_the_kiosk_through_nginx(
     stack.wait_for_page("thu-tuc/LIVE.001.html", "Cấp giấy phép sửa chữa", channel="center")
 
 
+def test_the_public_search_through_nginx_finds_what_the_portal_shows(stack: ComposeStack) -> None:
+    """nginx sends the search page and the kiosk's JSON to the search container, which reads
+    the index the portal worker writes into the shared portal volume."""
+
+    def found() -> list[str]:
+        answer = httpx.get(f"{stack.pages_url}/v1/search", params={"q": "cap lai giay phep"}, timeout=10)
+        assert answer.status_code == 200, answer.text
+        return [h["code"] for g in answer.json()["groups"] for h in g["hits"]]
+
+    wait_until(lambda: "MB.XD.005" in found(), timeout=60, interval=0.5, message="the demo in the search")
+    page = httpx.get(f"{stack.pages_url}/portal/tim-kiem", params={"q": "61/2018/NĐ-CP"}, timeout=10)
+    assert page.status_code == 200 and "<mark>61</mark>" in page.text, page.text[:500]
+    assert "Content-Security-Policy" in page.headers, "the portal's headers apply to the search page too"
+    assert httpx.post(f"{stack.pages_url}/v1/search", timeout=10).status_code in {403, 405}
+
+
 # --- monitoring: Prometheus and Alertmanager ----------------------------------------------
 
 
