@@ -400,6 +400,50 @@ def amended_versions(
     return {(decision_id, code): (before, after) for decision_id, code, before, after in rows}
 
 
+def replaced_for(
+    session: Session, code: str, decision_ids: Iterable[int]
+) -> dict[int, tuple[str, dict[str, Any]]]:
+    """By decision id: the procedure each decision replaced by `code`, and its content then."""
+    ids = list(decision_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(
+            decision_changes.c.decision_id, decision_changes.c.procedure_code, procedure_versions.c.content
+        )
+        .join(
+            procedure_versions,
+            and_(
+                procedure_versions.c.procedure_code == decision_changes.c.procedure_code,
+                procedure_versions.c.decision_id == decision_changes.c.decision_id,
+            ),
+        )
+        .where(
+            decision_changes.c.decision_id.in_(ids),
+            decision_changes.c.action == Action.REPLACE.value,
+            decision_changes.c.replaced_by == code,
+        )
+    ).all()
+    return {decision_id: (replaced, content) for decision_id, replaced, content in rows}
+
+
+def version_contents(
+    session: Session, made: Iterable[tuple[int, str]]
+) -> dict[tuple[int, str], dict[str, Any]]:
+    """The content of the version each (decision id, code) made."""
+    wanted = set(made)
+    if not wanted:
+        return {}
+    versions = procedure_versions.c
+    rows = session.execute(
+        select(versions.decision_id, versions.procedure_code, versions.content).where(
+            versions.decision_id.in_({d for d, _ in wanted}),
+            versions.procedure_code.in_({c for _, c in wanted}),
+        )
+    ).all()
+    return {(d, c): content for d, c, content in rows if (d, c) in wanted}
+
+
 def published_contents(session: Session, codes: Iterable[str]) -> dict[str, dict[str, Any]]:
     """The content in force now of each procedure in `codes` that has been published."""
     wanted = list(codes)

@@ -197,6 +197,15 @@ AmendmentChanges = Annotated[
 ]
 
 
+Replaces = Annotated[
+    str | None,
+    Field(
+        description="a procedure put in force in place of another by the same decision: that one's "
+        "code; `changes` then compares with its content"
+    ),
+]
+
+
 class HistoryEntry(BaseModel):
     version: int
     action: Action
@@ -204,6 +213,7 @@ class HistoryEntry(BaseModel):
     effective_at: VietnamTime
     decision: DecisionRef | None
     changes: AmendmentChanges = None
+    replaces: Replaces = None
 
 
 class ProcedureRead(ProcedureContent):
@@ -271,6 +281,7 @@ class ProcedureVersionRead(BaseModel):
     effective_at: VietnamTime
     decision: DecisionRef | None
     changes: AmendmentChanges = None
+    replaces: Replaces = None
     content: ProcedureContent
 
 
@@ -367,8 +378,10 @@ class ChangeRead(BaseModel):
     procedure_name: str | None
     replaced_by: str | None
     # An amendment of a published decision: what it changed (in effect), or will change
-    # against the content in force now (scheduled). Null otherwise.
+    # against the content in force now (scheduled); a `new` that replaces another procedure
+    # of the same decision: against that one's content (`replaces`). Null otherwise.
     changes: AmendmentChanges = None
+    replaces: Replaces = None
 
 
 class DecisionRead(BaseModel):

@@ -230,13 +230,22 @@ def _component_changes(before: dict[str, Any], after: dict[str, Any]) -> list[sc
     return [schemas.ComponentChangeRead.model_validate(asdict(c)) for c in amendments.compare(before, after)]
 
 
-def _history_fields(rows: list[Row[Any]]) -> list[dict[str, Any]]:
-    """What history entries and version reads share, from `version_rows` rows in version order;
-    an amendment also says what it changed against the version before it."""
+def _history_fields(session: Session, code: str, rows: list[Row[Any]]) -> list[dict[str, Any]]:
+    """What history entries and version reads share, from `version_rows` rows in version order.
+    An amendment also says what it changed against the version before it; a procedure put in
+    force in place of another, what differs from that one."""
+    replaced = repository.replaced_for(
+        session, code, [v.decision_id for v in rows if v.action == Action.NEW and v.decision_id is not None]
+    )
     fields = []
     previous: Row[Any] | None = None
     for v in rows:
-        amended = v.action == Action.AMEND and previous is not None
+        changes, replaces = None, None
+        if v.action == Action.AMEND and previous is not None:
+            changes = _component_changes(previous.content, v.content)
+        elif v.action == Action.NEW and v.decision_id in replaced:
+            replaces, content = replaced[v.decision_id]
+            changes = _component_changes(content, v.content)
         fields.append(
             {
                 "version": v.version,
@@ -244,7 +253,8 @@ def _history_fields(rows: list[Row[Any]]) -> list[dict[str, Any]]:
                 "status": v.status,
                 "effective_at": v.effective_at,
                 "decision": _decision_ref(v),
-                "changes": _component_changes(previous.content, v.content) if amended and previous else None,
+                "changes": changes,
+                "replaces": replaces,
             }
         )
         previous = v
@@ -255,7 +265,8 @@ def get_procedure(session: Session, code: str) -> schemas.ProcedureRead:
     row = repository.procedure_row(session, code)
     if row is None or row.version == 0:
         raise errors.ProcedureNotFound(code)
-    history = [schemas.HistoryEntry(**h) for h in _history_fields(repository.version_rows(session, code))]
+    rows = repository.version_rows(session, code)
+    history = [schemas.HistoryEntry(**h) for h in _history_fields(session, code, rows)]
     return schemas.ProcedureRead(
         **(row.published or {}),
         code=row.code,
@@ -293,7 +304,7 @@ def _versions(session: Session, code: str) -> tuple[list[Row[Any]], list[schemas
         raise errors.ProcedureNotFound(code)
     return rows, [
         schemas.ProcedureVersionRead(**h, content=schemas.ProcedureContent(**v.content))
-        for h, v in zip(_history_fields(rows), rows, strict=True)
+        for h, v in zip(_history_fields(session, code, rows), rows, strict=True)
     ]
 
 
@@ -364,12 +375,45 @@ def _amended(session: Session, rows: list[Row[Any]], changes: dict[int, list[Row
     for decision_id, c in pending:
         if c.procedure_code in in_force:
             found[decision_id][c.procedure_code] = _component_changes(in_force[c.procedure_code], c.content)
+    _replacements(session, rows, changes, found)
     return found
+
+
+def _replacements(
+    session: Session, rows: list[Row[Any]], changes: dict[int, list[Row[Any]]], found: Amended
+) -> None:
+    """A procedure a decision puts in force in place of another: what differs from that one
+    (in effect: the versions it made; scheduled: the content in force now and its snapshot)."""
+    pairs = []  # (decision row, the replaced code, the successor's `new` change)
+    for r in rows:
+        new = {c.procedure_code: c for c in changes[r.id] if c.action == Action.NEW}
+        pairs += [
+            (r, c.procedure_code, new[c.replaced_by])
+            for c in changes[r.id]
+            if c.action == Action.REPLACE and c.replaced_by in new
+        ]
+    applied = [(r.id, old, c.procedure_code) for r, old, c in pairs if r.status == DecisionStatus.IN_EFFECT]
+    made = repository.version_contents(session, [(d, code) for d, old, new in applied for code in (old, new)])
+    for decision_id, old, new in applied:
+        if (decision_id, old) in made and (decision_id, new) in made:
+            found[decision_id][new] = _component_changes(made[decision_id, old], made[decision_id, new])
+    pending = [(r.id, old, c) for r, old, c in pairs if r.status == DecisionStatus.SCHEDULED]
+    in_force = repository.published_contents(session, {old for _, old, _ in pending})
+    for decision_id, old, c in pending:
+        if old in in_force and c.content is not None:
+            found[decision_id][c.procedure_code] = _component_changes(in_force[old], c.content)
 
 
 def _decision_read(
     row: Row[Any], changes: list[Row[Any]], amended: dict[str, list[schemas.ComponentChangeRead]]
 ) -> schemas.DecisionRead:
+    # A successor this decision puts in force, whose summary is known: the code it replaces.
+    new_codes = {c.procedure_code for c in changes if c.action == Action.NEW}
+    replaced = {
+        c.replaced_by: c.procedure_code
+        for c in changes
+        if c.action == Action.REPLACE and c.replaced_by in new_codes and c.replaced_by in amended
+    }
     return schemas.DecisionRead(
         id=row.id,
         number=row.number,
@@ -389,7 +433,8 @@ def _decision_read(
                 procedure_code=c.procedure_code,
                 procedure_name=c.procedure_name,
                 replaced_by=c.replaced_by,
-                changes=amended.get(c.procedure_code) if c.action == Action.AMEND else None,
+                changes=amended.get(c.procedure_code) if c.action in (Action.AMEND, Action.NEW) else None,
+                replaces=replaced.get(c.procedure_code),
             )
             for c in changes
         ],

@@ -278,7 +278,8 @@ class TestPublishing:
                     "signed_on": in_force["signed_on"],
                     "effective_on": in_force["effective_on"],
                 },
-                "changes": None,  # only an amendment says what it changed
+                "changes": None,  # only an amendment (or a replacement) says what it changed
+                "replaces": None,
             }
         ]
 
@@ -668,6 +669,52 @@ class TestWhatAnAmendmentChanged:
         assert [h["changes"] for h in procedure["history"]] == [None, expected]
         versions = client.get("/v1/procedures/MB.XD.001/versions").json()["items"]
         assert [v["changes"] for v in versions] == [None, expected]
+
+    def test_a_procedure_put_in_force_in_place_of_another_says_what_differs_from_it(
+        self,
+        client: TestClient,
+        editor: dict[str, str],
+        approver: dict[str, str],
+        sample: dict[str, Any],
+        in_force: dict[str, Any],
+    ) -> None:
+        successor = {
+            **sample["MB.XD.001"],
+            "code": "MB.XD.101",
+            "processing_time": {"value": 10, "unit": "days"},
+        }
+        create(client, editor, successor)
+        replacement = publish(
+            client,
+            editor,
+            approver,
+            decision_body(
+                {"action": "replace", "procedure_code": "MB.XD.001", "replaced_by": "MB.XD.101"},
+                new("MB.XD.101"),
+            ),
+        )
+        differs = [
+            {
+                "component": "processing_time",
+                "before": {"value": 20, "unit": "working_days"},
+                "after": {"value": 10, "unit": "days"},
+                "added": [],
+                "removed": [],
+                "changed": [],
+            }
+        ]
+        entry = client.get("/v1/procedures/MB.XD.101").json()["history"][0]
+        assert (entry["action"], entry["replaces"], entry["changes"]) == ("new", "MB.XD.001", differs)
+        changes = client.get(f"/v1/decisions/{replacement['id']}").json()["changes"]
+        assert [(c["procedure_code"], c["replaces"], c["changes"]) for c in changes] == [
+            ("MB.XD.001", None, None),
+            ("MB.XD.101", "MB.XD.001", differs),
+        ]
+        # The one it replaced keeps its history as it was.
+        assert [h["changes"] for h in client.get("/v1/procedures/MB.XD.001").json()["history"]] == [
+            None,
+            None,
+        ]
 
 
 # Who did what: each write records the token's subject; only staff reads show it.
