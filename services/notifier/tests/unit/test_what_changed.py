@@ -212,3 +212,39 @@ def test_the_centre_notice_carries_the_summary_and_a_qr_code_of_its_portal_page(
         omitsize=True, title=f"Mã QR: {url}", svgclass="qr-code"
     )
     assert f"Quét mã để xem thủ tục trên Cổng thông tin: {url}" in notice
+
+
+def test_a_procedure_in_place_of_another_says_what_differs_from_it(notifier, owner, settings):
+    time_only = [CHANGES[1]]
+    successor = procedure_state("MB.XD.101", 1)
+    successor["history"][0] |= {"replaces": "MB.XD.001", "changes": time_only}
+    decision = decision_state(
+        3,
+        changes=[
+            {
+                "action": "replace",
+                "procedure_code": "MB.XD.001",
+                "procedure_name": "Cũ",
+                "replaced_by": "MB.XD.101",
+            },
+            {
+                "action": "new",
+                "procedure_code": "MB.XD.101",
+                "procedure_name": "Mới",
+                "replaced_by": None,
+                "replaces": "MB.XD.001",
+                "changes": time_only,
+            },
+        ],
+    )
+    publish(notifier, owner, ("procedure", successor), ("decision", decision))
+
+    page = read(settings.portal_dir, "thu-tuc/MB.XD.101.html")
+    section = page[page.index('class="what-changed"') : page.index("</section>")]
+    assert 'Công bố thay thế thủ tục <a href="./MB.XD.001.html">MB.XD.001</a>' in section
+    assert f"<li>{LINES[1]}</li>" in section and "Công bố lần đầu" not in page
+    feed = read(settings.portal_dir, "feed.xml")
+    entry = feed[feed.index("urn:minhbach:procedure:MB.XD.101:v1") :]
+    assert f"So với thủ tục MB.XD.001: {LINES[1]}." in entry[: entry.index("</entry>")]
+    decision_page = read(settings.portal_dir, "quyet-dinh/3.html")
+    assert "So với thủ tục MB.XD.001:" in decision_page and f"<li>{LINES[1]}</li>" in decision_page

@@ -184,6 +184,9 @@ def _history(raw: Any) -> list[dict[str, Any]]:
                 "decision_title": as_text(decision.get("title")),
                 "signed_on": vn_date(decision.get("signed_on")),
                 "changes": change_lines(h.get("changes")),
+                # Put in force in place of this procedure; `changes` compare with it.
+                "replaces": as_text(h.get("replaces")) if h.get("replaces") else None,
+                "replaces_page": page_name(str(h["replaces"])) if h.get("replaces") else None,
             }
         )
     return out
@@ -269,6 +272,7 @@ def decision_view(subject: SubjectState) -> dict[str, Any]:
             "replaced_by": as_text(c.get("replaced_by")) if c.get("replaced_by") else None,
             "replaced_by_page": page_name(str(c["replaced_by"])) if c.get("replaced_by") else None,
             "changes": change_lines(c.get("changes")),
+            "replaces": as_text(c.get("replaces")) if c.get("replaces") else None,
         }
         for c in s.get("changes") or []
     ]
@@ -319,7 +323,8 @@ def procedure_entries(p: dict[str, Any], applied: Mapping[str, datetime]) -> lis
     # in effect from today changed it at 14:00, not at midnight): its changes sit with it.
     for h in p["history"]:
         decision = f" theo Quyết định số {h['decision_number']}" if h["decision_number"] else ""
-        changed = f" Thay đổi: {'; '.join(h['changes'])}." if h.get("changes") else ""
+        against = f"So với thủ tục {h['replaces']}" if h.get("replaces") else "Thay đổi"
+        changed = f" {against}: {'; '.join(h['changes'])}." if h.get("changes") else ""
         out.append(
             Entry(
                 id=f"urn:minhbach:procedure:{p['code']}:v{h['version']}",
