@@ -36,6 +36,7 @@ CHANNELS: dict[str, Callable[[Settings], Channel | None]] = {
         content_base_url=settings.content_public_url or settings.content_url,
         hotline_base_url=settings.hotline_public_url or settings.hotline_url,
         subscribe_action=f"{settings.public_url.rstrip('/')}/v1/public/subscriptions/form",
+        portal_url=settings.portal_url,
     ),
     "center": lambda settings: CenterChannel(
         settings.center_dir, announce=RedisAnnouncer(settings.redis_url), portal_url=settings.portal_url

@@ -41,6 +41,7 @@ from notifier.channels.views.content import (
     article_paths,
     document_page,
 )
+from notifier.channels.views.feeds import answer_entry, article_entry, document_entry, newest_first
 from notifier.channels.views.procedures import (
     Entry,
     ProcedureViews,
@@ -103,9 +104,14 @@ class PortalChannel:
         content_base_url: str | None = None,
         hotline_base_url: str | None = None,
         subscribe_action: str | None = None,
+        portal_url: str | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.root = Path(root)
+        # The portal's public address: feed links and panels' QR codes are absolute from it
+        # (feed readers without xml:base cannot follow a relative link). None: feeds link
+        # relative to themselves and panels carry no QR code (a channel built bare in tests).
+        self.portal_url = portal_url.rstrip("/") if portal_url else None
         # Where the public fetches the content service's attachments ("/v1/attachments/...").
         self.content_base_url = content_base_url
         # Where the public's browser posts the hotline form and looks tickets up ("/v1/public/tickets").
@@ -123,6 +129,9 @@ class PortalChannel:
             self.procedure_view, {"list": lambda p: row.render(p=p), "option": lambda p: option.render(p=p)}
         )
         self.timeline = Timeline(entry_order)
+        # Each field's procedure changes (its feed), and the field each procedure's are under.
+        self.field_timelines: dict[str, Timeline] = {}
+        self._field_of: dict[str, str] = {}
         self.decisions: dict[str, dict[str, Any]] = {}
         self._codes_of_decision: dict[str, set[str]] = {}
         self.search_index = SearchIndexWriter(self.root)
@@ -224,7 +233,13 @@ class PortalChannel:
             "thu-tuc/index.html",
             "quyet-dinh/index.html",
             f"{QA_DIR}/{FORM_PAGE}.html",
-            *(f"linh-vuc/{f['slug']}.html" for f in self.catalogue.fields()),
+            f"{QA_DIR}/feed.xml",
+            f"{DOCUMENTS_DIR}/feed.xml",
+            *(
+                f"linh-vuc/{f['slug']}{suffix}"
+                for f in self.catalogue.fields()
+                for suffix in (".html", ".xml")
+            ),
         ]
         return self.search_index.exists() and all((self.root / page).is_file() for page in pages)
 
@@ -358,10 +373,12 @@ class PortalChannel:
                     found[subject[1]].append((path, cites))
         return dict(found)
 
-    def _update_timeline(self, model: ReadModel, refresh: Refresh) -> list[dict[str, Any]]:
-        """Bring the decisions' views and every change's entry up to date; the decisions, newest first."""
+    def _update_timeline(self, model: ReadModel, refresh: Refresh) -> tuple[list[dict[str, Any]], set[str]]:
+        """Bring the decisions' views and every change's entry up to date: the decisions,
+        newest first, and the fields whose feed of changes changed."""
         if refresh.full:
             self.timeline = Timeline(entry_order)
+            self.field_timelines, self._field_of = {}, {}
             self.decisions, self._codes_of_decision = {}, {}
             changed_decisions = [d.id for d in model.of_kind("decision")]
         else:
@@ -381,13 +398,32 @@ class PortalChannel:
         for decision_id in changed_decisions:
             if applied.get(decision_id) != before.get(decision_id):
                 codes |= self._codes_of_decision.get(decision_id, set())
+        feeds: set[str] = set()
         for code in codes:
             view = self.catalogue.views.get(code)
             history = view["history"] if view is not None else []
             for h in history:
                 self._codes_of_decision.setdefault(str(h["decision_id"]), set()).add(code)
-            self.timeline.replace(("procedure", code), procedure_entries(view, applied) if view else [])
-        return sorted(self.decisions.values(), key=lambda d: (d["effective_on_iso"], d["id"]), reverse=True)
+            entries = procedure_entries(view, applied) if view else []
+            self.timeline.replace(("procedure", code), entries)
+            feeds |= self._file_under_field(code, view["field"] if view else None, entries)
+        decisions = sorted(
+            self.decisions.values(), key=lambda d: (d["effective_on_iso"], d["id"]), reverse=True
+        )
+        return decisions, feeds
+
+    def _file_under_field(self, code: str, field: str | None, entries: list[Entry]) -> set[str]:
+        """Put a procedure's changes in its field's feed (out of the one it left); the fields touched."""
+        touched = set()
+        before = self._field_of.pop(code, None)
+        if before is not None:
+            self.field_timelines[before].replace(code, [])
+            touched.add(before)
+        if field is not None:
+            self._field_of[code] = field
+            self.field_timelines.setdefault(field, Timeline(entry_order)).replace(code, entries)
+            touched.add(field)
+        return touched
 
     def render_indexes(
         self, model: ReadModel, site: Site | None = None, refresh: Refresh | None = None
@@ -395,12 +431,12 @@ class PortalChannel:
         refresh = refresh or self.catalogue.refresh(model)
         site = site or self.site(model)
         catalogue = self.catalogue
-        decisions = self._update_timeline(model, refresh)
+        decisions, field_feeds = self._update_timeline(model, refresh)
         fields = catalogue.fields()
         listed = [f for f in fields if f["procedures"]]
         changes = self.timeline.newest(max(FEED_ENTRIES, LATEST_ON_HOME))
         now = site.now
-        common = {"site": SITE_TITLE, "department": DEPARTMENT, "generated_at": now}
+        common: dict[str, Any] = {"site": SITE_TITLE, "department": DEPARTMENT, "generated_at": now}
         render = self.env.get_template
         sections = []
         for category in CATEGORIES.values():
@@ -410,28 +446,23 @@ class PortalChannel:
                 self.root / category.dir / "index.html",
                 render("articles.html").render(root="../", category=category, articles=live, **common),
             )
-            feed = [
-                Entry(
-                    id=f"urn:minhbach:article:{a.id}:v{a.version}",
-                    title=a.title,
-                    href=f"{a.stem}.html",
-                    updated=a.updated_at or a.published_at or now,
-                    summary=a.summary,
-                )
-                for a in live
-            ]
-            feed.sort(key=lambda e: (e.updated, e.id), reverse=True)
-            write_atomic(
-                self.root / category.dir / "feed.xml",
-                render("feed.xml").render(
-                    feed_id=f"{FEED_ID}:{category.dir}",
-                    feed_title=f"{SITE_TITLE}: {category.title}",
-                    entries=feed[:FEED_ENTRIES],
-                    updated=feed[0].updated if feed else now,
-                    **common,
-                ),
+            self.write_feed(
+                f"{category.dir}/feed.xml",
+                feed_id=f"{FEED_ID}:{category.dir}",
+                title=f"{SITE_TITLE}: {category.title}",
+                entries=newest_first([article_entry(a) for a in live]),
+                **common,
             )
         answers = site.qa.live()
+        # Answers and documents say nothing of other kinds: their feeds change only with them.
+        if refresh.full or refresh.touched("ticket"):
+            self.write_feed(
+                f"{QA_DIR}/feed.xml",
+                feed_id=f"{FEED_ID}:{QA_DIR}",
+                title=f"{SITE_TITLE}: Hỏi đáp, trả lời phản ánh, kiến nghị",
+                entries=[answer_entry(a) for a in answers],
+                **common,
+            )
         write_atomic(
             self.root / QA_DIR / "index.html",
             render("answers.html").render(
@@ -457,17 +488,35 @@ class PortalChannel:
             self.root / DOCUMENTS_DIR / "index.html",
             render("documents.html").render(root="../", documents=documents, **common),
         )
+        if refresh.full or refresh.touched("document"):
+            self.write_feed(
+                f"{DOCUMENTS_DIR}/feed.xml",
+                feed_id=f"{FEED_ID}:{DOCUMENTS_DIR}",
+                title=f"{SITE_TITLE}: Văn bản chỉ đạo, văn bản pháp luật",
+                entries=newest_first([document_entry(d) for d in documents]),
+                **common,
+            )
         # A list of procedures only where one of its rows changed (each row rendered once).
         for f in fields:
             if refresh.full or f["name"] in refresh.fields:
                 listing = {**f, "rows": catalogue.joined("list", f["procedures"])}
                 html = render("field.html").render(root="../", field=listing, **common)
                 write_atomic(self.root / "linh-vuc" / f"{f['slug']}.html", html)
-        if refresh.full or refresh.fields:
-            # A field no procedure belongs to any more has no page (it listed procedures gone).
-            slugs = {f"{f['slug']}.html" for f in fields}
-            for path in (self.root / "linh-vuc").glob("*.html"):
-                if path.name not in slugs:
+            # Its feed: only when one of its procedures' changes did (added, re-dated, moved).
+            if refresh.full or f["name"] in field_feeds:
+                timeline = self.field_timelines.get(f["name"])
+                self.write_feed(
+                    f"linh-vuc/{f['slug']}.xml",
+                    feed_id=f"{FEED_ID}:linh-vuc:{f['slug']}",
+                    title=f"{SITE_TITLE}: lĩnh vực {f['name']}",
+                    entries=timeline.newest(FEED_ENTRIES) if timeline else [],
+                    **common,
+                )
+        if refresh.full or refresh.fields or field_feeds:
+            # A field no procedure belongs to any more has no page nor feed (it listed procedures gone).
+            kept = {f"{f['slug']}{suffix}" for f in fields for suffix in (".html", ".xml")}
+            for path in [*(self.root / "linh-vuc").glob("*.html"), *(self.root / "linh-vuc").glob("*.xml")]:
+                if path.name not in kept:
                     path.unlink(missing_ok=True)
         if refresh.full or "list" in refresh.lists:
             shown = [{**f, "rows": catalogue.joined("list", f["procedures"])} for f in listed]
@@ -480,15 +529,7 @@ class PortalChannel:
                 self.root / "quyet-dinh" / "index.html",
                 render("decisions.html").render(root="../", decisions=decisions, **common),
             )
-        write_atomic(
-            self.root / "feed.xml",
-            render("feed.xml").render(
-                feed_id=FEED_ID,
-                entries=changes[:FEED_ENTRIES],
-                updated=changes[0].updated if changes else now,
-                **common,
-            ),
-        )
+        self.write_feed("feed.xml", feed_id=FEED_ID, title=None, entries=changes, **common)
         write_atomic(
             self.root / "index.html",
             render("index.html").render(
@@ -506,6 +547,37 @@ class PortalChannel:
                 **common,
             ),
         )
+
+    def write_feed(
+        self,
+        path: str,
+        *,
+        feed_id: str,
+        title: str | None,
+        entries: list[Entry],
+        generated_at: datetime,
+        **common: Any,
+    ) -> None:
+        """Write the Atom feed at `path` (from the portal's root) of the newest `entries`;
+        its links absolute from the portal's address, and the page it goes with beside it
+        (`<dir>/feed.xml`: `<dir>/index.html`; `linh-vuc/<slug>.xml`: `linh-vuc/<slug>.html`)."""
+        entries = entries[:FEED_ENTRIES]
+        folder, _, name = path.rpartition("/")
+        page = "index.html" if name == "feed.xml" else name.removesuffix(".xml") + ".html"
+        # Without the portal's address, relative to the feed itself (as before).
+        base = f"{self.portal_url}/" if self.portal_url else "../" * path.count("/")
+        html = self.env.get_template("feed.xml").render(
+            feed_id=feed_id,
+            feed_title=title,
+            entries=entries,
+            updated=entries[0].updated if entries else generated_at,
+            base=base,
+            self_href=path,
+            page_href=f"{folder}/{page}" if folder else page,
+            generated_at=generated_at,
+            **common,
+        )
+        write_atomic(self.root / path, html)
 
     # The audit ----------------------------------------------------------------------
 

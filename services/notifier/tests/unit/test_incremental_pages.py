@@ -56,9 +56,14 @@ def files(root: Path) -> dict[str, bytes]:
 @pytest.fixture
 def parts(make_notifier, tmp_path):
     parts = make_notifier()
-    parts.channels["portal"] = PortalChannel(tmp_path / "portal", clock=lambda: NOW)
+    parts.channels["portal"] = portal(tmp_path / "portal", clock=lambda: NOW)
     parts.channels["center"] = centre(tmp_path / "center", clock=lambda: NOW)
     return parts
+
+
+def portal(root: Path, **options) -> PortalChannel:
+    """The portal with its public address (its feeds' links are absolute)."""
+    return PortalChannel(root, portal_url=PORTAL_URL, **options)
 
 
 def centre(root: Path, **options) -> CenterChannel:
@@ -186,7 +191,7 @@ def test_incremental_runs_write_exactly_what_a_full_render_writes(
         for channel in ("portal", "center"):
             disclosure.run_channel(parts, channel)
         if step % 10 == 9:
-            for name, channel_type in (("portal", PortalChannel), ("center", centre)):
+            for name, channel_type in (("portal", portal), ("center", centre)):
                 expected = full_render(parts, channel_type, tmp_path / f"fresh-{name}-{step}")
                 assert files(tmp_path / name) == expected, f"{name} after step {step}"
     # The history had amendments that say what they changed, and notices with QR codes.
@@ -194,6 +199,11 @@ def test_incremental_runs_write_exactly_what_a_full_render_writes(
     changed = "Thời hạn giải quyết: ".encode()
     assert any(changed in page and "→".encode() in page for page in pages.values())
     assert any(b'class="qr-code"' in page for page in files(tmp_path / "center").values())
+    # Each field has its feed of changes, with links from the portal's address.
+    feeds = {
+        name: page for name, page in pages.items() if name.startswith("linh-vuc/") and name.endswith(".xml")
+    }
+    assert feeds and all(f'href="{PORTAL_URL}/thu-tuc/'.encode() in page for page in feeds.values())
 
 
 def test_a_one_change_run_writes_the_changed_page_and_the_lists_that_show_it(
@@ -216,15 +226,19 @@ def test_a_one_change_run_writes_the_changed_page_and_the_lists_that_show_it(
 
         monkeypatch.setattr(module, "write_atomic", spy)
     # A new processing time: the procedure's page, its row in its field's list and in the
-    # list of all; the hotline form (codes and names only) and other fields untouched.
+    # list of all, and its field's feed; the hotline form (codes and names only) and other
+    # fields untouched.
     history.procedures[code]["processing_time"] = {"value": 3, "unit": "working_days"}
     disclosure.ingest(parts, history._publish(code, action="amend"))
     disclosure.run_channel(parts, "portal")
     disclosure.run_channel(parts, "center")
     portal = {w.split(":", 1)[1] for w in written if w.startswith("portal:")}
     slug = parts.channels["portal"].catalogue.slugs[field]
-    assert {f"thu-tuc/{code}.html", "thu-tuc/index.html", f"linh-vuc/{slug}.html"} <= portal
+    field_pages = {f"linh-vuc/{slug}.html", f"linh-vuc/{slug}.xml"}
+    assert {f"thu-tuc/{code}.html", "thu-tuc/index.html", *field_pages} <= portal
     assert "hoi-dap/gui-phan-anh.html" not in portal
-    assert not {p for p in portal if p.startswith("linh-vuc/") and p != f"linh-vuc/{slug}.html"}
+    assert not {p for p in portal if p.startswith("linh-vuc/") and p not in field_pages}
+    # Answers and documents did not change: neither did their feeds.
+    assert not {"hoi-dap/feed.xml", "van-ban/feed.xml"} & portal
     center = {w.split(":", 1)[1] for w in written if w.startswith("center:")}
     assert center == {f"thu-tuc/{code}.html", "index.html", "board.json"}

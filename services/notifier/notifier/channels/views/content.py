@@ -250,6 +250,8 @@ class DocumentView:
     procedure_codes: list[str]
     does: list[Relation] = field(default_factory=list)
     undergoes: list[Relation] = field(default_factory=list)
+    # When its owner last changed it (the event's time): its feed entry's date.
+    changed_at: datetime | None = None
 
     @property
     def relations(self) -> list[Relation]:
@@ -338,6 +340,7 @@ def document_view(
         procedure_codes=_texts(s.get("procedure_codes")),
         does=does,
         undergoes=undergoes,
+        changed_at=subject.occurred_at or subject.updated_at,
     )
 
 
