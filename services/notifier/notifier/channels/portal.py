@@ -19,8 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
+
 from minhbach_shared.times import VIETNAM
 from notifier.channels.base import Outcome, ReadModel
+from notifier.channels.center import qr_svg
 from notifier.channels.pages import (
     DEPARTMENT,
     SITE_TITLE,
@@ -37,6 +40,8 @@ from notifier.channels.views.catalogue import Catalogue, Refresh, Timeline
 from notifier.channels.views.content import (
     CATEGORIES,
     DOCUMENTS_DIR,
+    PANEL_DIR,
+    ArticleView,
     ContentSite,
     article_paths,
     document_page,
@@ -52,7 +57,15 @@ from notifier.channels.views.procedures import (
     procedure_entries,
     procedure_view,
 )
-from notifier.channels.views.qa import FORM_PAGE, LOOKUP_PAGE, QA_DIR, STATS_PAGE, QASite, answer_page
+from notifier.channels.views.qa import (
+    FORM_PAGE,
+    LOOKUP_PAGE,
+    QA_DIR,
+    STATS_PAGE,
+    QASite,
+    StatisticsView,
+    answer_page,
+)
 from notifier.disclosure.domain import Delivery, SubjectKey, SubjectState
 from notifier.hotline.domain import STATISTICS_KEY
 from notifier.search.documents import (
@@ -91,6 +104,11 @@ class Site:
     now: datetime
     # Article id -> its pages on disk and what each cited; scanned once per run, lazily.
     article_pages: dict[str, list[tuple[Path, list[str]]]] | None = None
+
+
+def panel_hotline(stats: StatisticsView | None) -> tuple[tuple[str, ...], str] | None:
+    """What of the hotline a panel prints: its phones and office hours."""
+    return (tuple(stats.phones), stats.office_hours) if stats is not None else None
 
 
 class PortalChannel:
@@ -135,6 +153,8 @@ class PortalChannel:
         self.decisions: dict[str, dict[str, Any]] = {}
         self._codes_of_decision: dict[str, set[str]] = {}
         self.search_index = SearchIndexWriter(self.root)
+        # The hotline the panels last printed (None: unknown since this process started).
+        self._panel_hotline: tuple[tuple[str, ...], str] | None = None
 
     def preview_procedure(self, state: dict[str, Any], *, version: int) -> str:
         """A procedure's page for a state not (yet) disclosed: what the console shows an
@@ -307,7 +327,10 @@ class PortalChannel:
         if subject.key == STATISTICS_KEY and site.qa.statistics is not None:
             html = render("qa_statistics.html").render(root="../", stats=site.qa.statistics, site=SITE_TITLE)
             write_atomic(self.root / QA_DIR / f"{STATS_PAGE}.html", html)
-            return set()
+            # The panels print the hotline's phones: when those changed, print them anew.
+            if panel_hotline(site.qa.statistics) == self._panel_hotline:
+                return set()
+            return {("article", a.id) for a in site.content.articles.values() if a.live and a.panel_path}
         raise ValueError(f"the portal does not show {subject.kind} yet")
 
     def _render_article(self, subject: SubjectState, site: Site) -> set[SubjectKey]:
@@ -326,14 +349,36 @@ class PortalChannel:
             root="../", a=a, category=a.category, names=site.names, site=SITE_TITLE
         )
         write_atomic(path, html)
+        self._render_panel(a, site)
         for old, _ in before:
-            if old != path:  # its slug or category changed: the old address goes
-                with contextlib.suppress(FileNotFoundError):
-                    old.unlink()
+            if old != path:  # its slug or category changed: the old address goes, and its panel
+                for gone in (old, old.parent / PANEL_DIR / old.name):
+                    with contextlib.suppress(FileNotFoundError):
+                        gone.unlink()
         site.article_pages[subject.id] = [(path, a.procedure_codes if a.live else [])]
         # The procedures it cites now, and those it cited before, list it or no longer do.
         codes = set(a.procedure_codes) | {c for _, cites in before for c in cites}
         return {("procedure", c) for c in codes}
+
+    def _render_panel(self, a: ArticleView, site: Site) -> None:
+        """A propaganda article's A3 panel: large type, its picture, the hotline and a QR code
+        of its page; once the article is no longer live, the notice its page shows."""
+        if a.panel_path is None:
+            return
+        shown = {"root": "../../", "a": a, "category": a.category, "site": SITE_TITLE}
+        if a.live:
+            url = f"{self.portal_url}/{a.path}" if self.portal_url else None
+            html = self.env.get_template("article_panel.html").render(
+                url=url,
+                qr=Markup(qr_svg(url)) if url else None,  # noqa: S704 - segno's SVG: paths, and the title it escapes
+                hotline=site.qa.statistics,
+                department=DEPARTMENT,
+                **shown,
+            )
+        else:
+            html = self.env.get_template("article_gone.html").render(category_href="../index.html", **shown)
+        write_atomic(self.root / a.panel_path, html)
+        self._panel_hotline = panel_hotline(site.qa.statistics)
 
     def _render_document(self, subject: SubjectState, site: Site) -> set[SubjectKey]:
         d = site.content.documents[subject.id]

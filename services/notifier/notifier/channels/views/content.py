@@ -35,6 +35,11 @@ ARTICLE_STATUS = {
 DOCUMENTS_DIR = "van-ban"
 # File names an article slug may not take in its category directory.
 RESERVED = frozenset({"index", "feed"})
+# A propaganda article also prints as an A3 panel: <category dir>/pano/<stem>.html. A folder
+# of their own, so no article's slug can take a panel's name, and the scan of article
+# pages (one folder deep) never mistakes a panel for an article.
+PANEL_DIR = "pano"
+PANEL_CATEGORIES = frozenset({"propaganda"})
 _SAFE_STEM = re.compile(r"^[a-z0-9][a-z0-9-]{0,120}$")
 
 
@@ -179,6 +184,13 @@ class ArticleView:
     @property
     def category_code(self) -> str:
         return self.category.code if self.category else ""
+
+    @property
+    def panel_path(self) -> str | None:
+        """The A3 panel it prints as, from the portal root (None: its category has none)."""
+        if self.category is None or self.category.code not in PANEL_CATEGORIES:
+            return None
+        return f"{self.category.dir}/{PANEL_DIR}/{self.stem}.html"
 
     @property
     def updated_differs(self) -> bool:
