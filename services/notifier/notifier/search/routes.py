@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup, escape
 
@@ -47,13 +48,17 @@ def _reader(request: Request) -> SearchIndexReader:
     return reader
 
 
-def _cached(request: Request, key: tuple[Any, ...], media_type: str, make: Callable[[], bytes]) -> Response:
-    """The answer for `key`, computed at most once per index version (and STALE_S)."""
+async def _cached(
+    request: Request, key: tuple[Any, ...], media_type: str, make: Callable[[], bytes]
+) -> Response:
+    """The answer for `key`, computed at most once per index version (and STALE_S). A kept
+    answer is sent from the event loop (two stat calls and a lookup); only a new one is
+    computed on a worker thread (SQLite and the page's rendering)."""
     cache: AnswerCache = request.app.state.search_cache
     generation = _reader(request).generation()
     body = cache.get(key, generation)
     if body is None:
-        body = make()
+        body = await run_in_threadpool(make)
         cache.put(key, generation, body)
     return Response(body, media_type=media_type, headers={"Cache-Control": CACHE_CONTROL})
 
@@ -87,13 +92,13 @@ def _hit_view(group: Group, results: Results) -> list[dict[str, Any]]:
 
 
 @router.get("/portal/tim-kiem", response_class=HTMLResponse, summary="The public search page")
-def search_page(
+async def search_page(
     request: Request,
     q: Annotated[str, Query(max_length=MAX_QUERY, description="what the citizen typed")] = "",
     loai: Annotated[KindCode | None, Query(description="one kind only, paged")] = None,
     trang: Annotated[int, Query(ge=1, le=MAX_PAGE, description="page within that kind")] = 1,
 ) -> Response:
-    return _cached(
+    return await _cached(
         request, ("html", q, loai, trang), "text/html; charset=utf-8", lambda: _page(request, q, loai, trang)
     )
 
@@ -125,7 +130,7 @@ def _page(request: Request, q: str, loai: str | None, trang: int) -> bytes:
 
 
 @router.get("/v1/search", summary="The public search as JSON (the kiosk's)")
-def search_json(
+async def search_json(
     request: Request,
     q: Annotated[str, Query(max_length=MAX_QUERY)] = "",
     kind: KindCode | None = None,
@@ -133,7 +138,7 @@ def search_json(
     size: Annotated[int, Query(ge=1, le=50)] = PER_KIND,
 ) -> Response:
     """Per kind (or the one `kind`), the best hits; `url` is relative to the portal's root."""
-    return _cached(
+    return await _cached(
         request,
         ("json", q, kind, page, size),
         "application/json",
