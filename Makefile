@@ -42,9 +42,13 @@ migrate: install
 	$(PY) -m notifier.manage migrate
 	$(PY) -m console.manage migrate
 
+# Each loader writes only into its own empty database, through its service's use cases:
+# published like any change (outbox -> notifier) once the system runs.
 demo: migrate
 	$(PY) -m procedures.manage load-demo $(DATA)/procedures-sample.json
 	$(PY) -m content.manage load-demo $(DATA)/legal-documents.json
+	$(PY) -m content.manage load-demo-articles
+	$(PY) -m hotline.manage load-demo $(DATA)/procedures-sample.json
 	$(PY) -m console.manage demo-accounts
 
 # The dvc channel sends to the local stand-in receiver (Procfile: dvc-standin) unless

@@ -1,4 +1,5 @@
-"""The README's commands, run as a newcomer would: `make token`, and what `make up` prints."""
+"""The README's commands, run as a newcomer would: `make token`, what `make up` prints, and
+the demo data it loads."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ import sys
 
 import jwt
 import pytest
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import Session
 
 from console.domain import DEMO_ACCOUNTS, DEMO_PASSWORD
 from console.identity import SigningKey, jwks
 from minhbach_shared.auth import JwksFile, Role, TokenVerifier
 from minhbach_shared.settings import LOCAL_ISSUER
-from minhbach_testing.plugin import REPO_ROOT
+from minhbach_testing.plugin import REPO_ROOT, free_port
 
 
 def run(*argv: str, env: dict[str, str] | None = None) -> str:
@@ -59,3 +62,65 @@ def test_the_banner_shows_where_everything_is_and_the_demo_accounts():
     rows = [line.split() for line in shown.splitlines()]
     listed = {words[0]: words[2] for words in rows if len(words) == 3 and words[1] == DEMO_PASSWORD}
     assert listed == {username: ",".join(r.value for r in roles) for username, _, roles in DEMO_ACCOUNTS}
+
+
+def demo_env(var) -> dict[str, str]:
+    """`make demo` on databases of its own (and a Redis nobody listens on: nothing to wake)."""
+    return {
+        "MB_VAR_DIR": str(var),
+        "MB_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+        **{f"{s.upper()}_DATABASE_URL": f"sqlite:///{var / s}.db" for s in SERVICES},
+        "CONTENT_ATTACHMENTS_DIR": str(var / "attachments"),
+        "CONSOLE_SIGNING_KEY_FILE": str(var / "console-signing-key.pem"),
+    }
+
+
+SERVICES = ("procedures", "content", "hotline", "notifier", "console")
+
+
+def published(var) -> dict[str, int]:
+    """What a fresh portal will show once the relays run: live articles, published answers,
+    and the events waiting in each owner's outbox for the notifier."""
+    from content import services as content_services
+    from content.db import outbox as content_outbox
+    from hotline import services as hotline_services
+    from hotline.db import outbox as hotline_outbox
+
+    counts = {}
+    for name, table in (("content", content_outbox), ("hotline", hotline_outbox)):
+        engine = create_engine(f"sqlite:///{var / name}.db")
+        with Session(engine) as session:
+            counts[f"{name} events"] = session.execute(select(func.count()).select_from(table)).scalar_one()
+            if name == "content":
+                page = content_services.list_articles(
+                    session, category=None, q=None, tag=None, procedure_code=None, page=1, size=100
+                )
+                counts["categories"] = len({a.category for a in page.items})
+                counts["articles with a picture"] = sum(1 for a in page.items if a.cover_image_url)
+                counts["articles"] = page.total
+            else:
+                answers = hotline_services.public_answers(
+                    session, q=None, procedure_code=None, page=1, size=100
+                )
+                counts["answers"] = answers.total
+        engine.dispose()
+    return counts
+
+
+def test_make_demo_fills_a_fresh_portal_once(tmp_path):
+    var = tmp_path / "var"
+    shown = run("make", "-s", "demo", env=demo_env(var))
+    assert "content: loaded 6 demo documents" in shown
+    assert "content: published 8 demo articles" in shown
+    assert "hotline: published 4 demo answers" in shown
+    first = published(var)
+    assert first["categories"] == 4 and first["articles"] == first["articles with a picture"] == 8
+    assert first["answers"] == 4
+    assert first["content events"] >= 6 + 8 and first["hotline events"] >= 4
+    # Loaded again: every loader sees its database is not empty; nothing is added or sent.
+    again = run("make", "-s", "demo", env=demo_env(var))
+    assert (
+        "content: articles exist, demo skipped" in again
+        and "hotline: database not empty, demo skipped" in again
+    )
+    assert published(var) == first

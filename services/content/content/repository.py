@@ -250,6 +250,9 @@ class Repository:
         self._documents[row.id] = document
         return document
 
+    def has_articles(self) -> bool:
+        return bool(self.session.execute(select(exists().select_from(articles))).scalar())
+
     def has_documents(self) -> bool:
         return bool(self.session.execute(select(exists().select_from(documents))).scalar())
 

@@ -132,6 +132,9 @@ class Repository:
         self._tickets[ticket_id] = ticket
         return ticket
 
+    def has_tickets(self) -> bool:
+        return bool(self.session.execute(select(exists().select_from(tickets))).scalar())
+
     def get_by_code(self, code: str) -> Ticket | None:
         found = self.session.execute(select(tickets.c.id).where(tickets.c.tracking_code == code)).scalar()
         return self.get(found) if found is not None else None
