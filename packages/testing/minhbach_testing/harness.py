@@ -449,11 +449,13 @@ class System(SystemClient):
         return "\n".join(f"--- {n}\n{p.tail(30)}" for n, p in self.processes.items())
 
     def load_demo(self) -> None:
-        """The demo data, as `make up` loads it: the sample procedures, then the documents,
-        and the demo accounts when the console runs."""
+        """The demo data, as `make up` loads it: the sample procedures, the documents, the
+        demo articles and answered questions, and the demo accounts when the console runs."""
         data = shared_dir() / "data"
         self.manage("procedures", "load-demo", str(data / "procedures-sample.json"))
         self.manage("content", "load-demo", str(data / "legal-documents.json"))
+        self.manage("content", "load-demo-articles")
+        self.manage("hotline", "load-demo", str(data / "procedures-sample.json"))
         if "console" in self.processes:
             self.manage("console", "demo-accounts")
 
