@@ -14,6 +14,7 @@ def url(variable: str, default: int, path: str = "/") -> str:
 
 procedures = url("PROCEDURES_PORT", 8001, "")
 notifier = url("NOTIFIER_PORT", 8004, "")
+search = url("SEARCH_PORT", 8006, "")
 accounts = "\n".join(
     f"  {username:<10} {DEMO_PASSWORD}   {', '.join(r.value for r in roles)}"
     for username, _, roles in DEMO_ACCOUNTS
@@ -24,7 +25,7 @@ Minh Bạch is starting (Ctrl-C stops everything).
 
   Console (back office)     {url("CONSOLE_PORT", 8005, "/console/")}
   Portal (reform section)   {notifier}/portal/
-  Public search             {notifier}/portal/tim-kiem?q=giay+phep   (the search service: {url("SEARCH_PORT", 8006, "")})
+  Public search             {notifier}/portal/tim-kiem?q=giay+phep   (service: {search})
   Service-centre kiosk      {notifier}/center/
   Procedures API + docs     {procedures}/docs
   Content API + docs        {url("CONTENT_PORT", 8002, "/docs")}
