@@ -11,6 +11,7 @@ catalogue (issue 15).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -82,6 +83,12 @@ log = logging.getLogger(__name__)
 
 FEED_ID = "urn:minhbach:portal:feed"
 LATEST_ON_HOME = 10
+# A field's list is paged: linh-vuc/<slug>.html, then <slug>-trang-2.html, ... No list
+# file grows with the catalogue, and a change rewrites only the pages whose rows changed.
+LIST_PAGE_SIZE = 100
+# The list of every procedure (thu-tuc/index.html) shows them all up to this many; beyond,
+# it shows the fields (each with its count and pages) and the search.
+LIST_ALL_UP_TO = 200
 # The read model's kinds the public search finds, and the name of each there.
 SEARCH_KINDS = {
     "procedure": "procedure",
@@ -124,8 +131,15 @@ class PortalChannel:
         subscribe_action: str | None = None,
         portal_url: str | None = None,
         clock: Callable[[], datetime] | None = None,
+        list_page_size: int = LIST_PAGE_SIZE,
+        list_all_up_to: int = LIST_ALL_UP_TO,
     ) -> None:
         self.root = Path(root)
+        self.list_page_size = list_page_size
+        self.list_all_up_to = list_all_up_to
+        # Each field list page written -> the digest of its rows and neighbours, so an
+        # unchanged page of a changed field is not written again.
+        self._list_pages: dict[str, str] = {}
         # The portal's public address: feed links and panels' QR codes are absolute from it
         # (feed readers without xml:base cannot follow a relative link). None: feeds link
         # relative to themselves and panels carry no QR code (a channel built bare in tests).
@@ -255,11 +269,8 @@ class PortalChannel:
             f"{QA_DIR}/{FORM_PAGE}.html",
             f"{QA_DIR}/feed.xml",
             f"{DOCUMENTS_DIR}/feed.xml",
-            *(
-                f"linh-vuc/{f['slug']}{suffix}"
-                for f in self.catalogue.fields()
-                for suffix in (".html", ".xml")
-            ),
+            *(f"linh-vuc/{f['slug']}.xml" for f in self.catalogue.fields()),
+            *(f"linh-vuc/{page}.html" for f in self.catalogue.fields() for page in self._field_pages(f)),
         ]
         return self.search_index.exists() and all((self.root / page).is_file() for page in pages)
 
@@ -541,12 +552,13 @@ class PortalChannel:
                 entries=newest_first([document_entry(d) for d in documents]),
                 **common,
             )
-        # A list of procedures only where one of its rows changed (each row rendered once).
+        # A list of procedures only where one of its rows changed (each row rendered once),
+        # and of a field's pages only those whose rows changed.
+        if refresh.full:
+            self._list_pages = {}
         for f in fields:
             if refresh.full or f["name"] in refresh.fields:
-                listing = {**f, "rows": catalogue.joined("list", f["procedures"])}
-                html = render("field.html").render(root="../", field=listing, **common)
-                write_atomic(self.root / "linh-vuc" / f"{f['slug']}.html", html)
+                self._write_field_pages(f, common)
             # Its feed: only when one of its procedures' changes did (added, re-dated, moved).
             if refresh.full or f["name"] in field_feeds:
                 timeline = self.field_timelines.get(f["name"])
@@ -558,16 +570,34 @@ class PortalChannel:
                     **common,
                 )
         if refresh.full or refresh.fields or field_feeds:
-            # A field no procedure belongs to any more has no page nor feed (it listed procedures gone).
-            kept = {f"{f['slug']}{suffix}" for f in fields for suffix in (".html", ".xml")}
+            # A field no procedure belongs to any more has no page nor feed (it listed
+            # procedures gone); a field that shrank, fewer pages.
+            kept = {f"{f['slug']}.xml" for f in fields} | {
+                f"{page}.html" for f in fields for page in self._field_pages(f)
+            }
             for path in [*(self.root / "linh-vuc").glob("*.html"), *(self.root / "linh-vuc").glob("*.xml")]:
                 if path.name not in kept:
                     path.unlink(missing_ok=True)
-        if refresh.full or "list" in refresh.lists:
-            shown = [{**f, "rows": catalogue.joined("list", f["procedures"])} for f in listed]
+                    self._list_pages.pop(path.name, None)
+        everything = len(catalogue.in_force) <= self.list_all_up_to
+        if refresh.full or (everything and "list" in refresh.lists) or refresh.fields:
+            shown = [
+                {
+                    **f,
+                    "rows": catalogue.joined("list", f["procedures"]) if everything else None,
+                    "pages": len(self._field_pages(f)),
+                }
+                for f in listed
+            ]
             write_atomic(
                 self.root / "thu-tuc" / "index.html",
-                render("procedures.html").render(root="../", fields=shown, **common),
+                render("procedures.html").render(
+                    root="../",
+                    fields=shown,
+                    everything=everything,
+                    in_force=len(catalogue.in_force),
+                    **common,
+                ),
             )
         if refresh.full or refresh.touched("decision"):
             write_atomic(
@@ -592,6 +622,35 @@ class PortalChannel:
                 **common,
             ),
         )
+
+    def _field_pages(self, field: dict[str, Any]) -> list[str]:
+        """The page names of a field's list, first to last (one, even when it is empty)."""
+        count = max(1, -(-len(field["procedures"]) // self.list_page_size))
+        return [field["slug"] if n == 1 else f"{field['slug']}-trang-{n}" for n in range(1, count + 1)]
+
+    def _write_field_pages(self, field: dict[str, Any], common: dict[str, Any]) -> None:
+        """Write the field's pages whose rows (or neighbours) changed since they were written."""
+        names = self._field_pages(field)
+        codes = field["procedures"]
+        template = self.env.get_template("field.html")
+        for n, name in enumerate(names, start=1):
+            on_page = codes[(n - 1) * self.list_page_size : n * self.list_page_size]
+            rows = self.catalogue.joined("list", on_page)
+            digest = hashlib.sha1(f"{len(codes)}\x00{len(names)}\x00{rows}".encode(), usedforsecurity=False)
+            path = f"{name}.html"
+            if self._list_pages.get(path) == digest.hexdigest() and (self.root / "linh-vuc" / path).is_file():
+                continue
+            pager = {
+                "page": n,
+                "pages": len(names),
+                "first": (n - 1) * self.list_page_size + 1,
+                "last": (n - 1) * self.list_page_size + len(on_page),
+                "previous": f"{names[n - 2]}.html" if n > 1 else None,
+                "next": f"{names[n]}.html" if n < len(names) else None,
+            }
+            html = template.render(root="../", field={**field, "rows": rows}, pager=pager, **common)
+            write_atomic(self.root / "linh-vuc" / path, html)
+            self._list_pages[path] = digest.hexdigest()
 
     def write_feed(
         self,

@@ -62,8 +62,10 @@ def parts(make_notifier, tmp_path):
 
 
 def portal(root: Path, **options) -> PortalChannel:
-    """The portal with its public address (its feeds' links are absolute)."""
-    return PortalChannel(root, portal_url=PORTAL_URL, **options)
+    """The portal with its public address (its feeds' links are absolute), its lists paged
+    by three and the list of all giving way to the fields past eight: the histories cross
+    both thresholds both ways."""
+    return PortalChannel(root, portal_url=PORTAL_URL, list_page_size=3, list_all_up_to=8, **options)
 
 
 def centre(root: Path, **options) -> CenterChannel:
@@ -204,6 +206,9 @@ def test_incremental_runs_write_exactly_what_a_full_render_writes(
         name: page for name, page in pages.items() if name.startswith("linh-vuc/") and name.endswith(".xml")
     }
     assert feeds and all(f'href="{PORTAL_URL}/thu-tuc/'.encode() in page for page in feeds.values())
+    # The lists were paged, and the list of all gave way to the fields.
+    assert any("-trang-" in name for name in pages), sorted(pages)
+    assert "Chọn lĩnh vực để xem danh sách".encode() in pages["thu-tuc/index.html"]
 
 
 def test_a_one_change_run_writes_the_changed_page_and_the_lists_that_show_it(
@@ -233,8 +238,12 @@ def test_a_one_change_run_writes_the_changed_page_and_the_lists_that_show_it(
     disclosure.run_channel(parts, "portal")
     disclosure.run_channel(parts, "center")
     portal = {w.split(":", 1)[1] for w in written if w.startswith("portal:")}
-    slug = parts.channels["portal"].catalogue.slugs[field]
-    field_pages = {f"linh-vuc/{slug}.html", f"linh-vuc/{slug}.xml"}
+    channel = parts.channels["portal"]
+    slug = channel.catalogue.slugs[field]
+    # The one page of its field's list that holds it, and the field's feed.
+    members = channel.catalogue.members[field].items
+    page = channel._field_pages({"slug": slug, "procedures": members})[members.index(code) // 3]
+    field_pages = {f"linh-vuc/{page}.html", f"linh-vuc/{slug}.xml"}
     assert {f"thu-tuc/{code}.html", "thu-tuc/index.html", *field_pages} <= portal
     assert "hoi-dap/gui-phan-anh.html" not in portal
     assert not {p for p in portal if p.startswith("linh-vuc/") and p not in field_pages}
