@@ -39,10 +39,13 @@ APIS = {"procedures": 8001, "content": 8002, "hotline": 8003, "notifier": 8004}
 # database and migrations like the APIs, but no Redis, no workers, no events.
 CONSOLE = {"console": 8005}
 SERVERS = {**APIS, **CONSOLE}
-# The one-shot demo loaders: container -> (its image's service, the data file it loads).
-DEMOS = {
+# The one-shot demo loaders: container -> (its image's service, the data file it loads;
+# None: its data is drawn in code).
+DEMOS: dict[str, tuple[str, str | None]] = {
     "procedures-demo": ("procedures", "procedures-sample.json"),
     "content-demo": ("content", "legal-documents.json"),
+    "content-articles-demo": ("content", None),
+    "hotline-demo": ("hotline", "procedures-sample.json"),
 }
 LONG_RUNNING_RESTART = "unless-stopped"
 # Procfile processes that only run locally: the stand-in for the external online public
@@ -355,6 +358,12 @@ def test_one_shot_jobs_do_not_inherit_the_api_healthcheck(
     assert demo["healthcheck"] == {"disable": True}
     assert demo["image"] == services[api]["image"]
     argv = split_command(demo["command"])[1]
+    if data_file is None:
+        assert argv == ["python", "-m", f"{api}.manage", "load-demo-articles"]
+        # Nothing to read; its pictures go where the API keeps attachments.
+        assert demo["volumes"] == [v for v in services[api]["volumes"] if v.startswith("attachments:")]
+        assert demo["depends_on"][api] == {"condition": "service_healthy"}
+        return
     assert argv == ["python", "-m", f"{api}.manage", "load-demo", f"/data/{data_file}"]
     assert len(demo["volumes"]) == 1, "the data directory only"
     host, container = demo["volumes"][0].rsplit(":", 2)[:2]

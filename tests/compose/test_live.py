@@ -58,7 +58,7 @@ pytestmark = [pytest.mark.compose_live, pytest.mark.timeout(1200)]
 PROJECT = "minhbach-livetest"
 STANDINS = Path(__file__).parent / "standins" / "build.sh"
 # The one-shot demo loaders; every other container runs for good.
-DEMO_LOADERS = {"procedures-demo", "content-demo"}
+DEMO_LOADERS = {"procedures-demo", "content-demo", "content-articles-demo", "hotline-demo"}
 # Published ports: the variable docker-compose.yml reads -> the container port.
 PORTS = {
     "MB_PROCEDURES_PORT": 8001,
