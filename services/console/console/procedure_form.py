@@ -14,26 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from minhbach_shared.components import PROCEDURE_COMPONENTS
+from minhbach_shared.components import COMPONENT_LABELS, PROCEDURE_COMPONENTS
 
-LABELS = {
-    "code": "Mã thủ tục",
-    "name": "Tên thủ tục",
-    "field": "Lĩnh vực",
-    "level": "Cấp thực hiện",
-    "agency": "Cơ quan thực hiện",
-    "subjects": "Đối tượng thực hiện",
-    "steps": "Trình tự thực hiện",
-    "submission_methods": "Cách thức thực hiện",
-    "dossier": "Thành phần hồ sơ",
-    "processing_time": "Thời hạn giải quyết",
-    "result": "Kết quả thực hiện",
-    "fees": "Phí, lệ phí",
-    "forms": "Mẫu đơn, tờ khai",
-    "requirements": "Yêu cầu, điều kiện thực hiện",
-    "legal_basis": "Căn cứ pháp lý",
-    "online_service": "Mức độ dịch vụ công trực tuyến",
-}
+LABELS = {"code": "Mã thủ tục", **COMPONENT_LABELS}
 TEXT = ("name", "field", "level", "agency", "result")
 # One line per row: the form shows the rows, and "Thêm dòng" adds one.
 ROWS = ("subjects", "steps", "submission_methods", "forms", "requirements", "legal_basis")

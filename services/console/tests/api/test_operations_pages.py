@@ -397,7 +397,8 @@ def test_each_owners_outbox_and_one_that_does_not_answer(desk) -> None:
     outboxes = section(page.text, "hang-cho-gui")
     procedures = row(outboxes, "Dịch vụ thủ tục hành chính")
     assert "Bình thường" in procedures and 'class="problem"' not in procedures
-    assert cells(procedures)[1:3] == ["0", "—"] and "8 giây trước" in procedures
+    # Sent 8 s before the fixture started; a busy machine takes a few more to render.
+    assert cells(procedures)[1:3] == ["0", "—"] and re.search(r"(?<!\d)([89]|[1-5]\d) giây trước", procedures)
     content = row(outboxes, "Dịch vụ tin bài và văn bản")
     assert 'class="problem"' in content and "Chậm: có thay đổi chờ quá 1 phút" in content
     assert cells(content)[1:3] == ["7", "3 phút"] and "3 phút trước" in content
