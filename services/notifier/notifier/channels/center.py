@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import hashlib
 import json
 import logging
@@ -33,18 +32,18 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import redis
-import segno
 from markupsafe import Markup
 from redis.exceptions import RedisError
 
 from minhbach_shared.times import VIETNAM
 from notifier.channels.base import Outcome, ReadModel
-from notifier.channels.dvc import page_url
 from notifier.channels.pages import (
     DEPARTMENT,
     VERSION_META,
     page_environment,
     page_name,
+    page_url,
+    qr_svg,
     read_head,
     write_atomic,
 )
@@ -90,14 +89,6 @@ def _recent_order(change: dict[str, Any]) -> tuple[Any, ...]:
     # Newest first; on the same day the later decision (ids grow) comes first.
     h, p = change["h"], change["p"]
     return (h["effective_at"] or _LATEST, h["decision_id"] or 0, p["code"], h["version"] or 0)
-
-
-@functools.lru_cache(maxsize=4096)
-def qr_svg(url: str) -> str:
-    """`url` as a QR code in inline SVG, sized by its container; remembered, as choosing
-    the code's mask costs milliseconds and a notice is rendered again at each version."""
-    code = segno.make(url, error="m", micro=False)
-    return str(code.svg_inline(omitsize=True, title=f"Mã QR: {url}", svgclass="qr-code"))
 
 
 def read_stamp(root: Path) -> str | None:

@@ -37,7 +37,7 @@ from standardwebhooks import Webhook
 from minhbach_shared.components import PROCEDURE_COMPONENTS
 from minhbach_shared.text import nfc
 from notifier.channels.base import Outcome, ReadModel
-from notifier.channels.pages import page_name
+from notifier.channels.pages import page_url
 from notifier.disclosure.domain import Delivery, SubjectKey, SubjectState
 
 log = logging.getLogger(__name__)
@@ -116,11 +116,6 @@ def event_type(subject: SubjectState) -> str:
     if last in PROCEDURE_EVENTS:
         return PROCEDURE_EVENTS[str(last)]
     return STATUS_EVENTS.get(str(s.get("status")), "procedure.amended")
-
-
-def page_url(portal_url: str, kind: str, subject_id: str) -> str:
-    folder = "thu-tuc" if kind == "procedure" else "quyet-dinh"
-    return f"{portal_url.rstrip('/')}/{folder}/{page_name(subject_id)}.html"
 
 
 def payload(subject: SubjectState, *, portal_url: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ temporary file beside it and renamed over it, so a reader never sees half a page
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import tempfile
@@ -17,6 +18,7 @@ from html import unescape
 from pathlib import Path
 from typing import Any
 
+import segno
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from minhbach_shared.text import nfc, slugify
@@ -145,3 +147,20 @@ def read_meta(path: Path) -> tuple[tuple[str, str] | None, list[str]]:
     cites = _CITES_META.search(head)
     codes = [c for c in unescape(cites.group(1)).split("|") if c] if cites else []
     return ((subject.group(1), unescape(subject.group(2))) if subject else None), codes
+
+
+# -- addresses the public takes along ---------------------------------------------------
+
+
+def page_url(portal_url: str, kind: str, subject_id: str) -> str:
+    """A procedure's or a decision's page at the portal's public address."""
+    folder = "thu-tuc" if kind == "procedure" else "quyet-dinh"
+    return f"{portal_url.rstrip('/')}/{folder}/{page_name(subject_id)}.html"
+
+
+@functools.lru_cache(maxsize=4096)
+def qr_svg(url: str) -> str:
+    """`url` as a QR code in inline SVG, sized by its container; remembered, as choosing
+    the code's mask costs milliseconds and a notice is rendered again at each version."""
+    code = segno.make(url, error="m", micro=False)
+    return str(code.svg_inline(omitsize=True, title=f"Mã QR: {url}", svgclass="qr-code"))

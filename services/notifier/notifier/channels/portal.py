@@ -24,7 +24,6 @@ from markupsafe import Markup
 
 from minhbach_shared.times import VIETNAM
 from notifier.channels.base import Outcome, ReadModel
-from notifier.channels.center import qr_svg
 from notifier.channels.pages import (
     DEPARTMENT,
     SITE_TITLE,
@@ -32,6 +31,7 @@ from notifier.channels.pages import (
     as_text,
     page_environment,
     page_name,
+    qr_svg,
     read_head,
     read_meta,
     vn_date,

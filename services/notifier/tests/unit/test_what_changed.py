@@ -6,7 +6,7 @@ import unicodedata
 import segno
 
 from minhbach_testing.notifier import decision_ref, decision_state, envelope, procedure_state
-from notifier.channels.center import qr_svg
+from notifier.channels.pages import qr_svg
 from notifier.channels.views.procedures import change_lines
 from notifier.disclosure import services as disclosure
 
