@@ -180,6 +180,18 @@ def test_board_and_notice_fit_a_phone(center: System, context: Any, tmp_path: Pa
     page.screenshot(path=str(tmp_path / "notice-phone.png"), full_page=True)
 
 
+def test_a_notice_has_no_serious_accessibility_violation(center: System, context: Any):
+    """The A4 notice as the kiosk opens it (what changed, the QR code, the buttons)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    page = context.new_page()
+    page.goto(f"{center.notifier_url}/center/thu-tuc/MB.XD.001.html", wait_until="load")
+    assert page.evaluate("document.documentElement.lang") == "vi"
+    found = Axe().run(page).response["violations"]
+    serious = [v["id"] for v in found if v.get("impact") in SERIOUS or v["id"] == "color-contrast"]
+    assert serious == []
+
+
 def test_a_notice_prints_on_a4_without_the_kiosk_buttons(center: System, context: Any, tmp_path: Path):
     page = context.new_page()
     page.goto(f"{center.notifier_url}/center/thu-tuc/MB.XD.001.html", wait_until="load")

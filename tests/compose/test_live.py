@@ -342,6 +342,55 @@ def test_a_published_decision_shows_on_its_page_and_the_kiosk_through_nginx(
     stack.wait_for_page("thu-tuc/LIVE.001.html", "Cấp giấy phép sửa chữa", channel="center")
 
 
+def test_events_workers_scale_out_with_compose(stack: ComposeStack, procedure_like) -> None:
+    """`docker compose up --scale notifier-events=3`: three workers share the events queue,
+    each takes part, and every decision is disclosed once at its version."""
+    stack.compose("up", "--detach", "--wait", "--scale", "notifier-events=3", "notifier-events", timeout=300)
+    try:
+        workers = [
+            row
+            for row in map(json.loads, filter(None, stack.compose("ps", "--format", "json").splitlines()))
+            if row["Service"] == "notifier-events"
+        ]
+        assert len(workers) == 3 and all(w["Health"] == "healthy" for w in workers), workers
+        codes = [f"LIVE.SCALE.{i}" for i in range(12)]
+        for i, code in enumerate(codes):
+            stack.create_procedure(procedure_like(code, f"Thủ tục thử mở rộng số {i}"))
+            published = stack.decide(
+                f"{320 + i}/QĐ-SXD",
+                [{"action": "new", "procedure_code": code}],
+                effective_on=today_in_vietnam(),
+            )
+            assert published.status_code == 200, published.text
+        for code in codes:
+            stack.wait_for_page(f"thu-tuc/{code}.html", code, timeout=60)
+            assert stack.shown_version(code) == 1
+        # Each worker's own count of the ingest tasks it ran (Celery's remote control).
+        printed = stack.compose(
+            "exec",
+            "-T",
+            "notifier-events",
+            "celery",
+            "-A",
+            "notifier.worker",
+            "inspect",
+            "stats",
+            "--json",
+            timeout=90,
+        )
+        stats = json.loads(printed[printed.index("{") :])
+        ingested = {
+            node: s.get("total", {}).get("notifier.ingest", 0)
+            for node, s in stats.items()
+            if node.startswith("events@")
+        }
+        assert len(ingested) == 3 and all(n > 0 for n in ingested.values()), ingested
+    finally:
+        stack.compose(
+            "up", "--detach", "--wait", "--scale", "notifier-events=1", "notifier-events", timeout=300
+        )
+
+
 def test_the_public_search_through_nginx_finds_what_the_portal_shows(stack: ComposeStack) -> None:
     """nginx sends the search page and the kiosk's JSON to the search container, which reads
     the index the portal worker writes into the shared portal volume."""

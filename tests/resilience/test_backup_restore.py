@@ -34,6 +34,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from minhbach_shared.auth import Role
@@ -87,12 +88,14 @@ def normalised(relative: str, data: bytes) -> str:
 
 
 def channel_files(system: System) -> dict[str, str]:
-    """Every file of the portal and the centre, as the public gets them (generation times aside)."""
+    """Every file of the portal and the centre, as the public gets them (generation times
+    aside). Not what nobody is served (dot-files and dot-folders: the search's index is
+    compared by what the search answers)."""
     return {
         f"{root.name}/{path.relative_to(root)}": normalised(str(path), path.read_bytes())
         for root in (system.portal_dir, system.center_dir)
         for path in sorted(root.rglob("*"))
-        if path.is_file() and not path.name.startswith(".")
+        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(root).parts)
     }
 
 
@@ -121,6 +124,8 @@ def api_answers(system: System, ids: dict[str, Any]) -> dict[str, str]:
         keep("answer", api.get(f"/v1/public/answers/{ids['code']}"))
         keep("statistics", api.get("/v1/public/statistics"))
         keep("ticket", api.get(f"/v1/tickets/{ids['ticket']}", headers=system.token(Role.HOTLINE)))
+    for q in ("giấy phép xây dựng", "61/2018/NĐ-CP", "cải cách hành chính", PROCEDURE):
+        keep(f"search {q}", httpx.get(f"http://127.0.0.1:{system.search_port}/v1/search", params={"q": q}))
     with system.notifier() as api:
         report = api.get("/v1/disclosure/report", headers=system.token(Role.OPERATOR))
         assert report.status_code == 200, report.text

@@ -222,7 +222,7 @@ FROM (
     WHERE docs_fts MATCH :match
 ) AS hits
 JOIN docs d ON d.id = hits.id
-ORDER BY d.code_key = :code DESC, hits.own_number DESC, hits.in_title DESC, hits.score, hits.id
+ORDER BY d.code_key = :code DESC, hits.own_number DESC, hits.in_title DESC, hits.score, d.key
 LIMIT :limit OFFSET :skip
 """
 _COUNT = "SELECT count(*) FROM docs_fts WHERE docs_fts MATCH :match"
