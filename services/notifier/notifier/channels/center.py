@@ -62,6 +62,11 @@ BOARD_STREAM_LEN = 100
 BOARD_FILE = "board.json"
 NOTICES_DIR = "thu-tuc"
 RECENT_CHANGES = 8
+# The board lists every procedure up to this many; beyond, it shows the fields, each on
+# its own pages (linh-vuc-<slug>.html, -trang-2.html, ...) of BOARD_PAGE_SIZE rows, so no
+# file grows with the catalogue and a change rewrites the pages whose rows changed.
+BOARD_ALL_UP_TO = 200
+BOARD_PAGE_SIZE = 100
 # How long the stream endpoint waits on Redis before it looks at board.json anyway.
 BOARD_POLL_S = 5.0
 _HOTLINE_META = re.compile(r'<meta name="mb:hotline-version" content="(\d+)">')
@@ -80,6 +85,8 @@ class Board:
     hotline: StatisticsView | None
     in_force: int
     stamp: str
+    # False: the fields are listed with their counts; their procedures are on their pages.
+    everything: bool = True
 
 
 _LATEST = datetime.max.replace(tzinfo=UTC)
@@ -110,8 +117,14 @@ class CenterChannel:
         announce: Announcer | None = None,
         clock: Callable[[], datetime] | None = None,
         portal_url: str | None = None,
+        board_all_up_to: int = BOARD_ALL_UP_TO,
+        board_page_size: int = BOARD_PAGE_SIZE,
     ) -> None:
         self.root = Path(root)
+        self.board_all_up_to = board_all_up_to
+        self.board_page_size = board_page_size
+        # Each field page written -> the digest of what it shows (an unchanged one is kept).
+        self._field_pages_written: dict[str, str] = {}
         # The portal's public address: each notice's QR code and links lead there (None: no QR).
         self.portal_url = portal_url.rstrip("/") if portal_url else None
         self.announce = announce
@@ -126,7 +139,8 @@ class CenterChannel:
 
     def deliver(self, batch: Sequence[Delivery], model: ReadModel) -> dict[int, Outcome]:
         now = self.clock()
-        if not (self.root / "index.html").is_file():
+        pages = ["index.html", *self._field_pages_written]
+        if not all((self.root / page).is_file() for page in pages):
             self.catalogue.invalidate()  # the board was wiped: rebuild it whole
         refresh = self.catalogue.refresh(model)
         names = self.catalogue.names
@@ -184,7 +198,15 @@ class CenterChannel:
             # A procedure's history holds the versions its owner applied: each is in effect.
             self.recent.replace(code, [{"p": view, "h": h} for h in view["history"]] if view else [])
         listed = [f for f in catalogue.fields() if f["procedures"]]
-        fields = [{**f, "rows": catalogue.joined("board", f["procedures"])} for f in listed]
+        everything = len(catalogue.in_force) <= self.board_all_up_to
+        fields = [
+            {
+                **f,
+                "rows": catalogue.joined("board", f["procedures"]) if everything else None,
+                "pages": self.field_pages(f),
+            }
+            for f in listed
+        ]
         stats = model.get(STATISTICS_KEY)
         hotline = statistics_view(stats) if stats is not None else None
         # The stamp changes exactly when something the board shows changes: every
@@ -199,11 +221,79 @@ class CenterChannel:
             hotline=hotline,
             in_force=len(catalogue.in_force),
             stamp=hashlib.sha256(shown.encode()).hexdigest()[:16],
+            everything=everything,
         )
 
+    def field_pages(self, field: dict[str, Any]) -> list[str]:
+        """A field's board pages, first to last (file names at the centre's root, where the
+        rows' relative links hold)."""
+        count = max(1, -(-len(field["procedures"]) // self.board_page_size))
+        stem = f"linh-vuc-{field['slug']}"
+        return [f"{stem}.html" if n == 1 else f"{stem}-trang-{n}.html" for n in range(1, count + 1)]
+
+    def _write_field_pages(self, board: Board, refresh: Refresh, *, now: datetime) -> None:
+        """Past BOARD_ALL_UP_TO: each field's pages whose rows (or the hotline) changed."""
+        kept: set[str] = set()
+        hotline_changed = refresh.full or refresh.touched_key(STATISTICS_KEY)
+        template = self.env.get_template("center/board.html")
+        hotline = [board.hotline.phones, board.hotline.office_hours] if board.hotline else None
+        for f in [] if board.everything else board.fields:
+            names = f["pages"]
+            kept.update(names)
+            # A field whose rows changed, a new page, or all of them (the hotline they show).
+            if not (
+                hotline_changed or f["name"] in refresh.fields or set(names) - set(self._field_pages_written)
+            ):
+                continue
+            codes = f["procedures"]
+            for n, name in enumerate(names, start=1):
+                on_page = codes[(n - 1) * self.board_page_size : n * self.board_page_size]
+                rows = self.catalogue.joined("board", on_page)
+                shown = json.dumps([len(codes), len(names), hotline, str(rows)], ensure_ascii=False)
+                digest = hashlib.sha256(shown.encode()).hexdigest()
+                if self._field_pages_written.get(name) == digest and (self.root / name).is_file():
+                    continue
+                pager = {
+                    "page": n,
+                    "pages": len(names),
+                    "first": (n - 1) * self.board_page_size + 1,
+                    "last": (n - 1) * self.board_page_size + len(on_page),
+                    "previous": names[n - 2] if n > 1 else None,
+                    "next": names[n] if n < len(names) else None,
+                }
+                page = Board(
+                    fields=[{**f, "rows": rows}],
+                    recent=[],
+                    hotline=board.hotline,
+                    in_force=board.in_force,
+                    # Its own stamp (what it shows), not the board's: a page kept as it was
+                    # is the page a fresh run writes. A kiosk showing it looks again at
+                    # every change of the board, and swaps in what it gets.
+                    stamp=digest[:16],
+                )
+                html = template.render(
+                    board=page,
+                    field=f,
+                    pager=pager,
+                    department=DEPARTMENT,
+                    centre=CENTRE_NAME,
+                    generated_at=now,
+                )
+                write_atomic(self.root / name, html)
+                self._field_pages_written[name] = digest
+        # Pages of fields (or of pages) no longer shown go.
+        for path in self.root.glob("linh-vuc-*.html"):
+            if path.name not in kept:
+                path.unlink(missing_ok=True)
+                self._field_pages_written.pop(path.name, None)
+
     def render_board(self, model: ReadModel, *, now: datetime, refresh: Refresh | None = None) -> Board:
-        board = self.board(model, refresh or self.catalogue.refresh(model))
+        refresh = refresh or self.catalogue.refresh(model)
+        board = self.board(model, refresh)
         before = read_stamp(self.root)
+        if refresh.full:
+            self._field_pages_written = {}
+        self._write_field_pages(board, refresh, now=now)
         html = self.env.get_template("center/board.html").render(
             board=board, department=DEPARTMENT, centre=CENTRE_NAME, generated_at=now
         )

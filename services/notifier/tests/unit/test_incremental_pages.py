@@ -69,8 +69,9 @@ def portal(root: Path, **options) -> PortalChannel:
 
 
 def centre(root: Path, **options) -> CenterChannel:
-    """The centre with its notices' QR codes (they lead to the portal)."""
-    return CenterChannel(root, portal_url=PORTAL_URL, **options)
+    """The centre with its notices' QR codes (they lead to the portal), its board giving way
+    to the fields past eight, each field's pages by three."""
+    return CenterChannel(root, portal_url=PORTAL_URL, board_all_up_to=8, board_page_size=3, **options)
 
 
 def full_render(parts, channel_type, root: Path) -> dict[str, bytes]:
@@ -206,9 +207,12 @@ def test_incremental_runs_write_exactly_what_a_full_render_writes(
         name: page for name, page in pages.items() if name.startswith("linh-vuc/") and name.endswith(".xml")
     }
     assert feeds and all(f'href="{PORTAL_URL}/thu-tuc/'.encode() in page for page in feeds.values())
-    # The lists were paged, and the list of all gave way to the fields.
+    # The lists were paged, and the list of all gave way to the fields; the board too.
     assert any("-trang-" in name for name in pages), sorted(pages)
     assert "Chọn lĩnh vực để xem danh sách".encode() in pages["thu-tuc/index.html"]
+    board = files(tmp_path / "center")
+    assert any(name.startswith("linh-vuc-") and "-trang-" in name for name in board), sorted(board)
+    assert "Chọn lĩnh vực để xem thủ tục".encode() in board["index.html"]
 
 
 def test_a_one_change_run_writes_the_changed_page_and_the_lists_that_show_it(
@@ -250,4 +254,7 @@ def test_a_one_change_run_writes_the_changed_page_and_the_lists_that_show_it(
     # Answers and documents did not change: neither did their feeds.
     assert not {"hoi-dap/feed.xml", "van-ban/feed.xml"} & portal
     center = {w.split(":", 1)[1] for w in written if w.startswith("center:")}
-    assert center == {f"thu-tuc/{code}.html", "index.html", "board.json"}
+    board_page = parts.channels["center"].field_pages({"slug": slug, "procedures": members})[
+        members.index(code) // 3
+    ]
+    assert center == {f"thu-tuc/{code}.html", "index.html", "board.json", board_page}
