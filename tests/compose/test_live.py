@@ -365,6 +365,7 @@ def test_events_workers_scale_out_with_compose(stack: ComposeStack, procedure_li
         for code in codes:
             stack.wait_for_page(f"thu-tuc/{code}.html", code, timeout=60)
             assert stack.shown_version(code) == 1
+            stack.wait_for_page(f"thu-tuc/{code}.html", code, timeout=60, channel="center")
         # Each worker's own count of the ingest tasks it ran (Celery's remote control).
         printed = stack.compose(
             "exec",
@@ -802,7 +803,12 @@ def test_a_backup_restored_over_the_stopped_stack_brings_its_time_back(
     def centre_shows() -> dict[str, int | None]:
         return {code: stack.shown_version(code, channel="center") for code in notices}
 
-    wait_until(lambda: centre_shows() == notices, timeout=120, interval=2, message="the centre caught up")
+    try:
+        wait_until(lambda: centre_shows() == notices, timeout=240, interval=2, message="the centre caught up")
+    except AssertionError as exc:
+        shown = centre_shows()
+        differ = {code: (notices[code], shown[code]) for code in notices if shown[code] != notices[code]}
+        raise AssertionError(f"{exc}: (portal, centre) {differ}\n{stack.logs()}") from None
     keys = published_keys(stack)
     made = job(stack, "backup")
     assert made.returncode == 0, made.stderr
