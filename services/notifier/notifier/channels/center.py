@@ -123,8 +123,11 @@ class CenterChannel:
         self.root = Path(root)
         self.board_all_up_to = board_all_up_to
         self.board_page_size = board_page_size
-        # Each field page written -> the digest of what it shows (an unchanged one is kept).
-        self._field_pages_written: dict[str, str] = {}
+        # Each field page written -> what it listed (its codes, the field's size and page
+        # count) and its stamp: written again only if that differs, one of its procedures
+        # changed (Refresh.codes) or the hotline did.
+        self._field_pages_written: dict[str, tuple[Any, ...]] = {}
+        self._hotline_written: list[Any] | None = None
         # The portal's public address: each notice's QR code and links lead there (None: no QR).
         self.portal_url = portal_url.rstrip("/") if portal_url else None
         self.announce = announce
@@ -234,9 +237,12 @@ class CenterChannel:
     def _write_field_pages(self, board: Board, refresh: Refresh, *, now: datetime) -> None:
         """Past BOARD_ALL_UP_TO: each field's pages whose rows (or the hotline) changed."""
         kept: set[str] = set()
-        hotline_changed = refresh.full or refresh.touched_key(STATISTICS_KEY)
         template = self.env.get_template("center/board.html")
         hotline = [board.hotline.phones, board.hotline.office_hours] if board.hotline else None
+        # The pages show the hotline's phones and hours (not its statistics, which every
+        # answered call changes).
+        hotline_changed = refresh.full or hotline != self._hotline_written
+        self._hotline_written = hotline
         for f in [] if board.everything else board.fields:
             names = f["pages"]
             kept.update(names)
@@ -248,11 +254,19 @@ class CenterChannel:
             codes = f["procedures"]
             for n, name in enumerate(names, start=1):
                 on_page = codes[(n - 1) * self.board_page_size : n * self.board_page_size]
-                rows = self.catalogue.joined("board", on_page)
-                shown = json.dumps([len(codes), len(names), hotline, str(rows)], ensure_ascii=False)
-                digest = hashlib.sha256(shown.encode()).hexdigest()
-                if self._field_pages_written.get(name) == digest and (self.root / name).is_file():
+                listed = (len(codes), len(names), tuple(on_page))
+                written = self._field_pages_written.get(name)
+                if (
+                    written is not None
+                    and written[0] == listed
+                    and not hotline_changed
+                    and not refresh.codes.intersection(on_page)
+                    and (self.root / name).is_file()
+                ):
                     continue
+                rows = self.catalogue.joined("board", on_page)
+                shown = json.dumps([*listed[:2], hotline, str(rows)], ensure_ascii=False)
+                digest = hashlib.sha256(shown.encode()).hexdigest()
                 pager = {
                     "page": n,
                     "pages": len(names),
@@ -280,7 +294,7 @@ class CenterChannel:
                     generated_at=now,
                 )
                 write_atomic(self.root / name, html)
-                self._field_pages_written[name] = digest
+                self._field_pages_written[name] = (listed, digest)
         # Pages of fields (or of pages) no longer shown go.
         for path in self.root.glob("linh-vuc-*.html"):
             if path.name not in kept:

@@ -11,7 +11,6 @@ catalogue (issue 15).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -137,9 +136,10 @@ class PortalChannel:
         self.root = Path(root)
         self.list_page_size = list_page_size
         self.list_all_up_to = list_all_up_to
-        # Each field list page written -> the digest of its rows and neighbours, so an
-        # unchanged page of a changed field is not written again.
-        self._list_pages: dict[str, str] = {}
+        # Each field list page written -> what it listed (its codes, the field's size and
+        # page count): a page of a changed field is written again only if that differs or
+        # one of its procedures changed (their rows: Refresh.codes).
+        self._list_pages: dict[str, tuple[Any, ...]] = {}
         # The portal's public address: feed links and panels' QR codes are absolute from it
         # (feed readers without xml:base cannot follow a relative link). None: feeds link
         # relative to themselves and panels carry no QR code (a channel built bare in tests).
@@ -558,7 +558,7 @@ class PortalChannel:
             self._list_pages = {}
         for f in fields:
             if refresh.full or f["name"] in refresh.fields:
-                self._write_field_pages(f, common)
+                self._write_field_pages(f, refresh, common)
             # Its feed: only when one of its procedures' changes did (added, re-dated, moved).
             if refresh.full or f["name"] in field_feeds:
                 timeline = self.field_timelines.get(f["name"])
@@ -628,17 +628,20 @@ class PortalChannel:
         count = max(1, -(-len(field["procedures"]) // self.list_page_size))
         return [field["slug"] if n == 1 else f"{field['slug']}-trang-{n}" for n in range(1, count + 1)]
 
-    def _write_field_pages(self, field: dict[str, Any], common: dict[str, Any]) -> None:
+    def _write_field_pages(self, field: dict[str, Any], refresh: Refresh, common: dict[str, Any]) -> None:
         """Write the field's pages whose rows (or neighbours) changed since they were written."""
         names = self._field_pages(field)
         codes = field["procedures"]
         template = self.env.get_template("field.html")
         for n, name in enumerate(names, start=1):
             on_page = codes[(n - 1) * self.list_page_size : n * self.list_page_size]
-            rows = self.catalogue.joined("list", on_page)
-            digest = hashlib.sha1(f"{len(codes)}\x00{len(names)}\x00{rows}".encode(), usedforsecurity=False)
+            listed = (len(codes), len(names), tuple(on_page))
             path = f"{name}.html"
-            if self._list_pages.get(path) == digest.hexdigest() and (self.root / "linh-vuc" / path).is_file():
+            if (
+                self._list_pages.get(path) == listed
+                and not refresh.codes.intersection(on_page)
+                and (self.root / "linh-vuc" / path).is_file()
+            ):
                 continue
             pager = {
                 "page": n,
@@ -648,9 +651,10 @@ class PortalChannel:
                 "previous": f"{names[n - 2]}.html" if n > 1 else None,
                 "next": f"{names[n]}.html" if n < len(names) else None,
             }
+            rows = self.catalogue.joined("list", on_page)
             html = template.render(root="../", field={**field, "rows": rows}, pager=pager, **common)
             write_atomic(self.root / "linh-vuc" / path, html)
-            self._list_pages[path] = digest.hexdigest()
+            self._list_pages[path] = listed
 
     def write_feed(
         self,

@@ -76,15 +76,30 @@ def index_path(portal_root: Path) -> Path:
 
 
 class SearchIndexWriter:
-    """Opened per run: a portal wiped between runs gets a new file, not writes to a ghost."""
+    """One connection kept across runs while the file is the one it opened: a portal wiped
+    (or restored) between runs gets a new file, never writes to a deleted one."""
 
     def __init__(self, portal_root: Path) -> None:
         self.path = index_path(portal_root)
+        self._db: sqlite3.Connection | None = None
+        self._file: tuple[int, int] | None = None  # (device, inode) of the file it opened
+        self._verified: tuple[int, int] | None = None  # ... and of one known to be of LAYOUT
+
+    def _identity(self) -> tuple[int, int] | None:
+        try:
+            found = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return (found.st_dev, found.st_ino)
 
     def exists(self) -> bool:
-        """An index of this layout is there (else the next run rebuilds it)."""
-        if not self.path.is_file():
+        """An index of this layout is there (else the next run rebuilds it); a stat call,
+        unless the file is new since it was last looked at."""
+        identity = self._identity()
+        if identity is None:
             return False
+        if identity == self._verified:
+            return True
         try:
             connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
             try:
@@ -93,25 +108,43 @@ class SearchIndexWriter:
                 connection.close()
         except sqlite3.DatabaseError:
             return False
-        return bool(layout == LAYOUT)
+        if layout != LAYOUT:
+            return False
+        self._verified = identity
+        return True
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        identity = self._identity()
+        if self._db is not None and (identity is None or identity != self._file):
+            self.close()
+        if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
+            try:
+                connection.execute("PRAGMA journal_mode = WAL")
+                connection.execute("PRAGMA synchronous = NORMAL")
+                (layout,) = connection.execute("PRAGMA user_version").fetchone()
+                if layout != LAYOUT:
+                    # Written by another version: start it again (the run rebuilds it whole).
+                    for table in ("docs_vocab", "docs_fts", "docs"):
+                        connection.execute(f"DROP TABLE IF EXISTS {table}")
+                    connection.execute(f"PRAGMA user_version = {LAYOUT}")
+                connection.executescript(SCHEMA)
+            except BaseException:
+                connection.close()
+                raise
+            self._db, self._file = connection, self._identity()
         try:
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("PRAGMA synchronous = NORMAL")
-            (layout,) = connection.execute("PRAGMA user_version").fetchone()
-            if layout != LAYOUT:
-                # Written by another version: start it again (the run rebuilds it whole).
-                for table in ("docs_vocab", "docs_fts", "docs"):
-                    connection.execute(f"DROP TABLE IF EXISTS {table}")
-                connection.execute(f"PRAGMA user_version = {LAYOUT}")
-            connection.executescript(SCHEMA)
-            yield connection
-        finally:
-            connection.close()
+            yield self._db
+        except sqlite3.DatabaseError:
+            self.close()  # opened again by the next run
+            raise
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+        self._db, self._file = None, None
 
     def apply(
         self, upserts: Iterable[SearchDocument], removals: Iterable[str] = (), *, replace_all: bool = False
