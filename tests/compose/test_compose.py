@@ -668,15 +668,22 @@ def test_nginx_portal_config() -> None:
         "location = /healthz",
         # the pages' public calls, same origin: the hotline form, subscriptions, the kiosk
         "location /v1/public/tickets {",
-        "proxy_pass http://hotline:8003;",
+        "proxy_pass $hotline_api;",
+        # upstreams looked up again by name (a restarted container's new address)
+        "resolver 127.0.0.11 valid=10s",
+        "set $hotline_api http://hotline:8003;",
+        "set $notifier_api http://notifier:8004;",
+        "set $search_api http://notifier-search:8006;",
+        "set $content_api http://content:8002;",
+        "set $console_app http://console:8005;",
         "location /v1/public/subscriptions {",
         "location /center/ {",
-        "proxy_pass http://notifier:8004;",
+        "proxy_pass $notifier_api;",
         "proxy_buffering off;",
         # the pictures the pages show, same origin, reads only
         "location /v1/attachments/ {",
         "limit_except GET {",
-        "proxy_pass http://content:8002;",
+        "proxy_pass $content_api;",
         # the client's address from the connection, never appended to the client's header
         "proxy_set_header X-Forwarded-For $remote_addr;",
         # a body only where a location allows one; open connections per client capped
@@ -684,11 +691,12 @@ def test_nginx_portal_config() -> None:
         "limit_conn_zone $binary_remote_addr zone=per_client:10m;",
         # the staff console, its /console prefix passed on as it is (no URI part)
         "location /console/ {",
-        "proxy_pass http://console:8005;",
+        "proxy_pass $console_app;",
     }
     missing = {d for d in directives if d not in conf}
     assert not missing
     assert "$proxy_add_x_forwarded_for" not in conf
+    assert not re.search(r"proxy_pass http://", conf), "an upstream named once would go stale"
     assert conf.count("{") == conf.count("}")
     # Security headers at server level are dropped by any location with its own add_header.
     code = re.sub(r"#.*", "", conf)

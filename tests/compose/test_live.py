@@ -764,6 +764,14 @@ def test_a_restart_of_the_whole_stack_keeps_everything(stack: ComposeStack) -> N
             lambda u=url: httpx.get(f"{u}/readyz", timeout=5).status_code == 200, timeout=120, interval=1
         )
     wait_until(lambda: httpx.get(f"{stack.pages_url}/healthz", timeout=5).status_code == 200, timeout=60)
+    # What nginx proxies answers too: it looks the restarted containers up again.
+    for path in ("center/", "console/sign-in", "portal/tim-kiem?q=giay+phep"):
+        wait_until(
+            lambda p=path: httpx.get(f"{stack.pages_url}/{p}", timeout=5).status_code == 200,
+            timeout=60,
+            interval=1,
+            message=f"/{path} through nginx after the restart",
+        )
 
     # The signing key is on its volume: the same key, so tokens made before the restart
     # (what_is_kept reuses the hotline one) still open the APIs.
