@@ -816,7 +816,11 @@ def test_a_backup_restored_over_the_stopped_stack_brings_its_time_back(
     except AssertionError as exc:
         shown = centre_shows()
         differ = {code: (notices[code], shown[code]) for code in notices if shown[code] != notices[code]}
-        raise AssertionError(f"{exc}: (portal, centre) {differ}\n{stack.logs()}") from None
+        sample = stack.portal_page(f"thu-tuc/{next(iter(differ))}.html", channel="center")
+        got = f"{sample.status_code} {sample.text[:300]!r}"
+        raise AssertionError(
+            f"{exc}: (portal, centre) {differ}; one of them: {got}\n{stack.logs()}"
+        ) from None
     keys = published_keys(stack)
     made = job(stack, "backup")
     assert made.returncode == 0, made.stderr
