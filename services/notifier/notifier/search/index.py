@@ -273,10 +273,19 @@ class SearchIndexReader:
         self._vocabulary: tuple[float, dict[int, list[str]], dict[str, int]] | None = None
 
     def _connection(self) -> sqlite3.Connection:
+        """This thread's connection to the file there now: a portal wiped and rebuilt has a
+        new file, and a connection to the old one would go on answering from it."""
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        try:
+            inode = os.stat(self.path).st_ino
+        except FileNotFoundError:
+            inode = None
+        if connection is not None and getattr(self._local, "inode", None) != inode:
+            connection.close()
+            connection = None
         if connection is None:
             connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
-            self._local.connection = connection
+            self._local.connection, self._local.inode = connection, inode
         return connection
 
     def generation(self) -> object | None:

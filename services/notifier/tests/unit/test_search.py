@@ -250,3 +250,21 @@ def test_an_index_of_an_older_layout_is_rebuilt_not_read(tmp_path: Path) -> None
     assert doc is not None
     writer.apply([doc], replace_all=True)
     assert writer.exists() and found(SearchIndexReader(tmp_path), "giấy phép") == ["MB.XD.001"]
+
+
+def test_a_portal_wiped_and_rebuilt_is_read_anew(tmp_path: Path) -> None:
+    """The search service keeps running while the portal's directory is wiped and the
+    channel rebuilds it: it answers from the new index, not from the deleted file."""
+    import shutil
+
+    first, second = samples()[0], samples()[1]
+    writer, reader = SearchIndexWriter(tmp_path), SearchIndexReader(tmp_path)
+    doc = procedure_document(procedure_view(subject("procedure", first["code"], first), {}))
+    assert doc is not None
+    writer.apply([doc])
+    assert found(reader, first["code"]) == [first["code"]]
+    shutil.rmtree(tmp_path / ".search")
+    other = procedure_document(procedure_view(subject("procedure", second["code"], second), {}))
+    assert other is not None
+    SearchIndexWriter(tmp_path).apply([other], replace_all=True)
+    assert found(reader, first["code"]) == [] and found(reader, second["code"]) == [second["code"]]
