@@ -68,7 +68,12 @@ class Keyboard:
 def sign_in(page: Any, system: System, username: str) -> Keyboard:
     keys = Keyboard(page)
     page.goto(f"{system.console_url}/console/sign-in")
-    assert keys.focused() == "Tên đăng nhập"  # the page puts the cursor there
+    # The page puts the cursor there (autofocus: applied once the page is shown, which a
+    # busy machine may do a moment after the load event).
+    page.wait_for_function(
+        "document.activeElement && document.activeElement.tagName === 'INPUT'", timeout=5000
+    )
+    assert keys.focused() == "Tên đăng nhập"
     page.keyboard.type(username)
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
