@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from minhbach_shared.auth import Role
 from minhbach_testing.harness import System
 from tests.browser.test_portal_pages import VIEWPORTS, portal_pages
 
@@ -35,31 +34,19 @@ FIRST_FOCUSABLE = """() => {
 
 def publish_answer(system: System) -> str:
     """A citizen's question about MB.XD.001, answered and published; its tracking code."""
-    with system.hotline() as api:
-        logged = api.post(
-            "/v1/tickets",
-            json={
-                "kind": "phan_anh",
-                "subject": "Thời hạn cấp giấy phép xây dựng nhà ở riêng lẻ",
-                "body": "Xin hỏi bao lâu thì có kết quả cấp giấy phép xây dựng nhà ở riêng lẻ?",
-                "procedure_code": "MB.XD.001",
-                "name": "Phạm Thị Lan",
-                "phone": "0912 000 111",
-                "consent_to_publish": True,
-            },
-            headers=system.token(Role.HOTLINE),
-        )
-        assert logged.status_code == 201, logged.text
-        ticket = logged.json()
-        for action, role, body in (
-            ("accept", Role.HOTLINE, None),
-            ("assign", Role.HOTLINE, {"unit": "Phòng Quản lý xây dựng"}),
-            ("answer", Role.HOTLINE, {"answer": ANSWER}),
-            ("approve", Role.APPROVER, None),
-            ("publish", Role.APPROVER, None),
-        ):
-            done = api.post(f"/v1/tickets/{ticket['id']}/{action}", json=body, headers=system.token(role))
-            assert done.status_code == 200, (action, done.text)
+    ticket = system.publish_answer(
+        {
+            "kind": "phan_anh",
+            "subject": "Thời hạn cấp giấy phép xây dựng nhà ở riêng lẻ",
+            "body": "Xin hỏi bao lâu thì có kết quả cấp giấy phép xây dựng nhà ở riêng lẻ?",
+            "procedure_code": "MB.XD.001",
+            "name": "Phạm Thị Lan",
+            "phone": "0912 000 111",
+            "consent_to_publish": True,
+        },
+        unit="Phòng Quản lý xây dựng",
+        answer=ANSWER,
+    )
     return str(ticket["tracking_code"])
 
 

@@ -225,32 +225,20 @@ def make_changes(system: System) -> dict[str, Any]:
         assert done.status_code == 200, done.text
         slug = api.get(f"/v1/articles/{article}/draft", headers=system.token(Role.EDITOR)).json()["slug"]
 
-    with system.hotline() as api:
-        logged = api.post(
-            "/v1/tickets",
-            json={
-                "kind": "kien_nghi",
-                "subject": "Đề nghị rút ngắn thời hạn gia hạn giấy phép",
-                "body": "Đề nghị Sở rút ngắn thời hạn gia hạn giấy phép xây dựng.",
-                "procedure_code": PROCEDURE,
-                "name": "Người dân",
-                "phone": "0912345678",
-                "consent_to_publish": True,
-                "channel": "phone",
-            },
-            headers=system.token(Role.HOTLINE),
-        )
-        assert logged.status_code == 201, logged.text
-        ticket = logged.json()
-        for action, role, body in (
-            ("accept", Role.HOTLINE, None),
-            ("assign", Role.HOTLINE, {"unit": UNIT}),
-            ("answer", Role.HOTLINE, {"answer": "Thời hạn gia hạn nay là 5 ngày làm việc."}),
-            ("approve", Role.APPROVER, None),
-            ("publish", Role.APPROVER, None),
-        ):
-            handled = api.post(f"/v1/tickets/{ticket['id']}/{action}", json=body, headers=system.token(role))
-            assert handled.status_code == 200, (action, handled.text)
+    ticket = system.publish_answer(
+        {
+            "kind": "kien_nghi",
+            "subject": "Đề nghị rút ngắn thời hạn gia hạn giấy phép",
+            "body": "Đề nghị Sở rút ngắn thời hạn gia hạn giấy phép xây dựng.",
+            "procedure_code": PROCEDURE,
+            "name": "Người dân",
+            "phone": "0912345678",
+            "consent_to_publish": True,
+            "channel": "phone",
+        },
+        unit=UNIT,
+        answer="Thời hạn gia hạn nay là 5 ngày làm việc.",
+    )
     return {
         "cover": cover,
         "article": article,

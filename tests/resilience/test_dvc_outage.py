@@ -55,31 +55,19 @@ def amend(system: System, number: str, codes: list[str], days: int) -> None:
 
 def publish_answer(system: System, code: str) -> str:
     """A hotline answer about `code`, published: the tracking code."""
-    with system.hotline() as api:
-        logged = api.post(
-            "/v1/tickets",
-            json={
-                "kind": "phan_anh",
-                "subject": "Chậm cấp giấy phép xây dựng",
-                "body": QUESTION,
-                "procedure_code": code,
-                "name": "Trần Văn Bình",
-                "email": "binh@example.vn",
-                "consent_to_publish": True,
-            },
-            headers=system.token(Role.HOTLINE),
-        )
-        assert logged.status_code == 201, logged.text
-        ticket = logged.json()
-        for action, role, body in (
-            ("accept", Role.HOTLINE, None),
-            ("assign", Role.HOTLINE, {"unit": "Phòng Quản lý xây dựng"}),
-            ("answer", Role.HOTLINE, {"answer": "Hồ sơ được trả kết quả trong 5 ngày làm việc."}),
-            ("approve", Role.APPROVER, None),
-            ("publish", Role.APPROVER, None),
-        ):
-            done = api.post(f"/v1/tickets/{ticket['id']}/{action}", json=body, headers=system.token(role))
-            assert done.status_code == 200, (action, done.text)
+    ticket = system.publish_answer(
+        {
+            "kind": "phan_anh",
+            "subject": "Chậm cấp giấy phép xây dựng",
+            "body": QUESTION,
+            "procedure_code": code,
+            "name": "Trần Văn Bình",
+            "email": "binh@example.vn",
+            "consent_to_publish": True,
+        },
+        unit="Phòng Quản lý xây dựng",
+        answer="Hồ sơ được trả kết quả trong 5 ngày làm việc.",
+    )
     return str(ticket["tracking_code"])
 
 

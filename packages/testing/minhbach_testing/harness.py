@@ -242,6 +242,24 @@ class SystemClient:
             assert submitted.status_code == 200, submitted.text
         return article_id
 
+    def publish_answer(self, ticket: dict[str, Any], *, unit: str, answer: str) -> dict[str, Any]:
+        """A call logged by a hotline officer, accepted, assigned to `unit`, answered, approved
+        and published (an approver); the ticket as logged (id, tracking_code)."""
+        with self.hotline() as api:
+            logged = api.post("/v1/tickets", json=ticket, headers=self.token(Role.HOTLINE))
+            assert logged.status_code == 201, logged.text
+            made: dict[str, Any] = logged.json()
+            for action, role, body in (
+                ("accept", Role.HOTLINE, None),
+                ("assign", Role.HOTLINE, {"unit": unit}),
+                ("answer", Role.HOTLINE, {"answer": answer}),
+                ("approve", Role.APPROVER, None),
+                ("publish", Role.APPROVER, None),
+            ):
+                done = api.post(f"/v1/tickets/{made['id']}/{action}", json=body, headers=self.token(role))
+                assert done.status_code == 200, (action, done.text)
+        return made
+
     def publish_article(self, body: dict[str, Any]) -> str:
         """Write, submit and publish an article (editor, then approver); its slug."""
         article_id = self.write_article(body)
