@@ -47,7 +47,7 @@ from notifier.channels.pages import (
     read_head,
     write_atomic,
 )
-from notifier.channels.views.catalogue import Catalogue, Refresh, Timeline
+from notifier.channels.views.catalogue import Catalogue, ListPage, Refresh, Timeline, paged
 from notifier.channels.views.procedures import ProcedureViews
 from notifier.channels.views.qa import StatisticsView, statistics_view
 from notifier.disclosure.domain import Delivery, SubjectKey
@@ -227,12 +227,10 @@ class CenterChannel:
             everything=everything,
         )
 
-    def field_pages(self, field: dict[str, Any]) -> list[str]:
-        """A field's board pages, first to last (file names at the centre's root, where the
+    def field_pages(self, field: dict[str, Any]) -> list[ListPage]:
+        """A field's board pages (linh-vuc-<slug>.html, ...: at the centre's root, where the
         rows' relative links hold)."""
-        count = max(1, -(-len(field["procedures"]) // self.board_page_size))
-        stem = f"linh-vuc-{field['slug']}"
-        return [f"{stem}.html" if n == 1 else f"{stem}-trang-{n}.html" for n in range(1, count + 1)]
+        return paged(field["procedures"], self.board_page_size, f"linh-vuc-{field['slug']}")
 
     def _write_field_pages(self, board: Board, refresh: Refresh, *, now: datetime) -> None:
         """Past BOARD_ALL_UP_TO: each field's pages whose rows (or the hotline) changed."""
@@ -244,38 +242,30 @@ class CenterChannel:
         hotline_changed = refresh.full or hotline != self._hotline_written
         self._hotline_written = hotline
         for f in [] if board.everything else board.fields:
-            names = f["pages"]
-            kept.update(names)
+            pages: list[ListPage] = f["pages"]
+            kept.update(page.name for page in pages)
             # A field whose rows changed, a new page, or all of them (the hotline they show).
             if not (
-                hotline_changed or f["name"] in refresh.fields or set(names) - set(self._field_pages_written)
+                hotline_changed
+                or f["name"] in refresh.fields
+                or {page.name for page in pages} - set(self._field_pages_written)
             ):
                 continue
-            codes = f["procedures"]
-            for n, name in enumerate(names, start=1):
-                on_page = codes[(n - 1) * self.board_page_size : n * self.board_page_size]
-                listed = (len(codes), len(names), tuple(on_page))
-                written = self._field_pages_written.get(name)
+            for page in pages:
+                listed = (len(f["procedures"]), page.listed)
+                written = self._field_pages_written.get(page.name)
                 if (
                     written is not None
                     and written[0] == listed
                     and not hotline_changed
-                    and not refresh.codes.intersection(on_page)
-                    and (self.root / name).is_file()
+                    and not refresh.codes.intersection(page.codes)
+                    and (self.root / page.name).is_file()
                 ):
                     continue
-                rows = self.catalogue.joined("board", on_page)
-                shown = json.dumps([*listed[:2], hotline, str(rows)], ensure_ascii=False)
+                rows = self.catalogue.joined("board", page.codes)
+                shown = json.dumps([len(f["procedures"]), page.pages, hotline, str(rows)], ensure_ascii=False)
                 digest = hashlib.sha256(shown.encode()).hexdigest()
-                pager = {
-                    "page": n,
-                    "pages": len(names),
-                    "first": (n - 1) * self.board_page_size + 1,
-                    "last": (n - 1) * self.board_page_size + len(on_page),
-                    "previous": names[n - 2] if n > 1 else None,
-                    "next": names[n] if n < len(names) else None,
-                }
-                page = Board(
+                on_board = Board(
                     fields=[{**f, "rows": rows}],
                     recent=[],
                     hotline=board.hotline,
@@ -286,15 +276,15 @@ class CenterChannel:
                     stamp=digest[:16],
                 )
                 html = template.render(
-                    board=page,
+                    board=on_board,
                     field=f,
-                    pager=pager,
+                    pager=page,
                     department=DEPARTMENT,
                     centre=CENTRE_NAME,
                     generated_at=now,
                 )
-                write_atomic(self.root / name, html)
-                self._field_pages_written[name] = (listed, digest)
+                write_atomic(self.root / page.name, html)
+                self._field_pages_written[page.name] = (listed, digest)
         # Pages of fields (or of pages) no longer shown go.
         for path in self.root.glob("linh-vuc-*.html"):
             if path.name not in kept:

@@ -36,7 +36,7 @@ from notifier.channels.pages import (
     vn_date,
     write_atomic,
 )
-from notifier.channels.views.catalogue import Catalogue, Refresh, Timeline
+from notifier.channels.views.catalogue import Catalogue, ListPage, Refresh, Timeline, paged
 from notifier.channels.views.content import (
     CATEGORIES,
     DOCUMENTS_DIR,
@@ -270,7 +270,7 @@ class PortalChannel:
             f"{QA_DIR}/feed.xml",
             f"{DOCUMENTS_DIR}/feed.xml",
             *(f"linh-vuc/{f['slug']}.xml" for f in self.catalogue.fields()),
-            *(f"linh-vuc/{page}.html" for f in self.catalogue.fields() for page in self._field_pages(f)),
+            *(f"linh-vuc/{page.name}" for f in self.catalogue.fields() for page in self._field_pages(f)),
         ]
         return self.search_index.exists() and all((self.root / page).is_file() for page in pages)
 
@@ -573,7 +573,7 @@ class PortalChannel:
             # A field no procedure belongs to any more has no page nor feed (it listed
             # procedures gone); a field that shrank, fewer pages.
             kept = {f"{f['slug']}.xml" for f in fields} | {
-                f"{page}.html" for f in fields for page in self._field_pages(f)
+                page.name for f in fields for page in self._field_pages(f)
             }
             for path in [*(self.root / "linh-vuc").glob("*.html"), *(self.root / "linh-vuc").glob("*.xml")]:
                 if path.name not in kept:
@@ -623,38 +623,25 @@ class PortalChannel:
             ),
         )
 
-    def _field_pages(self, field: dict[str, Any]) -> list[str]:
-        """The page names of a field's list, first to last (one, even when it is empty)."""
-        count = max(1, -(-len(field["procedures"]) // self.list_page_size))
-        return [field["slug"] if n == 1 else f"{field['slug']}-trang-{n}" for n in range(1, count + 1)]
+    def _field_pages(self, field: dict[str, Any]) -> list[ListPage]:
+        """A field's list, paged (linh-vuc/<slug>.html, <slug>-trang-2.html, ...)."""
+        return paged(field["procedures"], self.list_page_size, field["slug"])
 
     def _write_field_pages(self, field: dict[str, Any], refresh: Refresh, common: dict[str, Any]) -> None:
         """Write the field's pages whose rows (or neighbours) changed since they were written."""
-        names = self._field_pages(field)
-        codes = field["procedures"]
         template = self.env.get_template("field.html")
-        for n, name in enumerate(names, start=1):
-            on_page = codes[(n - 1) * self.list_page_size : n * self.list_page_size]
-            listed = (len(codes), len(names), tuple(on_page))
-            path = f"{name}.html"
+        for page in self._field_pages(field):
+            listed = (len(field["procedures"]), page.listed)
             if (
-                self._list_pages.get(path) == listed
-                and not refresh.codes.intersection(on_page)
-                and (self.root / "linh-vuc" / path).is_file()
+                self._list_pages.get(page.name) == listed
+                and not refresh.codes.intersection(page.codes)
+                and (self.root / "linh-vuc" / page.name).is_file()
             ):
                 continue
-            pager = {
-                "page": n,
-                "pages": len(names),
-                "first": (n - 1) * self.list_page_size + 1,
-                "last": (n - 1) * self.list_page_size + len(on_page),
-                "previous": f"{names[n - 2]}.html" if n > 1 else None,
-                "next": f"{names[n]}.html" if n < len(names) else None,
-            }
-            rows = self.catalogue.joined("list", on_page)
-            html = template.render(root="../", field={**field, "rows": rows}, pager=pager, **common)
-            write_atomic(self.root / "linh-vuc" / path, html)
-            self._list_pages[path] = listed
+            rows = self.catalogue.joined("list", page.codes)
+            html = template.render(root="../", field={**field, "rows": rows}, pager=page, **common)
+            write_atomic(self.root / "linh-vuc" / page.name, html)
+            self._list_pages[page.name] = listed
 
     def write_feed(
         self,

@@ -12,6 +12,7 @@ the changed page and the pages that list it, not every list.
 from __future__ import annotations
 
 import random
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -213,6 +214,8 @@ def test_incremental_runs_write_exactly_what_a_full_render_writes(
     board = files(tmp_path / "center")
     assert any(name.startswith("linh-vuc-") and "-trang-" in name for name in board), sorted(board)
     assert "Chọn lĩnh vực để xem thủ tục".encode() in board["index.html"]
+    linked = set(re.findall(r'<a href="(linh-vuc-[^"]+\.html)"', board["index.html"].decode()))
+    assert linked and linked <= set(board), "the board links each field's first page"
 
 
 def test_a_one_change_run_writes_the_changed_page_and_the_lists_that_show_it(
@@ -247,14 +250,16 @@ def test_a_one_change_run_writes_the_changed_page_and_the_lists_that_show_it(
     # The one page of its field's list that holds it, and the field's feed.
     members = channel.catalogue.members[field].items
     page = channel._field_pages({"slug": slug, "procedures": members})[members.index(code) // 3]
-    field_pages = {f"linh-vuc/{page}.html", f"linh-vuc/{slug}.xml"}
+    field_pages = {f"linh-vuc/{page.name}", f"linh-vuc/{slug}.xml"}
     assert {f"thu-tuc/{code}.html", "thu-tuc/index.html", *field_pages} <= portal
     assert "hoi-dap/gui-phan-anh.html" not in portal
     assert not {p for p in portal if p.startswith("linh-vuc/") and p not in field_pages}
     # Answers and documents did not change: neither did their feeds.
     assert not {"hoi-dap/feed.xml", "van-ban/feed.xml"} & portal
     center = {w.split(":", 1)[1] for w in written if w.startswith("center:")}
-    board_page = parts.channels["center"].field_pages({"slug": slug, "procedures": members})[
-        members.index(code) // 3
-    ]
+    board_page = (
+        parts.channels["center"]
+        .field_pages({"slug": slug, "procedures": members})[members.index(code) // 3]
+        .name
+    )
     assert center == {f"thu-tuc/{code}.html", "index.html", "board.json", board_page}

@@ -51,6 +51,48 @@ class Refresh:
         return self.keys is None or key in self.keys
 
 
+@dataclass(frozen=True)
+class ListPage:
+    """One page of a paged list of procedures: its file name, its codes, where it stands."""
+
+    name: str
+    codes: list[str]
+    page: int
+    pages: int
+    first: int  # the position of its first procedure in the whole list, from 1
+    previous: str | None
+    next: str | None
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.codes) - 1
+
+    @property
+    def listed(self) -> tuple[Any, ...]:
+        """What it lists and among how many: two pages alike here show the same rows, unless
+        one of the procedures changed."""
+        return (self.pages, tuple(self.codes))
+
+
+def paged(codes: list[str], size: int, stem: str) -> list[ListPage]:
+    """`codes` in pages of `size`: `<stem>.html`, then `<stem>-trang-2.html`, ... (one page,
+    even when there is nothing to list)."""
+    count = max(1, -(-len(codes) // size))
+    names = [f"{stem}.html" if n == 1 else f"{stem}-trang-{n}.html" for n in range(1, count + 1)]
+    return [
+        ListPage(
+            name=name,
+            codes=codes[(n - 1) * size : n * size],
+            page=n,
+            pages=count,
+            first=(n - 1) * size + 1,
+            previous=names[n - 2] if n > 1 else None,
+            next=names[n] if n < count else None,
+        )
+        for n, name in enumerate(names, start=1)
+    ]
+
+
 class SortedKeys:
     """Keys kept in order, with insertion and removal by bisection (no re-sort per run)."""
 
