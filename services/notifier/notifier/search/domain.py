@@ -114,13 +114,14 @@ def parse_query(text: str) -> Query:
     return Query(text, tuple(Term(parts) for parts in list(terms)[:MAX_TERMS]))
 
 
+def long_words(query: Query) -> list[str]:
+    """The query's single words long enough for a slip of one letter to be guessed."""
+    return [t.parts[0] for t in query.terms if len(t.parts) == 1 and len(t.parts[0]) >= TYPO_MIN_LENGTH]
+
+
 def typo_candidates(query: Query, known: Set[str]) -> list[str]:
     """The query's long single words the index has never seen: each may be a typo."""
-    return [
-        t.parts[0]
-        for t in query.terms
-        if len(t.parts) == 1 and len(t.parts[0]) >= TYPO_MIN_LENGTH and t.parts[0] not in known
-    ]
+    return [word for word in long_words(query) if word not in known]
 
 
 def _quoted(words: tuple[str, ...]) -> str:

@@ -29,11 +29,11 @@ from rapidfuzz.distance import OSA
 from minhbach_shared.text import fold
 from notifier.search.domain import (
     KINDS,
-    TYPO_MIN_LENGTH,
     Kind,
     Query,
     SearchDocument,
     code_key,
+    long_words,
     match_expression,
     numbers_expression,
     typo_candidates,
@@ -362,7 +362,7 @@ class SearchIndexReader:
 
     def _alternatives(self, query: Query) -> dict[str, tuple[str, ...]]:
         """Each long word the index lacks -> the index's words one edit away, most used first."""
-        if not any(len(t.parts) == 1 and len(t.parts[0]) >= TYPO_MIN_LENGTH for t in query.terms):
+        if not long_words(query):  # no need to read the index's words
             return {}
         by_length, frequency = self._words()
         alternatives: dict[str, tuple[str, ...]] = {}
