@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from notifier.channels.base import ReadModel
@@ -21,6 +21,7 @@ from notifier.db import (
     channel_fences,
     chunks,
     deliveries,
+    keyed,
     ledger,
     reconcile_runs,
     seen_events,
@@ -75,9 +76,8 @@ def subject_versions(session: Session, keys: Sequence[SubjectKey] | None = None)
     if keys is None:
         return {(r.kind, r.id): r.version for r in session.execute(query)}
     out: dict[SubjectKey, int] = {}
-    for chunk in chunks(list(keys)):
-        rows = session.execute(query.where(tuple_(subjects.c.kind, subjects.c.id).in_(chunk)))
-        out.update({(r.kind, r.id): r.version for r in rows})
+    for where in keyed(subjects.c.kind, subjects.c.id, keys):
+        out.update({(r.kind, r.id): r.version for r in session.execute(query.where(where))})
     return out
 
 
@@ -123,9 +123,8 @@ class SubjectCache:
             if (held := self._held.get(key)) is None or (held.version, held.updated_at) != stamp
         ]
         gone = [key for key in self._held if key not in stamps] if sweep else []
-        for chunk in chunks(moved):
-            rows = session.execute(select(subjects).where(tuple_(subjects.c.kind, subjects.c.id).in_(chunk)))
-            for r in rows:
+        for where in keyed(subjects.c.kind, subjects.c.id, moved):
+            for r in session.execute(select(subjects).where(where)):
                 self._put(_subject(r))
         for key in gone:
             self._held.pop(key, None)
@@ -204,9 +203,8 @@ def get_subject(session: Session, key: SubjectKey) -> SubjectState | None:
 
 def get_subjects(session: Session, keys: Sequence[SubjectKey]) -> dict[SubjectKey, SubjectState]:
     out: dict[SubjectKey, SubjectState] = {}
-    for chunk in chunks(list(set(keys))):
-        rows = session.execute(select(subjects).where(tuple_(subjects.c.kind, subjects.c.id).in_(chunk)))
-        for r in rows:
+    for where in keyed(subjects.c.kind, subjects.c.id, keys):
+        for r in session.execute(select(subjects).where(where)):
             state = _subject(r)
             out[state.key] = state
     return out
@@ -493,9 +491,8 @@ def disclosed(
     if keys is None:
         return {(r[0], r[1]): (r[2], r[3]) for r in session.execute(query)}
     found: dict[SubjectKey, tuple[int, datetime]] = {}
-    for chunk in chunks(sorted(set(keys))):
-        rows = session.execute(query.where(tuple_(ledger.c.subject_kind, ledger.c.subject_id).in_(chunk)))
-        found.update({(r[0], r[1]): (r[2], r[3]) for r in rows})
+    for where in keyed(ledger.c.subject_kind, ledger.c.subject_id, keys):
+        found.update({(r[0], r[1]): (r[2], r[3]) for r in session.execute(query.where(where))})
     return found
 
 
@@ -518,13 +515,8 @@ def forget_ledger(session: Session, *, channel: str, keys: Sequence[SubjectKey] 
     if keys is None:
         session.execute(delete(ledger).where(ledger.c.channel == channel))
         return
-    for chunk in chunks(list(keys)):
-        session.execute(
-            delete(ledger).where(
-                ledger.c.channel == channel,
-                or_(*[and_(ledger.c.subject_kind == k, ledger.c.subject_id == i) for k, i in chunk]),
-            )
-        )
+    for where in keyed(ledger.c.subject_kind, ledger.c.subject_id, keys):
+        session.execute(delete(ledger).where(ledger.c.channel == channel, where))
 
 
 # -- reconciliation rounds ----------------------------------------------------------------
