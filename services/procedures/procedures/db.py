@@ -100,6 +100,9 @@ decision_changes = Table(
     # Who last edited that content, taken with it.
     Column("written_by", Text, nullable=True),
     UniqueConstraint("decision_id", "position", name="uq_decision_changes_decision_id_position"),
+    # Every read of a procedure asks which decisions put it in force in place of another;
+    # by decision id alone that read every change of a decision of 1,000 procedures.
+    Index("ix_decision_changes_replaced_by_decision_id", "replaced_by", "decision_id"),
 )
 
 procedure_versions = Table(
