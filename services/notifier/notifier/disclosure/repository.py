@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from notifier.channels.base import ReadModel
@@ -275,6 +275,60 @@ def insert_delivery(
     )
 
 
+@dataclass(frozen=True)
+class NewDelivery:
+    """A version of a subject for a channel to show."""
+
+    channel: str
+    key: SubjectKey
+    version: int
+    occurred_at: datetime | None
+
+
+# Each statement prepared once and run for every row (executemany): an ingest adds a row
+# per channel and subject, and one statement each cost a fifth of the events worker.
+_SUPERSEDE_OLDER = (
+    update(deliveries)
+    .where(
+        deliveries.c.channel == bindparam("b_channel"),
+        deliveries.c.subject_kind == bindparam("b_kind"),
+        deliveries.c.subject_id == bindparam("b_id"),
+        # A newer version makes an older pending or dead row moot. Two comparisons, not
+        # IN (…): an IN list is expanded per statement, which executemany cannot do.
+        or_(deliveries.c.status == PENDING, deliveries.c.status == DeliveryStatus.DEAD.value),
+        deliveries.c.version <= bindparam("b_version"),
+    )
+    .values(status=DeliveryStatus.SUPERSEDED.value)
+)
+
+
+def add_deliveries(session: Session, rows: Sequence[NewDelivery], *, now: datetime) -> None:
+    """Pending deliveries, due now; older pending rows of each subject are superseded by them."""
+    if not rows:
+        return
+    session.execute(
+        _SUPERSEDE_OLDER,
+        [dict(b_channel=r.channel, b_kind=r.key[0], b_id=r.key[1], b_version=r.version) for r in rows],
+    )
+    session.execute(
+        insert(deliveries),
+        [
+            {
+                "channel": r.channel,
+                "subject_kind": r.key[0],
+                "subject_id": r.key[1],
+                "version": r.version,
+                "status": PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "occurred_at": r.occurred_at,
+            }
+            for r in rows
+        ],
+    )
+
+
 def add_delivery(
     session: Session,
     *,
@@ -285,19 +339,7 @@ def add_delivery(
     occurred_at: datetime | None,
 ) -> None:
     """A pending delivery of `version`; older pending rows of the subject are superseded by it."""
-    session.execute(
-        update(deliveries)
-        .where(
-            deliveries.c.channel == channel,
-            deliveries.c.subject_kind == key[0],
-            deliveries.c.subject_id == key[1],
-            # A newer version makes an older pending or dead row moot.
-            deliveries.c.status.in_([PENDING, DeliveryStatus.DEAD.value]),
-            deliveries.c.version <= version,
-        )
-        .values(status=DeliveryStatus.SUPERSEDED.value)
-    )
-    insert_delivery(session, channel=channel, key=key, version=version, now=now, occurred_at=occurred_at)
+    add_deliveries(session, [NewDelivery(channel, key, version, occurred_at)], now=now)
 
 
 def due_deliveries(session: Session, *, channel: str, now: datetime, limit: int) -> list[Delivery]:

@@ -222,17 +222,16 @@ def refresh(
                     hotline.withdrawn(key[1], target.version),
                     target.occurred_at,
                 )
+        new_deliveries: list[repo.NewDelivery] = []
         for key, (version, state, occurred_at) in fetched.items():
             if is_stale(version, held.get(key)):
                 continue
             repo.upsert_subject(
                 session, key=key, version=version, state=state, now=now, occurred_at=occurred_at
             )
-            for channel in parts.showing(key):
-                repo.add_delivery(
-                    session, channel=channel, key=key, version=version, now=now, occurred_at=occurred_at
-                )
+            new_deliveries += [repo.NewDelivery(c, key, version, occurred_at) for c in parts.showing(key)]
             changed.append(key)
+        repo.add_deliveries(session, new_deliveries, now=now)
         followers = subscriptions_services.tell_followers(
             parts, session, [(k, fetched[k]) for k in changed], now=now
         )
@@ -771,10 +770,10 @@ def _repair_channel(parts: Parts, name: str) -> list[SubjectKey]:
                 continue
             really = min(disclosed.get(key, 0), shown[key] or 0)
             if really < subject.version and open_rows.get(key, 0) < subject.version:
-                repo.add_delivery(
-                    session, channel=name, key=key, version=subject.version, now=now, occurred_at=now
-                )
                 repaired.append(key)
+        repo.add_deliveries(
+            session, [repo.NewDelivery(name, k, model.by_key[k].version, now) for k in repaired], now=now
+        )
         session.commit()
     if repaired:
         parts.dispatcher.enqueue_channel(name)

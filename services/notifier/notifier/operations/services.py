@@ -63,8 +63,8 @@ def resync(parts: Parts, name: str) -> int:
         now = parts.clock()
         repo.forget_ledger(session, channel=name)
         subjects = [s for s in repo.all_subjects(session) if s.kind in kinds]
-        for s in subjects:
-            repo.add_delivery(session, channel=name, key=s.key, version=s.version, now=now, occurred_at=now)
+        pending = [repo.NewDelivery(name, s.key, s.version, now) for s in subjects]
+        repo.add_deliveries(session, pending, now=now)
         session.commit()
     parts.dispatcher.enqueue_channel(name)
     log.info("channel resync", extra={"channel": name, "subjects": len(subjects)})

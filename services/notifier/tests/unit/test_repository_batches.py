@@ -1,4 +1,5 @@
-"""A change's reads find its few subjects by their key, whatever the catalogue's size.
+"""A change's reads find its few subjects by their key, whatever the catalogue's size, and
+its new deliveries are written in one batch that supersedes exactly the rows it should.
 
 Row-value lists (`(kind, id) IN ((…), (…))`) made SQLite scan the whole table: at 10,000
 procedures every ingest read every subject's version twice, a third of the events
@@ -7,9 +8,10 @@ worker's time under load. Each statement below is checked with SQLite's own plan
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.orm import Session
 
+from notifier.db import deliveries
 from notifier.disclosure import repository as repo
 
 NOW = datetime(2026, 12, 4, 3, 0, tzinfo=UTC)
@@ -107,3 +109,52 @@ def test_the_read_model_reads_again_only_the_rows_that_moved_by_key(engine):
     assert not scans(plans), plans
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM subjects")).scalar() == len(CATALOGUE)
+
+
+def test_new_deliveries_supersede_older_open_rows_of_their_channel_and_subject_only(engine):
+    a, b = ("procedure", "MB.XD.00001"), ("procedure", "MB.XD.00002")
+    with Session(engine) as session:
+        repo.add_deliveries(
+            session,
+            [
+                repo.NewDelivery("portal", a, 2, NOW),
+                repo.NewDelivery("center", a, 2, NOW),
+                repo.NewDelivery("portal", b, 2, NOW),
+            ],
+            now=NOW,
+        )
+        session.execute(deliveries.update().where(deliveries.c.channel == "center").values(status="dead"))
+        sent = repo.NewDelivery("portal", b, 1, NOW)
+        repo.add_deliveries(session, [sent], now=NOW)
+        session.execute(
+            deliveries.update()
+            .where(deliveries.c.subject_id == b[1], deliveries.c.version == 1)
+            .values(status="sent")
+        )
+        # One batch: version 3 of A for the portal and the centre, and an older version 1
+        # of B (an event that arrived late must not supersede the newer row).
+        later = NOW.replace(hour=5)
+        repo.add_deliveries(
+            session,
+            [
+                repo.NewDelivery("portal", a, 3, later),
+                repo.NewDelivery("center", a, 3, later),
+                repo.NewDelivery("portal", b, 1, later),
+            ],
+            now=later,
+        )
+        session.commit()
+        rows = session.execute(
+            select(deliveries.c.channel, deliveries.c.subject_id, deliveries.c.version, deliveries.c.status)
+        ).all()
+    assert sorted(tuple(r) for r in rows) == sorted(
+        [
+            ("portal", a[1], 2, "superseded"),
+            ("center", a[1], 2, "superseded"),  # a dead row is moot once a newer one is due
+            ("portal", b[1], 2, "pending"),  # not superseded by the late version 1
+            ("portal", b[1], 1, "sent"),  # what was sent stays sent
+            ("portal", a[1], 3, "pending"),
+            ("center", a[1], 3, "pending"),
+            ("portal", b[1], 1, "pending"),
+        ]
+    )
