@@ -309,11 +309,13 @@ def seed(system: System, watcher: Watcher, n: int, *, timeout: float) -> dict[st
             decision = api.create_decision("new", part)
             for code in part:
                 watcher.expect(code, 1)
+            meter = CpuMeter.of(system).start()
             t0, wall0 = time.perf_counter(), time.time()
             api.publish(decision)
             published = time.perf_counter()
             if not watcher.wait(timeout):
                 raise BenchError(f"seeding: still not disclosed after {timeout} s: {watcher.outstanding()}")
+            cpu = meter.stop()
             wanted = set(part)
             times = {
                 channel: max(
@@ -330,10 +332,17 @@ def seed(system: System, watcher: Watcher, n: int, *, timeout: float) -> dict[st
                     "publish_ms": round(ms(published - t0), 1),
                     **{f"{c}_all_ms": round(ms(v), 1) for c, v in times.items()},
                     "every_channel_ms": round(ms(max(times.values())), 1),
+                    "cpu": cpu,
                 }
             )
             start += len(part)
-            print(f"  seeded {start}: {out['decisions'][-1]}", file=sys.stderr, flush=True)
+            shown = {k: v for k, v in out["decisions"][-1].items() if k != "cpu"}
+            busiest = ", ".join(f"{name} {sec:g} s" for name, sec in list(cpu["by_process_s"].items())[:4])
+            print(
+                f"  seeded {start}: {shown}; busy {100 * (cpu['machine_busy'] or 0):.0f} %, {busiest}",
+                file=sys.stderr,
+                flush=True,
+            )
     finally:
         api.close()
     return out
@@ -493,6 +502,7 @@ def measure(
         watcher = Watcher(system.portal_dir, system.center_dir, Path(system.env["DVC_STANDIN_FILE"])).start()
     profilers = start_profilers(system, profile_dir) if profile_dir else {}
     loadavg_before = os.getloadavg()
+    meter = CpuMeter.of(system).start()
     print(
         f"load: {rate_per_s:g} changes/s ({rate_per_s / batch:g} decisions/s) for {duration_s:g} s, "
         f"{clients} clients ...",
@@ -507,6 +517,7 @@ def measure(
         published_all = max(o.t1 for o in offered)
         drained = watcher.wait(drain_s)
         drain_end = time.perf_counter()
+        cpu = meter.stop()
         loadavg_after = os.getloadavg()
     finally:
         profiles = stop_profilers(profilers)
@@ -535,6 +546,7 @@ def measure(
         noop=noop,
         loadavg=[round(loadavg_before[0], 2), round(loadavg_after[0], 2)],
         profiles=profiles,
+        cpu=cpu,
     )
 
 
@@ -570,6 +582,7 @@ def report(
     noop: dict[str, Any] | None,
     loadavg: list[float],
     profiles: dict[str, Any],
+    cpu: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     duration = config["duration_s"]
     ok = [o for o in offered if 200 <= o.status < 300]
@@ -631,6 +644,8 @@ def report(
         result["ratio_disclosed_to_noop"] = round(every_rate / noop["per_second"], 3)
     if profiles:
         result["profiles"] = profiles
+    if cpu:
+        result["cpu"] = cpu
     return result
 
 
@@ -648,6 +663,106 @@ def _by_tenth(
 
 
 # -- py-spy ---------------------------------------------------------------------------------
+
+
+# -- where the CPU went (from /proc: Linux) --------------------------------------------------
+
+TICK_S = 1 / os.sysconf("SC_CLK_TCK")
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2 :].split()  # after "pid (comm) ": state, ppid, ...
+
+
+def process_cpu(roots: dict[str, int]) -> dict[str, float]:
+    """CPU seconds (user + system) each root process and its descendants have used so far:
+    live ones, and children that ended and were waited for (a prefork pool's)."""
+    parent: dict[int, int] = {}
+    own: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        fields = _stat_fields(int(entry.name))
+        if fields is None:
+            continue
+        pid = int(entry.name)
+        parent[pid] = int(fields[1])
+        # utime, stime, cutime, cstime: fields 14-17 of proc(5), 12-15 here
+        own[pid] = sum(int(v) for v in fields[11:15]) * TICK_S
+    found = dict.fromkeys(roots, 0.0)
+    root_of = {pid: name for name, pid in roots.items()}
+    for pid, seconds in own.items():
+        ancestor = pid
+        while ancestor not in root_of and ancestor > 1:
+            ancestor = parent.get(ancestor, 0)
+        if ancestor in root_of:
+            found[root_of[ancestor]] += seconds
+    return found
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, all) CPU seconds of the machine so far, every core (the first line of /proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle, iowait
+    return (sum(values) - idle) * TICK_S, sum(values) * TICK_S
+
+
+@dataclass
+class CpuMeter:
+    """What each process of the system (and the bench itself) used of the CPU between start and stop."""
+
+    roots: dict[str, int]
+    started: dict[str, float] = field(default_factory=dict)
+    machine_started: tuple[float, float] = (0.0, 0.0)
+    wall_started: float = 0.0
+
+    @classmethod
+    def of(cls, system: System) -> CpuMeter:
+        roots = {name: p.proc.pid for name, p in system.processes.items() if p.proc is not None}
+        if system.redis.proc is not None:
+            roots["redis-server"] = system.redis.proc.pid
+        roots["bench (clients, watcher)"] = os.getpid()
+        return cls(roots)
+
+    def start(self) -> CpuMeter:
+        self.started = process_cpu(self.roots)
+        self.machine_started = machine_cpu()
+        self.wall_started = time.perf_counter()
+        return self
+
+    def stop(self) -> dict[str, Any]:
+        ended = process_cpu(self.roots)
+        busy, total = machine_cpu()
+        wall = time.perf_counter() - self.wall_started
+        used = {name: round(ended[name] - self.started.get(name, 0.0), 2) for name in self.roots}
+        busy_s = busy - self.machine_started[0]
+        total_s = total - self.machine_started[1]
+        return {
+            "wall_s": round(wall, 1),
+            "cores": os.cpu_count(),
+            "machine_busy": round(busy_s / total_s, 3) if total_s else None,
+            "machine_busy_s": round(busy_s, 1),
+            "by_process_s": dict(sorted(used.items(), key=lambda item: -item[1])),
+            "other_s": round(busy_s - sum(used.values()), 1),
+        }
+
+
+def cpu_lines(cpu: dict[str, Any]) -> list[str]:
+    lines = [
+        f"CPU from the first publish to the last change shown ({cpu['wall_s']:g} s, {cpu['cores']} cores): "
+        f"machine busy {100 * (cpu['machine_busy'] or 0):.0f} % ({cpu['machine_busy_s']:g} CPU s)"
+    ]
+    lines += [
+        f"    {seconds:7.1f} s  {seconds / cpu['wall_s']:4.2f} cores  {name}"
+        for name, seconds in cpu["by_process_s"].items()
+        if seconds >= 0.05
+    ]
+    lines.append(f"    {cpu['other_s']:7.1f} s  outside the system and the bench")
+    return lines
 
 
 def start_profilers(system: System, out: Path) -> dict[str, tuple[subprocess.Popen[bytes], Path]]:
@@ -770,6 +885,13 @@ def table_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
         if every
         else ("  every channel", "none")
     )
+    if cpu := result.get("cpu"):
+        busiest = ", ".join(
+            f"{name} {sec / cpu['wall_s']:.2f}" for name, sec in list(cpu["by_process_s"].items())[:3]
+        )
+        rows.append(
+            ("  CPU: machine busy; most cores used", f"{100 * (cpu['machine_busy'] or 0):.0f} %; {busiest}")
+        )
     missing = result["not_disclosed_at_end"]
     rows.append(
         ("  not disclosed at the end (portal/centre/dvc)", "/".join(str(missing[c]) for c in CHANNELS))
@@ -897,6 +1019,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"publish p50/p99 {publish['p50_ms']:.0f}/{publish['p99_ms']:.0f} ms; "
         f"portal p50 by tenth of the window: {result['portal_p50_by_tenth']}"
     )
+    if result.get("cpu"):
+        print("\n".join(cpu_lines(result["cpu"])))
     if result.get("profiles"):
         print("\n".join(profile_lines(result["profiles"])))
     print(f"(JSON in {args.output})")

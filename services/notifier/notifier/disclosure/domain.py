@@ -113,6 +113,18 @@ def newest_per_subject(events: Iterable[EventRef]) -> dict[SubjectKey, EventRef]
     return newest
 
 
+# Kinds whose pages list other subjects (a decision, the procedures it changed).
+LISTING_KINDS = frozenset({"decision"})
+
+
+def in_parts(keys: Iterable[SubjectKey], size: int) -> list[list[SubjectKey]]:
+    """`keys` in parts of at most `size` (always one part at least, maybe empty), those that
+    list other subjects last: a part is shown before the next is fetched, and a decision
+    shown before its procedures would link pages not there yet."""
+    ordered = sorted(keys, key=lambda key: key[0] in LISTING_KINDS)
+    return [ordered[start : start + size] for start in range(0, len(ordered), size)] or [[]]
+
+
 def is_stale(version: int, held: int | None) -> bool:
     """True when `held` (read model or ledger) already has `version` or newer."""
     return held is not None and version <= held

@@ -108,3 +108,50 @@ def test_burst_coalesces_into_few_channel_runs(notifier, owner, portal_queue_dep
     # Nothing left: another run is a cheap no-op, and the pump queues nothing.
     assert disclosure.run_channel(notifier, "portal").sent == 0
     assert disclosure.pump(notifier) == []
+
+
+def test_a_large_decision_is_shown_part_by_part_its_decision_last(notifier, owner, portal_queue_depth):
+    """Each part of an owner's batch is written and handed to the channels before the next
+    is fetched; the decision, which lists its procedures, comes with the last part."""
+    codes = [f"MB.XD.{n:03d}" for n in range(450)]
+    for code in codes:
+        owner.put("procedure", procedure_state(code, 1))
+    owner.put("decision", decision_state(7, 1))
+    events = [envelope("decision", "7", 1)] + [envelope("procedure", code, 1) for code in codes]
+    asked: list[tuple[int, bool, int, int]] = []  # size, decision in it, held, portal queued
+
+    def fetch_many(subjects):  # type: ignore[no-untyped-def]
+        held = len(versions(notifier))
+        asked.append((len(subjects), any(s.kind == "decision" for s in subjects), held, portal_queue_depth()))
+        return [owner.fetch(s) for s in subjects]
+
+    owner.fetch_many = fetch_many
+    report = disclosure.ingest(notifier, events)
+    assert asked == [(200, False, 0, 0), (200, False, 200, 1), (51, True, 400, 1)]
+    assert len(report.changed) == 451 and report.changed[-1] == ("decision", "7")
+    assert count(notifier, seen_events) == 451
+
+
+def test_a_part_that_fails_is_fetched_again_alone(notifier, owner):
+    codes = [f"MB.XD.{n:03d}" for n in range(300)]
+    for code in codes:
+        owner.put("procedure", procedure_state(code, 1))
+    events = [envelope("procedure", code, 1) for code in codes]
+    sizes: list[int] = []
+
+    def fetch_many(subjects):  # type: ignore[no-untyped-def]
+        sizes.append(len(subjects))
+        if len(sizes) == 2:
+            raise httpx.ConnectError("owner went away")
+        return [owner.fetch(s) for s in subjects]
+
+    owner.fetch_many = fetch_many
+    with pytest.raises(httpx.HTTPError):
+        disclosure.ingest(notifier, events)
+    # The first part is shown; the events are not yet seen, so the message's retry comes.
+    assert len(versions(notifier)) == 200 and count(notifier, seen_events) == 0
+    report = disclosure.ingest(notifier, events)
+    assert sizes == [200, 100, 100]
+    assert len(report.changed) == 100 and report.stale == 200
+    assert len(versions(notifier)) == 300 and count(notifier, seen_events) == 300
+    assert count(notifier, deliveries, deliveries.c.channel == "portal") == 300, "each shown once"

@@ -70,3 +70,12 @@ def test_percentiles():
     assert ledger.percentile(values, 50) == 50
     assert ledger.percentile(values, 99) == 99
     assert ledger.latency_summary([2.0])["p90"] == 2.0
+
+
+def test_parts_keep_the_listing_kinds_last_and_are_never_none():
+    keys = [("decision", "1"), ("procedure", "A"), ("procedure", "B"), ("procedure", "C")]
+    assert ledger.in_parts(keys, 2) == [
+        [("procedure", "A"), ("procedure", "B")],
+        [("procedure", "C"), ("decision", "1")],
+    ]
+    assert ledger.in_parts([], 200) == [[]]
