@@ -32,7 +32,7 @@ from notifier.briefing import domain as briefing
 from notifier.briefing import repository as briefing_repo
 from notifier.briefing import services as briefing_services
 from notifier.broker import running
-from notifier.channels.base import audited
+from notifier.channels.base import Channel, ReadModel, audited
 from notifier.channels.email import EMAIL, BriefingMail, SubscriberMail, change_view
 from notifier.disclosure import repository as repo
 from notifier.disclosure.domain import (
@@ -773,27 +773,45 @@ def _events_in_flight(parts: Parts) -> bool:
 def _repair_channel(parts: Parts, name: str) -> list[SubjectKey]:
     """Redeliver subjects the channel does not really show at the read model's version."""
     channel = parts.channels[name]
-    repaired: list[SubjectKey] = []
     if not audited(channel):
-        return repaired  # it cannot be read back: nothing to compare, no lock to wait for
+        return []  # it cannot be read back: nothing to compare, no lock to wait for
+    # First without the channel's lock or a write transaction: reading every page back
+    # takes a while at 10,000 procedures, and holding both that long held every change
+    # back for as long (a second of delay every round under load). A run writes its pages
+    # before it records them, so a page read after the ledger shows at least what the
+    # ledger says. Only when something looks lost or owed is it read again, locked.
+    with Session(parts.engine) as session:
+        lost, owed, _ = _lost_and_owed(parts, session, channel, name)
+    if not lost and not owed:
+        return []
     with parts.dispatcher.lock(name, ttl_s=parts.settings.channel_lock_ttl_s), parts.write() as session:
         now = parts.clock()
-        model = parts.subjects.load(session)
-        disclosed = {k: v for k, (v, _) in repo.disclosed(session, channel=name).items()}
-        open_rows = repo.open_versions(session, channel=name)
-        shown = channel.shown_versions(model)
-        lost = [k for k, v in disclosed.items() if k in shown and (shown[k] or 0) < v]
+        lost, owed, model = _lost_and_owed(parts, session, channel, name)
         repo.forget_ledger(session, channel=name, keys=lost)
-        for key, subject in model.by_key.items():
-            if key not in shown:
-                continue
-            really = min(disclosed.get(key, 0), shown[key] or 0)
-            if really < subject.version and open_rows.get(key, 0) < subject.version:
-                repaired.append(key)
         repo.add_deliveries(
-            session, [repo.NewDelivery(name, k, model.by_key[k].version, now) for k in repaired], now=now
+            session, [repo.NewDelivery(name, k, model.by_key[k].version, now) for k in owed], now=now
         )
         session.commit()
-    if repaired:
+    if owed:
         parts.dispatcher.enqueue_channel(name)
-    return repaired
+    return owed
+
+
+def _lost_and_owed(
+    parts: Parts, session: Session, channel: Channel, name: str
+) -> tuple[list[SubjectKey], list[SubjectKey], ReadModel]:
+    """What the ledger says is shown but is not (lost), and what the channel does not really
+    show at the read model's version with no delivery on its way (owed)."""
+    model = parts.subjects.load(session)
+    disclosed = {k: v for k, (v, _) in repo.disclosed(session, channel=name).items()}
+    open_rows = repo.open_versions(session, channel=name)
+    shown = channel.shown_versions(model)
+    lost = [k for k, v in disclosed.items() if k in shown and (shown[k] or 0) < v]
+    owed = [
+        key
+        for key, subject in model.by_key.items()
+        if key in shown
+        and min(disclosed.get(key, 0), shown[key] or 0) < subject.version
+        and open_rows.get(key, 0) < subject.version
+    ]
+    return lost, owed, model

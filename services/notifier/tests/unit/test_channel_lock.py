@@ -72,3 +72,28 @@ def test_a_run_that_lost_its_lock_records_nothing_and_the_next_run_does(notifier
     portal.deliver = deliver
     assert disclosure.run_channel(notifier, "portal").sent == 1
     assert pending(notifier) == 0
+
+
+def test_a_reconcile_that_finds_nothing_owed_never_waits_for_a_run(notifier, owner, redis_client, settings):
+    """Reading every page back is slow at 10,000 procedures: it happens outside the channel's
+    lock, which it takes only to repair something (here: a page deleted behind its back)."""
+    owner.put("procedure", procedure_state("MB.XD.001", 1))
+    disclosure.ingest(notifier, [envelope("procedure", "MB.XD.001", 1)])
+    disclosure.run_channel(notifier, "portal")
+    disclosure.run_channel(notifier, "center")
+    with channel_lock(redis_client, "portal", ttl_s=30):  # a long run under way
+        started = time.monotonic()
+        report = disclosure.reconcile(notifier)
+        assert time.monotonic() - started < 5, "reconcile waited for the portal's run"
+    assert report.redelivered["portal"] == [] and report.unreachable == []
+    (settings.portal_dir / "thu-tuc/MB.XD.001.html").unlink()
+    finished: list[list[tuple[str, str]]] = []
+    with channel_lock(redis_client, "portal", ttl_s=30):
+        other = threading.Thread(
+            target=lambda: finished.append(disclosure.reconcile(notifier).redelivered["portal"])
+        )
+        other.start()
+        time.sleep(0.5)
+        assert not finished, "a repair must wait for the run under way"
+    other.join(timeout=10)
+    assert finished == [[("procedure", "MB.XD.001")]]
