@@ -163,8 +163,9 @@ class Watcher:
     """One thread watching every channel for every change registered with `expect`.
 
     Portal and centre: os.stat of each pending page every `poll_s` (more when many are
-    pending: the loop sleeps at least as long as one pass took, so it never takes more
-    than half a core), the file read only when replaced, until its mb:version marker
+    pending: the loop sleeps at least three times as long as one pass took, so it never
+    takes more than a quarter of a core: with 2,000 pages pending a pass takes ~10 ms, the
+    resolution is then ~40 ms), the file read only when replaced, until its mb:version marker
     reaches the version. dvc: the stand-in's JSON-lines file (DVC_STANDIN_FILE), read
     incrementally, `received_at` (wall clock) of the version's webhook id.
     perf_counter() of each detection; the dvc's as wall clock.
@@ -242,7 +243,7 @@ class Watcher:
                             self.shown["dvc"][(code, version)] = received_at
                             del self.pending["dvc"][(code, version)]
             took = time.perf_counter() - t_pass
-            time.sleep(max(self.poll_s, took))
+            time.sleep(max(self.poll_s, 3 * took))
 
     def _page_shows(self, channel: str, path: Path, version: int) -> bool:
         try:
@@ -502,7 +503,7 @@ def measure(
         watcher = Watcher(system.portal_dir, system.center_dir, Path(system.env["DVC_STANDIN_FILE"])).start()
     profilers = start_profilers(system, profile_dir) if profile_dir else {}
     loadavg_before = os.getloadavg()
-    meter = CpuMeter.of(system).start()
+    meter = CpuMeter.of(system, [proc.pid for proc, _ in profilers.values()]).start()
     print(
         f"load: {rate_per_s:g} changes/s ({rate_per_s / batch:g} decisions/s) for {duration_s:g} s, "
         f"{clients} clients ...",
@@ -678,9 +679,10 @@ def _stat_fields(pid: int) -> list[str] | None:
     return text[text.rindex(")") + 2 :].split()  # after "pid (comm) ": state, ppid, ...
 
 
-def process_cpu(roots: dict[str, int]) -> dict[str, float]:
-    """CPU seconds (user + system) each root process and its descendants have used so far:
-    live ones, and children that ended and were waited for (a prefork pool's)."""
+def process_cpu(roots: dict[int, str]) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each root process (by pid) and its
+    descendants, summed by name: live ones, and children that ended and were waited for
+    (a prefork pool's). A process under two roots counts under the nearer one."""
     parent: dict[int, int] = {}
     own: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
@@ -693,14 +695,13 @@ def process_cpu(roots: dict[str, int]) -> dict[str, float]:
         parent[pid] = int(fields[1])
         # utime, stime, cutime, cstime: fields 14-17 of proc(5), 12-15 here
         own[pid] = sum(int(v) for v in fields[11:15]) * TICK_S
-    found = dict.fromkeys(roots, 0.0)
-    root_of = {pid: name for name, pid in roots.items()}
+    found = dict.fromkeys(roots.values(), 0.0)
     for pid, seconds in own.items():
         ancestor = pid
-        while ancestor not in root_of and ancestor > 1:
+        while ancestor not in roots and ancestor > 1:
             ancestor = parent.get(ancestor, 0)
-        if ancestor in root_of:
-            found[root_of[ancestor]] += seconds
+        if ancestor in roots:
+            found[roots[ancestor]] += seconds
     return found
 
 
@@ -715,17 +716,18 @@ def machine_cpu() -> tuple[float, float]:
 class CpuMeter:
     """What each process of the system (and the bench itself) used of the CPU between start and stop."""
 
-    roots: dict[str, int]
+    roots: dict[int, str]
     started: dict[str, float] = field(default_factory=dict)
     machine_started: tuple[float, float] = (0.0, 0.0)
     wall_started: float = 0.0
 
     @classmethod
-    def of(cls, system: System) -> CpuMeter:
-        roots = {name: p.proc.pid for name, p in system.processes.items() if p.proc is not None}
+    def of(cls, system: System, profilers: Iterable[int] = ()) -> CpuMeter:
+        roots = {p.proc.pid: name for name, p in system.processes.items() if p.proc is not None}
         if system.redis.proc is not None:
-            roots["redis-server"] = system.redis.proc.pid
-        roots["bench (clients, watcher)"] = os.getpid()
+            roots[system.redis.proc.pid] = "redis-server"
+        roots[os.getpid()] = "bench (clients, watcher)"
+        roots.update(dict.fromkeys(profilers, "py-spy (--profile)"))
         return cls(roots)
 
     def start(self) -> CpuMeter:
@@ -738,7 +740,7 @@ class CpuMeter:
         ended = process_cpu(self.roots)
         busy, total = machine_cpu()
         wall = time.perf_counter() - self.wall_started
-        used = {name: round(ended[name] - self.started.get(name, 0.0), 2) for name in self.roots}
+        used = {name: round(ended[name] - self.started.get(name, 0.0), 2) for name in ended}
         busy_s = busy - self.machine_started[0]
         total_s = total - self.machine_started[1]
         return {
