@@ -7,6 +7,7 @@ service. Both read `app.state.search` (a SearchIndexReader); nothing here writes
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from collections.abc import Callable
@@ -58,9 +59,26 @@ async def _cached(
     generation = _reader(request).generation()
     body = cache.get(key, generation)
     if body is None:
-        body = await run_in_threadpool(make)
+        if cache.max_entries:
+            body = await _computed_once(request, (key, generation), make)
+        else:  # nothing kept (NOTIFIER_SEARCH_CACHE_SIZE=0): each request computes its own
+            body = await run_in_threadpool(make)
         cache.put(key, generation, body)
     return Response(body, media_type=media_type, headers={"Cache-Control": CACHE_CONTROL})
+
+
+async def _computed_once(request: Request, key: tuple[Any, ...], make: Callable[[], bytes]) -> bytes:
+    """One computation per answer at a time: when many search the same words the moment the
+    portal changed, one thread computes the answer and the others wait for it (fifty
+    requests, one SQLite query). Shielded: a citizen who leaves does not cancel it for the
+    others."""
+    computing: dict[tuple[Any, ...], asyncio.Future[bytes]] = request.app.state.search_computing
+    pending = computing.get(key)
+    if pending is None:
+        pending = asyncio.ensure_future(run_in_threadpool(make))
+        computing[key] = pending
+        pending.add_done_callback(lambda _: computing.pop(key, None))
+    return await asyncio.shield(pending)
 
 
 def install_search(app: Any, reader: SearchIndexReader, *, cache_entries: int = 4096) -> None:
@@ -68,6 +86,7 @@ def install_search(app: Any, reader: SearchIndexReader, *, cache_entries: int = 
     notifier that serves the portal)."""
     app.state.search = reader
     app.state.search_cache = AnswerCache(max_entries=cache_entries, stale_s=STALE_S)
+    app.state.search_computing = {}
     app.include_router(router)
 
 

@@ -272,3 +272,46 @@ def test_a_portal_wiped_and_rebuilt_is_read_anew(tmp_path: Path) -> None:
     assert other is not None
     SearchIndexWriter(tmp_path).apply([other], replace_all=True)
     assert found(reader, first["code"]) == [] and found(reader, second["code"]) == [second["code"]]
+
+
+def test_many_asking_the_same_at_once_get_one_computation(reader: SearchIndexReader) -> None:
+    """The moment the portal changes, everyone searching "giấy phép xây dựng" misses the kept
+    answer together: one computes it, the others wait for it, all get the same page."""
+    import asyncio
+    import threading
+    import time
+
+    import httpx
+    from fastapi import FastAPI
+
+    from notifier.search.routes import install_search
+
+    computed: list[str] = []
+    lock = threading.Lock()
+
+    class Counting:
+        def generation(self) -> object:
+            return reader.generation()
+
+        def search(self, *args: Any, **kwargs: Any) -> Any:
+            with lock:
+                computed.append(args[0].text)
+            time.sleep(0.2)  # a slow query: the others arrive while it runs
+            return reader.search(*args, **kwargs)
+
+    async def ask(app: FastAPI, queries: list[str]) -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://search") as client:
+            return await asyncio.gather(*(client.get("/v1/search", params={"q": q}) for q in queries))
+
+    app = FastAPI()
+    install_search(app, Counting())  # type: ignore[arg-type]
+    answers = asyncio.run(ask(app, ["giấy phép xây dựng"] * 20 + ["chứng chỉ hành nghề"] * 5))
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.content for a in answers[:20]}) == 1 and answers[0].json()["groups"]
+    assert sorted(computed) == ["chứng chỉ hành nghề", "giấy phép xây dựng"]
+    off = FastAPI()
+    install_search(off, Counting(), cache_entries=0)  # nothing kept: each computes its own
+    computed.clear()
+    asyncio.run(ask(off, ["giấy phép xây dựng"] * 3))
+    assert len(computed) == 3
