@@ -10,14 +10,17 @@ channel's own functions (procedure_view -> procedure_document -> SearchIndexWrit
 the search service started from the Procfile (notifier-search). Phases of `--duration`
 seconds each:
 
-1. `--clients` concurrent keep-alive clients (asyncio + httpx, one process) each running
+1. `--clients` concurrent keep-alive clients (asyncio + aiohttp, one process) each running
    searches back to back over the queries of bench.search (every case of
    shared/data/search-cases.json with and without diacritics, codes, a common word, no hit,
    a far page), each client starting at another query: searches per second, p50/p99/max,
    errors (a non-200 or a failed request). Against the procedures API
    (GET /v1/procedures?q=, before), then the search service's results page
-   (GET /portal/tim-kiem?q=, the HTML the public gets) with its cache, then without it (a
-   cache is emptied by every portal run, so under writes the uncached figure is the one);
+   (GET /portal/tim-kiem?q=, the HTML the public gets) with its answers kept, then without
+   them (what a search costs when it is computed: an answer is kept while the index is the
+   one it came from and 5 s after it changed, so under writes a popular search is computed
+   about once in 5 s, a rare one each time). The CPU each search cost the server and the
+   clients is measured too (from /proc);
 2. a writer alone: decisions of one amendment each, published at `--writer-rate` per
    second (drafts edited, decisions created and submitted beforehand), each publish POST
    timed;
@@ -44,8 +47,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 
+from bench.load import process_cpu
 from bench.run import SHIPPED_TIMINGS, Api, BenchError, ms, summary
 from bench.search import PAGE_SIZE, Query, queries, seed, seeded_code, seeded_content
 from minhbach_shared.auth import Role
@@ -110,13 +115,29 @@ async def search_clients(
     clients: int,
     duration_s: float,
     request: Any = api_request,
+    server_pid: int | None = None,
 ) -> dict[str, Any]:
-    """`clients` loops of back-to-back searches for `duration_s`; latencies and errors."""
+    """`clients` loops of back-to-back searches for `duration_s`; latencies and errors, and
+    the CPU each search cost the server (`server_pid`) and these clients.
+
+    aiohttp, not httpx: a request costs its client ~0.1 ms of CPU against ~2.8 ms, and 50
+    httpx clients in one process saturated a core at ~350 searches/s on their own, so
+    what they measured was themselves (a p99 of 650 ms against 20 ms with aiohttp, the same
+    server, the same second)."""
     latencies: list[float] = []
     errors: dict[str, int] = {}
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as http:
-        await asyncio.gather(*(http.get("/healthz") for _ in range(clients)))  # connections open
+    connector = aiohttp.TCPConnector(limit=clients)
+    timeout = aiohttp.ClientTimeout(total=30)
+    roots = {os.getpid(): "clients", **({server_pid: "server"} if server_pid else {})}
+    async with aiohttp.ClientSession(base_url, connector=connector, timeout=timeout) as http:
+
+        async def get(path: str, params: dict[str, Any]) -> str:
+            async with http.get(path, params={k: str(v) for k, v in params.items()}) as response:
+                await response.read()
+                return str(response.status)
+
+        await asyncio.gather(*(get("/healthz", {}) for _ in range(clients)))  # connections open
+        cpu_before = process_cpu(roots)
         start = time.perf_counter()
         end = start + duration_s
 
@@ -128,9 +149,8 @@ async def search_clients(
                 path, params = request(query)
                 t0 = time.perf_counter()
                 try:
-                    response = await http.get(path, params=params)
-                    status = str(response.status_code)
-                except httpx.HTTPError as exc:
+                    status = await get(path, params)
+                except (aiohttp.ClientError, TimeoutError) as exc:
                     status = type(exc).__name__
                 elapsed = time.perf_counter() - t0
                 if status == "200":
@@ -140,6 +160,11 @@ async def search_clients(
 
         await asyncio.gather(*(client(k) for k in range(clients)))
         took = time.perf_counter() - start
+        cpu_after = process_cpu(roots)
+    per_search = {
+        name: round((cpu_after[name] - cpu_before[name]) / len(latencies) * 1000, 2) if latencies else None
+        for name in cpu_after
+    }
     return {
         "clients": clients,
         "seconds": round(took, 2),
@@ -147,6 +172,7 @@ async def search_clients(
         "per_s": round(len(latencies) / took, 1),
         "latency": summary(latencies) if latencies else None,
         "errors": errors,
+        "cpu_ms_per_search": per_search,
     }
 
 
@@ -222,7 +248,17 @@ def run(root: Path, *, catalogue: int, clients: int, duration_s: float, writer_r
         api_url, search_url = system.procedures_url, f"http://127.0.0.1:{system.search_port}"
 
         def reads(url: str, request: Any, *, seconds: float = duration_s, n: int = clients) -> dict[str, Any]:
-            return asyncio.run(search_clients(url, queries_, clients=n, duration_s=seconds, request=request))
+            server = system.processes["procedures" if url == api_url else "notifier-search"].proc
+            return asyncio.run(
+                search_clients(
+                    url,
+                    queries_,
+                    clients=n,
+                    duration_s=seconds,
+                    request=request,
+                    server_pid=server.pid if server is not None else None,
+                )
+            )
 
         # Warm-up: every query once from a few clients.
         reads(api_url, api_request, seconds=2.0, n=4)
@@ -288,7 +324,9 @@ def table_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
         lat = r["latency"]
         errors = sum(r["errors"].values())
         spread = f"{lat['p50_ms']:.0f}/{lat['p99_ms']:.0f}/{lat['max_ms']:.0f} ms"
-        return f"{r['per_s']:.0f}/s, {spread}, {errors} err"
+        cpu = r.get("cpu_ms_per_search") or {}
+        cost = f"; CPU/search server {cpu.get('server')}, clients {cpu.get('clients')} ms" if cpu else ""
+        return f"{r['per_s']:.0f}/s, {spread}, {errors} err{cost}"
 
     def publish(w: dict[str, Any]) -> str:
         p = w["publish"]
