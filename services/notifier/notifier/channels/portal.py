@@ -97,6 +97,8 @@ SEARCH_KINDS = {
     "ticket": "answer",
 }
 FEED_ENTRIES = 200
+# Rendered feed entries kept across runs (the feeds of every change and of each field).
+FEED_ENTRIES_KEPT = 20_000
 NEWS_ON_HOME = 5
 
 
@@ -161,6 +163,8 @@ class PortalChannel:
             self.procedure_view, {"list": lambda p: row.render(p=p), "option": lambda p: option.render(p=p)}
         )
         self.timeline = Timeline(entry_order)
+        self._entry_template = self.env.get_template("_feed_entry.xml")
+        self._feed_entries: dict[tuple[Any, ...], Markup] = {}
         # Each field's procedure changes (its feed), and the field each procedure's are under.
         self.field_timelines: dict[str, Timeline] = {}
         self._field_of: dict[str, str] = {}
@@ -664,7 +668,7 @@ class PortalChannel:
         html = self.env.get_template("feed.xml").render(
             feed_id=feed_id,
             feed_title=title,
-            entries=entries,
+            entries_xml=Markup("").join(self._feed_entry(e, base) for e in entries),
             updated=entries[0].updated if entries else generated_at,
             base=base,
             self_href=path,
@@ -673,6 +677,20 @@ class PortalChannel:
             **common,
         )
         write_atomic(self.root / path, html)
+
+    def _feed_entry(self, entry: Entry, base: str) -> Markup:
+        """An entry's XML, rendered once: a run writes the feed of every change and of each
+        field it touched, 200 entries each, nearly all of them the same as the run before
+        (a fifth of the portal's time under load when each was rendered every time)."""
+        key = (entry.id, entry.title, entry.href, entry.updated, entry.summary, base)
+        xml = self._feed_entries.pop(key, None)
+        if xml is None:
+            # Jinja drops a template's last newline: each entry ends its own line.
+            xml = Markup(self._entry_template.render(e=entry, base=base) + "\n")  # noqa: S704 - autoescaped
+        self._feed_entries[key] = xml  # the most recently used last
+        while len(self._feed_entries) > FEED_ENTRIES_KEPT:
+            del self._feed_entries[next(iter(self._feed_entries))]
+        return xml
 
     # The audit ----------------------------------------------------------------------
 
