@@ -538,18 +538,54 @@ def disclosed(
     return found
 
 
+_RAISE = (
+    update(ledger)
+    .where(
+        ledger.c.channel == bindparam("b_channel"),
+        ledger.c.subject_kind == bindparam("b_kind"),
+        ledger.c.subject_id == bindparam("b_id"),
+    )
+    .values(version=bindparam("b_version"), disclosed_at=bindparam("b_at"))
+)
+
+
+def raise_ledger_many(
+    session: Session, *, channel: str, versions: Mapping[SubjectKey, int], now: datetime
+) -> None:
+    """Record each subject's version as disclosed unless the ledger already holds it or
+    newer: one read of the batch's rows, one INSERT and one UPDATE, each run for every row
+    (not three statements per subject). Only the channel's run writes its rows."""
+    if not versions:
+        return
+    held = {
+        key: version for key, (version, _) in disclosed(session, channel=channel, keys=list(versions)).items()
+    }
+    new = [(key, version) for key, version in versions.items() if key not in held]
+    raised = [(key, version) for key, version in versions.items() if key in held and version > held[key]]
+    if new:
+        session.execute(
+            insert(ledger),
+            [
+                {
+                    "channel": channel,
+                    "subject_kind": k[0],
+                    "subject_id": k[1],
+                    "version": v,
+                    "disclosed_at": now,
+                }
+                for k, v in new
+            ],
+        )
+    if raised:
+        session.execute(
+            _RAISE,
+            [dict(b_channel=channel, b_kind=k[0], b_id=k[1], b_version=v, b_at=now) for k, v in raised],
+        )
+
+
 def raise_ledger(session: Session, *, channel: str, key: SubjectKey, version: int, now: datetime) -> None:
     """Record `version` as disclosed unless the ledger already holds it or newer."""
-    where = and_(ledger.c.channel == channel, ledger.c.subject_kind == key[0], ledger.c.subject_id == key[1])
-    current = session.scalar(select(ledger.c.version).where(where))
-    if current is None:
-        session.execute(
-            insert(ledger).values(
-                channel=channel, subject_kind=key[0], subject_id=key[1], version=version, disclosed_at=now
-            )
-        )
-    elif version > current:
-        session.execute(update(ledger).where(where).values(version=version, disclosed_at=now))
+    raise_ledger_many(session, channel=channel, versions={key: version}, now=now)
 
 
 def forget_ledger(session: Session, *, channel: str, keys: Sequence[SubjectKey] | None = None) -> None:

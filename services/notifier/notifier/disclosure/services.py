@@ -401,11 +401,12 @@ def _run_channel(parts: Parts, name: str, *, now: datetime | None = None) -> Run
             report.superseded = len(superseded)
             sent = [d for d in work if outcomes.get(d.id) is not None and outcomes[d.id].ok]
             repo.mark_sent(session, [d.id for d in sent], now=done)
+            shown: dict[SubjectKey, int] = {}
             for d in sent:
-                shown = outcomes[d.id].version or d.version
-                repo.raise_ledger(session, channel=name, key=d.key, version=shown, now=done)
+                shown[d.key] = max(shown.get(d.key, 0), outcomes[d.id].version or d.version)
                 if d.occurred_at is not None:
                     DISCLOSURE_LATENCY.labels(name).observe(max((done - d.occurred_at).total_seconds(), 0))
+            repo.raise_ledger_many(session, channel=name, versions=shown, now=done)
             report.sent = len(sent)
             for d in work:
                 outcome = outcomes.get(d.id)

@@ -158,3 +158,21 @@ def test_new_deliveries_supersede_older_open_rows_of_their_channel_and_subject_o
             ("portal", b[1], 1, "pending"),
         ]
     )
+
+
+def test_a_run_records_its_batch_in_the_ledger_never_lowering_a_version(engine):
+    later = NOW.replace(hour=6)
+    fresh = ("procedure", "MB.XD.99999")
+    batch = {FEW[0]: 3, FEW[1]: 1, fresh: 1}  # raised, older than held (kept at 2), new
+    _, plans = plans_of_what_runs(
+        engine, lambda s: repo.raise_ledger_many(s, channel="portal", versions=batch, now=later)
+    )
+    assert not scans(plans), plans
+    with Session(engine) as session:
+        repo.raise_ledger_many(session, channel="portal", versions=batch, now=later)
+        session.commit()
+        shown = repo.disclosed(session, channel="portal")
+    assert shown[FEW[0]] == (3, later)
+    assert shown[FEW[1]] == (2, NOW), "never lowered, its time kept"
+    assert shown[fresh] == (1, later)
+    assert shown[FEW[2]] == (2, NOW), "a subject not in the batch is left alone"
