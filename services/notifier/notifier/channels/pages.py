@@ -110,12 +110,20 @@ def page_environment() -> Environment:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write `text` as UTF-8 so that readers see the old file or the new one, never half."""
+    """Write `text` as UTF-8 so that readers see the old file or the new one, never half.
+
+    A page that already holds exactly these bytes is left alone: renaming a new file over
+    an existing one makes ext4 flush it (auto_da_alloc), the costliest line of a portal run
+    under load, and several lists are rendered again each run with nothing changed."""
+    data = nfc(text).encode("utf-8")
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(nfc(text).encode("utf-8"))
+            handle.write(data)
         # mkstemp makes 0600; the web server reading the portal is another user.
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)

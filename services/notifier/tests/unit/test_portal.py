@@ -297,3 +297,19 @@ def test_missing_optional_components_never_print_none(notifier, owner, settings)
     assert "Thời hạn giải quyết Chưa có thông tin" in eight
     # Papers named without counts are a plain list, not columns of dashes.
     assert "Thành phần hồ sơ Đơn đề nghị" in eight and "Bản chính" not in eight
+
+
+def test_a_page_with_the_same_bytes_is_left_alone_and_a_changed_one_replaced(tmp_path):
+    from notifier.channels.pages import write_atomic
+
+    page = tmp_path / "van-ban" / "index.html"
+    write_atomic(page, "<p>Văn bản</p>")
+    before = page.stat()
+    write_atomic(page, "<p>Văn bản</p>")
+    assert (page.stat().st_ino, page.stat().st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    write_atomic(page, "<p>Văn bản mới</p>")
+    assert page.stat().st_ino != before.st_ino
+    assert page.read_text(encoding="utf-8") == "<p>Văn bản mới</p>"
+    # Same size, other bytes: replaced too.
+    write_atomic(page, "<p>Văn bản mớa</p>")
+    assert page.read_text(encoding="utf-8") == "<p>Văn bản mớa</p>"
