@@ -382,7 +382,10 @@ def _run_channel(parts: Parts, name: str, *, now: datetime | None = None) -> Run
                 return report
             batch_keys = [d.key for d in due]
             disclosed = {k: v for k, (v, _) in repo.disclosed(session, channel=name, keys=batch_keys).items()}
-            model = parts.subjects.load(session)
+            wanted: dict[SubjectKey, int] = {}
+            for d in due:
+                wanted[d.key] = max(wanted.get(d.key, 0), d.version)
+            model = parts.subjects.load(session, at_least=wanted)
         by_id = {d.id: d for d in due}
         work_refs, superseded = split_batch(
             [PendingRef(d.id, d.subject_kind, d.subject_id, d.version) for d in due], disclosed

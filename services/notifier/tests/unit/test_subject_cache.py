@@ -79,12 +79,18 @@ def test_a_run_reads_only_the_rows_updated_lately(settings):
         put(session, "A", 1, "A", T0)
         put(session, "B", 1, "B", T0 + timedelta(minutes=5))
         cache.load(session)
-        # Committed after B, stamped 3 s before it: inside the window.
-        put(session, "C", 1, "C", T0 + timedelta(minutes=5) - timedelta(seconds=3))
+        # Committed after B, stamped a second before it: inside the window.
+        put(session, "C", 1, "C", T0 + timedelta(minutes=5) - timedelta(seconds=1))
         assert cache.load(session).get(("procedure", "C")) is not None
-        # Far older than anything seen: not read until the next sweep.
+        # Far older than anything seen: not read until the next sweep...
         put(session, "A", 2, "A2", T0)
-        assert cache.load(session).get(("procedure", "A")).version == 1
+        plain = cache.load(session)
+        assert plain.get(("procedure", "A")).version == 1
+        # ...unless a run is about to deliver that version: then it is read by its key, and
+        # the run renders again what shows it.
+        delivering = cache.load(session, at_least={("procedure", "A"): 2})
+        assert delivering.get(("procedure", "A")).state == {"name": "A2"}
+        assert delivering.changed_since(plain.source, plain.generation) == {("procedure", "A")}
         clock.now += repo.SubjectCache.SWEEP_EVERY_S
         swept = cache.load(session)
         assert swept.get(("procedure", "A")).version == 2
