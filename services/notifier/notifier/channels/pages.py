@@ -137,9 +137,14 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def read_head(path: Path) -> str | None:
-    """The start of a written page, where its markers are; None when there is no page."""
+    """The start of a written page, where its markers are; None when there is no page.
+
+    Only the start is read (reconcile reads every page back: at 10,000 procedures whole
+    pages were tens of megabytes a round), and bytes that are not UTF-8 (a damaged page)
+    read as replacement characters, so its markers do not match and it is repaired."""
     try:
-        return path.read_text(encoding="utf-8")[:HEAD_CHARS]
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            return handle.read(HEAD_CHARS)
     except (FileNotFoundError, NotADirectoryError):
         return None
 

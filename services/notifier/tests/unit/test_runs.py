@@ -172,3 +172,14 @@ def test_disclosure_report(notifier, owner):
     ]
     assert report["time_to_disclose"]["portal"]["count"] == 1
     assert report["time_to_disclose"]["portal"]["p50"] >= 0
+
+
+def test_reconcile_repairs_a_page_damaged_into_bytes_that_are_not_text(notifier, owner, settings):
+    owner.put("procedure", procedure_state("MB.XD.001", 1))
+    disclosure.ingest(notifier, [envelope("procedure", "MB.XD.001", 1)])
+    disclosure.run_channel(notifier, "portal")
+    page = settings.portal_dir / "thu-tuc/MB.XD.001.html"
+    page.write_bytes(b"\xff\xfe\x00garbage" * 100)
+    assert disclosure.reconcile(notifier).redelivered["portal"] == [("procedure", "MB.XD.001")]
+    disclosure.run_channel(notifier, "portal")
+    assert '<meta name="mb:version" content="1">' in page.read_text(encoding="utf-8")
