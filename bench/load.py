@@ -663,9 +663,6 @@ def _by_tenth(
     return [round(percentile(b, 50), 1) if b else None for b in buckets]
 
 
-# -- py-spy ---------------------------------------------------------------------------------
-
-
 # -- where the CPU went (from /proc: Linux) --------------------------------------------------
 
 TICK_S = 1 / os.sysconf("SC_CLK_TCK")
@@ -765,6 +762,9 @@ def cpu_lines(cpu: dict[str, Any]) -> list[str]:
     ]
     lines.append(f"    {cpu['other_s']:7.1f} s  outside the system and the bench")
     return lines
+
+
+# -- py-spy ---------------------------------------------------------------------------------
 
 
 def start_profilers(system: System, out: Path) -> dict[str, tuple[subprocess.Popen[bytes], Path]]:
