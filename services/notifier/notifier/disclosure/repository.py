@@ -296,14 +296,18 @@ class NewDelivery:
     occurred_at: datetime | None
 
 
+def _bound_subject(channel: Any, kind: Any, subject_id: Any) -> tuple[Any, ...]:
+    """A channel's row of one subject, its values bound per row of an executemany
+    (b_channel, b_kind, b_id)."""
+    return (channel == bindparam("b_channel"), kind == bindparam("b_kind"), subject_id == bindparam("b_id"))
+
+
 # Each statement prepared once and run for every row (executemany): an ingest adds a row
 # per channel and subject, and one statement each cost a fifth of the events worker.
 _SUPERSEDE_OLDER = (
     update(deliveries)
     .where(
-        deliveries.c.channel == bindparam("b_channel"),
-        deliveries.c.subject_kind == bindparam("b_kind"),
-        deliveries.c.subject_id == bindparam("b_id"),
+        *_bound_subject(deliveries.c.channel, deliveries.c.subject_kind, deliveries.c.subject_id),
         # A newer version makes an older pending or dead row moot. Two comparisons, not
         # IN (…): an IN list is expanded per statement, which executemany cannot do.
         or_(deliveries.c.status == PENDING, deliveries.c.status == DeliveryStatus.DEAD.value),
@@ -551,11 +555,7 @@ def disclosed(
 
 _RAISE = (
     update(ledger)
-    .where(
-        ledger.c.channel == bindparam("b_channel"),
-        ledger.c.subject_kind == bindparam("b_kind"),
-        ledger.c.subject_id == bindparam("b_id"),
-    )
+    .where(*_bound_subject(ledger.c.channel, ledger.c.subject_kind, ledger.c.subject_id))
     .values(version=bindparam("b_version"), disclosed_at=bindparam("b_at"))
 )
 
