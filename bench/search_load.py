@@ -116,6 +116,7 @@ async def search_clients(
     duration_s: float,
     request: Any = api_request,
     server_pid: int | None = None,
+    other_pids: Sequence[int] = (),
 ) -> dict[str, Any]:
     """`clients` loops of back-to-back searches for `duration_s`; latencies and errors, and
     the CPU each search cost the server (`server_pid`) and these clients.
@@ -128,7 +129,10 @@ async def search_clients(
     errors: dict[str, int] = {}
     connector = aiohttp.TCPConnector(limit=clients)
     timeout = aiohttp.ClientTimeout(total=30)
-    roots = {os.getpid(): "clients", **({server_pid: "server"} if server_pid else {})}
+    # The system's other processes are this process's children too: counted apart.
+    roots = {os.getpid(): "clients", **dict.fromkeys(other_pids, "others")}
+    if server_pid:
+        roots[server_pid] = "server"
     async with aiohttp.ClientSession(base_url, connector=connector, timeout=timeout) as http:
 
         async def get(path: str, params: dict[str, Any]) -> str:
@@ -249,6 +253,11 @@ def run(root: Path, *, catalogue: int, clients: int, duration_s: float, writer_r
 
         def reads(url: str, request: Any, *, seconds: float = duration_s, n: int = clients) -> dict[str, Any]:
             server = system.processes["procedures" if url == api_url else "notifier-search"].proc
+            others = [
+                p.proc.pid for p in system.processes.values() if p.proc is not None and p.proc is not server
+            ]
+            if system.redis.proc is not None:
+                others.append(system.redis.proc.pid)
             return asyncio.run(
                 search_clients(
                     url,
@@ -257,6 +266,7 @@ def run(root: Path, *, catalogue: int, clients: int, duration_s: float, writer_r
                     duration_s=seconds,
                     request=request,
                     server_pid=server.pid if server is not None else None,
+                    other_pids=others,
                 )
             )
 
