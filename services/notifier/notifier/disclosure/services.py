@@ -333,11 +333,6 @@ DISCLOSURE_LATENCY = Histogram(
     buckets=(0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600, 4 * 3600, 24 * 3600),
 )
 DELIVERIES = Counter("mb_deliveries_total", "Delivery outcomes", ["channel", "outcome"])
-RECONCILE_SECONDS = Histogram(
-    "mb_reconcile_seconds",
-    "How long a reconcile round took",
-    buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
-)
 
 
 @dataclass
@@ -742,9 +737,8 @@ def reconcile(parts: Parts, *, at_start: bool = False) -> ReconcileReport:
         )
         session.commit()
     # A round reads every subject's version and every page back: its cost grows with the
-    # catalogue, so it is logged and measured whatever it found.
+    # catalogue, so how long it took is logged whatever it found.
     took = time.perf_counter() - started
-    RECONCILE_SECONDS.observe(took)
     log.info(
         "reconciled",
         extra={
