@@ -560,7 +560,7 @@ _RAISE = (
 )
 
 
-def raise_ledger_many(
+def raise_ledger(
     session: Session, *, channel: str, versions: Mapping[SubjectKey, int], now: datetime
 ) -> None:
     """Record each subject's version as disclosed unless the ledger already holds it or
@@ -592,11 +592,6 @@ def raise_ledger_many(
             _RAISE,
             [dict(b_channel=channel, b_kind=k[0], b_id=k[1], b_version=v, b_at=now) for k, v in raised],
         )
-
-
-def raise_ledger(session: Session, *, channel: str, key: SubjectKey, version: int, now: datetime) -> None:
-    """Record `version` as disclosed unless the ledger already holds it or newer."""
-    raise_ledger_many(session, channel=channel, versions={key: version}, now=now)
 
 
 def forget_ledger(session: Session, *, channel: str, keys: Sequence[SubjectKey] | None = None) -> None:

@@ -76,10 +76,6 @@ WITHDRAWABLE = frozenset({hotline.TICKET})
 SHAPES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {hotline.TICKET: hotline.public_answer}
 
 
-# Subjects an ingest fetches and writes at a time: an owner's batch (owners.BATCH_SIZE).
-INGEST_PART = BATCH_SIZE
-
-
 @dataclass
 class IngestReport:
     invalid: int = 0
@@ -146,7 +142,7 @@ def ingest(parts: Parts, raw_envelopes: Sequence[Any]) -> IngestReport:
     # serves the next (a decision of 1,000 reached every channel ~1 s sooner). What was seen
     # is recorded with the last part: a retry after a failed part fetches again only the
     # parts not yet written (the others are then held at their version: stale).
-    in_order = in_parts(targets, INGEST_PART)
+    in_order = in_parts(targets, BATCH_SIZE)  # an owner's batch at a time
     for number, part in enumerate(in_order, start=1):
         last = number == len(in_order)
         changed, dropped = refresh(
@@ -158,7 +154,6 @@ def ingest(parts: Parts, raw_envelopes: Sequence[Any]) -> IngestReport:
         )
         report.changed += changed
         report.dropped += dropped
-    changed = report.changed
     if any(r.kind == hotline.TICKET for r in fresh):
         # Tickets changed (published, withdrawn, overdue): so did the statistics.
         # Best effort: the reconciler refreshes them too.
@@ -172,12 +167,12 @@ def ingest(parts: Parts, raw_envelopes: Sequence[Any]) -> IngestReport:
         ("stale", report.stale),
     ):
         EVENTS.labels(outcome).inc(n)
-    EVENTS.labels("applied").inc(len(changed))
+    EVENTS.labels("applied").inc(len(report.changed))
     log.info(
         "ingested",
         extra={
             "events": len(refs),
-            "changed": len(changed),
+            "changed": len(report.changed),
             "duplicates": report.duplicates,
             "stale": report.stale,
             "dropped": report.dropped,
@@ -409,7 +404,7 @@ def _run_channel(parts: Parts, name: str, *, now: datetime | None = None) -> Run
                 shown[d.key] = max(shown.get(d.key, 0), outcomes[d.id].version or d.version)
                 if d.occurred_at is not None:
                     DISCLOSURE_LATENCY.labels(name).observe(max((done - d.occurred_at).total_seconds(), 0))
-            repo.raise_ledger_many(session, channel=name, versions=shown, now=done)
+            repo.raise_ledger(session, channel=name, versions=shown, now=done)
             report.sent = len(sent)
             for d in work:
                 outcome = outcomes.get(d.id)

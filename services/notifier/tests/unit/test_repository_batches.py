@@ -28,7 +28,7 @@ def engine(settings):
     with Session(engine) as session:
         for key in CATALOGUE:
             repo.upsert_subject(session, key=key, version=2, state={"name": key[1]}, now=NOW, occurred_at=NOW)
-            repo.raise_ledger(session, channel="portal", key=key, version=2, now=NOW)
+            repo.raise_ledger(session, channel="portal", versions={key: 2}, now=NOW)
         session.commit()
     return engine
 
@@ -111,21 +111,17 @@ def test_the_read_model_reads_again_only_the_rows_that_moved_by_key(engine):
         assert conn.execute(text("SELECT count(*) FROM subjects")).scalar() == len(CATALOGUE)
 
 
+def add(session, now, *rows):
+    """One batch of new deliveries: (channel, key, version) each, due `now`."""
+    repo.add_deliveries(session, [repo.NewDelivery(c, key, v, now) for c, key, v in rows], now=now)
+
+
 def test_new_deliveries_supersede_older_open_rows_of_their_channel_and_subject_only(engine):
     a, b = ("procedure", "MB.XD.00001"), ("procedure", "MB.XD.00002")
     with Session(engine) as session:
-        repo.add_deliveries(
-            session,
-            [
-                repo.NewDelivery("portal", a, 2, NOW),
-                repo.NewDelivery("center", a, 2, NOW),
-                repo.NewDelivery("portal", b, 2, NOW),
-            ],
-            now=NOW,
-        )
+        add(session, NOW, ("portal", a, 2), ("center", a, 2), ("portal", b, 2))
         session.execute(deliveries.update().where(deliveries.c.channel == "center").values(status="dead"))
-        sent = repo.NewDelivery("portal", b, 1, NOW)
-        repo.add_deliveries(session, [sent], now=NOW)
+        add(session, NOW, ("portal", b, 1))
         session.execute(
             deliveries.update()
             .where(deliveries.c.subject_id == b[1], deliveries.c.version == 1)
@@ -133,16 +129,7 @@ def test_new_deliveries_supersede_older_open_rows_of_their_channel_and_subject_o
         )
         # One batch: version 3 of A for the portal and the centre, and an older version 1
         # of B (an event that arrived late must not supersede the newer row).
-        later = NOW.replace(hour=5)
-        repo.add_deliveries(
-            session,
-            [
-                repo.NewDelivery("portal", a, 3, later),
-                repo.NewDelivery("center", a, 3, later),
-                repo.NewDelivery("portal", b, 1, later),
-            ],
-            now=later,
-        )
+        add(session, NOW.replace(hour=5), ("portal", a, 3), ("center", a, 3), ("portal", b, 1))
         session.commit()
         rows = session.execute(
             select(deliveries.c.channel, deliveries.c.subject_id, deliveries.c.version, deliveries.c.status)
@@ -165,11 +152,11 @@ def test_a_run_records_its_batch_in_the_ledger_never_lowering_a_version(engine):
     fresh = ("procedure", "MB.XD.99999")
     batch = {FEW[0]: 3, FEW[1]: 1, fresh: 1}  # raised, older than held (kept at 2), new
     _, plans = plans_of_what_runs(
-        engine, lambda s: repo.raise_ledger_many(s, channel="portal", versions=batch, now=later)
+        engine, lambda s: repo.raise_ledger(s, channel="portal", versions=batch, now=later)
     )
     assert not scans(plans), plans
     with Session(engine) as session:
-        repo.raise_ledger_many(session, channel="portal", versions=batch, now=later)
+        repo.raise_ledger(session, channel="portal", versions=batch, now=later)
         session.commit()
         shown = repo.disclosed(session, channel="portal")
     assert shown[FEW[0]] == (3, later)

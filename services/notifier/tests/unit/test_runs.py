@@ -94,7 +94,7 @@ def test_ledger_never_lowers_and_old_deliveries_are_superseded(notifier, owner):
             occurred_at=None,
         )
         repo.raise_ledger(
-            s, channel="portal", key=("procedure", "MB.XD.001"), version=1, now=datetime.now(UTC)
+            s, channel="portal", versions={("procedure", "MB.XD.001"): 1}, now=datetime.now(UTC)
         )
         s.commit()
     report = disclosure.run_channel(notifier, "portal")
