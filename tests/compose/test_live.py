@@ -855,7 +855,17 @@ def test_a_backup_restored_over_the_stopped_stack_brings_its_time_back(
 
 
 def test_down_with_volumes_leaves_nothing(stack: ComposeStack) -> None:
-    stack.compose("down", "--volumes", "--remove-orphans", "--timeout", "20", timeout=300)
+    down = ("down", "--volumes", "--remove-orphans", "--timeout", "20")
+    try:
+        stack.compose(*down, timeout=300)
+    except AssertionError as error:
+        # The Docker engine can still hold a removed container's endpoint for a moment on a
+        # busy machine, and refuses to remove the network ("has active endpoints"); `down`
+        # again then finishes the job. Any other failure is the test's.
+        if "has active endpoints" not in str(error):
+            raise
+        time.sleep(5)
+        stack.compose(*down, timeout=300)
     label = f"label=com.docker.compose.project={PROJECT}"
     assert run(["docker", "ps", "--all", "--quiet", "--filter", label]).split() == []
     assert run(["docker", "volume", "ls", "--quiet", "--filter", label]).split() == []
