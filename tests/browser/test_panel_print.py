@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from minhbach_testing.notifier import article_state, hotline_statistics, pending_delivery
+from minhbach_testing.qr import read_qr_png
 from notifier.channels.base import ReadModel
 from notifier.channels.portal import PortalChannel
 from notifier.disclosure.domain import SubjectState
@@ -90,6 +91,10 @@ def test_a_panel_prints_on_one_a3_portrait_sheet(context: Any, tmp_path: Path):
     assert page.evaluate(size.format("h1")) >= 48 and page.evaluate(size.format(".phones")) >= 40
     qr = page.locator("svg.qr-code").bounding_box()
     assert qr is not None and qr["width"] >= 200, "the QR code is too small to scan from a step away"
+    # Read from the page as Chromium draws it, the code leads to the article's page.
+    article_url = f"{PORTAL_URL}/tuyen-truyen/nop-ho-so-truc-tuyen-nhanh-hon-it-giay-to-hon.html"
+    assert read_qr_png(page.locator("svg.qr-code").screenshot()) == article_url
+    assert page.locator(".qr p").inner_text() == f"Quét mã để đọc toàn văn: {article_url}"
     pdf = page.pdf(prefer_css_page_size=True, print_background=True)
     (tmp_path / "pano.pdf").write_bytes(pdf)
     sizes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)

@@ -14,6 +14,7 @@ import pytest
 
 from minhbach_shared.auth import Role
 from minhbach_testing.harness import System, today_in_vietnam
+from minhbach_testing.qr import read_qr_png
 
 TIMEOUT_MS = 10_000
 # A4 (210 mm) less the page's margins, at 96 dpi: what a printed line has.
@@ -78,6 +79,9 @@ def test_an_amended_procedure_s_notice_prints_its_qr_code_and_what_changed(
     assert page.locator("figure.qr svg.qr-code").is_visible()
     box = page.locator("figure.qr svg.qr-code").bounding_box()
     assert box is not None and box["width"] >= 100, "a QR code too small to scan from a printed sheet"
+    # Read from the sheet as Chromium draws it, the code leads to the procedure's portal page.
+    portal_page = f"{system.notifier_url}/portal/thu-tuc/{code}.html"
+    assert read_qr_png(page.locator("figure.qr svg.qr-code").screenshot()) == portal_page
     assert "Thời hạn giải quyết: 20 → 12 ngày làm việc" in page.locator(".what-changed").inner_text()
     pdf = page.pdf(format="A4", prefer_css_page_size=True, print_background=False)
     (tmp_path / f"{code}.pdf").write_bytes(pdf)

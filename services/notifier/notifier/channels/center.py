@@ -188,7 +188,7 @@ class CenterChannel:
         if self.portal_url is None:
             return {"page_url": None, "qr": None, "decision_root": None}
         url = page_url(self.portal_url, "procedure", view["code"])
-        qr = Markup(qr_svg(url))  # noqa: S704 - segno's SVG: paths, and the title it escapes
+        qr = Markup(qr_svg(url))  # noqa: S704 - qr_svg: one path, and the title it escapes
         return {"page_url": url, "qr": qr, "decision_root": f"{self.portal_url}/quyet-dinh/"}
 
     def board(self, model: ReadModel, refresh: Refresh) -> Board:

@@ -385,7 +385,7 @@ class PortalChannel:
             url = f"{self.portal_url}/{a.path}" if self.portal_url else None
             html = self.env.get_template("article_panel.html").render(
                 url=url,
-                qr=Markup(qr_svg(url)) if url else None,  # noqa: S704 - segno's SVG: paths, and the title it escapes
+                qr=Markup(qr_svg(url)) if url else None,  # noqa: S704 - qr_svg: one path, and the title it escapes
                 hotline=site.qa.statistics,
                 department=DEPARTMENT,
                 **shown,
