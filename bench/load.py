@@ -51,6 +51,7 @@ import httpx
 
 from bench import run_and_save
 from bench.run import (
+    RUNS_KEY,
     SHIPPED_TIMINGS,
     VERSION_META,
     Api,
@@ -502,6 +503,7 @@ def measure(
     if watcher is None:
         watcher = Watcher(system.portal_dir, system.center_dir, Path(system.env["DVC_STANDIN_FILE"])).start()
     profilers = start_profilers(system, profile_dir) if profile_dir else {}
+    runs_before = channel_runs(system)
     loadavg_before = os.getloadavg()
     meter = CpuMeter.of(system, [proc.pid for proc, _ in profilers.values()]).start()
     print(
@@ -519,6 +521,7 @@ def measure(
         drained = watcher.wait(drain_s)
         drain_end = time.perf_counter()
         cpu = meter.stop()
+        runs_after = channel_runs(system)
         loadavg_after = os.getloadavg()
     finally:
         profiles = stop_profilers(profilers)
@@ -548,7 +551,14 @@ def measure(
         loadavg=[round(loadavg_before[0], 2), round(loadavg_after[0], 2)],
         profiles=profiles,
         cpu=cpu,
+        runs={c: runs_after.get(c, 0) - runs_before.get(c, 0) for c in CHANNELS},
     )
+
+
+def channel_runs(system: System) -> dict[str, int]:
+    """Channel runs so far, per channel (the notifier's counter): a burst's changes share runs."""
+    counted = system.redis.client().hgetall(RUNS_KEY)
+    return {k.decode(): int(v) for k, v in counted.items()}
 
 
 def _versions(database_url: str, codes: Sequence[str]) -> dict[str, int]:
@@ -584,6 +594,7 @@ def report(
     loadavg: list[float],
     profiles: dict[str, Any],
     cpu: dict[str, Any] | None = None,
+    runs: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     duration = config["duration_s"]
     ok = [o for o in offered if 200 <= o.status < 300]
@@ -647,6 +658,8 @@ def report(
         result["profiles"] = profiles
     if cpu:
         result["cpu"] = cpu
+    if runs:
+        result["channel_runs"] = runs
     return result
 
 
@@ -893,6 +906,14 @@ def table_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
         )
         rows.append(
             ("  CPU: machine busy; most cores used", f"{100 * (cpu['machine_busy'] or 0):.0f} %; {busiest}")
+        )
+    if runs := result.get("channel_runs"):
+        changes = result["published_ok_changes"]
+        rows.append(
+            (
+                "  channel runs (changes per run)",
+                ", ".join(f"{c} {n} ({changes / n:.1f})" for c, n in runs.items() if n),
+            )
         )
     missing = result["not_disclosed_at_end"]
     rows.append(

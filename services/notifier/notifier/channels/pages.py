@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import queue
 import re
 import tempfile
+import threading
 from datetime import date, datetime
 from html import escape, unescape
 from pathlib import Path
@@ -109,28 +111,77 @@ def page_environment() -> Environment:
 # -- writing -------------------------------------------------------------------------
 
 
+class _Releaser:
+    """Lets go of the pages write_atomic replaced, on a thread of its own.
+
+    Renaming over a page drops the old file's last name, and the kernel frees its blocks
+    inside that rename: ~1 ms on average (p99 6 ms) on ext4 under the system's load,
+    against 0.03 ms when nothing is freed, a third of the portal worker's time. Holding
+    the old file open across the rename moves the freeing to its close, which this
+    thread does, off the run's path. A fork (a Celery child) starts without the thread,
+    so one is started per process; when the thread lags, the writer closes itself."""
+
+    MOST_HELD = 256  # open files waiting, well under a process's 1,024
+
+    def __init__(self) -> None:
+        self._pid = 0
+        self._held: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+
+    def release(self, fd: int) -> None:
+        with self._lock:
+            if self._pid != os.getpid():
+                self._pid, self._held = os.getpid(), queue.SimpleQueue()
+                closer = threading.Thread(target=self._close_all, args=(self._held,), daemon=True)
+                closer.start()
+        if self._held.qsize() >= self.MOST_HELD:
+            os.close(fd)
+        else:
+            self._held.put(fd)
+
+    @staticmethod
+    def _close_all(held: queue.SimpleQueue[int]) -> None:
+        while True:
+            fd = held.get()
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+_releaser = _Releaser()
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write `text` as UTF-8 so that readers see the old file or the new one, never half.
 
     A page that already holds exactly these bytes is left alone: renaming a new file over
-    an existing one makes ext4 flush it (auto_da_alloc), the costliest line of a portal run
-    under load, and several lists are rendered again each run with nothing changed."""
+    an existing one costs the most of a portal run under load (above), and several lists
+    are rendered again each run with nothing changed."""
     data = nfc(text).encode("utf-8")
-    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-        if path.stat().st_size == len(data) and path.read_bytes() == data:
-            return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        # mkstemp makes 0600; the web server reading the portal is another user.
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+        old: int | None = os.open(path, os.O_RDONLY)
+    except (FileNotFoundError, NotADirectoryError):
+        old = None
+    try:
+        if old is not None and os.fstat(old).st_size == len(data) and os.pread(old, len(data) + 1, 0) == data:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            # mkstemp makes 0600; the web server reading the portal is another user.
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        if old is not None:
+            _releaser.release(old)
+            old = None
+    finally:
+        if old is not None:
+            os.close(old)
 
 
 # -- reading back --------------------------------------------------------------------

@@ -1,8 +1,12 @@
 """The portal channel writes correct, complete Vietnamese pages, atomically."""
 
+import multiprocessing
+import os
 import re
+import time
 import unicodedata
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 from minhbach_shared.components import PROCEDURE_COMPONENTS
 from minhbach_testing.notifier import decision_ref, decision_state, envelope, procedure_state
@@ -313,3 +317,48 @@ def test_a_page_with_the_same_bytes_is_left_alone_and_a_changed_one_replaced(tmp
     # Same size, other bytes: replaced too.
     write_atomic(page, "<p>Văn bản mớa</p>")
     assert page.read_text(encoding="utf-8") == "<p>Văn bản mớa</p>"
+
+
+def open_files() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def rewrite_and_count(directory: Path, times: int) -> tuple[int, int]:
+    """Rewrite one page `times` times: (most files this process held meanwhile, more than
+    before, and files held once the old pages are let go, waited for up to 10 s; fewer
+    than before when pages of an earlier test were still being let go)."""
+    from notifier.channels.pages import write_atomic
+
+    page = directory / "thu-tuc" / "MB.XD.001.html"
+    write_atomic(page, "<p>v0</p>")
+    baseline = open_files()
+    most = baseline
+    for i in range(times):
+        write_atomic(page, f"<p>v{i + 1}</p>")
+        most = max(most, open_files())
+    assert page.read_text(encoding="utf-8") == f"<p>v{times}</p>"
+    deadline = time.monotonic() + 10
+    while open_files() > baseline and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return most - baseline, open_files() - baseline
+
+
+def test_the_files_of_replaced_pages_are_let_go_and_never_pile_up(tmp_path):
+    from notifier.channels.pages import _Releaser
+
+    # The old file is held across the rename and closed on another thread (the freeing of
+    # its blocks off the run's path): never more than the releaser's bound at once, and
+    # none left once it caught up, or a worker would run out of files after some runs.
+    most, left = rewrite_and_count(tmp_path, 2_000)
+    assert most <= _Releaser.MOST_HELD + 2
+    assert left <= 0
+
+
+def test_a_forked_worker_lets_go_of_its_replaced_pages_too(tmp_path):
+    from notifier.channels.pages import _Releaser
+
+    # A Celery child is a fork: it starts without the parent's closing thread.
+    rewrite_and_count(tmp_path / "parent", 10)
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        most, left = pool.apply(rewrite_and_count, (tmp_path / "child", 500))
+    assert left <= 0 and most <= _Releaser.MOST_HELD + 2
