@@ -259,9 +259,8 @@ class CenterChannel:
                     and written[0] == listed
                     and not hotline_changed
                     and not refresh.codes.intersection(page.codes)
-                    and (self.root / page.name).is_file()
                 ):
-                    continue
+                    continue  # (a page wiped since: deliver saw it missing and rebuilt the board)
                 rows = self.catalogue.joined("board", page.codes)
                 shown = json.dumps([len(f["procedures"]), page.pages, hotline, str(rows)], ensure_ascii=False)
                 digest = hashlib.sha256(shown.encode()).hexdigest()

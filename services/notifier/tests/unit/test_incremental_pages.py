@@ -218,6 +218,32 @@ def test_incremental_runs_write_exactly_what_a_full_render_writes(
     assert linked and linked <= set(board), "the board links each field's first page"
 
 
+def test_a_list_page_wiped_between_runs_is_written_again_by_the_next_run(
+    parts, owner, hotline_owner, tmp_path
+):
+    history = History(parts, owner, hotline_owner, random.Random(4))
+    for _ in range(30):
+        disclosure.ingest(parts, history.step())
+    for channel in ("portal", "center"):
+        disclosure.run_channel(parts, channel)
+    # A page of a field's list on each side, gone behind the channels' backs (an operator's
+    # slip, a restore of an older backup): the next run, whatever it delivers, brings it back.
+    wiped = [
+        sorted((tmp_path / "portal" / "linh-vuc").glob("*.html"))[-1],
+        sorted((tmp_path / "center").glob("linh-vuc-*.html"))[-1],
+    ]
+    for page in wiped:
+        page.unlink()
+    while not (envelopes := history.step()):
+        pass
+    disclosure.ingest(parts, envelopes)
+    for channel in ("portal", "center"):
+        disclosure.run_channel(parts, channel)
+    assert all(page.is_file() for page in wiped)
+    for name, channel_type in (("portal", portal), ("center", centre)):
+        assert files(tmp_path / name) == full_render(parts, channel_type, tmp_path / f"fresh-{name}"), name
+
+
 def test_a_one_change_run_writes_the_changed_page_and_the_lists_that_show_it(
     parts, owner, hotline_owner, monkeypatch
 ):
