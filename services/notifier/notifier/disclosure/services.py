@@ -376,7 +376,7 @@ def _run_channel(parts: Parts, name: str, *, now: datetime | None = None) -> Run
             if not due:
                 return report
             batch_keys = [d.key for d in due]
-            disclosed = {k: v for k, (v, _) in repo.disclosed(session, channel=name, keys=batch_keys).items()}
+            disclosed = repo.disclosed(session, channel=name, keys=batch_keys)
             wanted: dict[SubjectKey, int] = {}
             for d in due:
                 wanted[d.key] = max(wanted.get(d.key, 0), d.version)
@@ -807,7 +807,7 @@ def _lost_and_owed(
     """What the ledger says is shown but is not (lost), and what the channel does not really
     show at the read model's version with no delivery on its way (owed)."""
     model = parts.subjects.load(session)
-    disclosed = {k: v for k, (v, _) in repo.disclosed(session, channel=name).items()}
+    disclosed = repo.disclosed(session, channel=name)
     open_rows = repo.open_versions(session, channel=name)
     shown = channel.shown_versions(model)
     lost = [k for k, v in disclosed.items() if k in shown and (shown[k] or 0) < v]

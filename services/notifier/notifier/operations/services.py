@@ -161,7 +161,7 @@ def disclosure_report(parts: Parts) -> dict[str, Any]:
     """What each channel shows of each subject, what is stale or missing, how fast it got there."""
     with Session(parts.engine) as session:
         subjects = repo.all_subjects(session)
-        disclosed = {name: repo.disclosed(session, channel=name) for name in parts.channels}
+        disclosed = {name: repo.disclosed_since(session, channel=name) for name in parts.channels}
         latency = {name: latency_summary(repo.latencies(session, channel=name)) for name in parts.channels}
         overdue = hotline_repo.overdue_stats(session)
     rows: list[dict[str, Any]] = []

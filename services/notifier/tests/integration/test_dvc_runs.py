@@ -70,7 +70,7 @@ def dvc_rows(notifier, status=None):
 
 def dvc_ledger(notifier):
     with Session(notifier.engine) as s:
-        return {k: v for k, (v, _) in repo.disclosed(s, channel="dvc").items()}
+        return repo.disclosed(s, channel="dvc")
 
 
 def later(hours=2):

@@ -36,7 +36,7 @@ def read(settings, relative):
 
 def center_ledger(notifier):
     with Session(notifier.engine) as s:
-        return {k: v for k, (v, _) in repo.disclosed(s, channel="center").items()}
+        return repo.disclosed(s, channel="center")
 
 
 def stream_stamps(redis_client):

@@ -33,7 +33,7 @@ def read(settings, relative):
 
 def ledger_of(notifier):
     with Session(notifier.engine) as s:
-        return {k: v for k, (v, _) in repo.disclosed(s, channel="portal").items()}
+        return repo.disclosed(s, channel="portal")
 
 
 def held(notifier):

@@ -19,7 +19,7 @@ def rows(notifier, **kw):
 
 def ledger_of(notifier):
     with Session(notifier.engine) as s:
-        return {k: v for k, (v, _) in repo.disclosed(s, channel="portal").items()}
+        return repo.disclosed(s, channel="portal")
 
 
 def later():
