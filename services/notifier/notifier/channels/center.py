@@ -39,7 +39,7 @@ from minhbach_shared.times import VIETNAM
 from notifier.channels.base import Outcome, ReadModel
 from notifier.channels.pages import (
     DEPARTMENT,
-    VERSION_META,
+    PageVersions,
     page_environment,
     page_name,
     page_url,
@@ -121,6 +121,7 @@ class CenterChannel:
         board_page_size: int = BOARD_PAGE_SIZE,
     ) -> None:
         self.root = Path(root)
+        self.page_versions = PageVersions()  # reconcile's reading back
         self.board_all_up_to = board_all_up_to
         self.board_page_size = board_page_size
         # Each field page written -> what it listed (its codes, the field's size and page
@@ -313,18 +314,21 @@ class CenterChannel:
 
     def shown_versions(self, model: ReadModel) -> dict[SubjectKey, int | None]:
         """Each notice's `mb:version` marker, and the board's hotline marker: what the centre shows."""
-        shown: dict[SubjectKey, int | None] = {}
+        notices = f"{self.root}/{NOTICES_DIR}"
+        shown = self.page_versions.read(
+            {
+                key: f"{notices}/{page_name(s.id)}.html"
+                for key, s in model.by_key.items()
+                if s.kind == "procedure"
+            }
+        )
         board = read_head(self.root / "index.html")
-        for key, subject in model.by_key.items():
-            if subject.kind == "procedure":
-                notice = read_head(self.root / NOTICES_DIR / f"{page_name(subject.id)}.html")
-                match = VERSION_META.search(notice) if notice is not None else None
-            elif key == STATISTICS_KEY:
-                match = _HOTLINE_META.search(board) if board else None
-            else:
-                continue
+        if board is None:
             # Without the board nothing is reachable at the kiosk: count everything as missing.
-            shown[key] = int(match.group(1)) if match and board is not None else None
+            shown = dict.fromkeys(shown)
+        if STATISTICS_KEY in model.by_key:
+            match = _HOTLINE_META.search(board) if board else None
+            shown[STATISTICS_KEY] = int(match.group(1)) if match else None
         return shown
 
 

@@ -26,12 +26,11 @@ from notifier.channels.base import Outcome, ReadModel
 from notifier.channels.pages import (
     DEPARTMENT,
     SITE_TITLE,
-    VERSION_META,
+    PageVersions,
     as_text,
     page_environment,
     page_name,
     qr_svg,
-    read_head,
     read_meta,
     vn_date,
     write_atomic,
@@ -136,6 +135,7 @@ class PortalChannel:
         list_all_up_to: int = LIST_ALL_UP_TO,
     ) -> None:
         self.root = Path(root)
+        self.page_versions = PageVersions()  # reconcile's reading back
         self.list_page_size = list_page_size
         self.list_all_up_to = list_all_up_to
         # Each field list page written -> what it listed (its codes, the field's size and
@@ -695,29 +695,25 @@ class PortalChannel:
 
     def shown_versions(self, model: ReadModel) -> dict[SubjectKey, int | None]:
         """Read each subject page's `mb:version` marker: what the public really sees."""
-        shown: dict[SubjectKey, int | None] = {}
-        index_missing = not (self.root / "index.html").exists()
+        root = str(self.root)
         articles = article_paths(model.of_kind("article"))
+        pages: dict[SubjectKey, str] = {}
         for key, subject in model.by_key.items():
-            if subject.kind in ("procedure", "decision"):
-                folder = "thu-tuc" if subject.kind == "procedure" else "quyet-dinh"
-                path = self.root / folder / f"{page_name(subject.id)}.html"
+            if subject.kind == "procedure":
+                pages[key] = f"{root}/thu-tuc/{page_name(subject.id)}.html"
+            elif subject.kind == "decision":
+                pages[key] = f"{root}/quyet-dinh/{page_name(subject.id)}.html"
             elif subject.kind == "article" and subject.id in articles:
-                path = self.root / articles[subject.id]
+                pages[key] = f"{root}/{articles[subject.id]}"
             elif subject.kind == "document":
                 number = as_text(subject.state.get("number"))
-                path = self.root / DOCUMENTS_DIR / f"{document_page(number, subject.id)}.html"
+                pages[key] = f"{root}/{DOCUMENTS_DIR}/{document_page(number, subject.id)}.html"
             elif subject.kind == "ticket":
-                path = self.root / QA_DIR / f"{answer_page(subject.id)}.html"
+                pages[key] = f"{root}/{QA_DIR}/{answer_page(subject.id)}.html"
             elif key == STATISTICS_KEY:
-                path = self.root / QA_DIR / f"{STATS_PAGE}.html"
-            else:
-                continue
-            head = read_head(path)
-            if head is None:
-                shown[key] = None
-                continue
-            match = VERSION_META.search(head)
+                pages[key] = f"{root}/{QA_DIR}/{STATS_PAGE}.html"
+        shown = self.page_versions.read(pages)
+        if not (self.root / "index.html").exists():
             # Without the home page nothing is reachable: count everything as missing.
-            shown[key] = int(match.group(1)) if match and not index_missing else None
+            return dict.fromkeys(shown)
         return shown

@@ -362,3 +362,31 @@ def test_a_forked_worker_lets_go_of_its_replaced_pages_too(tmp_path):
     with multiprocessing.get_context("fork").Pool(1) as pool:
         most, left = pool.apply(rewrite_and_count, (tmp_path / "child", 500))
     assert left <= 0 and most <= _Releaser.MOST_HELD + 2
+
+
+def test_a_page_read_back_is_read_again_only_when_its_file_changed(tmp_path, monkeypatch):
+    from notifier.channels import pages
+
+    page = tmp_path / "thu-tuc" / "MB.XD.001.html"
+    pages.write_atomic(page, '<head><meta name="mb:version" content="1"></head><p>Thủ tục</p>')
+    opened: list[Path] = []
+    real_read_head = pages.read_head
+    monkeypatch.setattr(pages, "read_head", lambda path: opened.append(path) or real_read_head(path))
+    versions = pages.PageVersions()
+    key = ("procedure", "MB.XD.001")
+    assert versions.read({key: str(page)}) == {key: 1} and len(opened) == 1
+    # The same file: known by its stat, not opened again.
+    assert versions.read({key: str(page)}) == {key: 1} and len(opened) == 1
+    # Replaced (a new file renamed over it): read again.
+    pages.write_atomic(page, '<head><meta name="mb:version" content="2"></head><p>Thủ tục</p>')
+    assert versions.read({key: str(page)}) == {key: 2} and len(opened) == 2
+    # Damaged in place, its size and its mtime put back: its ctime still tells, and the
+    # damaged marker reads as no version (reconcile then repairs it).
+    before = page.stat()
+    with page.open("r+b") as handle:
+        handle.write(b"\xff\xfe<garbage>")
+    os.utime(page, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert page.stat().st_size == before.st_size
+    assert versions.read({key: str(page)}) == {key: None} and len(opened) == 3
+    page.unlink()
+    assert versions.read({key: str(page)}) == {key: None}
