@@ -499,6 +499,10 @@ def measure(
     t_prep = time.perf_counter()
     offered = prepare(system, codes, batch=batch)
     prep_s = time.perf_counter() - t_prep
+    # The seeding wrote ~300 MB of pages at 10,000 (and a bench run just before may have
+    # deleted as much): written back to disk now, not by the kernel during the window, where
+    # it held the SQLite and Redis writers back (runs right after another: p50 x2 to x7).
+    os.sync()
     owned_watcher = watcher is None
     if watcher is None:
         watcher = Watcher(system.portal_dir, system.center_dir, Path(system.env["DVC_STANDIN_FILE"])).start()
@@ -715,11 +719,12 @@ def process_cpu(roots: dict[int, str]) -> dict[str, float]:
     return found
 
 
-def machine_cpu() -> tuple[float, float]:
-    """(busy, all) CPU seconds of the machine so far, every core (the first line of /proc/stat)."""
+def machine_cpu() -> tuple[float, float, float]:
+    """(busy, all, stolen) CPU seconds of the machine so far, every core (the first line of
+    /proc/stat). Stolen: what a virtual machine's host gave to others while it wanted to run."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = values[3] + values[4]  # idle, iowait
-    return (sum(values) - idle) * TICK_S, sum(values) * TICK_S
+    return (sum(values) - idle) * TICK_S, sum(values) * TICK_S, values[7] * TICK_S
 
 
 @dataclass
@@ -728,7 +733,7 @@ class CpuMeter:
 
     roots: dict[int, str]
     started: dict[str, float] = field(default_factory=dict)
-    machine_started: tuple[float, float] = (0.0, 0.0)
+    machine_started: tuple[float, float, float] = (0.0, 0.0, 0.0)
     wall_started: float = 0.0
 
     @classmethod
@@ -748,7 +753,7 @@ class CpuMeter:
 
     def stop(self) -> dict[str, Any]:
         ended = process_cpu(self.roots)
-        busy, total = machine_cpu()
+        busy, total, stolen = machine_cpu()
         wall = time.perf_counter() - self.wall_started
         used = {name: round(ended[name] - self.started.get(name, 0.0), 2) for name in ended}
         busy_s = busy - self.machine_started[0]
@@ -758,6 +763,7 @@ class CpuMeter:
             "cores": os.cpu_count(),
             "machine_busy": round(busy_s / total_s, 3) if total_s else None,
             "machine_busy_s": round(busy_s, 1),
+            "stolen_s": round(stolen - self.machine_started[2], 1),
             "by_process_s": dict(sorted(used.items(), key=lambda item: -item[1])),
             "other_s": round(busy_s - sum(used.values()), 1),
         }
@@ -766,7 +772,8 @@ class CpuMeter:
 def cpu_lines(cpu: dict[str, Any]) -> list[str]:
     lines = [
         f"CPU from the first publish to the last change shown ({cpu['wall_s']:g} s, {cpu['cores']} cores): "
-        f"machine busy {100 * (cpu['machine_busy'] or 0):.0f} % ({cpu['machine_busy_s']:g} CPU s)"
+        f"machine busy {100 * (cpu['machine_busy'] or 0):.0f} % ({cpu['machine_busy_s']:g} CPU s, "
+        f"{cpu.get('stolen_s', 0):g} s of it stolen by the host)"
     ]
     lines += [
         f"    {seconds:7.1f} s  {seconds / cpu['wall_s']:4.2f} cores  {name}"

@@ -270,11 +270,11 @@ def page_url(portal_url: str, kind: str, subject_id: str) -> str:
 QR_QUIET_ZONE = 4
 
 
-# A code's address never changes, so its QR code is drawn once per worker: ~3.5 KB each,
-# room for a catalogue of 16,384 procedures (~57 MB), which a worker's first run fills.
-# zint (C) draws one in ~0.15 ms, choosing the most readable of the eight masks as ISO/IEC
-# 18004 asks; segno (pure Python) took ~3.5 ms, 3.5 s of the centre's run for a decision
-# of 1,000 new procedures, and 45 % of its time under load before this cache.
+# A code's address never changes, so its QR code is drawn once per worker: ~3 KB each, room
+# for a catalogue of 16,384 procedures (~50 MB), which a worker's first run fills. zint (C)
+# encodes one in ~0.2 ms (~0.5 ms with our SVG), weighing the eight masks as ISO/IEC 18004
+# asks; segno (pure Python) took ~3.5 ms, 3.5 s of the centre's run for a decision of 1,000
+# new procedures, and 45 % of its time under load before this cache.
 @functools.lru_cache(maxsize=16384)
 def qr_svg(url: str) -> str:
     """`url` as a QR code (level M) in inline SVG, sized by its container; remembered."""
@@ -284,10 +284,13 @@ def qr_svg(url: str) -> str:
     symbol.encode(url.encode("utf-8"))
     symbol.buffer_vector()
     unit = symbol.vector.width / symbol.width  # the vector's units per module
-    # The dark modules as rectangles (zint joins neighbours), in modules.
+    # The dark modules as rectangles (zint joins neighbours), in whole modules.
     dark = "".join(
-        f"M{r.x / unit:g} {r.y / unit:g}h{r.width / unit:g}v{r.height / unit:g}h-{r.width / unit:g}z"
-        for r in symbol.vector.rectangles
+        f"M{x} {y}h{w}v{h}h-{w}z"
+        for x, y, w, h in (
+            (round(r.x / unit), round(r.y / unit), round(r.width / unit), round(r.height / unit))
+            for r in symbol.vector.rectangles
+        )
     )
     size = symbol.width + 2 * QR_QUIET_ZONE
     return (
