@@ -40,6 +40,7 @@ from notifier.channels.base import Outcome, ReadModel
 from notifier.channels.pages import (
     DEPARTMENT,
     PageVersions,
+    all_present,
     page_environment,
     page_name,
     page_url,
@@ -143,8 +144,7 @@ class CenterChannel:
 
     def deliver(self, batch: Sequence[Delivery], model: ReadModel) -> dict[int, Outcome]:
         now = self.clock()
-        pages = ["index.html", *self._field_pages_written]
-        if not all((self.root / page).is_file() for page in pages):
+        if not all_present(self.root, ["index.html", *self._field_pages_written]):
             self.catalogue.invalidate()  # the board was wiped: rebuild it whole
         refresh = self.catalogue.refresh(model)
         names = self.catalogue.names

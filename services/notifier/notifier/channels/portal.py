@@ -27,6 +27,7 @@ from notifier.channels.pages import (
     DEPARTMENT,
     SITE_TITLE,
     PageVersions,
+    all_present,
     as_text,
     page_environment,
     page_name,
@@ -265,7 +266,8 @@ class PortalChannel:
         return outcomes
 
     def _lists_present(self) -> bool:
-        """Whether every list page the last run wrote is still there (a few stat calls)."""
+        """Whether every list page the last run wrote is still there: a few stat calls, and
+        one listing of the fields' folder for its pages."""
         pages = [
             "index.html",
             "thu-tuc/index.html",
@@ -273,10 +275,15 @@ class PortalChannel:
             f"{QA_DIR}/{FORM_PAGE}.html",
             f"{QA_DIR}/feed.xml",
             f"{DOCUMENTS_DIR}/feed.xml",
-            *(f"linh-vuc/{f['slug']}.xml" for f in self.catalogue.fields()),
-            *(f"linh-vuc/{page.name}" for f in self.catalogue.fields() for page in self._field_pages(f)),
         ]
-        return self.search_index.exists() and all((self.root / page).is_file() for page in pages)
+        fields = self.catalogue.fields()
+        field_pages = [f"{f['slug']}.xml" for f in fields]
+        field_pages += [page.name for f in fields for page in self._field_pages(f)]
+        return (
+            self.search_index.exists()
+            and all((self.root / page).is_file() for page in pages)
+            and all_present(self.root / "linh-vuc", field_pages)
+        )
 
     # The public search ---------------------------------------------------------------
 
