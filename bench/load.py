@@ -501,7 +501,8 @@ def measure(
     prep_s = time.perf_counter() - t_prep
     # The seeding wrote ~300 MB of pages at 10,000 (and a bench run just before may have
     # deleted as much): written back to disk now, not by the kernel during the window, where
-    # it held the SQLite and Redis writers back (runs right after another: p50 x2 to x7).
+    # it would compete with the SQLite and Redis writers (a suspect, not a proven cause, of
+    # the runs right after another that were 2-7 times slower).
     os.sync()
     owned_watcher = watcher is None
     if watcher is None:
