@@ -40,9 +40,10 @@ def fee_view(raw: Any) -> dict[str, str]:
     return {"name": as_text(raw.get("name")).strip(), "amount": amount, "note": note, "text": text}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Entry:
-    """One change, for the home page and the Atom feed."""
+    """One change, for the home page and the Atom feed (frozen: the portal keeps each one's
+    rendered XML by it)."""
 
     id: str
     title: str
