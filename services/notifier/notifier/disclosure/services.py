@@ -375,16 +375,13 @@ def _run_channel(parts: Parts, name: str, *, now: datetime | None = None) -> Run
             due = repo.due_deliveries(session, channel=name, now=now, limit=parts.settings.channel_batch_size)
             if not due:
                 return report
-            batch_keys = [d.key for d in due]
-            disclosed = repo.disclosed(session, channel=name, keys=batch_keys)
-            wanted: dict[SubjectKey, int] = {}
-            for d in due:
-                wanted[d.key] = max(wanted.get(d.key, 0), d.version)
-            model = parts.subjects.load(session, at_least=wanted)
+            disclosed = repo.disclosed(session, channel=name, keys=[d.key for d in due])
+            work_refs, superseded = split_batch(
+                [PendingRef(d.id, d.subject_kind, d.subject_id, d.version) for d in due], disclosed
+            )
+            # One row per subject, its newest: the read model holds at least that version.
+            model = parts.subjects.load(session, at_least={r.key: r.version for r in work_refs})
         by_id = {d.id: d for d in due}
-        work_refs, superseded = split_batch(
-            [PendingRef(d.id, d.subject_kind, d.subject_id, d.version) for d in due], disclosed
-        )
         work = [by_id[r.delivery_id] for r in work_refs]
         outcomes = channel.deliver(work, model) if work else {}
         done = parts.clock()
@@ -399,11 +396,10 @@ def _run_channel(parts: Parts, name: str, *, now: datetime | None = None) -> Run
             report.superseded = len(superseded)
             sent = [d for d in work if outcomes.get(d.id) is not None and outcomes[d.id].ok]
             repo.mark_sent(session, [d.id for d in sent], now=done)
-            shown: dict[SubjectKey, int] = {}
             for d in sent:
-                shown[d.key] = max(shown.get(d.key, 0), outcomes[d.id].version or d.version)
                 if d.occurred_at is not None:
                     DISCLOSURE_LATENCY.labels(name).observe(max((done - d.occurred_at).total_seconds(), 0))
+            shown = {d.key: outcomes[d.id].version or d.version for d in sent}  # one row per subject
             repo.raise_ledger(session, channel=name, versions=shown, now=done)
             report.sent = len(sent)
             for d in work:
