@@ -13,11 +13,24 @@ and name here.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, case, column, func, literal_column, or_, select, table, text, update
+from sqlalchemy import (
+    Select,
+    and_,
+    bindparam,
+    case,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+    update,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
@@ -91,20 +104,28 @@ def search_columns(code: str, content: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def index_procedure(session: Session, *, procedure_id: int, code: str, content: Mapping[str, Any]) -> None:
-    """Make the search see `content` as the procedure's published text (same transaction)."""
-    columns = search_columns(code, content)
-    session.execute(update(procedures).where(procedures.c.id == procedure_id).values(**columns))
+def index_procedures(session: Session, published: Sequence[tuple[int, str, Mapping[str, Any]]]) -> None:
+    """Make the search see each (id, code, content) as that procedure's published text, in
+    the session's transaction: one statement a step for all of them."""
+    if not published:
+        return
+    columns = [{"b_id": id_, **search_columns(code, content)} for id_, code, content in published]
+    session.execute(update(procedures).where(procedures.c.id == bindparam("b_id")), columns)
     if _is_sqlite(session):
-        session.execute(text("DELETE FROM procedure_search WHERE rowid = :id"), {"id": procedure_id})
+        session.execute(
+            text("DELETE FROM procedure_search WHERE rowid = :id"), [{"id": c["b_id"]} for c in columns]
+        )
         session.execute(
             text("INSERT INTO procedure_search (rowid, code, name, body) VALUES (:id, :code, :name, :body)"),
-            {
-                "id": procedure_id,
-                "code": fold(code),
-                "name": fold(str(content.get("name") or "")),
-                "body": columns["search_body"],
-            },
+            [
+                {
+                    "id": id_,
+                    "code": fold(code),
+                    "name": fold(str(content.get("name") or "")),
+                    "body": c["search_body"],
+                }
+                for (id_, code, content), c in zip(published, columns, strict=True)
+            ],
         )
 
 

@@ -230,21 +230,34 @@ def _component_changes(before: dict[str, Any], after: dict[str, Any]) -> list[sc
     return [schemas.ComponentChangeRead.model_validate(asdict(c)) for c in amendments.compare(before, after)]
 
 
-def _history_fields(session: Session, code: str, rows: list[Row[Any]]) -> list[dict[str, Any]]:
+Replaced = dict[tuple[str, int], tuple[str, dict[str, Any]]]
+
+
+def _replaced(session: Session, versions: dict[str, list[Row[Any]]]) -> Replaced:
+    """What each decision that put one of these procedures in force replaced by it."""
+    return repository.replaced_for(
+        session,
+        [
+            (code, v.decision_id)
+            for code, rows in versions.items()
+            for v in rows
+            if v.action == Action.NEW and v.decision_id is not None
+        ],
+    )
+
+
+def _history_fields(code: str, rows: list[Row[Any]], replaced: Replaced) -> list[dict[str, Any]]:
     """What history entries and version reads share, from `version_rows` rows in version order.
     An amendment also says what it changed against the version before it; a procedure put in
     force in place of another, what differs from that one."""
-    replaced = repository.replaced_for(
-        session, code, [v.decision_id for v in rows if v.action == Action.NEW and v.decision_id is not None]
-    )
     fields = []
     previous: Row[Any] | None = None
     for v in rows:
         changes, replaces = None, None
         if v.action == Action.AMEND and previous is not None:
             changes = _component_changes(previous.content, v.content)
-        elif v.action == Action.NEW and v.decision_id in replaced:
-            replaces, content = replaced[v.decision_id]
+        elif v.action == Action.NEW and (code, v.decision_id) in replaced:
+            replaces, content = replaced[code, v.decision_id]
             changes = _component_changes(content, v.content)
         fields.append(
             {
@@ -261,21 +274,31 @@ def _history_fields(session: Session, code: str, rows: list[Row[Any]]) -> list[d
     return fields
 
 
+def procedure_reads(session: Session, codes: Iterable[str]) -> dict[str, schemas.ProcedureRead]:
+    """The public read of each of `codes` ever published, by code: three statements for any
+    number of them (the notifier asks for up to 200 at once)."""
+    rows = {code: row for code, row in repository.procedure_rows(session, codes).items() if row.version > 0}
+    versions = repository.version_rows(session, rows)
+    replaced = _replaced(session, versions)
+    return {
+        code: schemas.ProcedureRead(
+            **(row.published or {}),
+            code=row.code,
+            status=row.status,
+            version=row.version,
+            replaced_by=row.replaced_by,
+            effective_at=row.effective_at,
+            history=[schemas.HistoryEntry(**h) for h in _history_fields(code, versions[code], replaced)],
+        )
+        for code, row in rows.items()
+    }
+
+
 def get_procedure(session: Session, code: str) -> schemas.ProcedureRead:
-    row = repository.procedure_row(session, code)
-    if row is None or row.version == 0:
+    found = procedure_reads(session, [code]).get(code)
+    if found is None:
         raise errors.ProcedureNotFound(code)
-    rows = repository.version_rows(session, code)
-    history = [schemas.HistoryEntry(**h) for h in _history_fields(session, code, rows)]
-    return schemas.ProcedureRead(
-        **(row.published or {}),
-        code=row.code,
-        status=row.status,
-        version=row.version,
-        replaced_by=row.replaced_by,
-        effective_at=row.effective_at,
-        history=history,
-    )
+    return found
 
 
 def get_draft(session: Session, code: str) -> schemas.ProcedureDraftRead:
@@ -299,12 +322,14 @@ def get_draft(session: Session, code: str) -> schemas.ProcedureDraftRead:
 
 
 def _versions(session: Session, code: str) -> tuple[list[Row[Any]], list[schemas.ProcedureVersionRead]]:
-    rows = repository.version_rows(session, code)
+    versions = repository.version_rows(session, [code])
+    rows = versions[code]
     if not rows:
         raise errors.ProcedureNotFound(code)
+    fields = _history_fields(code, rows, _replaced(session, versions))
     return rows, [
         schemas.ProcedureVersionRead(**h, content=schemas.ProcedureContent(**v.content))
-        for h, v in zip(_history_fields(session, code, rows), rows, strict=True)
+        for h, v in zip(fields, rows, strict=True)
     ]
 
 
@@ -441,13 +466,21 @@ def _decision_read(
     )
 
 
+def decision_reads(session: Session, decision_ids: Iterable[int]) -> dict[int, schemas.DecisionRead]:
+    """The public read of each of `decision_ids` ever published, by id (a statement a step
+    for any number of them)."""
+    rows = [r for r in repository.decision_rows(session, decision_ids).values() if r.version > 0]
+    changes = repository.change_rows(session, [r.id for r in rows])
+    amended = _amended(session, rows, changes)
+    return {r.id: _decision_read(r, changes[r.id], amended[r.id]) for r in rows}
+
+
 def get_decision(session: Session, decision_id: int) -> schemas.DecisionRead:
     """A published decision (public)."""
-    row = repository.decision_row(session, decision_id)
-    if row is None or row.version == 0:
+    found = decision_reads(session, [decision_id]).get(decision_id)
+    if found is None:
         raise errors.DecisionNotFound(decision_id)
-    changes = repository.change_rows(session, [row.id])
-    return _decision_read(row, changes[row.id], _amended(session, [row], changes)[row.id])
+    return found
 
 
 def _decision_staff_read(
@@ -517,18 +550,29 @@ def sync_versions(session: Session) -> schemas.SyncVersions:
     )
 
 
+def _decision_id(given: str) -> int | None:
+    """A decision's id as a sync request gives it; None where no decision can have it."""
+    try:
+        value = int(given)
+    except ValueError:
+        return None
+    return value if 0 < value < 2**63 else None  # SQLite's INTEGER is 64-bit
+
+
 def sync_states(session: Session, refs: list[schemas.SubjectRef]) -> schemas.SyncStates:
-    """The current public state of each subject, as its own GET gives it (None where that is a 404)."""
+    """The current public state of each subject, as its own GET gives it (None where that is
+    a 404), all read together: a burst asks for many at once."""
+    procedures = procedure_reads(session, [r.id for r in refs if r.kind == "procedure"])
+    decision_ids = {r.id: _decision_id(r.id) for r in refs if r.kind == "decision"}
+    decisions = decision_reads(session, {i for i in decision_ids.values() if i is not None})
     states: list[schemas.SyncState] = []
     for ref in refs:
         state: schemas.ProcedureRead | schemas.DecisionRead | None
-        try:
-            if ref.kind == "procedure":
-                state = get_procedure(session, ref.id)
-            else:
-                state = get_decision(session, int(ref.id))
-        except (errors.ProcedureNotFound, errors.DecisionNotFound, ValueError):
-            state = None
+        if ref.kind == "procedure":
+            state = procedures.get(ref.id)
+        else:
+            id_ = decision_ids[ref.id]
+            state = decisions.get(id_) if id_ is not None else None
         states.append(schemas.SyncState(kind=ref.kind, id=ref.id, state=state))
     return schemas.SyncStates(states=states)
 

@@ -484,6 +484,8 @@ class TestDecisions:
             {"kind": "decision", "id": str(in_force["id"])},
             {"kind": "procedure", "id": "MB.X.1"},  # a draft: not public
             {"kind": "decision", "id": "not-a-number"},
+            {"kind": "decision", "id": "9" * 40},  # no decision can have it
+            {"kind": "decision", "id": "987654"},
             {"kind": "procedure", "id": "MB.XD.001"},
         ]
         answer = client.post("/v1/sync/states", json={"subjects": asked})
@@ -492,8 +494,8 @@ class TestDecisions:
         assert [(s["kind"], s["id"]) for s in states] == [(a["kind"], a["id"]) for a in asked]
         assert states[0]["state"] == client.get("/v1/procedures/MB.XD.004").json()
         assert states[1]["state"] == client.get(f"/v1/decisions/{in_force['id']}").json()
-        assert states[2]["state"] is None and states[3]["state"] is None
-        assert states[4]["state"]["code"] == "MB.XD.001"
+        assert [s["state"] for s in states[2:6]] == [None, None, None, None]
+        assert states[6]["state"]["code"] == "MB.XD.001"
 
     def test_sync_states_refuses_bad_batches_naming_the_field(self, client: TestClient) -> None:
         too_many = [{"kind": "procedure", "id": f"MB.{i}"} for i in range(201)]
@@ -714,6 +716,21 @@ class TestWhatAnAmendmentChanged:
         assert [h["changes"] for h in client.get("/v1/procedures/MB.XD.001").json()["history"]] == [
             None,
             None,
+        ]
+        # The notifier reads them all in one request: each as its own GET gives it, no
+        # history or replacement mixed up with another's.
+        asked = [
+            ("procedure", "MB.XD.004"),
+            ("procedure", "MB.XD.101"),
+            ("decision", str(replacement["id"])),
+            ("procedure", "MB.XD.001"),
+            ("decision", str(in_force["id"])),
+        ]
+        body = {"subjects": [{"kind": kind, "id": id_} for kind, id_ in asked]}
+        states = ok(client.post("/v1/sync/states", json=body))["states"]
+        path = {"procedure": "procedures", "decision": "decisions"}
+        assert [s["state"] for s in states] == [
+            ok(client.get(f"/v1/{path[kind]}/{id_}")) for kind, id_ in asked
         ]
 
 
