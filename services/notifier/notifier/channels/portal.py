@@ -144,6 +144,10 @@ class PortalChannel:
         # page count): a page of a changed field is written again only if that differs or
         # one of its procedures changed (their rows: Refresh.codes).
         self._list_pages: dict[str, tuple[Any, ...]] = {}
+        # Each page rendered from views alone (a section's articles, the answers, the
+        # documents) -> the views it was last written from: written again only when they
+        # differ. They are built each run (at its clock: an expiry shows), so this is exact.
+        self._written_from: dict[str, Any] = {}
         # The portal's public address: feed links and panels' QR codes are absolute from it
         # (feed readers without xml:base cannot follow a relative link). None: feeds link
         # relative to themselves and panels carry no QR code (a channel built bare in tests).
@@ -277,8 +281,11 @@ class PortalChannel:
             "thu-tuc/index.html",
             "quyet-dinh/index.html",
             f"{QA_DIR}/{FORM_PAGE}.html",
+            f"{QA_DIR}/index.html",
             f"{QA_DIR}/feed.xml",
+            f"{DOCUMENTS_DIR}/index.html",
             f"{DOCUMENTS_DIR}/feed.xml",
+            *(f"{c.dir}/{name}" for c in CATEGORIES.values() for name in ("index.html", "feed.xml")),
         ]
         fields = self.catalogue.fields()
         field_pages = [f"{f['slug']}.xml" for f in fields]
@@ -509,10 +516,16 @@ class PortalChannel:
         now = site.now
         common: dict[str, Any] = {"site": SITE_TITLE, "department": DEPARTMENT, "generated_at": now}
         render = self.env.get_template
+        if refresh.full:
+            self._written_from = {}
         sections = []
         for category in CATEGORIES.values():
             live = site.content.live(category.code)
             sections.append({"category": category, "count": len(live)})
+            # Its page and feed show its live articles alone (no procedure): an empty
+            # feed's date was the run's, so it was written again on every run.
+            if self._written_from.get(category.dir) == live:
+                continue
             write_atomic(
                 self.root / category.dir / "index.html",
                 render("articles.html").render(root="../", category=category, articles=live, **common),
@@ -524,6 +537,7 @@ class PortalChannel:
                 entries=newest_first([article_entry(a) for a in live]),
                 **common,
             )
+            self._written_from[category.dir] = live
         answers = site.qa.live()
         # Answers and documents say nothing of other kinds: their feeds change only with them.
         if refresh.full or refresh.touched("ticket"):
@@ -534,12 +548,15 @@ class PortalChannel:
                 entries=[answer_entry(a) for a in answers],
                 **common,
             )
-        write_atomic(
-            self.root / QA_DIR / "index.html",
-            render("answers.html").render(
-                root="../", groups=site.qa.groups(), count=len(answers), stats=site.qa.statistics, **common
-            ),
-        )
+        groups = site.qa.groups()
+        if self._written_from.get(QA_DIR) != (groups, site.qa.statistics):
+            write_atomic(
+                self.root / QA_DIR / "index.html",
+                render("answers.html").render(
+                    root="../", groups=groups, count=len(answers), stats=site.qa.statistics, **common
+                ),
+            )
+            self._written_from[QA_DIR] = (groups, site.qa.statistics)
         # The form lists every procedure in force (its choices): only when one of those changed.
         if refresh.full or "option" in refresh.lists or refresh.touched_key(STATISTICS_KEY):
             options = catalogue.joined("option", catalogue.in_force.items)
@@ -555,10 +572,12 @@ class PortalChannel:
                     ),
                 )
         documents = site.content.documents_sorted()
-        write_atomic(
-            self.root / DOCUMENTS_DIR / "index.html",
-            render("documents.html").render(root="../", documents=documents, **common),
-        )
+        if self._written_from.get(DOCUMENTS_DIR) != documents:
+            write_atomic(
+                self.root / DOCUMENTS_DIR / "index.html",
+                render("documents.html").render(root="../", documents=documents, **common),
+            )
+            self._written_from[DOCUMENTS_DIR] = documents
         if refresh.full or refresh.touched("document"):
             self.write_feed(
                 f"{DOCUMENTS_DIR}/feed.xml",

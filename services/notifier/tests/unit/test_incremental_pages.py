@@ -218,20 +218,29 @@ def test_incremental_runs_write_exactly_what_a_full_render_writes(
     assert linked and linked <= set(board), "the board links each field's first page"
 
 
+@pytest.mark.parametrize(
+    "wipe",
+    [
+        # A page of a field's list on each side.
+        ["portal/linh-vuc/*.html", "center/linh-vuc-*.html"],
+        # Pages a procedure's change does not touch: a section's feed, the lists of documents
+        # and of answers.
+        ["portal/tin-tuc/feed.xml"],
+        ["portal/van-ban/index.html"],
+        ["portal/hoi-dap/index.html"],
+    ],
+)
 def test_a_list_page_wiped_between_runs_is_written_again_by_the_next_run(
-    parts, owner, hotline_owner, tmp_path
+    parts, owner, hotline_owner, tmp_path, wipe
 ):
     history = History(parts, owner, hotline_owner, random.Random(4))
     for _ in range(30):
         disclosure.ingest(parts, history.step())
     for channel in ("portal", "center"):
         disclosure.run_channel(parts, channel)
-    # A page of a field's list on each side, gone behind the channels' backs (an operator's
-    # slip, a restore of an older backup): the next run, whatever it delivers, brings it back.
-    wiped = [
-        sorted((tmp_path / "portal" / "linh-vuc").glob("*.html"))[-1],
-        sorted((tmp_path / "center").glob("linh-vuc-*.html"))[-1],
-    ]
+    # Gone behind the channels' backs (an operator's slip, a restore of an older backup):
+    # the next run, whatever it delivers, brings it back.
+    wiped = [sorted(tmp_path.glob(pattern))[-1] for pattern in wipe]
     for page in wiped:
         page.unlink()
     while not (envelopes := history.step()):
@@ -280,8 +289,16 @@ def test_a_one_change_run_writes_the_changed_page_and_the_lists_that_show_it(
     assert {f"thu-tuc/{code}.html", "thu-tuc/index.html", *field_pages} <= portal
     assert "hoi-dap/gui-phan-anh.html" not in portal
     assert not {p for p in portal if p.startswith("linh-vuc/") and p not in field_pages}
-    # Answers and documents did not change: neither did their feeds.
-    assert not {"hoi-dap/feed.xml", "van-ban/feed.xml"} & portal
+    # Articles, answers and documents did not change: neither did their lists and feeds
+    # (an empty section's feed was dated by the run, so it was written on every run).
+    sections = {
+        f"{c.dir}/{name}" for c in portal_module.CATEGORIES.values() for name in ("index.html", "feed.xml")
+    }
+    assert (
+        sections
+        and not {"hoi-dap/index.html", "hoi-dap/feed.xml", "van-ban/index.html", "van-ban/feed.xml"} & portal
+    )
+    assert not sections & portal
     center = {w.split(":", 1)[1] for w in written if w.startswith("center:")}
     board_page = (
         parts.channels["center"]

@@ -3,6 +3,7 @@
 import re
 import unicodedata
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
 
 import pytest
 
@@ -180,6 +181,25 @@ def test_an_expiry_already_past_keeps_it_off_the_lists_even_before_its_event(pub
     assert "Tin đã quá hạn" not in read(settings, "tin-tuc/index.html")
     assert feed_ids(settings, "tin-tuc/feed.xml") == []
     assert "Bài viết không còn được công bố" in read(settings, page_of(late))
+
+
+def test_an_expiry_passing_takes_the_article_off_its_section_at_the_next_run_whatever_it_delivers(
+    notifier, publish_all, settings
+):
+    portal = notifier.channels["portal"]
+    portal.clock = lambda: datetime(2026, 12, 31, 16, 0, tzinfo=UTC)
+    title = "Tin hết hạn lúc nửa đêm"
+    publish_all(
+        ("procedure", procedure_state("MB.XD.001", 1)),
+        ("article", article_state(4, 1, title=title, expire_at="2026-12-31T17:00:00Z")),
+    )
+    assert title in read(settings, "tin-tuc/index.html")
+    assert feed_ids(settings, "tin-tuc/feed.xml") == ["urn:minhbach:article:4:v1"]
+    # Midnight in Vietnam passes; before the content service's event, a procedure changes.
+    portal.clock = lambda: datetime(2026, 12, 31, 17, 1, tzinfo=UTC)
+    publish_all(("procedure", procedure_state("MB.XD.001", 2)))
+    assert title not in read(settings, "tin-tuc/index.html")
+    assert feed_ids(settings, "tin-tuc/feed.xml") == []
 
 
 def test_a_changed_slug_moves_the_page(publish_all, settings):
