@@ -781,12 +781,21 @@ def _repair_channel(parts: Parts, name: str) -> list[SubjectKey]:
     # before it records them, so a page read after the ledger shows at least what the
     # ledger says. Only when something looks lost or owed is it read again, locked.
     with Session(parts.engine) as session:
-        lost, owed, _ = _lost_and_owed(parts, session, channel, name)
+        ledger = _ledger(parts, session, name)
+    # The pages are read after the read transaction ends: on SQLite a reader holding its
+    # snapshot for the seconds this takes under load keeps the WAL from being checkpointed
+    # while every writer goes on appending to it.
+    lost, owed = _lost_and_owed(channel, *ledger)
     if not lost and not owed:
         return []
+    log.info(
+        "channel looks behind; reading it again under its lock",
+        extra={"channel": name, "lost": len(lost), "owed": len(owed)},
+    )
     with parts.dispatcher.lock(name, ttl_s=parts.settings.channel_lock_ttl_s), parts.write() as session:
         now = parts.clock()
-        lost, owed, model = _lost_and_owed(parts, session, channel, name)
+        model, disclosed, open_rows = _ledger(parts, session, name)
+        lost, owed = _lost_and_owed(channel, model, disclosed, open_rows)
         repo.forget_ledger(session, channel=name, keys=lost)
         repo.add_deliveries(
             session, [repo.NewDelivery(name, k, model.by_key[k].version, now) for k in owed], now=now
@@ -797,14 +806,22 @@ def _repair_channel(parts: Parts, name: str) -> list[SubjectKey]:
     return owed
 
 
+def _ledger(
+    parts: Parts, session: Session, name: str
+) -> tuple[ReadModel, dict[SubjectKey, int], dict[SubjectKey, int]]:
+    """The read model, what the ledger says the channel shows, and its deliveries on their way."""
+    return (
+        parts.subjects.load(session),
+        repo.disclosed(session, channel=name),
+        repo.open_versions(session, channel=name),
+    )
+
+
 def _lost_and_owed(
-    parts: Parts, session: Session, channel: Channel, name: str
-) -> tuple[list[SubjectKey], list[SubjectKey], ReadModel]:
+    channel: Channel, model: ReadModel, disclosed: dict[SubjectKey, int], open_rows: dict[SubjectKey, int]
+) -> tuple[list[SubjectKey], list[SubjectKey]]:
     """What the ledger says is shown but is not (lost), and what the channel does not really
     show at the read model's version with no delivery on its way (owed)."""
-    model = parts.subjects.load(session)
-    disclosed = repo.disclosed(session, channel=name)
-    open_rows = repo.open_versions(session, channel=name)
     shown = channel.shown_versions(model)
     lost = [k for k, v in disclosed.items() if k in shown and (shown[k] or 0) < v]
     owed = [
@@ -814,4 +831,4 @@ def _lost_and_owed(
         and min(disclosed.get(key, 0), shown[key] or 0) < subject.version
         and open_rows.get(key, 0) < subject.version
     ]
-    return lost, owed, model
+    return lost, owed
