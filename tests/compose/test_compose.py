@@ -329,6 +329,7 @@ def test_every_long_running_service_has_a_healthcheck(services: dict[str, dict[s
         "content-worker": "content",
         "hotline-worker": "hotline",
         "notifier-events": "events",
+        "notifier-maintenance": "maintenance",
         "notifier-portal": "portal",
         "notifier-dvc": "dvc",
         "notifier-email": "email",
@@ -507,6 +508,8 @@ def test_start_order(services: dict[str, dict[str, Any]]) -> None:
     }
     assert owners == {"procedures", "content", "hotline"}
     assert owners <= healthy("notifier-events")
+    # Reconcile, on the maintenance worker, asks each owner for its versions.
+    assert owners <= healthy("notifier-maintenance")
     assert "notifier" in healthy("nginx")
     assert "console" in healthy("nginx"), "nginx proxies /console/ (it resolves upstreams at start)"
 

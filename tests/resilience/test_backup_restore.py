@@ -326,7 +326,7 @@ def test_a_system_lost_but_its_backup_comes_back_as_the_public_saw_it(drill: Sys
     except AssertionError:
         notifier = "\n".join(
             f"--- {name}\n{system.processes[name].tail(20)}"
-            for name in ("notifier-events", "notifier-portal")
+            for name in ("notifier-events", "notifier-maintenance", "notifier-portal")
         )
         raise AssertionError(f"{differences(before, public_state(system, ids))}\n{notifier}") from None
     recovery_time = time.monotonic() - started

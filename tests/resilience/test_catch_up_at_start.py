@@ -24,7 +24,7 @@ def notifier_first(tmp_path: Path) -> Iterator[System]:
     try:
         system.manage("notifier", "migrate")
         system.manage("hotline", "migrate")
-        for name in ("notifier", "notifier-events", "notifier-center"):
+        for name in ("notifier", "notifier-events", "notifier-maintenance", "notifier-center"):
             system.start_process(name)
         yield system
     finally:
@@ -37,7 +37,7 @@ def test_the_kiosk_gets_the_hotline_phones_from_an_owner_that_started_later(noti
 
     system = notifier_first
     wait_until(
-        lambda: "owner unreachable" in system.processes["notifier-events"].tail(200),
+        lambda: "owner unreachable" in system.processes["notifier-maintenance"].tail(200),
         timeout=20,
         message="the start-up reconcile found the owners down",
     )

@@ -67,6 +67,7 @@ CORE_PROCESSES = (
     "procedures-beat",
     "notifier",
     "notifier-events",
+    "notifier-maintenance",
     "notifier-portal",
     "notifier-center",
     "notifier-beat",
