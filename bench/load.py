@@ -70,7 +70,14 @@ from minhbach_testing.plugin import REPO_ROOT, RedisServer, ServiceProcess, free
 RESULTS = Path(__file__).resolve().parent / "results" / "load.json"
 CHANNELS = ("portal", "center", "dvc")
 MAX_DECISION = 1000  # schemas.Changes: a decision holds at most 1,000 changes
-PROFILED = ("notifier-events", "notifier-portal", "notifier-center", "notifier-dvc", "procedures")
+PROFILED = (
+    "notifier-events",
+    "notifier-maintenance",
+    "notifier-portal",
+    "notifier-center",
+    "notifier-dvc",
+    "procedures",
+)
 
 
 # -- pure helpers -------------------------------------------------------------------------
