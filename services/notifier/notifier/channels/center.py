@@ -48,7 +48,7 @@ from notifier.channels.pages import (
     read_head,
     write_atomic,
 )
-from notifier.channels.views.catalogue import Catalogue, ListPage, Refresh, Timeline, paged
+from notifier.channels.views.catalogue import Catalogue, ListPage, Refresh, Timeline, page_names, paged
 from notifier.channels.views.procedures import ProcedureViews
 from notifier.channels.views.qa import StatisticsView, statistics_view
 from notifier.disclosure.domain import Delivery, SubjectKey
@@ -129,6 +129,8 @@ class CenterChannel:
         # count) and its stamp: written again only if that differs, one of its procedures
         # changed (Refresh.codes) or the hotline did.
         self._field_pages_written: dict[str, tuple[Any, ...]] = {}
+        # The field pages the last run kept (None: not known, list the folder).
+        self._board_files: set[str] | None = None
         self._hotline_written: list[Any] | None = None
         # The portal's public address: each notice's QR code and links lead there (None: no QR).
         self.portal_url = portal_url.rstrip("/") if portal_url else None
@@ -207,7 +209,7 @@ class CenterChannel:
             {
                 **f,
                 "rows": catalogue.joined("board", f["procedures"]) if everything else None,
-                "pages": self.field_pages(f),
+                "pages": self.field_page_names(f),
             }
             for f in listed
         ]
@@ -233,6 +235,11 @@ class CenterChannel:
         rows' relative links hold)."""
         return paged(field["procedures"], self.board_page_size, f"linh-vuc-{field['slug']}")
 
+    def field_page_names(self, field: dict[str, Any]) -> list[str]:
+        """The names of field_pages, from the field's size alone (what a run checks of every
+        field; slicing every field's codes into pages each run grew with the catalogue)."""
+        return page_names(len(field["procedures"]), self.board_page_size, f"linh-vuc-{field['slug']}")
+
     def _write_field_pages(self, board: Board, refresh: Refresh, *, now: datetime) -> None:
         """Past BOARD_ALL_UP_TO: each field's pages whose rows (or the hotline) changed."""
         kept: set[str] = set()
@@ -243,16 +250,16 @@ class CenterChannel:
         hotline_changed = refresh.full or hotline != self._hotline_written
         self._hotline_written = hotline
         for f in [] if board.everything else board.fields:
-            pages: list[ListPage] = f["pages"]
-            kept.update(page.name for page in pages)
+            names: list[str] = f["pages"]
+            kept.update(names)
             # A field whose rows changed, a new page, or all of them (the hotline they show).
             if not (
                 hotline_changed
                 or f["name"] in refresh.fields
-                or {page.name for page in pages} - set(self._field_pages_written)
+                or any(name not in self._field_pages_written for name in names)
             ):
                 continue
-            for page in pages:
+            for page in self.field_pages(f):
                 listed = (len(f["procedures"]), page.listed)
                 written = self._field_pages_written.get(page.name)
                 if (
@@ -285,11 +292,16 @@ class CenterChannel:
                 )
                 write_atomic(self.root / page.name, html)
                 self._field_pages_written[page.name] = (listed, digest)
-        # Pages of fields (or of pages) no longer shown go.
-        for path in self.root.glob("linh-vuc-*.html"):
-            if path.name not in kept:
-                path.unlink(missing_ok=True)
-                self._field_pages_written.pop(path.name, None)
+        # Pages of fields (or of pages) no longer shown go: those the last run kept and
+        # this one does not (the folder is listed on a rebuild: strays, a restore).
+        if refresh.full or self._board_files is None:
+            present = {path.name for path in self.root.glob("linh-vuc-*.html")}
+        else:
+            present = self._board_files
+        for name in present - kept:
+            (self.root / name).unlink(missing_ok=True)
+            self._field_pages_written.pop(name, None)
+        self._board_files = kept
 
     def render_board(self, model: ReadModel, *, now: datetime, refresh: Refresh | None = None) -> Board:
         refresh = refresh or self.catalogue.refresh(model)

@@ -37,7 +37,7 @@ from notifier.channels.pages import (
     vn_date,
     write_atomic,
 )
-from notifier.channels.views.catalogue import Catalogue, ListPage, Refresh, Timeline, paged
+from notifier.channels.views.catalogue import Catalogue, ListPage, Refresh, Timeline, page_names, paged
 from notifier.channels.views.content import (
     CATEGORIES,
     DOCUMENTS_DIR,
@@ -291,7 +291,7 @@ class PortalChannel:
         ]
         fields = self.catalogue.fields()
         field_pages = [f"{f['slug']}.xml" for f in fields]
-        field_pages += [page.name for f in fields for page in self._field_pages(f)]
+        field_pages += [name for f in fields for name in self._field_page_names(f)]
         return (
             self.search_index.exists()
             and all((self.root / page).is_file() for page in pages)
@@ -612,7 +612,7 @@ class PortalChannel:
             # rebuild; otherwise what the last run kept and this one does not is removed
             # (listing ~500 files each run at 10,000 grew with the catalogue).
             kept = {f"{f['slug']}.xml" for f in fields} | {
-                page.name for f in fields for page in self._field_pages(f)
+                name for f in fields for name in self._field_page_names(f)
             }
             folder = self.root / "linh-vuc"
             if refresh.full or self._field_files is None:
@@ -629,7 +629,7 @@ class PortalChannel:
                 {
                     **f,
                     "rows": catalogue.joined("list", f["procedures"]) if everything else None,
-                    "pages": len(self._field_pages(f)),
+                    "pages": len(self._field_page_names(f)),
                 }
                 for f in listed
             ]
@@ -666,6 +666,10 @@ class PortalChannel:
                 **common,
             ),
         )
+
+    def _field_page_names(self, field: dict[str, Any]) -> list[str]:
+        """The names of _field_pages, from the field's size alone."""
+        return page_names(len(field["procedures"]), self.list_page_size, field["slug"])
 
     def _field_pages(self, field: dict[str, Any]) -> list[ListPage]:
         """A field's list, paged (linh-vuc/<slug>.html, <slug>-trang-2.html, ...)."""

@@ -306,3 +306,31 @@ def test_a_one_change_run_writes_the_changed_page_and_the_lists_that_show_it(
         .name
     )
     assert center == {f"thu-tuc/{code}.html", "index.html", "board.json", board_page}
+
+
+def test_a_field_that_shrinks_loses_its_last_pages_on_both_sides(parts, owner, hotline_owner, tmp_path):
+    history = History(parts, owner, hotline_owner, random.Random(5))
+    field = FIELDS[1]
+    codes = [f"MB.S.{n:03d}" for n in range(1, 11)]
+    for code in codes:  # ten in one field: four pages of three on each side
+        disclosure.ingest(parts, history._publish(code, action="new", field=field, name=f"Thủ tục {code}"))
+    for n in range(1, 10):  # and nine in another: the board stays paged (past eight) throughout
+        code = f"MB.K.{n:03d}"
+        disclosure.ingest(
+            parts, history._publish(code, action="new", field=FIELDS[2], name=f"Thủ tục {code}")
+        )
+    for channel in ("portal", "center"):
+        disclosure.run_channel(parts, channel)
+    slug = parts.channels["portal"].catalogue.slugs[field]
+    assert (tmp_path / "portal" / "linh-vuc" / f"{slug}-trang-4.html").is_file()
+    assert (tmp_path / "center" / f"linh-vuc-{slug}-trang-4.html").is_file()
+    for code in codes[:7]:  # three left: one page
+        disclosure.ingest(parts, history._publish(code, action="abolish", status="abolished"))
+    for channel in ("portal", "center"):
+        disclosure.run_channel(parts, channel)
+    assert (tmp_path / "center" / f"linh-vuc-{slug}.html").is_file(), "the board is still paged"
+    for n in (2, 3, 4):
+        assert not (tmp_path / "portal" / "linh-vuc" / f"{slug}-trang-{n}.html").exists()
+        assert not (tmp_path / "center" / f"linh-vuc-{slug}-trang-{n}.html").exists()
+    for name, channel_type in (("portal", portal), ("center", centre)):
+        assert files(tmp_path / name) == full_render(parts, channel_type, tmp_path / f"fresh-{name}"), name

@@ -74,11 +74,19 @@ class ListPage:
         return (self.pages, tuple(self.codes))
 
 
+def page_names(listed: int, size: int, stem: str) -> list[str]:
+    """The file names of a list of `listed` procedures in pages of `size`: `<stem>.html`,
+    then `<stem>-trang-2.html`, ... (one page, even when there is nothing to list). From the
+    count alone: what a run checks of every field, where slicing every field's codes into
+    its pages grew with the catalogue."""
+    count = max(1, -(-listed // size))
+    return [f"{stem}.html" if n == 1 else f"{stem}-trang-{n}.html" for n in range(1, count + 1)]
+
+
 def paged(codes: list[str], size: int, stem: str) -> list[ListPage]:
-    """`codes` in pages of `size`: `<stem>.html`, then `<stem>-trang-2.html`, ... (one page,
-    even when there is nothing to list)."""
-    count = max(1, -(-len(codes) // size))
-    names = [f"{stem}.html" if n == 1 else f"{stem}-trang-{n}.html" for n in range(1, count + 1)]
+    """`codes` in pages of `size`, named as page_names names them."""
+    names = page_names(len(codes), size, stem)
+    count = len(names)
     return [
         ListPage(
             name=name,
