@@ -105,8 +105,8 @@ class Repository:
     def _save_procedures(self, loaded: Iterable[Procedure], now: datetime) -> None:
         """Write the loaded procedures back: one statement for their rows, one for their new
         versions, and their search text (search.index_procedures). A decision of ten
-        amendments was fifty statements, five a procedure; SQLAlchemy's cost per statement
-        was a quarter of the procedures API's CPU under load."""
+        amendments was fifty statements, five a procedure: under load, statements sent one
+        by one were the largest part of the procedures API's CPU (bench/README.md)."""
         rows: list[dict[str, Any]] = []
         versions: list[dict[str, Any]] = []
         published: list[tuple[int, str, dict[str, Any]]] = []
