@@ -206,3 +206,79 @@ def test_a_notice_prints_on_a4_without_the_kiosk_buttons(center: System, context
     # Printed at A4 width (210 mm - 2 x 14 mm margins at 96 dpi), nothing is cut off on the right.
     page.set_viewport_size({"width": 688, "height": 1000})
     assert page.evaluate(FITS), "the notice is wider than an A4 page"
+
+
+@pytest.fixture
+def paged_board(tmp_path: Path, redis_server: Any) -> Iterator[str]:
+    """A centre past its board's limit (four here, 200 as shipped): the board lists the
+    fields, each field's procedures on pages of three. Rendered by the real centre channel
+    from its read model (SQLite, Redis, the notifier's run), the owner a FakeOwner; served
+    over HTTP as the notifier serves /center/. Yields the board's address."""
+    import redis as redis_lib
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+    from starlette.staticfiles import StaticFiles
+
+    from minhbach_testing.notifier import FakeOwner, envelope, procedure_state, registry
+    from minhbach_testing.plugin import serving
+    from notifier.bootstrap import build_parts, make_notifier_celery
+    from notifier.channels.center import CenterChannel
+    from notifier.disclosure import services as disclosure
+    from notifier.manage import migrate
+    from notifier.settings import Settings
+
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path}/notifier.db",
+        portal_dir=tmp_path / "portal",
+        center_dir=tmp_path / "center",
+        redis_url=redis_server.url,
+        log_json=False,
+        environment="test",
+    )
+    migrate(settings)
+    owner = FakeOwner()
+    parts = build_parts(
+        settings,
+        celery=make_notifier_celery(settings),
+        owners=registry(owner, FakeOwner(), FakeOwner()),
+        redis=redis_lib.Redis.from_url(redis_server.url),
+    )
+    parts.channels["center"] = CenterChannel(tmp_path / "center", board_all_up_to=4, board_page_size=3)
+    fields = {"Hoạt động xây dựng": 7, "Nhà ở": 2}
+    events = []
+    for field, count in fields.items():
+        for n in range(1, count + 1):
+            code = f"MB.{'XD' if field != 'Nhà ở' else 'NO'}.{n:03d}"
+            owner.put("procedure", procedure_state(code, 1, name=f"Thủ tục {code}", field=field))
+            events.append(envelope("procedure", code, 1))
+    disclosure.ingest(parts, events)
+    disclosure.run_channel(parts, "center")
+    app = Starlette(routes=[Mount("/center", StaticFiles(directory=tmp_path / "center", html=True))])
+    try:
+        with serving(app) as base:
+            yield f"{base}/center/index.html"
+    finally:
+        parts.engine.dispose()
+
+
+def test_a_paged_board_leads_from_each_field_to_its_pages_by_keyboard(paged_board: str, context: Any):
+    from axe_playwright_python.sync_playwright import Axe
+
+    page = context.new_page()
+    page.goto(paged_board, wait_until="load")
+    links = page.locator("nav.fields.big a")
+    assert links.all_inner_texts() == ["Hoạt động xây dựng (7)", "Nhà ở (2)"]
+    serious = [v["id"] for v in Axe().run(page).response["violations"] if v.get("impact") in SERIOUS]
+    assert serious == [], "the paged board"
+    # A field's button opens its first page; "Trang sau" leads on, by the keyboard alone.
+    links.first.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/linh-vuc-*.html")
+    assert "Trang 1/3: thủ tục 1–3" in page.inner_text("nav.fields")
+    assert visible_codes(page) == ["MB.XD.001", "MB.XD.002", "MB.XD.003"]
+    serious = [v["id"] for v in Axe().run(page).response["violations"] if v.get("impact") in SERIOUS]
+    assert serious == [], "a field's page"
+    page.locator("a[rel=next]").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/linh-vuc-*-trang-2.html")
+    assert visible_codes(page) == ["MB.XD.004", "MB.XD.005", "MB.XD.006"]
