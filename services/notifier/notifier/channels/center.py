@@ -129,8 +129,6 @@ class CenterChannel:
         # count) and its stamp: written again only if that differs, one of its procedures
         # changed (Refresh.codes) or the hotline did.
         self._field_pages_written: dict[str, tuple[Any, ...]] = {}
-        # The field pages the last run kept (None: not known, list the folder).
-        self._board_files: set[str] | None = None
         self._hotline_written: list[Any] | None = None
         # The portal's public address: each notice's QR code and links lead there (None: no QR).
         self.portal_url = portal_url.rstrip("/") if portal_url else None
@@ -292,16 +290,16 @@ class CenterChannel:
                 )
                 write_atomic(self.root / page.name, html)
                 self._field_pages_written[page.name] = (listed, digest)
-        # Pages of fields (or of pages) no longer shown go: those the last run kept and
-        # this one does not (the folder is listed on a rebuild: strays, a restore).
-        if refresh.full or self._board_files is None:
+        # Pages of fields (or of pages) no longer shown go: those written before and not
+        # kept now (every kept page is among the written ones by here). A rebuild lists
+        # the folder instead: strays, a restore.
+        if refresh.full:
             present = {path.name for path in self.root.glob("linh-vuc-*.html")}
         else:
-            present = self._board_files
+            present = set(self._field_pages_written)
         for name in present - kept:
             (self.root / name).unlink(missing_ok=True)
             self._field_pages_written.pop(name, None)
-        self._board_files = kept
 
     def render_board(self, model: ReadModel, *, now: datetime, refresh: Refresh | None = None) -> Board:
         refresh = refresh or self.catalogue.refresh(model)
