@@ -43,6 +43,10 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# The largest row id every database here can hold (PostgreSQL's integer): ids beyond it
+# are refused before they reach a driver, which would overflow (minhbach_shared.http.RowId).
+MAX_ROW_ID = 2**31 - 1
+
 # Execution options for a session that will write: `session.connection(execution_options=WRITE)`.
 WRITE = {"sqlite_begin": "immediate"}
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from minhbach_shared.db import MAX_ROW_ID
 from minhbach_shared.observability import CorrelationMiddleware, DatabaseUp, app_registry, metrics_response
 
 log = logging.getLogger(__name__)
@@ -151,7 +152,7 @@ ReadSession = Annotated[Session, Depends(_read_session)]
 
 # A row id in a path (/v1/tickets/{ticket_id}): a positive integer every database here
 # can hold, so an absurd one is a 422 naming it, not an overflow in the driver (a 500).
-RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 # Every list endpoint pages the same way: ?page= from 1, ?size= up to 100.
 PageQuery = Annotated[int, Query(ge=1, le=100_000)]
 SizeQuery = Annotated[int, Query(ge=1, le=100)]

@@ -339,10 +339,6 @@ class Repository:
 # Read queries (public and editor views)
 
 
-def procedure_row(session: Session, code: str) -> Row[Any] | None:
-    return session.execute(select(procedures).where(procedures.c.code == code)).one_or_none()
-
-
 def procedure_rows(session: Session, codes: Iterable[str]) -> dict[str, Row[Any]]:
     """The rows of those of `codes` that exist, by code."""
     wanted = set(codes)
@@ -379,10 +375,6 @@ def decision_rows(session: Session, decision_ids: Iterable[int]) -> dict[int, Ro
     if not wanted:
         return {}
     return {r.id: r for r in session.execute(select(decisions).where(decisions.c.id.in_(wanted)))}
-
-
-def decision_row(session: Session, decision_id: int) -> Row[Any] | None:
-    return session.execute(select(decisions).where(decisions.c.id == decision_id)).one_or_none()
 
 
 def change_rows(session: Session, decision_ids: Iterable[int]) -> dict[int, list[Row[Any]]]:

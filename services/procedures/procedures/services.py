@@ -22,6 +22,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from minhbach_shared.celery import run_early_if_soon
+from minhbach_shared.db import MAX_ROW_ID
 from procedures import amendments, errors, repository, schemas, search
 from procedures.domain import (
     PUBLISHED_DECISION,
@@ -303,7 +304,7 @@ def get_procedure(session: Session, code: str) -> schemas.ProcedureRead:
 
 def get_draft(session: Session, code: str) -> schemas.ProcedureDraftRead:
     """The editors' view (staff only), with who drafted and last edited it."""
-    row = repository.procedure_row(session, code)
+    row = repository.procedure_rows(session, [code]).get(code)
     if row is None:
         raise errors.ProcedureNotFound(code)
     content = row.draft if row.draft is not None else (row.published or {})
@@ -502,7 +503,7 @@ def _decision_staff_read(
 
 def get_decision_for_staff(session: Session, decision_id: int) -> schemas.DecisionStaffRead:
     """Any decision, drafts and submitted ones too, and who did what in its review."""
-    row = repository.decision_row(session, decision_id)
+    row = repository.decision_rows(session, [decision_id]).get(decision_id)
     if row is None:
         raise errors.DecisionNotFound(decision_id)
     changes = repository.change_rows(session, [row.id])
@@ -556,7 +557,7 @@ def _decision_id(given: str) -> int | None:
         value = int(given)
     except ValueError:
         return None
-    return value if 0 < value < 2**63 else None  # SQLite's INTEGER is 64-bit
+    return value if 1 <= value <= MAX_ROW_ID else None  # as a decision's path takes it (RowId)
 
 
 def sync_states(session: Session, refs: list[schemas.SubjectRef]) -> schemas.SyncStates:
