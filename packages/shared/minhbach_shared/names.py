@@ -34,7 +34,9 @@ def channel_task(channel: str) -> str:
     return f"channel.{channel}"
 
 
-# The notifier's own periodic work (beat) runs on its own queue, beside channel work.
+# The notifier's own rounds (beat: reconcile, briefing) run on their own queue, beside
+# channel work. The pump, the retries' clock, goes to the events queue: a round takes
+# seconds, and a retry must not wait behind it.
 NOTIFIER_QUEUE = "notifier"
 PUMP_TASK = "notifier.pump"
 RECONCILE_TASK = "notifier.reconcile"

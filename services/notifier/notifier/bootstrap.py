@@ -32,7 +32,11 @@ def watched_queues() -> list[str]:
 def make_notifier_celery(settings: Settings) -> Celery:
     routes: dict[str, dict[str, str]] = {
         names.INGEST_TASK: {"queue": names.EVENTS_QUEUE},
-        names.PUMP_TASK: {"queue": names.NOTIFIER_QUEUE},
+        # The pump is the retry clock (due deliveries, stalled channel workers): it ticks
+        # beside the changes, never behind a reconcile round, which takes seconds with an
+        # owner down (each unreachable owner costs its connect retries) or at 10,000
+        # procedures, while the deliveries that failed wait for it.
+        names.PUMP_TASK: {"queue": names.EVENTS_QUEUE},
         names.RECONCILE_TASK: {"queue": names.NOTIFIER_QUEUE},
         names.BRIEFING_TASK: {"queue": names.NOTIFIER_QUEUE},
         **{names.channel_task(c): {"queue": names.channel_queue(c)} for c in QUEUED},
@@ -42,7 +46,7 @@ def make_notifier_celery(settings: Settings) -> Celery:
         names.PUMP_TASK: {
             "task": names.PUMP_TASK,
             "schedule": settings.pump_interval_s,
-            "options": {"queue": names.NOTIFIER_QUEUE, "expires": settings.pump_interval_s * 2},
+            "options": {"queue": names.EVENTS_QUEUE, "expires": settings.pump_interval_s * 2},
         },
         names.RECONCILE_TASK: {
             "task": names.RECONCILE_TASK,
