@@ -166,10 +166,7 @@ class PortalChannel:
         self.procedure_view = ProcedureViews()
         # What the last run showed, updated by what changed (see the module's docstring).
         row = self.env.get_template("_procedure_row.html")
-        option = self.env.get_template("_procedure_option.html")
-        self.catalogue = Catalogue(
-            self.procedure_view, {"list": lambda p: row.render(p=p), "option": lambda p: option.render(p=p)}
-        )
+        self.catalogue = Catalogue(self.procedure_view, {"list": lambda p: row.render(p=p)})
         self.timeline = Timeline(entry_order)
         self._entry_template = self.env.get_template("_feed_entry.xml")
         # A run writes the feed of every change and of each field it touched, 200 entries
@@ -283,6 +280,7 @@ class PortalChannel:
             "thu-tuc/index.html",
             "quyet-dinh/index.html",
             f"{QA_DIR}/{FORM_PAGE}.html",
+            f"{QA_DIR}/{LOOKUP_PAGE}.html",
             f"{QA_DIR}/index.html",
             f"{QA_DIR}/feed.xml",
             f"{DOCUMENTS_DIR}/index.html",
@@ -559,18 +557,14 @@ class PortalChannel:
                 ),
             )
             self._written_from[QA_DIR] = (groups, site.qa.statistics)
-        # The form lists every procedure in force (its choices): only when one of those changed.
-        if refresh.full or "option" in refresh.lists or refresh.touched_key(STATISTICS_KEY):
-            options = catalogue.joined("option", catalogue.in_force.items)
+        # The form and the look-up show the hotline's phones and hours, nothing of the
+        # catalogue (the form finds a procedure through the public search, as the kiosk does).
+        if refresh.full or refresh.touched_key(STATISTICS_KEY):
             for page, template in ((FORM_PAGE, "hotline_form.html"), (LOOKUP_PAGE, "hotline_lookup.html")):
                 write_atomic(
                     self.root / QA_DIR / f"{page}.html",
                     render(template).render(
-                        root="../",
-                        api=self.hotline_base_url,
-                        options=options,
-                        hotline=site.qa.statistics,
-                        **common,
+                        root="../", api=self.hotline_base_url, hotline=site.qa.statistics, **common
                     ),
                 )
         documents = site.content.documents_sorted()

@@ -3,7 +3,6 @@ with the other hoi-dap pages, that call the hotline's public API from the citize
 
 from __future__ import annotations
 
-import html
 import re
 import unicodedata
 
@@ -77,15 +76,16 @@ def test_the_form_page_is_written_with_its_fields_honeypot_and_procedures(render
         honeypot.group(1),
     )
 
-    select = re.search(r'<select id="f-procedure" name="procedure_code">(.*?)</select>', page, re.S)
-    assert select is not None
-    options = re.findall(r'<option value="([^"]*)">([^<]*)</option>', select.group(1))
-    assert options[0] == ("", "Không liên quan thủ tục cụ thể")
-    assert [code for code, _ in options[1:]] == ["MB.XD.001", "MB.XD.002"]  # in force only
-    assert (
-        html.unescape(options[2][1])
-        == "MB.XD.002 — Cấp chứng chỉ hành nghề hoạt động xây dựng hạng II, hạng III"
+    # The procedure is found through the public search (a combobox), not from a list of
+    # every procedure: the page holds none of them, so it does not grow with the catalogue.
+    assert re.search(
+        r'<input id="f-procedure" type="text" role="combobox" aria-autocomplete="list" '
+        r'aria-expanded="false" aria-controls="f-procedure-list"[^>]* data-search="\.\./\.\./v1/search">',
+        page,
     )
+    assert '<input id="f-procedure-code" name="procedure_code" type="hidden" value="">' in page
+    assert '<ul id="f-procedure-list" class="choices" role="listbox"' in page
+    assert "MB.XD.001" not in page and "<select" not in page and "<option" not in page
 
     # Personal data is never published, and the page says so by the consent box.
     assert "không bao giờ được công khai" in page
@@ -130,6 +130,23 @@ def test_without_a_hotline_url_the_script_calls_its_own_origin(notifier, owner, 
     assert 'data-api=""' in page
     # No statistics yet: the note still points to the Department's hotline.
     assert "gọi đường dây nóng của Sở" in page
+
+
+def test_a_procedure_in_force_links_to_the_form_with_itself_chosen(rendered):
+    link = '<a href="../hoi-dap/gui-phan-anh.html?thu-tuc={}">Gửi phản ánh, kiến nghị về thủ tục này</a>'
+    assert link.format("MB.XD.001") in read(rendered, "thu-tuc/MB.XD.001.html")
+    # An abolished procedure takes no new phản ánh through the form (the API refuses it).
+    assert "gui-phan-anh.html?" not in read(rendered, "thu-tuc/MB.XD.009.html")
+
+
+def test_the_form_is_not_written_again_when_only_procedures_change(notifier, owner, rendered):
+    form = rendered.portal_dir / FORM
+    before = form.stat().st_mtime_ns
+    owner.put("procedure", procedure_state("MB.XD.003", 1, name="Thủ tục mới công bố"))
+    disclosure.ingest(notifier, [envelope("procedure", "MB.XD.003", 1)])
+    assert disclosure.run_channel(notifier, "portal").sent == 1
+    assert (rendered.portal_dir / "thu-tuc/MB.XD.003.html").is_file()
+    assert form.stat().st_mtime_ns == before
 
 
 def test_no_stray_temporary_files(rendered):

@@ -1,6 +1,6 @@
 """The procedures as a channel last rendered them, kept across runs and updated by what changed.
 
-The portal's lists (every procedure in force, each field, the hotline form's choices)
+The portal's lists (every procedure in force, each field)
 and the centre's board show every procedure: rebuilding them from the whole read model on
 every run made the cost of one change grow with the catalogue. A channel keeps one
 Catalogue: each run hands it the read model, the Catalogue asks the model which subjects
