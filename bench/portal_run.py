@@ -11,7 +11,8 @@ every run did before issue 15); "incremental" renders the changed procedure's pa
 joins the rows already rendered into the lists that show it. Both read the read model
 through the SubjectCache (only rows updated lately). Prints, per catalogue size and
 channel, the p50 of the time until the changed procedure's page is written and until the
-whole run is done.
+whole run is done. Then "new": a procedure comes into force (every list that counts or
+shows procedures in force changes), incremental, on each channel.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class Catalogue:
             redis=redis_lib.Redis.from_url(redis_url),
         )
         self.version = 1
+        self.size, self.added = size, 0
         for i in range(size):
             self.put(i, 1)
         disclosure.ingest(self.notifier, [envelope("procedure", self.code(i), 1) for i in range(size)])
@@ -75,11 +77,24 @@ class Catalogue:
         state["field"] = FIELDS[i % len(FIELDS)]
         self.owner.put("procedure", state)
 
+    def one_new(self, channel: str) -> tuple[float, float]:
+        """(ms until the new procedure's page is written, ms until the run is done)."""
+        self.added += 1
+        i = self.size + self.added
+        self.put(i, 1)
+        disclosure.ingest(self.notifier, [envelope("procedure", self.code(i), 1)])
+        return self._timed_run(channel, self.code(i))
+
     def one_change(self, channel: str, *, rebuild: bool) -> tuple[float, float]:
         """(ms until the changed page is written, ms until the run is done) on `channel`."""
         self.version += 1
         self.put(7, self.version)
         disclosure.ingest(self.notifier, [envelope("procedure", self.code(7), self.version)])
+        if rebuild:
+            self.notifier.channels[channel].catalogue.invalidate()  # type: ignore[attr-defined]
+        return self._timed_run(channel, self.code(7))
+
+    def _timed_run(self, channel: str, code: str) -> tuple[float, float]:
         other = "center" if channel == "portal" else "portal"
         disclosure.run_channel(self.notifier, other)  # not measured: only `channel` is
         module = portal_module if channel == "portal" else center_module
@@ -88,11 +103,9 @@ class Catalogue:
 
         def spy(path: Path, text: str) -> None:
             write(path, text)
-            if path.name == f"{self.code(7)}.html":
+            if path.name == f"{code}.html":
                 written.setdefault("page", time.perf_counter())
 
-        if rebuild:
-            self.notifier.channels[channel].catalogue.invalidate()  # type: ignore[attr-defined]
         module.write_atomic = spy  # type: ignore[assignment]
         try:
             started = time.perf_counter()
@@ -119,12 +132,17 @@ def run(sizes: Sequence[int]) -> list[dict[str, Any]]:
                             samples[rebuild] += [
                                 catalogue.one_change(channel, rebuild=rebuild) for _ in range(ROUNDS)
                             ]
-                    for rebuild, runs in samples.items():
+                    kinds = {
+                        "rebuild" if rebuild else "incremental": runs for rebuild, runs in samples.items()
+                    }
+                    catalogue.one_new(channel)  # settle
+                    kinds["new"] = [catalogue.one_new(channel) for _ in range(2 * ROUNDS)]
+                    for lists, runs in kinds.items():
                         results.append(
                             {
                                 "procedures": size,
                                 "channel": channel,
-                                "lists": "rebuild" if rebuild else "incremental",
+                                "lists": lists,
                                 "page_p50_ms": round(statistics.median(r[0] for r in runs), 1),
                                 "run_p50_ms": round(statistics.median(r[1] for r in runs), 1),
                             }
