@@ -1,6 +1,7 @@
 """The read model a channel run works from: read again only where a row changed, and say
 which subjects changed since an earlier snapshot (what a channel renders again)."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import create_engine, delete
@@ -105,4 +106,29 @@ def test_changes_from_another_cache_are_unknown(settings):
         mine, theirs = repo.SubjectCache().load(session), repo.SubjectCache().load(session)
         assert mine.changed_since(theirs.source, theirs.generation) is None
         assert mine.changed_since(mine.source, mine.generation) == set()
+    engine.dispose()
+
+
+def test_a_state_is_decoded_when_first_used_and_only_once(settings, monkeypatch):
+    """A reconcile round loads every subject that changed for its version and reads few
+    states: a row's JSON is decoded only when its state is used."""
+    engine = create_engine(settings.database_url)
+    decoded: list[str] = []
+    loads = json.loads
+
+    def counting(text, *args, **kwargs):
+        if "Thủ tục" in str(text):
+            decoded.append(text)
+        return loads(text, *args, **kwargs)
+
+    with Session(engine) as session:
+        for i in range(5):
+            put(session, f"P{i}", 1, f"Thủ tục {i}", T0)
+        monkeypatch.setattr(json, "loads", counting)
+        model = repo.SubjectCache().load(session)
+        assert [s.version for s in model.of_kind("procedure")] == [1] * 5
+        assert decoded == []
+        held = model.get(("procedure", "P3"))
+        assert held.state == {"name": "Thủ tục 3"} and held.state["name"] == "Thủ tục 3"
+        assert len(decoded) == 1
     engine.dispose()
