@@ -38,6 +38,7 @@ from minhbach_shared.components import PROCEDURE_COMPONENTS
 from minhbach_shared.text import nfc
 from notifier.channels.base import Outcome, ReadModel
 from notifier.channels.pages import page_url
+from notifier.channels.views.procedures import change_lines
 from notifier.disclosure.domain import Delivery, SubjectKey, SubjectState
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,10 @@ def payload(subject: SubjectState, *, portal_url: str) -> dict[str, Any]:
         history = [h for h in s.get("history") or [] if isinstance(h, dict)]
         # The decision that made this version (for a replaced or abolished one: the one that ended it).
         procedure["decision"] = history[-1].get("decision") if history else None
+        # What this version changed, in the plain Vietnamese lines the portal's page shows
+        # (against the version before, or the procedure it replaces: `history[-1].replaces`);
+        # the same changes, structured, are `history[-1].changes`. None: the owner gave none.
+        procedure["what_changed"] = change_lines(history[-1].get("changes")) if history else None
         if s.get("replaced_by"):
             procedure["replaced_by_url"] = page_url(portal_url, "procedure", str(s["replaced_by"]))
         data["procedure"] = procedure

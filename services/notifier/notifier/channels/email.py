@@ -103,6 +103,10 @@ def change_view(subject: SubjectState, portal_url: str) -> dict[str, Any]:
         "decision_number": last.get("decision_number"),
         "effective": last.get("effective"),
         "replaced_by": p["replaced_by"],
+        # What this version changed, as the page's "Điểm mới" says it: against the version
+        # before, or against the procedure it replaces.
+        "changes": last.get("changes") or [],
+        "replaces": last.get("replaces"),
         "url": f"{portal_url}/thu-tuc/{page_name(subject.id)}.html",
     }
 

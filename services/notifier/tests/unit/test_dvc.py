@@ -78,6 +78,32 @@ def test_procedure_payload_carries_the_public_state_with_vietnamese_intact(chann
     assert p["decision"]["number"] == "22/QĐ-SXD", "the decision that made this version"
 
 
+def test_an_amendment_says_what_it_changed_in_plain_words_beside_the_structured_changes(channel):
+    changes = [
+        {
+            "component": "processing_time",
+            "before": {"value": 20, "unit": "working_days"},
+            "after": {"value": 15, "unit": "working_days"},
+        },
+        {"component": "agency", "before": "Sở Xây dựng", "after": "UBND tỉnh Thái Bình"},
+    ]
+    state = procedure_state("MB.XD.001", 2)
+    state["history"][1]["changes"] = changes
+    p = payload(subject("procedure", "MB.XD.001", state), portal_url=channel.portal_url)["data"]["procedure"]
+    assert p["what_changed"] == [
+        "Thời hạn giải quyết: 20 → 15 ngày làm việc",
+        "Cơ quan thực hiện: Sở Xây dựng → UBND tỉnh Thái Bình",
+    ]
+    assert p["history"][-1]["changes"] == changes
+
+    # The owner gave no summary (first published, or an older state): nothing is claimed.
+    first = procedure_state("MB.XD.002", 1)
+    assert (
+        payload(subject("procedure", "MB.XD.002", first), portal_url="")["data"]["procedure"]["what_changed"]
+        is None
+    )
+
+
 def test_abolished_and_replaced_procedures_say_so_with_their_decision(channel):
     abolished = procedure_state(
         "MB.XD.002",

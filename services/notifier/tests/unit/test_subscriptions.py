@@ -102,10 +102,29 @@ def test_a_confirmed_subscriber_gets_the_change_with_its_decision_and_link(in_fo
     assert unsubscribe_token in str(mail["List-Unsubscribe"])
     assert token_in(text, "unsubscribe") == unsubscribe_token
 
+    # What the amendment changed, as the page says it.
+    state = procedure_state("MB.XD.001", 3)
+    state["history"][2]["changes"] = [
+        {
+            "component": "processing_time",
+            "before": {"value": 20, "unit": "working_days"},
+            "after": {"value": 15, "unit": "working_days"},
+        }
+    ]
+    owner.put("procedure", state)
+    disclosure.ingest(service, [envelope("procedure", "MB.XD.001", 3, "procedure.amended")])
+    assert disclosure.run_channel(service, "email", now=later(service, 62)).sent == 1
+    text = text_of(inbox.to(CITIZEN)[-1])
+    assert "(mã MB.XD.001, phiên bản 3)" in text
+    assert (
+        "  Thay đổi so với phiên bản trước:\r\n    • Thời hạn giải quyết: 20 → 15 ngày làm việc\r\n" in text
+    )
+    assert text.count("Thay đổi so với phiên bản trước") == 1
+
     # A change to another procedure is none of this subscriber's business.
     amend(service, owner, "MB.XD.002", 2, name="Gia hạn giấy phép xây dựng")
     disclosure.run_channel(service, "email", now=later(service, 120))
-    assert len(inbox.to(CITIZEN)) == 2
+    assert len(inbox.to(CITIZEN)) == 3
 
 
 def test_a_burst_in_a_followed_field_is_one_email(in_force, owner, inbox):
@@ -123,6 +142,26 @@ def test_a_burst_in_a_followed_field_is_one_email(in_force, owner, inbox):
     assert "các thủ tục thuộc lĩnh vực “Hoạt động xây dựng”" in text
     assert "(mã MB.XD.001, phiên bản 3)" in text and "(mã MB.XD.002, phiên bản 3)" in text
     assert "phiên bản 2" not in text and "MB.NO.001" not in text
+
+
+def test_a_procedure_put_in_force_in_place_of_another_says_what_differs_from_it(in_force, owner, inbox):
+    service = in_force
+    subscribe_and_confirm(service, inbox, field="Hoạt động xây dựng")
+    state = procedure_state("MB.XD.010", 1, name="Cấp giấy phép xây dựng (thay thế)")
+    state["history"][0].update(
+        replaces="MB.XD.002",
+        changes=[{"component": "agency", "before": "Sở Xây dựng", "after": "UBND tỉnh Thái Bình"}],
+    )
+    owner.put("procedure", state)
+    disclosure.ingest(service, [envelope("procedure", "MB.XD.010", 1, "procedure.published")])
+    assert disclosure.run_channel(service, "email", now=later(service, 31)).sent == 1
+    text = text_of(inbox.to(CITIZEN)[-1])
+    assert "(mã MB.XD.010, phiên bản 1)" in text
+    assert (
+        "  So với thủ tục MB.XD.002 được thay thế:\r\n    • Cơ quan thực hiện: Sở Xây dựng → UBND tỉnh"
+        in text
+    )
+    assert "so với phiên bản trước" not in text
 
 
 def test_unsubscribe_stops_the_mail_and_pending_changes_are_dropped(in_force, owner, inbox):
