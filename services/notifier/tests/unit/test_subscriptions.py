@@ -65,10 +65,19 @@ def subscribe_and_confirm(service, inbox, **target) -> str:
     return token
 
 
-def amend(service, owner, code, version, **kw):
-    state = procedure_state(code, version, **kw)
+def disclose(service, owner, state, event="procedure.amended"):
     owner.put("procedure", state)
-    disclosure.ingest(service, [envelope("procedure", code, version, "procedure.amended")])
+    disclosure.ingest(service, [envelope("procedure", state["code"], state["version"], event)])
+
+
+def amend(service, owner, code, version, **kw):
+    disclose(service, owner, procedure_state(code, version, **kw))
+
+
+def one_mail_after(service, inbox, seconds) -> str:
+    """The e-mail one run sends `seconds` from now, as text."""
+    assert disclosure.run_channel(service, "email", now=later(service, seconds)).sent == 1
+    return text_of(inbox.to(CITIZEN)[-1])
 
 
 def test_nothing_is_sent_about_changes_before_the_address_confirms(in_force, owner, inbox):
@@ -111,10 +120,8 @@ def test_a_confirmed_subscriber_gets_the_change_with_its_decision_and_link(in_fo
             "after": {"value": 15, "unit": "working_days"},
         }
     ]
-    owner.put("procedure", state)
-    disclosure.ingest(service, [envelope("procedure", "MB.XD.001", 3, "procedure.amended")])
-    assert disclosure.run_channel(service, "email", now=later(service, 62)).sent == 1
-    text = text_of(inbox.to(CITIZEN)[-1])
+    disclose(service, owner, state)
+    text = one_mail_after(service, inbox, 62)
     assert "(mã MB.XD.001, phiên bản 3)" in text
     assert (
         "  Thay đổi so với phiên bản trước:\r\n    • Thời hạn giải quyết: 20 → 15 ngày làm việc\r\n" in text
@@ -152,10 +159,8 @@ def test_a_procedure_put_in_force_in_place_of_another_says_what_differs_from_it(
         replaces="MB.XD.002",
         changes=[{"component": "agency", "before": "Sở Xây dựng", "after": "UBND tỉnh Thái Bình"}],
     )
-    owner.put("procedure", state)
-    disclosure.ingest(service, [envelope("procedure", "MB.XD.010", 1, "procedure.published")])
-    assert disclosure.run_channel(service, "email", now=later(service, 31)).sent == 1
-    text = text_of(inbox.to(CITIZEN)[-1])
+    disclose(service, owner, state, "procedure.published")
+    text = one_mail_after(service, inbox, 31)
     assert "(mã MB.XD.010, phiên bản 1)" in text
     assert (
         "  So với thủ tục MB.XD.002 được thay thế:\r\n    • Cơ quan thực hiện: Sở Xây dựng → UBND tỉnh"
