@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import Select, and_, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
@@ -339,20 +339,34 @@ class Repository:
 # Read queries (public and editor views)
 
 
-def procedure_rows(session: Session, codes: Iterable[str]) -> dict[str, Row[Any]]:
-    """The rows of those of `codes` that exist, by code."""
-    wanted = set(codes)
+def _by_key(session: Session, query: Select[Any], column: Any, keys: Iterable[Any]) -> dict[Any, Row[Any]]:
+    """The rows of `query` whose `column` is one of `keys`, by that value (one statement)."""
+    wanted = set(keys)
     if not wanted:
         return {}
-    return {r.code: r for r in session.execute(select(procedures).where(procedures.c.code.in_(wanted)))}
+    return {getattr(r, column.key): r for r in session.execute(query.where(column.in_(wanted)))}
+
+
+def _grouped_by(
+    session: Session, query: Select[Any], column: Any, keys: Iterable[Any]
+) -> dict[Any, list[Row[Any]]]:
+    """The rows of `query` whose `column` is one of `keys`, a list for each key (empty where
+    none), in the query's order (one statement)."""
+    grouped: dict[Any, list[Row[Any]]] = {k: [] for k in keys}
+    if grouped:
+        for row in session.execute(query.where(column.in_(grouped))):
+            grouped[getattr(row, column.key)].append(row)
+    return grouped
+
+
+def procedure_rows(session: Session, codes: Iterable[str]) -> dict[str, Row[Any]]:
+    """The rows of those of `codes` that exist, by code."""
+    return _by_key(session, select(procedures), procedures.c.code, codes)
 
 
 def version_rows(session: Session, codes: Iterable[str]) -> dict[str, list[Row[Any]]]:
     """The published versions of each of `codes`, in version order, with their decisions."""
-    grouped: dict[str, list[Row[Any]]] = {c: [] for c in codes}
-    if not grouped:
-        return grouped
-    rows = session.execute(
+    query = (
         select(
             procedure_versions,
             decisions.c.number.label("decision_number"),
@@ -361,36 +375,24 @@ def version_rows(session: Session, codes: Iterable[str]) -> dict[str, list[Row[A
             decisions.c.effective_on.label("decision_effective_on"),
         )
         .outerjoin(decisions, decisions.c.id == procedure_versions.c.decision_id)
-        .where(procedure_versions.c.procedure_code.in_(grouped))
         .order_by(procedure_versions.c.procedure_code, procedure_versions.c.version)
-    ).all()
-    for row in rows:
-        grouped[row.procedure_code].append(row)
-    return grouped
+    )
+    return _grouped_by(session, query, procedure_versions.c.procedure_code, codes)
 
 
 def decision_rows(session: Session, decision_ids: Iterable[int]) -> dict[int, Row[Any]]:
     """The rows of those of `decision_ids` that exist, by id."""
-    wanted = set(decision_ids)
-    if not wanted:
-        return {}
-    return {r.id: r for r in session.execute(select(decisions).where(decisions.c.id.in_(wanted)))}
+    return _by_key(session, select(decisions), decisions.c.id, decision_ids)
 
 
 def change_rows(session: Session, decision_ids: Iterable[int]) -> dict[int, list[Row[Any]]]:
-    ids = list(decision_ids)
-    grouped: dict[int, list[Row[Any]]] = {i: [] for i in ids}
-    if not ids:
-        return grouped
-    rows = session.execute(
+    """The changes of each decision, in their order, with the procedure's name."""
+    query = (
         select(decision_changes, procedures.c.name.label("procedure_name"))
         .outerjoin(procedures, procedures.c.code == decision_changes.c.procedure_code)
-        .where(decision_changes.c.decision_id.in_(ids))
         .order_by(decision_changes.c.decision_id, decision_changes.c.position)
-    ).all()
-    for row in rows:
-        grouped[row.decision_id].append(row)
-    return grouped
+    )
+    return _grouped_by(session, query, decision_changes.c.decision_id, decision_ids)
 
 
 def amended_versions(
