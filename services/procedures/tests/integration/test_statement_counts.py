@@ -7,10 +7,10 @@ the notifier's batch read. Both are now a few statements for the whole batch."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, event
@@ -21,6 +21,7 @@ from procedures import schemas, services
 from procedures.uow import UnitOfWork
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+T = TypeVar("T")
 
 
 @contextmanager
@@ -36,6 +37,13 @@ def statements(engine: Engine) -> Iterator[list[str]]:
         yield sent
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def sent_by(engine: Engine, call: Callable[[], T]) -> tuple[T, int]:
+    """What `call` returns, and how many statements it sent to `engine`."""
+    with statements(engine) as sent:
+        result = call()
+    return result, len(sent)
 
 
 def publish_new(units: UnitsOfWork[UnitOfWork], procedures: list[dict[str, Any]]) -> tuple[int, int]:
@@ -57,10 +65,11 @@ def publish_new(units: UnitsOfWork[UnitOfWork], procedures: list[dict[str, Any]]
         actor="editor",
     )
     services.submit_decision(units(), decision_id, actor="editor", now=now)
-    with statements(units.engine) as sent:
-        decision = services.publish_decision(units(), decision_id, actor="approver", now=now)
+    decision, sent = sent_by(
+        units.engine, lambda: services.publish_decision(units(), decision_id, actor="approver", now=now)
+    )
     assert decision.status.value == "in_effect"
-    return decision_id, len(sent)
+    return decision_id, sent
 
 
 def test_publishing_ten_procedures_sends_no_more_statements_than_two(
@@ -93,12 +102,10 @@ def test_the_notifiers_batch_read_sends_no_more_statements_for_ten_subjects_than
     few.append(schemas.SubjectRef(kind="decision", id=str(first)))
     many = [schemas.SubjectRef(kind="procedure", id=p["code"]) for p in sample[:8]]
     many += [schemas.SubjectRef(kind="decision", id=str(i)) for i in (first, second)]
-    with Session(units.engine) as session, statements(units.engine) as sent:
-        services.sync_states(session, few)
-        for_two = len(sent)
-        sent.clear()
-        states = services.sync_states(session, many).states
-        for_ten = len(sent)
+    with Session(units.engine) as session:
+        _, for_two = sent_by(units.engine, lambda: services.sync_states(session, few))
+        read, for_ten = sent_by(units.engine, lambda: services.sync_states(session, many))
     assert for_ten <= for_two
+    states = read.states
     assert [s.id for s in states] == [r.id for r in many]
     assert all(s.state is not None for s in states)
