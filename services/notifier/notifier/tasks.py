@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 from celery import Task, current_app, shared_task
@@ -32,30 +28,6 @@ INGEST_MAX_RETRIES = 20
 # The start-up reconcile asks owners that did not answer again, for about a minute.
 CATCH_UP_TRIES = 12
 CATCH_UP_EVERY_S = 5
-# A reconcile round reads every channel's pages back (~20,000 at 10,000 procedures) and
-# what changed since the last round: seconds of CPU under load, which the changes on their
-# way need more. It can wait; they cannot. (bench.load, a round every 10 s: p50/p99 90/476
-# and 95/778 ms niced, 142/853 and 126/699 ms not.)
-RECONCILE_NICENESS = 10
-
-T = TypeVar("T")
-
-
-def at_low_priority(work: Callable[[], T], niceness: int = RECONCILE_NICENESS) -> T:
-    """Run `work` on a thread of its own whose CPU priority is `niceness` steps lower, and
-    return what it returns (or raise what it raised). Linux gives each thread its own
-    niceness: the calling thread, and the process's next task, keep theirs."""
-
-    def lowered() -> T:
-        me = threading.get_native_id()
-        try:
-            os.setpriority(os.PRIO_PROCESS, me, os.getpriority(os.PRIO_PROCESS, me) + niceness)
-        except OSError:  # not Linux: the work runs at the caller's priority
-            log.debug("thread priority not lowered", exc_info=True)
-        return work()
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="low-priority") as pool:
-        return pool.submit(lowered).result()
 
 
 def parts() -> Parts:
@@ -99,7 +71,7 @@ def reconcile(self: Task, catch_up: bool = False) -> None:
     # catch_up: sent once when the notifier's worker starts, so a system that was down
     # (or is just starting) converges now, not a reconcile interval later. Owners may
     # still be starting beside it: ask again every few seconds until all answered.
-    report = at_low_priority(lambda: disclosure.reconcile(parts(), at_start=catch_up))
+    report = disclosure.reconcile(parts(), at_start=catch_up)
     if catch_up and report.unreachable and self.request.retries < CATCH_UP_TRIES:
         raise self.retry(countdown=CATCH_UP_EVERY_S)
 

@@ -1,7 +1,7 @@
 """The notifier's Celery app; the Procfile runs one worker per queue group:
 
 celery -A notifier.worker worker -Q events --concurrency 2 -n events@%h
-celery -A notifier.worker worker -Q notifier --concurrency 1 -n maintenance@%h
+nice -n 10 celery -A notifier.worker worker -Q notifier --concurrency 1 -n maintenance@%h
 celery -A notifier.worker worker -Q channel.portal --concurrency 1 -n portal@%h
 (and channel.center, channel.dvc, channel.email alike)
 celery -A notifier.worker beat
