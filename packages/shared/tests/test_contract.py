@@ -1,4 +1,5 @@
 import json
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,14 @@ def test_a_procedure_has_the_fifteen_components_of_the_national_form_in_its_orde
         "legal_basis",
         "online_service",
     )
+
+
+def test_fold_of_a_composed_text_is_the_fold_of_its_decomposed_form() -> None:
+    # fold reads composed Vietnamese through a table: every Latin letter with marks, in
+    # either case, folds as its decomposed form does, alone and amid other text.
+    letters = [chr(p) for block in (range(0xC0, 0x250), range(0x1E00, 0x1F00)) for p in block]
+    for letter in letters:
+        text = f"Ab {letter}{letter.upper()}x-{letter.lower()} 9"
+        assert fold(text) == fold(unicodedata.normalize("NFD", text)), letter
+    # Not Latin, or no ASCII fold: kept, lower-cased
+    assert fold("Æsir Ωmega ĐẶNG") == "æsir ωmega dang"
