@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -21,6 +22,12 @@ from minhbach_shared.settings import BaseServiceSettings
 # visibility timeout would be delivered again. Anything longer than this lives in
 # the database (next_attempt_at) and a periodic task picks it up.
 MAX_COUNTDOWN_S = 60
+
+# The collector's young generation, then how many of its passes make one of the next.
+# Python's defaults (700, 10, 10) suit a small program: a channel worker holds its
+# catalogue (~500,000 objects at 10,000 procedures) and allocates freely as it renders,
+# and at 100 changes a second its collections were 6-9 % of its CPU (bench.load).
+GC_THRESHOLDS = (50_000, 20, 20)
 
 # Every message says when it was sent (an ISO time): the age of a queue's oldest message.
 SENT_AT_HEADER = "mb_published_at"
@@ -83,7 +90,22 @@ def make_celery(
     )
     install_celery_correlation(app)
     install_queue_telemetry(app)
+    install_gc_tuning()
     return app
+
+
+def tune_gc() -> None:
+    """Collect less often, and never scan again what the process holds now (its modules
+    and app, brought by the fork): cyclic garbage is still collected, only in larger passes."""
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
+def install_gc_tuning() -> None:
+    """tune_gc in each worker process (the pool's children, after the fork)."""
+    from celery import signals
+
+    signals.worker_process_init.connect(lambda **_: tune_gc(), weak=False, dispatch_uid="mb-gc")
 
 
 def install_queue_telemetry(app: Celery) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 
-from minhbach_shared.celery import MAX_COUNTDOWN_S, make_celery
+from minhbach_shared.celery import GC_THRESHOLDS, MAX_COUNTDOWN_S, make_celery
 from minhbach_shared.settings import BaseServiceSettings
 from minhbach_testing.plugin import RedisServer
 
@@ -56,3 +60,22 @@ def test_an_owners_periodic_task_reaches_its_queue_by_name_alone(redis_server: R
     # The notifier's task is not routed by the owner's app: unnamed, it would stay here.
     celery.send_task(names.INGEST_TASK, args=[[]])
     assert (redis.llen(names.PROCEDURES_QUEUE), redis.llen(names.EVENTS_QUEUE)) == (2, 0)
+
+
+def test_a_worker_process_collects_garbage_in_large_passes_never_rescanning_its_fork() -> None:
+    # In a process of its own: the test's process keeps Python's own collector settings.
+    script = """
+import gc, json
+from celery import signals
+from minhbach_shared.celery import make_celery
+from minhbach_shared.settings import BaseServiceSettings
+make_celery("t", BaseServiceSettings(redis_url="redis://127.0.0.1:1/0"), queues=["q"])
+before = (gc.get_threshold(), gc.get_freeze_count())
+signals.worker_process_init.send(sender=None)  # what a pool's child sends after the fork
+print(json.dumps([before, (gc.get_threshold(), gc.get_freeze_count())]))
+"""
+    run = [sys.executable, "-c", script]
+    out = subprocess.run(run, capture_output=True, text=True, check=True, timeout=60)
+    (before, frozen_before), (after, frozen_after) = json.loads(out.stdout)
+    assert tuple(before) == (700, 10, 10) and frozen_before == 0
+    assert tuple(after) == GC_THRESHOLDS and frozen_after > 10_000
