@@ -169,6 +169,7 @@ class PortalChannel:
         self.catalogue = Catalogue(self.procedure_view, {"list": lambda p: row.render(p=p)})
         self.timeline = Timeline(entry_order)
         self._entry_template = self.env.get_template("_feed_entry.xml")
+        self._decision_row = self.env.get_template("_decision_row.html")
         # A run writes the feed of every change and of each field it touched, 200 entries
         # each, nearly all the same as the run before: each entry's XML is rendered once and
         # kept (a fifth of the portal's time under load when each was rendered every time).
@@ -470,6 +471,9 @@ class PortalChannel:
                 self.timeline.replace(("decision", decision_id), [])
                 continue
             decision = self.decisions[decision_id] = decision_view(subject)
+            # Its row in the list of decisions, rendered once per version (the list is
+            # written again with every new decision, and grows with them).
+            decision["row"] = Markup(self._decision_row.render(d=decision))  # noqa: S704 - autoescaped
             self.timeline.replace(("decision", decision_id), [decision_entry(decision)])
         applied = applied_at(self.decisions.values())
         # A decision applied (or its time corrected) dates the changes of its procedures.

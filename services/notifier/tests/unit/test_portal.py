@@ -146,6 +146,18 @@ def test_decisions_list_marks_scheduled_ones(notifier, owner, settings):
     assert '<meta name="mb:version" content="1">' in page
 
 
+def test_a_decision_in_effect_loses_its_scheduled_mark_in_the_list(notifier, owner, settings):
+    # Each decision's row in the list is rendered once per version: a new version is a new row.
+    scheduled = decision_state(9, 1, number="99/QĐ-SXD", status="scheduled", effective_on="2027-01-01")
+    publish(notifier, owner, ("decision", decision_state(3, 1)), ("decision", scheduled))
+    in_effect = decision_state(9, 2, number="99/QĐ-SXD", effective_on="2027-01-01")
+    publish(notifier, owner, ("decision", in_effect))
+    listing = read(settings, "quyet-dinh/index.html")
+    row = next(line for line in listing.splitlines() if "99/QĐ-SXD" in line)
+    assert 'data-version="2"' in row and "sắp có hiệu lực" not in row
+    assert listing.count("<tr data-version=") == 2
+
+
 def test_feed_is_atom_newest_first_with_stable_ids(notifier, owner, settings):
     publish(
         notifier, owner, ("procedure", procedure_state("MB.XD.001", 2)), ("decision", decision_state(3, 2))
