@@ -487,6 +487,7 @@ def measure(
     noop: dict[str, Any] | None,
     watcher: Watcher | None = None,
     profile_dir: Path | None = None,
+    profile_gil: bool = False,
 ) -> dict[str, Any]:
     """The load on a running system whose catalogue is in force (see the module's doc)."""
     database_url = system.env["PROCEDURES_DATABASE_URL"]
@@ -514,7 +515,7 @@ def measure(
     owned_watcher = watcher is None
     if watcher is None:
         watcher = Watcher(system.portal_dir, system.center_dir, Path(system.env["DVC_STANDIN_FILE"])).start()
-    profilers = start_profilers(system, profile_dir) if profile_dir else {}
+    profilers = start_profilers(system, profile_dir, gil=profile_gil) if profile_dir else {}
     runs_before = channel_runs(system)
     loadavg_before = os.getloadavg()
     meter = CpuMeter.of(system, [proc.pid for proc, _ in profilers.values()]).start()
@@ -795,8 +796,15 @@ def cpu_lines(cpu: dict[str, Any]) -> list[str]:
 # -- py-spy ---------------------------------------------------------------------------------
 
 
-def start_profilers(system: System, out: Path) -> dict[str, tuple[subprocess.Popen[bytes], Path]]:
-    """py-spy record (raw collapsed stacks, children included, without pausing the target)."""
+def start_profilers(
+    system: System, out: Path, *, gil: bool = False
+) -> dict[str, tuple[subprocess.Popen[bytes], Path]]:
+    """py-spy record (raw collapsed stacks, children included, without pausing the target).
+
+    `gil`: only the threads holding the GIL are sampled, so the profile is of the CPU
+    Python spends. Without it a thread waiting in the kernel (closing a file, under load)
+    or for a core counts as busy: a fifth of the portal's samples were its file-closing
+    thread, which used a twentieth of its CPU (per-thread /proc, stop 26)."""
     spy = shutil.which("py-spy", path=str(BIN)) or shutil.which("py-spy")
     if spy is None:
         raise BenchError("--profile needs py-spy (pip install -c constraints.txt py-spy)")
@@ -808,7 +816,7 @@ def start_profilers(system: System, out: Path) -> dict[str, tuple[subprocess.Pop
             continue
         path = out / f"{name}.txt"
         argv = [spy, "record", "--pid", str(process.proc.pid), "--subprocesses", "--nonblocking"]
-        argv += ["--rate", "50", "--format", "raw", "--output", str(path)]
+        argv += ["--rate", "50", "--format", "raw", "--output", str(path), *(["--gil"] if gil else [])]
         log = (out / f"{name}.py-spy.log").open("wb")
         running[name] = (subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT), path)
     time.sleep(1.0)  # py-spy attaches
@@ -995,6 +1003,7 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             noop=noop,
             watcher=watcher,
             profile_dir=args.profile,
+            profile_gil=args.profile_gil,
         )
         result["seed"] = seeded
     except BaseException:
@@ -1038,6 +1047,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_options(parser)
     parser.add_argument("--seed-timeout-s", type=float, default=300.0, help="per seeding decision (300)")
     parser.add_argument("--profile", type=Path, default=None, help="py-spy the notifier's workers into DIR")
+    parser.add_argument(
+        "--profile-gil", action="store_true", help="with --profile: sample only threads holding the GIL (CPU)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
     args = parser.parse_args(argv)
