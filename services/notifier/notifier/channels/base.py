@@ -98,6 +98,9 @@ class Channel(Protocol):
     kinds: frozenset[str]
     # Optional: `audited = False` for a channel that cannot be read back (an external
     # system); reconcile then neither audits it nor takes its lock. See audited().
+    # Optional: `reads_catalogue = False` for a channel that shows each subject on its
+    # own, from its state alone (a webhook): a run then reads only its batch's rows, not
+    # the whole read model. See reads_catalogue().
     # One run at a time per channel, on any host: the channel's lock is in Redis
     # (broker.channel_lock), taken around claim, deliver and record by the run.
 
@@ -113,3 +116,8 @@ class Channel(Protocol):
 def audited(channel: Channel) -> bool:
     """Whether reconcile can read the channel back with shown_versions (default: yes)."""
     return bool(getattr(channel, "audited", True))
+
+
+def reads_catalogue(channel: Channel) -> bool:
+    """Whether a run hands the channel the whole read model (default) or its batch's subjects alone."""
+    return bool(getattr(channel, "reads_catalogue", True))

@@ -103,6 +103,15 @@ def all_subjects(session: Session) -> list[SubjectState]:
     return [_subject(r) for r in session.execute(select(subjects).order_by(subjects.c.kind, subjects.c.id))]
 
 
+def read_model_of(session: Session, keys: Sequence[SubjectKey]) -> ReadModel:
+    """These subjects alone, as their rows hold them now."""
+    found: dict[SubjectKey, SubjectState] = {}
+    for where in keyed(subjects.c.kind, subjects.c.id, keys):
+        for r in session.execute(select(subjects).where(where)):
+            found[(r.kind, r.id)] = _subject(r)
+    return ReadModel(found)
+
+
 class SubjectCache:
     """The read model as this process last read it: a run reads again only changed rows.
 

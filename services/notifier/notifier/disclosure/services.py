@@ -32,7 +32,7 @@ from notifier.briefing import domain as briefing
 from notifier.briefing import repository as briefing_repo
 from notifier.briefing import services as briefing_services
 from notifier.broker import running
-from notifier.channels.base import Channel, ReadModel, audited
+from notifier.channels.base import Channel, ReadModel, audited, reads_catalogue
 from notifier.channels.email import EMAIL, BriefingMail, SubscriberMail, change_view
 from notifier.disclosure import repository as repo
 from notifier.disclosure.domain import (
@@ -380,7 +380,12 @@ def _run_channel(parts: Parts, name: str, *, now: datetime | None = None) -> Run
                 [PendingRef(d.id, d.subject_kind, d.subject_id, d.version) for d in due], disclosed
             )
             # One row per subject, its newest: the read model holds at least that version.
-            model = parts.subjects.load(session, at_least={r.key: r.version for r in work_refs})
+            at_least = {r.key: r.version for r in work_refs}
+            model = (
+                parts.subjects.load(session, at_least=at_least)
+                if reads_catalogue(channel)
+                else repo.read_model_of(session, list(at_least))
+            )
         by_id = {d.id: d for d in due}
         work = [by_id[r.delivery_id] for r in work_refs]
         outcomes = channel.deliver(work, model) if work else {}

@@ -91,6 +91,21 @@ def test_delivered_signed_and_in_the_ledger(dvc_notifier, owner, receiver):
     assert report["subjects"][0]["channels"]["dvc"]["state"] == "current"
 
 
+def test_a_run_sends_each_subject_at_its_newest_reading_only_its_batch(dvc_notifier, owner, receiver):
+    url, _ = receiver
+    for code in ("MB.XD.001", "MB.XD.002"):
+        owner.put("procedure", procedure_state(code, 1))
+    disclosure.ingest(dvc_notifier, [envelope("procedure", c, 1) for c in ("MB.XD.001", "MB.XD.002")])
+    owner.put("procedure", procedure_state("MB.XD.001", 2))
+    disclosure.ingest(dvc_notifier, [envelope("procedure", "MB.XD.001", 2)])
+    assert disclosure.run_channel(dvc_notifier, "dvc").sent == 2
+    sent = {i["id"]: i["payload"]["data"]["version"] for i in received(url)["items"]}
+    assert sent == {"mb_procedure_MB.XD.001_v2": 2, "mb_procedure_MB.XD.002_v1": 1}
+    # The webhooks came from the batch's own rows: the process's copy of the whole read
+    # model (what the portal and the centre render from) was never read.
+    assert dvc_notifier.subjects.log.generation == 0
+
+
 def test_receiver_503_backs_off_then_dead_then_operator_retry_delivers(dvc_notifier, owner, receiver):
     url, _ = receiver
     fail(url, 503)
