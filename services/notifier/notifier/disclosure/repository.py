@@ -9,7 +9,7 @@ import bisect
 import functools
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -103,13 +103,16 @@ def all_subjects(session: Session) -> list[SubjectState]:
     return [_subject(r) for r in session.execute(select(subjects).order_by(subjects.c.kind, subjects.c.id))]
 
 
-def read_model_of(session: Session, keys: Sequence[SubjectKey]) -> ReadModel:
-    """These subjects alone, as their rows hold them now."""
-    found: dict[SubjectKey, SubjectState] = {}
+def subjects_by_key(session: Session, keys: Sequence[SubjectKey]) -> Iterator[SubjectState]:
+    """The subjects of `keys` that have a row, as their rows hold them now."""
     for where in keyed(subjects.c.kind, subjects.c.id, keys):
         for r in session.execute(select(subjects).where(where)):
-            found[(r.kind, r.id)] = _subject(r)
-    return ReadModel(found)
+            yield _subject(r)
+
+
+def read_model_of(session: Session, keys: Sequence[SubjectKey]) -> ReadModel:
+    """These subjects alone (a channel that needs nothing else: dvc)."""
+    return ReadModel(subjects_by_key(session, keys))
 
 
 class SubjectCache:
@@ -161,9 +164,8 @@ class SubjectCache:
             if key not in moved_set and ((held := self._held.get(key)) is None or held.version < version)
         ]
         gone = [key for key in self._held if key not in stamps] if sweep else []
-        for where in keyed(subjects.c.kind, subjects.c.id, moved):
-            for r in session.execute(select(subjects).where(where)):
-                self._put(_subject(r))
+        for subject in subjects_by_key(session, moved):
+            self._put(subject)
         for key in gone:
             self._held.pop(key, None)
             self._by_kind.get(key[0], {}).pop(key, None)
