@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 
 from minhbach_testing.harness import System
+from tests.browser.paged_lists import codes as paged_codes
+from tests.browser.paged_lists import label, paged_lists
 from tests.browser.test_portal_pages import VIEWPORTS, portal_pages
 
 __all__ = ["portal_pages"]  # a fixture, used by name
@@ -190,3 +192,42 @@ def test_the_subscription_answer_page_passes_axe(system: System, every_page: lis
         assert violations(page) == []
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_a_fields_pages_pass_axe_and_lead_to_one_another_by_keyboard(
+    tmp_path: Any, redis_server: Any, browser: Any, viewport: str
+) -> None:
+    """A field paged (tests/browser/paged_lists.py): its first page counts its procedures
+    and lists its pages by their codes; each page says which codes it holds and leads back
+    and on; together they hold the field's procedures once each."""
+    field = "Hoạt động xây dựng"
+    context = browser.new_context(locale="vi-VN", **VIEWPORTS[viewport])
+    problems: dict[str, list[str]] = {}
+    with paged_lists(tmp_path, redis_server.url) as base:
+        try:
+            page = context.new_page()
+            page.goto(f"{base}/portal/linh-vuc/hoat-dong-xay-dung.html", wait_until="load")
+            assert f"{len(paged_codes(field))} thủ tục đang có hiệu lực" in page.inner_text("main")
+            contents = page.get_by_role("navigation", name="Các trang của lĩnh vực").get_by_role("link")
+            ranges = contents.all_inner_texts()
+            assert len(ranges) >= 2 and contents.first.get_attribute("aria-current") == "page"
+            shown = []
+            for n, text in enumerate(ranges):
+                if n:  # the next page, by the keyboard alone
+                    page.locator("a[rel=next]").focus()
+                    with page.expect_navigation():
+                        page.keyboard.press("Enter")
+                    assert f"{text}." in page.inner_text("main")
+                codes = page.eval_on_selector_all(
+                    "main ul.procedures a", "as => as.map(a => a.pathname.split('/').pop().slice(0, -5))"
+                )
+                assert text == label(codes)
+                shown += codes
+                if found := violations(page):
+                    problems[page.url] = found
+            assert page.locator("a[rel=next]").count() == 0
+            assert shown == paged_codes(field)
+        finally:
+            context.close()
+    assert problems == {}

@@ -48,7 +48,7 @@ from notifier.channels.pages import (
     read_head,
     write_atomic,
 )
-from notifier.channels.views.catalogue import Catalogue, ListPage, Refresh, Timeline, page_names, paged
+from notifier.channels.views.catalogue import Catalogue, FieldPages, Refresh, Timeline, page_ranges
 from notifier.channels.views.procedures import ProcedureViews
 from notifier.channels.views.qa import StatisticsView, statistics_view
 from notifier.disclosure.domain import Delivery, SubjectKey
@@ -64,8 +64,10 @@ BOARD_FILE = "board.json"
 NOTICES_DIR = "thu-tuc"
 RECENT_CHANGES = 8
 # The board lists every procedure up to this many; beyond, it shows the fields, each on
-# its own pages (linh-vuc-<slug>.html, -trang-2.html, ...) of BOARD_PAGE_SIZE rows, so no
-# file grows with the catalogue and a change rewrites the pages whose rows changed.
+# its own pages (linh-vuc-<slug>.html, then linh-vuc-<slug>-tu-<code>.html, ...) of about
+# BOARD_PAGE_SIZE rows (views.catalogue.paged), so no file grows with the catalogue and a
+# change rewrites the pages whose rows changed (and a field's first page, which counts
+# its procedures and leads to its pages).
 BOARD_ALL_UP_TO = 200
 BOARD_PAGE_SIZE = 100
 # How long the stream endpoint waits on Redis before it looks at board.json anyway.
@@ -124,10 +126,11 @@ class CenterChannel:
         self.root = Path(root)
         self.page_versions = PageVersions()  # reconcile's reading back
         self.board_all_up_to = board_all_up_to
-        self.board_page_size = board_page_size
-        # Each field page written -> what it listed (its codes, the field's size and page
-        # count) and its stamp: written again only if that differs, one of its procedures
-        # changed (Refresh.codes) or the hotline did.
+        self.field_pages = FieldPages(board_page_size, lambda slug: f"linh-vuc-{slug}")
+        # Each field page written -> what it showed besides its rows (its codes and
+        # neighbours; the first page, the field's size and pages too) and its stamp: written
+        # again only if that differs, one of its procedures changed (Refresh.codes) or the
+        # hotline did.
         self._field_pages_written: dict[str, tuple[Any, ...]] = {}
         self._hotline_written: list[Any] | None = None
         # The portal's public address: each notice's QR code and links lead there (None: no QR).
@@ -207,7 +210,7 @@ class CenterChannel:
             {
                 **f,
                 "rows": catalogue.joined("board", f["procedures"]) if everything else None,
-                "pages": self.field_page_names(f),
+                "pages": self.field_pages.names(f),
             }
             for f in listed
         ]
@@ -228,16 +231,6 @@ class CenterChannel:
             everything=everything,
         )
 
-    def field_pages(self, field: dict[str, Any]) -> list[ListPage]:
-        """A field's board pages (linh-vuc-<slug>.html, ...: at the centre's root, where the
-        rows' relative links hold)."""
-        return paged(field["procedures"], self.board_page_size, f"linh-vuc-{field['slug']}")
-
-    def field_page_names(self, field: dict[str, Any]) -> list[str]:
-        """The names of field_pages, from the field's size alone (what a run checks of every
-        field; slicing every field's codes into pages each run grew with the catalogue)."""
-        return page_names(len(field["procedures"]), self.board_page_size, f"linh-vuc-{field['slug']}")
-
     def _write_field_pages(self, board: Board, refresh: Refresh, *, now: datetime) -> None:
         """Past BOARD_ALL_UP_TO: each field's pages whose rows (or the hotline) changed."""
         kept: set[str] = set()
@@ -257,8 +250,11 @@ class CenterChannel:
                 or any(name not in self._field_pages_written for name in names)
             ):
                 continue
-            for page in self.field_pages(f):
-                listed = (len(f["procedures"]), page.listed)
+            # (At the centre's root, linh-vuc-<slug>...html: where the rows' relative links hold.)
+            pages = self.field_pages.of(f)
+            contents = page_ranges(pages)
+            for page in pages:
+                listed = (page.listed, len(f["procedures"]), contents) if page.page == 1 else page.listed
                 written = self._field_pages_written.get(page.name)
                 if (
                     written is not None
@@ -270,7 +266,7 @@ class CenterChannel:
                 rows = self.catalogue.joined("board", page.codes)
                 # What the page shows: its rows as they are (JSON-escaping ~25 KB of rows
                 # a page only to hash them was a twentieth of the centre's time under load).
-                shown = json.dumps([len(f["procedures"]), page.pages, hotline], ensure_ascii=False)
+                shown = json.dumps([listed, hotline], ensure_ascii=False)
                 digest = hashlib.sha256(f"{shown}\n{rows}".encode()).hexdigest()
                 on_board = Board(
                     fields=[{**f, "rows": rows}],
@@ -286,6 +282,7 @@ class CenterChannel:
                     board=on_board,
                     field=f,
                     pager=page,
+                    contents=contents,
                     department=DEPARTMENT,
                     centre=CENTRE_NAME,
                     generated_at=now,

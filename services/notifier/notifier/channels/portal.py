@@ -37,7 +37,7 @@ from notifier.channels.pages import (
     vn_date,
     write_atomic,
 )
-from notifier.channels.views.catalogue import Catalogue, ListPage, Refresh, Timeline, page_names, paged
+from notifier.channels.views.catalogue import Catalogue, FieldPages, Refresh, Timeline, page_ranges
 from notifier.channels.views.content import (
     CATEGORIES,
     DOCUMENTS_DIR,
@@ -83,8 +83,10 @@ log = logging.getLogger(__name__)
 
 FEED_ID = "urn:minhbach:portal:feed"
 LATEST_ON_HOME = 10
-# A field's list is paged: linh-vuc/<slug>.html, then <slug>-trang-2.html, ... No list
-# file grows with the catalogue, and a change rewrites only the pages whose rows changed.
+# A field's list is paged: linh-vuc/<slug>.html, then <slug>-tu-<code>.html, ... about this
+# many each, broken where the codes say (views.catalogue.paged). No list file grows with the
+# catalogue, and a change rewrites only the pages whose rows changed, and the first page,
+# which counts the field's procedures and leads to every page.
 LIST_PAGE_SIZE = 100
 # The list of every procedure (thu-tuc/index.html) shows them all up to this many; beyond,
 # it shows the fields (each with its count and pages) and the search.
@@ -138,11 +140,12 @@ class PortalChannel:
     ) -> None:
         self.root = Path(root)
         self.page_versions = PageVersions()  # reconcile's reading back
-        self.list_page_size = list_page_size
+        self.field_pages = FieldPages(list_page_size, lambda slug: slug)
         self.list_all_up_to = list_all_up_to
-        # Each field list page written -> what it listed (its codes, the field's size and
-        # page count): a page of a changed field is written again only if that differs or
-        # one of its procedures changed (their rows: Refresh.codes).
+        # Each field list page written -> what it showed besides its rows (its codes and
+        # neighbours; the first page, the field's size and pages too): a page of a changed
+        # field is written again only if that differs or one of its procedures changed
+        # (their rows: Refresh.codes).
         self._list_pages: dict[str, tuple[Any, ...]] = {}
         # The names in linh-vuc/ the last run kept (None: not known, list the folder).
         self._field_files: set[str] | None = None
@@ -290,7 +293,7 @@ class PortalChannel:
         ]
         fields = self.catalogue.fields()
         field_pages = [f"{f['slug']}.xml" for f in fields]
-        field_pages += [name for f in fields for name in self._field_page_names(f)]
+        field_pages += [name for f in fields for name in self.field_pages.names(f)]
         return (
             self.search_index.exists()
             and all((self.root / page).is_file() for page in pages)
@@ -610,7 +613,7 @@ class PortalChannel:
             # rebuild; otherwise what the last run kept and this one does not is removed
             # (listing ~500 files each run at 10,000 grew with the catalogue).
             kept = {f"{f['slug']}.xml" for f in fields} | {
-                name for f in fields for name in self._field_page_names(f)
+                name for f in fields for name in self.field_pages.names(f)
             }
             folder = self.root / "linh-vuc"
             if refresh.full or self._field_files is None:
@@ -627,7 +630,7 @@ class PortalChannel:
                 {
                     **f,
                     "rows": catalogue.joined("list", f["procedures"]) if everything else None,
-                    "pages": len(self._field_page_names(f)),
+                    "pages": len(self.field_pages.of(f)),
                 }
                 for f in listed
             ]
@@ -665,24 +668,21 @@ class PortalChannel:
             ),
         )
 
-    def _field_page_names(self, field: dict[str, Any]) -> list[str]:
-        """The names of _field_pages, from the field's size alone."""
-        return page_names(len(field["procedures"]), self.list_page_size, field["slug"])
-
-    def _field_pages(self, field: dict[str, Any]) -> list[ListPage]:
-        """A field's list, paged (linh-vuc/<slug>.html, <slug>-trang-2.html, ...)."""
-        return paged(field["procedures"], self.list_page_size, field["slug"])
-
     def _write_field_pages(self, field: dict[str, Any], refresh: Refresh, common: dict[str, Any]) -> None:
-        """Write the field's pages whose rows (or neighbours) changed since they were written."""
+        """Write the field's pages whose rows (or neighbours) changed since they were written;
+        the first page also when the field's count or its pages did."""
         template = self.env.get_template("field.html")
-        for page in self._field_pages(field):
-            listed = (len(field["procedures"]), page.listed)
+        pages = self.field_pages.of(field)
+        contents = page_ranges(pages)
+        for page in pages:
+            listed = (page.listed, len(field["procedures"]), contents) if page.page == 1 else page.listed
             # A page wiped since it was written: deliver's _lists_present saw it and rebuilt all.
             if self._list_pages.get(page.name) == listed and not refresh.codes.intersection(page.codes):
                 continue
             rows = self.catalogue.joined("list", page.codes)
-            html = template.render(root="../", field={**field, "rows": rows}, pager=page, **common)
+            html = template.render(
+                root="../", field={**field, "rows": rows}, pager=page, contents=contents, **common
+            )
             write_atomic(self.root / "linh-vuc" / page.name, html)
             self._list_pages[page.name] = listed
 

@@ -209,10 +209,10 @@ def test_incremental_runs_write_exactly_what_a_full_render_writes(
     }
     assert feeds and all(f'href="{PORTAL_URL}/thu-tuc/'.encode() in page for page in feeds.values())
     # The lists were paged, and the list of all gave way to the fields; the board too.
-    assert any("-trang-" in name for name in pages), sorted(pages)
+    assert any("-tu-" in name for name in pages), sorted(pages)
     assert "Chọn lĩnh vực để xem danh sách".encode() in pages["thu-tuc/index.html"]
     board = files(tmp_path / "center")
-    assert any(name.startswith("linh-vuc-") and "-trang-" in name for name in board), sorted(board)
+    assert any(name.startswith("linh-vuc-") and "-tu-" in name for name in board), sorted(board)
     assert "Chọn lĩnh vực để xem thủ tục".encode() in board["index.html"]
     linked = set(re.findall(r'<a href="(linh-vuc-[^"]+\.html)"', board["index.html"].decode()))
     assert linked and linked <= set(board), "the board links each field's first page"
@@ -283,8 +283,8 @@ def test_a_one_change_run_writes_the_changed_page_and_the_lists_that_show_it(
     channel = parts.channels["portal"]
     slug = channel.catalogue.slugs[field]
     # The one page of its field's list that holds it, and the field's feed.
-    members = channel.catalogue.members[field].items
-    page = channel._field_pages({"slug": slug, "procedures": members})[members.index(code) // 3]
+    (listed,) = [f for f in channel.catalogue.fields() if f["name"] == field]
+    page = next(p for p in channel.field_pages.of(listed) if code in p.codes)
     field_pages = {f"linh-vuc/{page.name}", f"linh-vuc/{slug}.xml"}
     assert {f"thu-tuc/{code}.html", "thu-tuc/index.html", *field_pages} <= portal
     assert "hoi-dap/gui-phan-anh.html" not in portal
@@ -300,19 +300,15 @@ def test_a_one_change_run_writes_the_changed_page_and_the_lists_that_show_it(
     )
     assert not sections & portal
     center = {w.split(":", 1)[1] for w in written if w.startswith("center:")}
-    board_page = (
-        parts.channels["center"]
-        .field_pages({"slug": slug, "procedures": members})[members.index(code) // 3]
-        .name
-    )
+    board_page = next(p for p in parts.channels["center"].field_pages.of(listed) if code in p.codes).name
     assert center == {f"thu-tuc/{code}.html", "index.html", "board.json", board_page}
 
 
-def test_a_field_that_shrinks_loses_its_last_pages_on_both_sides(parts, owner, hotline_owner, tmp_path):
+def test_a_field_that_shrinks_loses_its_other_pages_on_both_sides(parts, owner, hotline_owner, tmp_path):
     history = History(parts, owner, hotline_owner, random.Random(5))
     field = FIELDS[1]
     codes = [f"MB.S.{n:03d}" for n in range(1, 11)]
-    for code in codes:  # ten in one field: four pages of three on each side
+    for code in codes:  # ten in one field: several pages (of about three) on each side
         disclosure.ingest(parts, history._publish(code, action="new", field=field, name=f"Thủ tục {code}"))
     for n in range(1, 10):  # and nine in another: the board stays paged (past eight) throughout
         code = f"MB.K.{n:03d}"
@@ -322,15 +318,66 @@ def test_a_field_that_shrinks_loses_its_last_pages_on_both_sides(parts, owner, h
     for channel in ("portal", "center"):
         disclosure.run_channel(parts, channel)
     slug = parts.channels["portal"].catalogue.slugs[field]
-    assert (tmp_path / "portal" / "linh-vuc" / f"{slug}-trang-4.html").is_file()
-    assert (tmp_path / "center" / f"linh-vuc-{slug}-trang-4.html").is_file()
-    for code in codes[:7]:  # three left: one page
+    portal_pages, board_pages = tmp_path / "portal" / "linh-vuc", tmp_path / "center"
+    assert len(list(portal_pages.glob(f"{slug}-tu-*.html"))) >= 2
+    assert len(list(board_pages.glob(f"linh-vuc-{slug}-tu-*.html"))) >= 2
+    for code in codes[1:]:  # one left: one page
         disclosure.ingest(parts, history._publish(code, action="abolish", status="abolished"))
     for channel in ("portal", "center"):
         disclosure.run_channel(parts, channel)
-    assert (tmp_path / "center" / f"linh-vuc-{slug}.html").is_file(), "the board is still paged"
-    for n in (2, 3, 4):
-        assert not (tmp_path / "portal" / "linh-vuc" / f"{slug}-trang-{n}.html").exists()
-        assert not (tmp_path / "center" / f"linh-vuc-{slug}-trang-{n}.html").exists()
+    assert (board_pages / f"linh-vuc-{slug}.html").is_file(), "the board is still paged"
+    assert (portal_pages / f"{slug}.html").is_file()
+    assert not list(portal_pages.glob(f"{slug}-tu-*.html"))
+    assert not list(board_pages.glob(f"linh-vuc-{slug}-tu-*.html"))
+    for name, channel_type in (("portal", portal), ("center", centre)):
+        assert files(tmp_path / name) == full_render(parts, channel_type, tmp_path / f"fresh-{name}"), name
+
+
+def test_a_procedure_added_mid_field_rewrites_its_page_and_the_first_not_the_pages_after_it(
+    parts, owner, hotline_owner, tmp_path, monkeypatch
+):
+    history = History(parts, owner, hotline_owner, random.Random(6))
+    field = FIELDS[0]
+    for n in range(10, 410, 10):  # forty in one field: a dozen pages or so on each side
+        code = f"MB.L.{n:03d}"
+        disclosure.ingest(parts, history._publish(code, action="new", field=field, name=f"Thủ tục {code}"))
+    for channel in ("portal", "center"):
+        disclosure.run_channel(parts, channel)
+    slug = parts.channels["portal"].catalogue.slugs[field]
+    before = {}
+    for side in ("portal", "center"):
+        listed = next(f for f in parts.channels[side].catalogue.fields() if f["name"] == field)
+        before[side] = [p.name for p in parts.channels[side].field_pages.of(listed)]
+    assert len(before["portal"]) >= 8 and len(before["center"]) >= 8
+    written: dict[str, list[str]] = {"portal": [], "center": []}
+    for module, side in ((portal_module, "portal"), (center_module, "center")):
+        real = module.write_atomic
+
+        def spy(path, text, real=real, side=side):
+            written[side].append(Path(path).name)
+            real(path, text)
+
+        monkeypatch.setattr(module, "write_atomic", spy)
+    # A new procedure whose code sorts among the first fifth of the field.
+    code = "MB.L.075"
+    disclosure.ingest(parts, history._publish(code, action="new", field=field, name=f"Thủ tục {code}"))
+    for side in ("portal", "center"):
+        disclosure.run_channel(parts, side)
+        channel = parts.channels[side]
+        listed = next(f for f in channel.catalogue.fields() if f["name"] == field)
+        pages = channel.field_pages.of(listed)
+        holder = next(i for i, p in enumerate(pages) if code in p.codes)
+        first = f"{slug}.html" if side == "portal" else f"linh-vuc-{slug}.html"
+        lists = {
+            name
+            for name in written[side]
+            if name.startswith(first.removesuffix(".html")) and name.endswith(".html")
+        }
+        # Its own page and the first, which counts the field; where it opened a page, the
+        # page it was cut from and the next one (its link back) too. The pages after it
+        # kept their rows, their names and their files.
+        assert lists <= {first, *[p.name for p in pages[max(0, holder - 1) : holder + 2]]}, (side, lists)
+        after = [p.name for p in pages[holder + 2 :]]
+        assert len(after) >= 3 and set(after) <= set(before[side]), side
     for name, channel_type in (("portal", portal), ("center", centre)):
         assert files(tmp_path / name) == full_render(parts, channel_type, tmp_path / f"fresh-{name}"), name

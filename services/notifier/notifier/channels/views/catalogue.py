@@ -13,15 +13,18 @@ last one (another process's cache, a first run) rebuilds everything, as before.
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
-from collections.abc import Callable, Hashable, Iterable, Mapping
+import itertools
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from markupsafe import Markup
 
 from minhbach_shared.text import fold
 from notifier.channels.base import ReadModel
+from notifier.channels.pages import page_name
 from notifier.channels.views.procedures import ProcedureViews
 from notifier.disclosure.domain import SubjectKey
 
@@ -53,52 +56,114 @@ class Refresh:
 
 @dataclass(frozen=True)
 class ListPage:
-    """One page of a paged list of procedures: its file name, its codes, where it stands."""
+    """One page of a paged list of procedures: its file name, its codes, its neighbours."""
 
     name: str
     codes: list[str]
-    page: int
-    pages: int
-    first: int  # the position of its first procedure in the whole list, from 1
+    page: int  # its place in the list, from 1: the first page is the field's own address
     previous: str | None
     next: str | None
 
     @property
-    def last(self) -> int:
-        return self.first + len(self.codes) - 1
+    def listed(self) -> tuple[Any, ...]:
+        """What it shows besides its rows' content: two pages alike here show the same rows,
+        unless one of the procedures changed."""
+        return (tuple(self.codes), self.previous, self.next)
 
     @property
-    def listed(self) -> tuple[Any, ...]:
-        """What it lists and among how many: two pages alike here show the same rows, unless
-        one of the procedures changed."""
-        return (self.pages, tuple(self.codes))
+    def range(self) -> PageRange:
+        return PageRange(self.name, self.codes[0], self.codes[-1])
 
 
-def page_names(listed: int, size: int, stem: str) -> list[str]:
-    """The file names of a list of `listed` procedures in pages of `size`: `<stem>.html`,
-    then `<stem>-trang-2.html`, ... (one page, even when there is nothing to list). From the
-    count alone: what a run checks of every field, where slicing every field's codes into
-    its pages grew with the catalogue."""
-    count = max(1, -(-listed // size))
-    return [f"{stem}.html" if n == 1 else f"{stem}-trang-{n}.html" for n in range(1, count + 1)]
+@functools.cache  # one hash per code, not one per code per run (~0.5 ms a field of 2,000)
+def opens_page(code: str, size: int) -> bool:
+    """Whether `code` may begin a page of a list paged by about `size`: one code in about
+    size/2, from the code alone (a hash that is the same in every process, and spreads
+    codes that differ in one digit)."""
+    digest = hashlib.blake2b(code.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % (size - max(1, size // 2) + 1) == 0
 
 
-def paged(codes: list[str], size: int, stem: str) -> list[ListPage]:
-    """`codes` in pages of `size`, named as page_names names them."""
-    names = page_names(len(codes), size, stem)
-    count = len(names)
+def paged(codes: Sequence[str], size: int, stem: str) -> list[ListPage]:
+    """`codes` (in order) in pages of about `size`, each from size/2 to 3 x size long but
+    the last. A page begins at a code that opens_page picks, once the page before holds
+    size/2, or when it would hold more than 3 x size (rare: about one page in 150).
+
+    Where the pages break depends on the codes, not on their positions: a code added or
+    removed changes its own page (and, when it opens or closes a page, or its page is
+    at its longest, the one or two beside it); the pages after those keep their names
+    and rows (in tests/unit/test_list_pages.py, nine changes in ten touch one page, and
+    none more than six). Paged by position, every later page's rows moved by one. The
+    first page is `<stem>.html`, the others `<stem>-tu-<their first code>.html`."""
+    least, most = max(1, size // 2), 3 * size
+    starts = [0]
+    i = least
+    while i < len(codes):
+        if i - starts[-1] >= most or opens_page(codes[i], size):
+            starts.append(i)
+            i += least
+        else:
+            i += 1
+    ends = [*starts[1:], len(codes)]
+    names = [
+        f"{stem}.html" if n == 0 else f"{stem}-tu-{page_name(codes[s])}.html" for n, s in enumerate(starts)
+    ]
     return [
         ListPage(
-            name=name,
-            codes=codes[(n - 1) * size : n * size],
-            page=n,
-            pages=count,
-            first=(n - 1) * size + 1,
-            previous=names[n - 2] if n > 1 else None,
-            next=names[n] if n < count else None,
+            name=names[n],
+            codes=list(codes[s:e]),
+            page=n + 1,
+            previous=names[n - 1] if n > 0 else None,
+            next=names[n + 1] if n + 1 < len(names) else None,
         )
-        for n, name in enumerate(names, start=1)
+        for n, (s, e) in enumerate(zip(starts, ends, strict=True))
     ]
+
+
+class PageRange(NamedTuple):
+    name: str
+    first: str  # its first code
+    last: str
+
+    @property
+    def label(self) -> str:
+        """What a reader sees of it: "Từ mã MB.XD.008 đến mã MB.XD.011", or "Mã MB.XD.007"."""
+        return f"Từ mã {self.first} đến mã {self.last}" if self.last != self.first else f"Mã {self.first}"
+
+
+def page_ranges(pages: list[ListPage]) -> tuple[PageRange, ...]:
+    """Each page's name and the codes it runs from and to, when there is more than one:
+    how a field's first page leads to every page."""
+    if len(pages) < 2:
+        return ()
+    return tuple(p.range for p in pages)
+
+
+class FieldPages:
+    """A channel's field lists in pages (paged), each paged again only when its field's
+    codes changed: a run asks for every field's page names, and paging every field each
+    run grew with the catalogue."""
+
+    def __init__(self, size: int, stem: Callable[[str], str]) -> None:
+        self.size, self.stem = size, stem
+        self._pages: dict[str, tuple[tuple[int, str], list[ListPage]]] = {}
+
+    def of(self, field: dict[str, Any]) -> list[ListPage]:
+        """The pages of a field as Catalogue.fields gives it."""
+        stamp = (field["stamp"], field["slug"])
+        kept = self._pages.get(field["name"])
+        if kept is None or kept[0] != stamp:
+            kept = (stamp, paged(field["procedures"], self.size, self.stem(field["slug"])))
+            self._pages[field["name"]] = kept
+        return kept[1]
+
+    def names(self, field: dict[str, Any]) -> list[str]:
+        return [page.name for page in self.of(field)]
+
+
+# Every SortedKeys' stamp is new at each change, among all of them: (field, stamp) says
+# which codes a field had, whatever was reset in between.
+_stamps = itertools.count(1)
 
 
 class SortedKeys:
@@ -106,19 +171,25 @@ class SortedKeys:
 
     def __init__(self, items: Iterable[Any] = ()) -> None:
         self.items: list[Any] = sorted(items)
+        self.stamp = next(_stamps)
 
     def add(self, item: Any) -> None:
         i = bisect.bisect_left(self.items, item)
         if i == len(self.items) or self.items[i] != item:
             self.items.insert(i, item)
+            self.stamp = next(_stamps)
 
     def discard(self, item: Any) -> None:
         i = bisect.bisect_left(self.items, item)
         if i < len(self.items) and self.items[i] == item:
             del self.items[i]
+            self.stamp = next(_stamps)
 
     def __len__(self) -> int:
         return len(self.items)
+
+
+_NO_MEMBERS = SortedKeys()  # a field none of whose procedures is in force (never changed)
 
 
 class Timeline:
@@ -263,11 +334,15 @@ class Catalogue:
     # -- reading --------------------------------------------------------------------------
 
     def fields(self) -> list[dict[str, Any]]:
-        """Every field of any procedure, by name as Vietnamese sorts: its in-force codes."""
-        return [
-            {"name": name, "slug": self.slugs[name], "procedures": self.members.get(name, SortedKeys()).items}
-            for name in sorted((n for n, count in self.field_count.items() if count > 0), key=fold)
-        ]
+        """Every field of any procedure, by name as Vietnamese sorts: its in-force codes
+        (and their stamp, which changes with them)."""
+        fields = []
+        for name in sorted((n for n, count in self.field_count.items() if count > 0), key=fold):
+            members = self.members.get(name, _NO_MEMBERS)
+            fields.append(
+                {"name": name, "slug": self.slugs[name], "procedures": members.items, "stamp": members.stamp}
+            )
+        return fields
 
     def joined(self, renderer: str, codes: Iterable[str]) -> Markup:
         """The rows of `codes`, rendered once each (when their procedure last changed), joined."""
