@@ -275,10 +275,16 @@ def test_a_one_change_run_writes_the_changed_page_and_the_lists_that_show_it(
     # A new processing time: the procedure's page, its row in its field's list and in the
     # list of all, and its field's feed; the hotline form (codes and names only) and other
     # fields untouched.
+    listed = {side: parts.channels[side].catalogue.fields() for side in ("portal", "center")}
     history.procedures[code]["processing_time"] = {"value": 3, "unit": "working_days"}
     disclosure.ingest(parts, history._publish(code, action="amend"))
     disclosure.run_channel(parts, "portal")
     disclosure.run_channel(parts, "center")
+    # Its field's procedures are the same: its pages were not paged again.
+    for side in ("portal", "center"):
+        assert [f["stamp"] for f in parts.channels[side].catalogue.fields()] == [
+            f["stamp"] for f in listed[side]
+        ], side
     portal = {w.split(":", 1)[1] for w in written if w.startswith("portal:")}
     channel = parts.channels["portal"]
     slug = channel.catalogue.slugs[field]

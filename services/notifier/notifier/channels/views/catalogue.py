@@ -291,8 +291,11 @@ class Catalogue:
                 self._replacing.get(replaced, set()).discard(code)
             self.field_count[old["field"]] -= 1
             if old["in_force"]:
-                self.members[old["field"]].discard(code)
-                self.in_force.discard(code)
+                # Out of its field's members only if it leaves them: a member taken out and
+                # put back changed the field's stamp, and its pages were paged again.
+                if view is None or not view["in_force"] or view["field"] != old["field"]:
+                    self.members[old["field"]].discard(code)
+                    self.in_force.discard(code)
                 refresh.fields.add(old["field"])
         if view is None:
             self.views.pop(code, None)
