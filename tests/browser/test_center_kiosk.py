@@ -254,3 +254,33 @@ def test_a_paged_board_leads_from_each_field_to_its_pages_by_keyboard(paged_boar
     assert [code for codes in shown for code in codes] == paged_codes("Hoạt động xây dựng")
     serious = [v["id"] for v in Axe().run(page).response["violations"] if v.get("impact") in SERIOUS]
     assert serious == [], "a field's last page"
+
+
+# Stands in for the board's stream: the test says when the board changed.
+FAKE_STREAM = """
+window.EventSource = class {
+  constructor() { window.__board = this; this.listeners = {}; }
+  addEventListener(type, listener) { this.listeners[type] = listener; }
+  close() {}
+};
+window.__announce = (stamp) => window.__board.listeners.board({ data: JSON.stringify({ stamp }) });
+"""
+
+
+def test_a_kiosk_on_a_fields_page_that_went_goes_back_to_the_board(
+    paged_board: str, context: Any, tmp_path: Path
+):
+    # A page of a field goes when its first procedure ends or it joins the page before:
+    # a kiosk left showing it must not keep showing procedures that moved.
+    page = context.new_page()
+    page.add_init_script(FAKE_STREAM)
+    page.goto(paged_board, wait_until="load")
+    page.locator("nav.fields.big a").first.click()
+    page.wait_for_url("**/linh-vuc-*.html")
+    page.locator("a[rel=next]").click()
+    page.wait_for_url("**/linh-vuc-*-tu-*.html")
+    shown = page.url.rsplit("/", 1)[-1]
+    (tmp_path / "center" / shown).unlink()
+    page.evaluate("window.__announce('a-new-stamp')")
+    page.wait_for_url("**/center/index.html")
+    assert page.locator("nav.fields.big a").count() == 2
