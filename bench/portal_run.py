@@ -25,17 +25,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import redis as redis_lib
-
 import notifier.channels.center as center_module
 import notifier.channels.portal as portal_module
-from minhbach_testing.notifier import FakeOwner, envelope, procedure_state, registry
+from minhbach_testing.notifier import FakeOwner, envelope, notifier_on, procedure_state
 from minhbach_testing.plugin import RedisServer, free_port
-from notifier.bootstrap import build_parts, make_notifier_celery
 from notifier.disclosure import services as disclosure
-from notifier.manage import migrate
 from notifier.parts import Parts
-from notifier.settings import Settings
 
 FIELDS = ["Hoạt động xây dựng", "Quy hoạch xây dựng", "Nhà ở", "Vật liệu xây dựng", "Kinh doanh bất động sản"]
 ROUNDS = 5
@@ -43,23 +38,8 @@ ROUNDS = 5
 
 class Catalogue:
     def __init__(self, root: Path, redis_url: str, size: int) -> None:
-        settings = Settings(
-            database_url=f"sqlite:///{root}/notifier.db",
-            portal_dir=root / "portal",
-            center_dir=root / "center",
-            redis_url=redis_url,
-            log_json=False,
-            environment="test",
-            channel_batch_size=size + 10,
-        )
-        migrate(settings)
         self.owner = FakeOwner()
-        self.notifier: Parts = build_parts(
-            settings,
-            celery=make_notifier_celery(settings),
-            owners=registry(self.owner, FakeOwner(), FakeOwner()),
-            redis=redis_lib.Redis.from_url(redis_url),
-        )
+        self.notifier: Parts = notifier_on(root, redis_url, self.owner, channel_batch_size=size + 10)
         self.version = 1
         self.size, self.added = size, 0
         for i in range(size):

@@ -29,36 +29,18 @@ def label(codes: list[str]) -> str:
 @contextmanager
 def paged_lists(root: Path, redis_url: str) -> Iterator[str]:
     """Yields the address the portal and the centre are served under (`/portal/`, `/center/`)."""
-    import redis as redis_lib
     from starlette.applications import Starlette
     from starlette.routing import Mount
     from starlette.staticfiles import StaticFiles
 
-    from minhbach_testing.notifier import FakeOwner, envelope, procedure_state, registry
+    from minhbach_testing.notifier import FakeOwner, envelope, notifier_on, procedure_state
     from minhbach_testing.plugin import serving
-    from notifier.bootstrap import build_parts, make_notifier_celery
     from notifier.channels.center import CenterChannel
     from notifier.channels.portal import PortalChannel
     from notifier.disclosure import services as disclosure
-    from notifier.manage import migrate
-    from notifier.settings import Settings
 
-    settings = Settings(
-        database_url=f"sqlite:///{root}/notifier.db",
-        portal_dir=root / "portal",
-        center_dir=root / "center",
-        redis_url=redis_url,
-        log_json=False,
-        environment="test",
-    )
-    migrate(settings)
     owner = FakeOwner()
-    parts = build_parts(
-        settings,
-        celery=make_notifier_celery(settings),
-        owners=registry(owner, FakeOwner(), FakeOwner()),
-        redis=redis_lib.Redis.from_url(redis_url),
-    )
+    parts = notifier_on(root, redis_url, owner)
     parts.channels["portal"] = PortalChannel(root / "portal", list_all_up_to=4, list_page_size=3)
     parts.channels["center"] = CenterChannel(root / "center", board_all_up_to=4, board_page_size=3)
     events = []

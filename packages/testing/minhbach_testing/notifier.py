@@ -8,13 +8,17 @@ import email
 import email.policy
 from datetime import datetime
 from email.message import EmailMessage
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from minhbach_shared.events import Envelope, Subject
 from minhbach_shared.text import slugify
 from notifier.owners import OwnerRegistry, Versions
+
+if TYPE_CHECKING:
+    from notifier.parts import Parts
 
 
 class FakeOwner:
@@ -168,6 +172,34 @@ def registry(
     owners = {"procedures": procedures} | ({"content": content} if content is not None else {})
     owners |= {"hotline": hotline} if hotline is not None else {}
     return OwnerRegistry.of(owners)
+
+
+def notifier_on(root: Path, redis_url: str, owner: FakeOwner, **settings: Any) -> Parts:
+    """The notifier's parts outside the services' test fixtures (a bench, a browser test):
+    a migrated SQLite file and the channels' directories under `root`, a real Redis, and
+    `owner` for procedures (content and hotline owners that hold nothing)."""
+    import redis as redis_lib
+
+    from notifier.bootstrap import build_parts, make_notifier_celery
+    from notifier.manage import migrate
+    from notifier.settings import Settings
+
+    config = Settings(
+        database_url=f"sqlite:///{root}/notifier.db",
+        portal_dir=root / "portal",
+        center_dir=root / "center",
+        redis_url=redis_url,
+        log_json=False,
+        environment="test",
+        **settings,
+    )
+    migrate(config)
+    return build_parts(
+        config,
+        celery=make_notifier_celery(config),
+        owners=registry(owner, FakeOwner(), FakeOwner()),
+        redis=redis_lib.Redis.from_url(redis_url),
+    )
 
 
 def article_state(
