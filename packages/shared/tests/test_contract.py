@@ -94,3 +94,18 @@ def test_fold_of_a_composed_text_is_the_fold_of_its_decomposed_form() -> None:
         assert fold(text) == fold(unicodedata.normalize("NFD", text)), letter
     # Not Latin, or no ASCII fold: kept, lower-cased
     assert fold("Æsir Ωmega ĐẶNG") == "æsir ωmega dang"
+
+
+def test_punctuation_the_quick_fold_keeps_folds_as_the_long_way_folds_it() -> None:
+    # A procedure's search text is joined by " · ": the quick way must take it, and give
+    # what the long way (decompose, drop the marks, compose) gives, beside any letter.
+    from minhbach_shared.text import _KEPT_CHARACTERS, _fold_by_character
+
+    assert {"·", "–", "—", "“", "”", "…", "→", "≥", "²", "₫", "№"} <= set(_KEPT_CHARACTERS)
+    neighbours = ["a", "Z", "9", " ", "ệ", "Đ", "ử"]
+    for kept in _KEPT_CHARACTERS:
+        for letter in neighbours:
+            text = f"{letter}{kept}{letter.upper()} Thủ tục {kept}"
+            assert fold(text) == _fold_by_character(text), hex(ord(kept))
+    folded = fold("Lĩnh vực: Hoạt động xây dựng · Cấp tỉnh – 20 m²")
+    assert folded == "linh vuc: hoat dong xay dung · cap tinh – 20 m²"
