@@ -48,7 +48,7 @@ from notifier.channels.pages import (
     read_head,
     write_atomic,
 )
-from notifier.channels.views.catalogue import Catalogue, FieldPages, Refresh, Timeline, page_ranges
+from notifier.channels.views.catalogue import Catalogue, FieldPages, Refresh, Timeline
 from notifier.channels.views.procedures import ProcedureViews
 from notifier.channels.views.qa import StatisticsView, statistics_view
 from notifier.disclosure.domain import Delivery, SubjectKey
@@ -252,9 +252,8 @@ class CenterChannel:
                 continue
             # (At the centre's root, linh-vuc-<slug>...html: where the rows' relative links hold.)
             pages = self.field_pages.of(f)
-            contents = page_ranges(pages)
             for page in pages:
-                listed = (page.listed, len(f["procedures"]), contents) if page.page == 1 else page.listed
+                listed = page.listed
                 written = self._field_pages_written.get(page.name)
                 if (
                     written is not None
@@ -282,7 +281,6 @@ class CenterChannel:
                     board=on_board,
                     field=f,
                     pager=page,
-                    contents=contents,
                     department=DEPARTMENT,
                     centre=CENTRE_NAME,
                     generated_at=now,

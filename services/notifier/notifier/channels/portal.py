@@ -37,7 +37,7 @@ from notifier.channels.pages import (
     vn_date,
     write_atomic,
 )
-from notifier.channels.views.catalogue import Catalogue, FieldPages, Refresh, Timeline, page_ranges
+from notifier.channels.views.catalogue import Catalogue, FieldPages, Refresh, Timeline
 from notifier.channels.views.content import (
     CATEGORIES,
     DOCUMENTS_DIR,
@@ -673,16 +673,13 @@ class PortalChannel:
         the first page also when the field's count or its pages did."""
         template = self.env.get_template("field.html")
         pages = self.field_pages.of(field)
-        contents = page_ranges(pages)
         for page in pages:
-            listed = (page.listed, len(field["procedures"]), contents) if page.page == 1 else page.listed
+            listed = page.listed
             # A page wiped since it was written: deliver's _lists_present saw it and rebuilt all.
             if self._list_pages.get(page.name) == listed and not refresh.codes.intersection(page.codes):
                 continue
             rows = self.catalogue.joined("list", page.codes)
-            html = template.render(
-                root="../", field={**field, "rows": rows}, pager=page, contents=contents, **common
-            )
+            html = template.render(root="../", field={**field, "rows": rows}, pager=page, **common)
             write_atomic(self.root / "linh-vuc" / page.name, html)
             self._list_pages[page.name] = listed
 

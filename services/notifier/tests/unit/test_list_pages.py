@@ -25,6 +25,12 @@ def test_the_pages_hold_every_code_once_in_order_and_lead_from_one_to_the_next()
     assert [p.page for p in pages] == list(range(1, len(pages) + 1))
     assert [p.next for p in pages] == [p.name for p in pages[1:]] + [None]
     assert [p.previous for p in pages] == [None] + [p.name for p in pages[:-1]]
+    # The first page alone counts the list and leads to every page by its range.
+    assert pages[0].total == len(codes)
+    assert [(r.name, r.first, r.last) for r in pages[0].contents] == [
+        (p.name, p.codes[0], p.codes[-1]) for p in pages
+    ]
+    assert all(p.total is None and p.contents == () for p in pages[1:])
 
 
 def test_an_empty_or_short_list_is_one_page():

@@ -13,6 +13,7 @@ last one (another process's cache, a first run) rebuilds everything, as before.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import functools
 import hashlib
 import itertools
@@ -54,21 +55,36 @@ class Refresh:
         return self.keys is None or key in self.keys
 
 
+class PageRange(NamedTuple):
+    name: str
+    first: str  # its first code
+    last: str
+
+    @property
+    def label(self) -> str:
+        """What a reader sees of it: "Từ mã MB.XD.008 đến mã MB.XD.011", or "Mã MB.XD.007"."""
+        return f"Từ mã {self.first} đến mã {self.last}" if self.last != self.first else f"Mã {self.first}"
+
+
 @dataclass(frozen=True)
 class ListPage:
-    """One page of a paged list of procedures: its file name, its codes, its neighbours."""
+    """One page of a paged list of procedures: its file name, its codes, its neighbours;
+    the first page also the list's size and, when there are more pages, each one's range."""
 
     name: str
     codes: list[str]
     page: int  # its place in the list, from 1: the first page is the field's own address
     previous: str | None
     next: str | None
+    total: int | None = None  # the first page's alone
+    contents: tuple[PageRange, ...] = ()  # the first page's alone, when there are others
 
     @property
     def listed(self) -> tuple[Any, ...]:
         """What it shows besides its rows' content: two pages alike here show the same rows,
-        unless one of the procedures changed."""
-        return (tuple(self.codes), self.previous, self.next)
+        unless one of the procedures changed. A page other than the first shows nothing of
+        the others but its neighbours' names, so a procedure added elsewhere leaves it be."""
+        return (tuple(self.codes), self.previous, self.next, self.total, self.contents)
 
     @property
     def range(self) -> PageRange:
@@ -108,7 +124,7 @@ def paged(codes: Sequence[str], size: int, stem: str) -> list[ListPage]:
     names = [
         f"{stem}.html" if n == 0 else f"{stem}-tu-{page_name(codes[s])}.html" for n, s in enumerate(starts)
     ]
-    return [
+    pages = [
         ListPage(
             name=names[n],
             codes=list(codes[s:e]),
@@ -118,25 +134,10 @@ def paged(codes: Sequence[str], size: int, stem: str) -> list[ListPage]:
         )
         for n, (s, e) in enumerate(zip(starts, ends, strict=True))
     ]
-
-
-class PageRange(NamedTuple):
-    name: str
-    first: str  # its first code
-    last: str
-
-    @property
-    def label(self) -> str:
-        """What a reader sees of it: "Từ mã MB.XD.008 đến mã MB.XD.011", or "Mã MB.XD.007"."""
-        return f"Từ mã {self.first} đến mã {self.last}" if self.last != self.first else f"Mã {self.first}"
-
-
-def page_ranges(pages: list[ListPage]) -> tuple[PageRange, ...]:
-    """Each page's name and the codes it runs from and to, when there is more than one:
-    how a field's first page leads to every page."""
-    if len(pages) < 2:
-        return ()
-    return tuple(p.range for p in pages)
+    # The first page counts the list and, past one page, leads to each page by its range.
+    contents = tuple(p.range for p in pages) if len(pages) > 1 else ()
+    pages[0] = dataclasses.replace(pages[0], total=len(codes), contents=contents)
+    return pages
 
 
 class FieldPages:
@@ -146,14 +147,13 @@ class FieldPages:
 
     def __init__(self, size: int, stem: Callable[[str], str]) -> None:
         self.size, self.stem = size, stem
-        self._pages: dict[str, tuple[tuple[int, str], list[ListPage]]] = {}
+        self._pages: dict[str, tuple[int, list[ListPage]]] = {}
 
     def of(self, field: dict[str, Any]) -> list[ListPage]:
-        """The pages of a field as Catalogue.fields gives it."""
-        stamp = (field["stamp"], field["slug"])
+        """The pages of a field as Catalogue.fields gives it (its slug follows from its name)."""
         kept = self._pages.get(field["name"])
-        if kept is None or kept[0] != stamp:
-            kept = (stamp, paged(field["procedures"], self.size, self.stem(field["slug"])))
+        if kept is None or kept[0] != field["stamp"]:
+            kept = (field["stamp"], paged(field["procedures"], self.size, self.stem(field["slug"])))
             self._pages[field["name"]] = kept
         return kept[1]
 
