@@ -119,6 +119,12 @@ procedure_versions = Table(
     # Who last edited the content this version holds (staff only; null: unknown).
     Column("written_by", Text, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+    # What the version changed (procedures.amendments, as dicts): an amendment against the
+    # version before it; a procedure put in force in place of another (`replaces`, that
+    # one's code) against that one's content. Null for any other version. Written with the
+    # version, so a read decodes these few components, not every version's whole content.
+    Column("changes", JSON(none_as_null=True), nullable=True),
+    Column("replaces", String(50), nullable=True),
     UniqueConstraint("procedure_code", "version", name="uq_procedure_versions_procedure_code_version"),
 )
 

@@ -29,6 +29,7 @@ from typing import Any
 from minhbach_shared.components import PROCEDURE_COMPONENTS
 from minhbach_shared.events import Envelope, EventType, Subject, SubjectKind
 from minhbach_shared.times import VIETNAM
+from procedures.amendments import ComponentChange, compare
 
 SOURCE = "procedures"
 
@@ -163,6 +164,12 @@ class ProcedureVersion:
     effective_at: datetime
     # Who last edited the content this version holds (None: unknown).
     written_by: str | None = None
+    # What it changed against what it follows, component by component, worked out once
+    # here rather than on every read: an amendment against the version before it; a
+    # procedure put in force in place of another (`replaces`) against that one's content.
+    # None for any other version.
+    changes: tuple[ComponentChange, ...] | None = None
+    replaces: str | None = None
 
 
 @dataclass
@@ -210,17 +217,29 @@ class Procedure:
     # Applying changes; a Decision validates first, so these only record.
 
     def put_in_force(
-        self, content: Content, *, written_by: str | None, decision_id: int | None, at: datetime
+        self,
+        content: Content,
+        *,
+        written_by: str | None,
+        decision_id: int | None,
+        at: datetime,
+        in_place_of: Procedure | None = None,
     ) -> None:
+        """`in_place_of`: the procedure the same decision replaces by this one."""
         self._publish(content, written_by)
         self.status = ProcedureStatus.IN_FORCE
-        self._new_version(Action.NEW, EventType.PROCEDURE_PUBLISHED, decision_id, at)
+        changes = None if in_place_of is None else tuple(compare(in_place_of.published or {}, content))
+        replaces = None if in_place_of is None else in_place_of.code
+        self._new_version(
+            Action.NEW, EventType.PROCEDURE_PUBLISHED, decision_id, at, changes=changes, replaces=replaces
+        )
 
     def amend(
         self, content: Content, *, written_by: str | None, decision_id: int | None, at: datetime
     ) -> None:
+        changes = tuple(compare(self.published or {}, content))
         self._publish(content, written_by)
-        self._new_version(Action.AMEND, EventType.PROCEDURE_AMENDED, decision_id, at)
+        self._new_version(Action.AMEND, EventType.PROCEDURE_AMENDED, decision_id, at, changes=changes)
 
     def _publish(self, content: Content, written_by: str | None) -> None:
         """`content` (a decision's snapshot) becomes public; a draft edited since stays a working draft."""
@@ -241,7 +260,14 @@ class Procedure:
         self._new_version(Action.ABOLISH, EventType.PROCEDURE_ABOLISHED, decision_id, at)
 
     def _new_version(
-        self, action: Action, event_type: EventType, decision_id: int | None, at: datetime
+        self,
+        action: Action,
+        event_type: EventType,
+        decision_id: int | None,
+        at: datetime,
+        *,
+        changes: tuple[ComponentChange, ...] | None = None,
+        replaces: str | None = None,
     ) -> None:
         self.version += 1
         self.effective_at = at
@@ -256,6 +282,8 @@ class Procedure:
                 decision_id=decision_id,
                 effective_at=at,
                 written_by=self.written_by,
+                changes=changes,
+                replaces=replaces,
             )
         )
         self.events.append(
@@ -543,11 +571,18 @@ class Decision:
     def _apply(self, procedures: Mapping[str, Procedure]) -> None:
         # The procedures' events join the decision's, so they leave in change order.
         at = self.effective_at
+        # A procedure put in force in place of another by this decision: the one it replaces.
+        in_place_of = {c.replaced_by: c.procedure_code for c in self.changes if c.action is Action.REPLACE}
         for change in self.changes:
             procedure = procedures[change.procedure_code]
             if change.action is Action.NEW:
+                replaced = in_place_of.get(change.procedure_code)
                 procedure.put_in_force(
-                    _content_of(change, procedure), written_by=change.written_by, decision_id=self.id, at=at
+                    _content_of(change, procedure),
+                    written_by=change.written_by,
+                    decision_id=self.id,
+                    at=at,
+                    in_place_of=procedures[replaced] if replaced is not None else None,
                 )
             elif change.action is Action.AMEND:
                 procedure.amend(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import Select, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
@@ -143,6 +144,8 @@ class Repository:
                         "effective_at": v.effective_at,
                         "written_by": v.written_by,
                         "created_at": now,
+                        "changes": None if v.changes is None else [asdict(c) for c in v.changes],
+                        "replaces": v.replaces,
                     }
                     for v in procedure.new_versions
                 ]
@@ -364,11 +367,15 @@ def procedure_rows(session: Session, codes: Iterable[str]) -> dict[str, Row[Any]
     return _by_key(session, select(procedures), procedures.c.code, codes)
 
 
-def version_rows(session: Session, codes: Iterable[str]) -> dict[str, list[Row[Any]]]:
-    """The published versions of each of `codes`, in version order, with their decisions."""
+def version_rows(
+    session: Session, codes: Iterable[str], *, with_content: bool = False
+) -> dict[str, list[Row[Any]]]:
+    """The published versions of each of `codes`, in version order, with their decisions;
+    `with_content`: each version's whole content too (a history needs only its changes)."""
+    columns = [c for c in procedure_versions.c if with_content or c is not procedure_versions.c.content]
     query = (
         select(
-            procedure_versions,
+            *columns,
             decisions.c.number.label("decision_number"),
             decisions.c.title.label("decision_title"),
             decisions.c.signed_on.label("decision_signed_on"),
@@ -395,80 +402,21 @@ def change_rows(session: Session, decision_ids: Iterable[int]) -> dict[int, list
     return _grouped_by(session, query, decision_changes.c.decision_id, decision_ids)
 
 
-def amended_versions(
+def changes_made(
     session: Session, decision_ids: Iterable[int]
-) -> dict[tuple[int, str], tuple[dict[str, Any], dict[str, Any]]]:
-    """(before, after) content of each procedure the decisions amended, by (decision id, code):
-    the version the amendment made and the one before it."""
+) -> dict[tuple[int, str], list[dict[str, Any]]]:
+    """What each version these decisions made changed, by (decision id, code), for the
+    versions that say (amendments, and procedures put in force in place of others)."""
     ids = list(decision_ids)
     if not ids:
         return {}
-    made = procedure_versions.alias("made")
-    previous = procedure_versions.alias("previous")
-    rows = session.execute(
-        select(made.c.decision_id, made.c.procedure_code, previous.c.content, made.c.content)
-        .join(
-            previous,
-            and_(
-                previous.c.procedure_code == made.c.procedure_code,
-                previous.c.version == made.c.version - 1,
-            ),
-        )
-        .where(made.c.decision_id.in_(ids), made.c.action == Action.AMEND.value)
-    ).all()
-    return {(decision_id, code): (before, after) for decision_id, code, before, after in rows}
-
-
-def replaced_for(
-    session: Session, put_in_force: Iterable[tuple[str, int]]
-) -> dict[tuple[str, int], tuple[str, dict[str, Any]]]:
-    """For each (code, decision id) of a procedure a decision put in force: the procedure
-    that decision replaced by it, and that one's content then (where it replaced one)."""
-    wanted = set(put_in_force)
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(
-            decision_changes.c.replaced_by,
-            decision_changes.c.decision_id,
-            decision_changes.c.procedure_code,
-            procedure_versions.c.content,
-        )
-        .join(
-            procedure_versions,
-            and_(
-                procedure_versions.c.procedure_code == decision_changes.c.procedure_code,
-                procedure_versions.c.decision_id == decision_changes.c.decision_id,
-            ),
-        )
-        .where(
-            decision_changes.c.replaced_by.in_({code for code, _ in wanted}),
-            decision_changes.c.decision_id.in_({d for _, d in wanted}),
-            decision_changes.c.action == Action.REPLACE.value,
-        )
-    ).all()
-    return {
-        (code, decision_id): (replaced, content)
-        for code, decision_id, replaced, content in rows
-        if (code, decision_id) in wanted
-    }
-
-
-def version_contents(
-    session: Session, made: Iterable[tuple[int, str]]
-) -> dict[tuple[int, str], dict[str, Any]]:
-    """The content of the version each (decision id, code) made."""
-    wanted = set(made)
-    if not wanted:
-        return {}
     versions = procedure_versions.c
     rows = session.execute(
-        select(versions.decision_id, versions.procedure_code, versions.content).where(
-            versions.decision_id.in_({d for d, _ in wanted}),
-            versions.procedure_code.in_({c for _, c in wanted}),
+        select(versions.decision_id, versions.procedure_code, versions.changes).where(
+            versions.decision_id.in_(ids), versions.changes.is_not(None)
         )
     ).all()
-    return {(d, c): content for d, c, content in rows if (d, c) in wanted}
+    return {(decision_id, code): changes for decision_id, code, changes in rows}
 
 
 def published_contents(session: Session, codes: Iterable[str]) -> dict[str, dict[str, Any]]:

@@ -18,6 +18,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
@@ -231,56 +232,37 @@ def _component_changes(before: dict[str, Any], after: dict[str, Any]) -> list[sc
     return [schemas.ComponentChangeRead.model_validate(asdict(c)) for c in amendments.compare(before, after)]
 
 
-Replaced = dict[tuple[str, int], tuple[str, dict[str, Any]]]
+_STORED_CHANGES = TypeAdapter(list[schemas.ComponentChangeRead])
 
 
-def _replaced(session: Session, versions: dict[str, list[Row[Any]]]) -> Replaced:
-    """What each decision that put one of these procedures in force replaced by it."""
-    return repository.replaced_for(
-        session,
-        [
-            (code, v.decision_id)
-            for code, rows in versions.items()
-            for v in rows
-            if v.action == Action.NEW and v.decision_id is not None
-        ],
-    )
+def _stored_changes(changes: list[dict[str, Any]] | None) -> list[schemas.ComponentChangeRead] | None:
+    """A version's `changes` column, as the reads give it."""
+    return None if changes is None else _STORED_CHANGES.validate_python(changes)
 
 
-def _history_fields(code: str, rows: list[Row[Any]], replaced: Replaced) -> list[dict[str, Any]]:
+def _history_fields(rows: list[Row[Any]]) -> list[dict[str, Any]]:
     """What history entries and version reads share, from `version_rows` rows in version order.
     An amendment also says what it changed against the version before it; a procedure put in
-    force in place of another, what differs from that one."""
-    fields = []
-    previous: Row[Any] | None = None
-    for v in rows:
-        changes, replaces = None, None
-        if v.action == Action.AMEND and previous is not None:
-            changes = _component_changes(previous.content, v.content)
-        elif v.action == Action.NEW and (code, v.decision_id) in replaced:
-            replaces, content = replaced[code, v.decision_id]
-            changes = _component_changes(content, v.content)
-        fields.append(
-            {
-                "version": v.version,
-                "action": v.action,
-                "status": v.status,
-                "effective_at": v.effective_at,
-                "decision": _decision_ref(v),
-                "changes": changes,
-                "replaces": replaces,
-            }
-        )
-        previous = v
-    return fields
+    force in place of another, what differs from that one (both kept with the version)."""
+    return [
+        {
+            "version": v.version,
+            "action": v.action,
+            "status": v.status,
+            "effective_at": v.effective_at,
+            "decision": _decision_ref(v),
+            "changes": _stored_changes(v.changes),
+            "replaces": v.replaces,
+        }
+        for v in rows
+    ]
 
 
 def procedure_reads(session: Session, codes: Iterable[str]) -> dict[str, schemas.ProcedureRead]:
-    """The public read of each of `codes` ever published, by code: three statements for any
+    """The public read of each of `codes` ever published, by code: two statements for any
     number of them (the notifier asks for up to 200 at once)."""
     rows = {code: row for code, row in repository.procedure_rows(session, codes).items() if row.version > 0}
     versions = repository.version_rows(session, rows)
-    replaced = _replaced(session, versions)
     return {
         code: schemas.ProcedureRead(
             **(row.published or {}),
@@ -289,7 +271,7 @@ def procedure_reads(session: Session, codes: Iterable[str]) -> dict[str, schemas
             version=row.version,
             replaced_by=row.replaced_by,
             effective_at=row.effective_at,
-            history=[schemas.HistoryEntry(**h) for h in _history_fields(code, versions[code], replaced)],
+            history=[schemas.HistoryEntry(**h) for h in _history_fields(versions[code])],
         )
         for code, row in rows.items()
     }
@@ -323,11 +305,10 @@ def get_draft(session: Session, code: str) -> schemas.ProcedureDraftRead:
 
 
 def _versions(session: Session, code: str) -> tuple[list[Row[Any]], list[schemas.ProcedureVersionRead]]:
-    versions = repository.version_rows(session, [code])
-    rows = versions[code]
+    rows = repository.version_rows(session, [code], with_content=True)[code]
     if not rows:
         raise errors.ProcedureNotFound(code)
-    fields = _history_fields(code, rows, _replaced(session, versions))
+    fields = _history_fields(rows)
     return rows, [
         schemas.ProcedureVersionRead(**h, content=schemas.ProcedureContent(**v.content))
         for h, v in zip(fields, rows, strict=True)
@@ -385,11 +366,13 @@ Amended = dict[int, dict[str, list[schemas.ComponentChangeRead]]]
 
 def _amended(session: Session, rows: list[Row[Any]], changes: dict[int, list[Row[Any]]]) -> Amended:
     """What each published decision's amendments changed, by decision id and code: an applied
-    one against the version before it made; a scheduled one against the content in force now."""
+    one against the version before it made (kept with the version it made); a scheduled one
+    against the content in force now. The same for a procedure put in force in place of
+    another, against that one's content."""
     found: Amended = {r.id: {} for r in rows}
     applied = [r.id for r in rows if r.status == DecisionStatus.IN_EFFECT]
-    for (decision_id, code), (before, after) in repository.amended_versions(session, applied).items():
-        found[decision_id][code] = _component_changes(before, after)
+    for (decision_id, code), made in repository.changes_made(session, applied).items():
+        found[decision_id][code] = _STORED_CHANGES.validate_python(made)
     pending = [
         (r.id, c)
         for r in rows
@@ -408,22 +391,19 @@ def _amended(session: Session, rows: list[Row[Any]], changes: dict[int, list[Row
 def _replacements(
     session: Session, rows: list[Row[Any]], changes: dict[int, list[Row[Any]]], found: Amended
 ) -> None:
-    """A procedure a decision puts in force in place of another: what differs from that one
-    (in effect: the versions it made; scheduled: the content in force now and its snapshot)."""
-    pairs = []  # (decision row, the replaced code, the successor's `new` change)
+    """A procedure a scheduled decision puts in force in place of another: what differs from
+    that one (the content in force now against the successor's snapshot). An applied one's
+    is kept with the version it made (`_amended`)."""
+    pending = []  # (decision id, the replaced code, the successor's `new` change)
     for r in rows:
+        if r.status != DecisionStatus.SCHEDULED:
+            continue
         new = {c.procedure_code: c for c in changes[r.id] if c.action == Action.NEW}
-        pairs += [
-            (r, c.procedure_code, new[c.replaced_by])
+        pending += [
+            (r.id, c.procedure_code, new[c.replaced_by])
             for c in changes[r.id]
             if c.action == Action.REPLACE and c.replaced_by in new
         ]
-    applied = [(r.id, old, c.procedure_code) for r, old, c in pairs if r.status == DecisionStatus.IN_EFFECT]
-    made = repository.version_contents(session, [(d, code) for d, old, new in applied for code in (old, new)])
-    for decision_id, old, new in applied:
-        if (decision_id, old) in made and (decision_id, new) in made:
-            found[decision_id][new] = _component_changes(made[decision_id, old], made[decision_id, new])
-    pending = [(r.id, old, c) for r, old, c in pairs if r.status == DecisionStatus.SCHEDULED]
     in_force = repository.published_contents(session, {old for _, old, _ in pending})
     for decision_id, old, c in pending:
         if old in in_force and c.content is not None:

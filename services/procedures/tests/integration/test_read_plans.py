@@ -1,47 +1,68 @@
-"""A procedure's read does not walk the other changes of the decision that put it in force.
+"""Reading a procedure, or a decision in effect, does not decode whole versions.
 
-Each read asks which decisions replaced another procedure by this one. By the decision id
-alone SQLite read every change of the decision: at 1,000 procedures a decision, a quarter
-of the API's time under load went there. The plan is SQLite's own."""
+Each version keeps what it changed (an amendment against the version before it, a
+procedure put in force in place of another against that one), worked out once when it is
+made. Before, every read of a procedure compared each of its versions with the one before
+it, and every read of a decision the versions it made: decoding those contents was a third
+of the procedures API's CPU under load, and grew with each version a procedure gained."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from minhbach_testing.uow import UnitsOfWork
 from procedures import services
 from procedures.uow import UnitOfWork
 
+from .histories import SUCCESSOR, make_history
 
-def test_reading_a_procedure_finds_what_it_replaced_by_its_code(
-    units: UnitsOfWork[UnitOfWork], sample_payload: dict[str, Any]
-) -> None:
-    services.load_demo(units(), sample_payload, now=datetime.now(UTC))
-    code = sample_payload["procedures"][0]["code"]
-    sent: list[tuple[str, Any]] = []
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[str]]:
+    sent: list[str] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if "decision_changes" in statement:
-            sent.append((statement, parameters))
+        sent.append(" ".join(statement.split()))
 
-    event.listen(units.engine, "before_cursor_execute", record)
+    event.listen(engine, "before_cursor_execute", record)
     try:
-        with Session(units.engine) as session:
-            read = services.get_procedure(session, code)
+        yield sent
     finally:
-        event.remove(units.engine, "before_cursor_execute", record)
-    assert read.code == code and read.version == 1
-    assert sent, "the read no longer asks what the procedure replaced"
-    with units.engine.connect() as conn:
-        plans = [
-            [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)]
-            for statement, parameters in sent
-        ]
-    for plan in plans:
-        on_changes = [step for step in plan if " decision_changes " in f" {step} " or " dc " in step]
-        assert on_changes, plan
-        assert all("replaced_by=?" in step for step in on_changes), plan
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_reads_take_what_each_version_changed_from_the_version_not_from_whole_contents(
+    units: UnitsOfWork[UnitOfWork], sample_payload: dict[str, Any]
+) -> None:
+    history = make_history(units, sample_payload)
+
+    with statements(units.engine) as sent, Session(units.engine) as session:
+        amended = services.get_procedure(session, history.amended)
+        put_in_place = services.get_procedure(session, SUCCESSOR)
+        decisions = services.decision_reads(
+            session, [history.last_amendment, history.replacing, history.scheduled]
+        )
+
+    assert [h.action for h in amended.history] == ["new", "amend", "amend", "amend"]
+    befores = [sample_payload["procedures"][0]["processing_time"], *history.times[:-1]]
+    assert [[(c.component, c.before, c.after) for c in h.changes or []] for h in amended.history[1:]] == [
+        [("processing_time", before, after)] for before, after in zip(befores, history.times, strict=True)
+    ]
+    entry = put_in_place.history[0]
+    assert entry.replaces == history.replaced and {c.component for c in entry.changes or []} == {"name"}
+    assert [c.changes for c in decisions[history.last_amendment].changes] == [amended.history[-1].changes]
+    new, replace = decisions[history.replacing].changes
+    (pending,) = decisions[history.scheduled].changes  # against the content in force now
+    assert [(c.component, c.before, c.after) for c in pending.changes or []] == [
+        ("processing_time", history.times[-1], {"value": 44, "unit": "working_days"})
+    ]
+    assert (new.replaces, new.changes, replace.changes) == (history.replaced, entry.changes, None)
+    reads = [s for s in sent if s.startswith("SELECT")]
+    assert reads, "the reads sent no statement"
+    assert not [s for s in reads if "procedure_versions.content" in s], reads
+    assert not [s for s in reads if "decision_changes" in s and "procedure_versions" in s], reads

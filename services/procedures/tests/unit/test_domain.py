@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from minhbach_shared.events import EventType
+from procedures.amendments import ComponentChange
 from procedures.domain import (
     Action,
     Change,
@@ -208,6 +209,12 @@ class TestAmendReplaceAbolish:
             (EventType.DECISION_PUBLISHED, 1),
             (EventType.PROCEDURE_AMENDED, 2),
         ]
+        # The version keeps what it changed against the one before it.
+        (version,) = procedure.new_versions
+        assert version.changes == (
+            ComponentChange("fees", added=({"name": "Lệ phí", "amount_vnd": 100000},)),
+        )
+        assert version.replaces is None
 
     def test_amend_needs_a_working_draft_that_is_complete(self) -> None:
         procedure = in_force("A")
@@ -225,6 +232,11 @@ class TestAmendReplaceAbolish:
         assert new.status is ProcedureStatus.IN_FORCE and new.version == 1
         assert [e.type for e in d.events][1:] == [EventType.PROCEDURE_REPLACED, EventType.PROCEDURE_PUBLISHED]
         assert d.events[1].data["replaced_by"] == "NEW"
+        # The successor's version keeps what differs from the procedure it replaces.
+        (put_in_force,) = new.new_versions
+        assert put_in_force.replaces == "OLD"
+        assert put_in_force.changes == (ComponentChange("name", before="Thủ tục", after="Thủ tục mới"),)
+        assert [v.changes for v in old.new_versions] == [None]  # the replacement itself says none
 
     def test_replace_needs_a_replacement_in_force_or_put_in_force(self) -> None:
         old, draft = in_force("OLD"), drafted("NEW", complete())
