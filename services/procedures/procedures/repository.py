@@ -393,13 +393,30 @@ def decision_rows(session: Session, decision_ids: Iterable[int]) -> dict[int, Ro
 
 
 def change_rows(session: Session, decision_ids: Iterable[int]) -> dict[int, list[Row[Any]]]:
-    """The changes of each decision, in their order, with the procedure's name."""
+    """The changes of each decision, in their order, with the procedure's name; not the
+    content each puts in force, which only a scheduled decision's read needs (`snapshots`)."""
+    columns = [c for c in decision_changes.c if c is not decision_changes.c.content]
     query = (
-        select(decision_changes, procedures.c.name.label("procedure_name"))
+        select(*columns, procedures.c.name.label("procedure_name"))
         .outerjoin(procedures, procedures.c.code == decision_changes.c.procedure_code)
         .order_by(decision_changes.c.decision_id, decision_changes.c.position)
     )
     return _grouped_by(session, query, decision_changes.c.decision_id, decision_ids)
+
+
+def snapshots(session: Session, decision_ids: Iterable[int]) -> dict[tuple[int, str], dict[str, Any]]:
+    """The content each `new` and `amend` of these decisions puts in force, as published, by
+    (decision id, code)."""
+    ids = list(decision_ids)
+    if not ids:
+        return {}
+    changes = decision_changes.c
+    rows = session.execute(
+        select(changes.decision_id, changes.procedure_code, changes.content).where(
+            changes.decision_id.in_(ids), changes.content.is_not(None)
+        )
+    ).all()
+    return {(decision_id, code): content for decision_id, code, content in rows}
 
 
 def changes_made(

@@ -373,41 +373,46 @@ def _amended(session: Session, rows: list[Row[Any]], changes: dict[int, list[Row
     applied = [r.id for r in rows if r.status == DecisionStatus.IN_EFFECT]
     for (decision_id, code), made in repository.changes_made(session, applied).items():
         found[decision_id][code] = _STORED_CHANGES.validate_python(made)
+    scheduled = [r.id for r in rows if r.status == DecisionStatus.SCHEDULED]
+    snapshots = repository.snapshots(session, scheduled)
     pending = [
-        (r.id, c)
-        for r in rows
-        if r.status == DecisionStatus.SCHEDULED
-        for c in changes[r.id]
-        if c.action == Action.AMEND and c.content is not None
+        (decision_id, c.procedure_code)
+        for decision_id in scheduled
+        for c in changes[decision_id]
+        if c.action == Action.AMEND and (decision_id, c.procedure_code) in snapshots
     ]
-    in_force = repository.published_contents(session, {c.procedure_code for _, c in pending})
-    for decision_id, c in pending:
-        if c.procedure_code in in_force:
-            found[decision_id][c.procedure_code] = _component_changes(in_force[c.procedure_code], c.content)
-    _replacements(session, rows, changes, found)
+    in_force = repository.published_contents(session, {code for _, code in pending})
+    for decision_id, code in pending:
+        if code in in_force:
+            found[decision_id][code] = _component_changes(in_force[code], snapshots[decision_id, code])
+    _replacements(session, scheduled, changes, snapshots, found)
     return found
 
 
 def _replacements(
-    session: Session, rows: list[Row[Any]], changes: dict[int, list[Row[Any]]], found: Amended
+    session: Session,
+    scheduled: list[int],
+    changes: dict[int, list[Row[Any]]],
+    snapshots: dict[tuple[int, str], dict[str, Any]],
+    found: Amended,
 ) -> None:
     """A procedure a scheduled decision puts in force in place of another: what differs from
     that one (the content in force now against the successor's snapshot). An applied one's
     is kept with the version it made (`_amended`)."""
-    pending = []  # (decision id, the replaced code, the successor's `new` change)
-    for r in rows:
-        if r.status != DecisionStatus.SCHEDULED:
-            continue
-        new = {c.procedure_code: c for c in changes[r.id] if c.action == Action.NEW}
+    pending = []  # (decision id, the replaced code, the successor)
+    for decision_id in scheduled:
+        new = {c.procedure_code for c in changes[decision_id] if c.action == Action.NEW}
         pending += [
-            (r.id, c.procedure_code, new[c.replaced_by])
-            for c in changes[r.id]
+            (decision_id, c.procedure_code, c.replaced_by)
+            for c in changes[decision_id]
             if c.action == Action.REPLACE and c.replaced_by in new
         ]
     in_force = repository.published_contents(session, {old for _, old, _ in pending})
-    for decision_id, old, c in pending:
-        if old in in_force and c.content is not None:
-            found[decision_id][c.procedure_code] = _component_changes(in_force[old], c.content)
+    for decision_id, old, successor in pending:
+        if old in in_force and (decision_id, successor) in snapshots:
+            found[decision_id][successor] = _component_changes(
+                in_force[old], snapshots[decision_id, successor]
+            )
 
 
 def _decision_read(

@@ -14,6 +14,7 @@ from procedures.uow import UnitOfWork
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)  # 10:00 in Vietnam: effective at once
 TODAY = date(2026, 11, 27)
 SUCCESSOR = "MB.XD.NEW"
+LATER_SUCCESSOR = "MB.XD.NEW2"
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,9 @@ class History:
     last_amendment: int  # the decision of the third
     replaced: str
     replacing: int  # the decision that put SUCCESSOR in force in place of `replaced`
-    scheduled: int  # a fourth amendment of `amended`, in effect tomorrow
+    # In effect tomorrow: a fourth amendment of `amended`, and LATER_SUCCESSOR in place of
+    # the third sample procedure.
+    scheduled: int
 
 
 def publish(
@@ -65,6 +68,15 @@ def make_history(units: UnitsOfWork[UnitOfWork], sample_payload: dict[str, Any])
     )
     edit = schemas.ProcedureUpdate(processing_time={"value": 44, "unit": "working_days"})
     services.update_procedure(units(), first, edit, actor="editor")
-    tomorrow = TODAY + timedelta(days=1)
-    scheduled = publish(units, 100, {"action": "amend", "procedure_code": first}, effective_on=tomorrow)
+    third = sample_payload["procedures"][2]
+    later = {**third, "code": LATER_SUCCESSOR, "name": "Thủ tục thay thế từ ngày mai"}
+    services.create_procedure(units(), schemas.ProcedureCreate(**later), actor="editor")
+    scheduled = publish(
+        units,
+        100,
+        {"action": "amend", "procedure_code": first},
+        {"action": "new", "procedure_code": LATER_SUCCESSOR},
+        {"action": "replace", "procedure_code": third["code"], "replaced_by": LATER_SUCCESSOR},
+        effective_on=TODAY + timedelta(days=1),
+    )
     return History(first, times, last, second, replacing, scheduled)

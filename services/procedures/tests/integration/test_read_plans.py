@@ -19,7 +19,7 @@ from minhbach_testing.uow import UnitsOfWork
 from procedures import services
 from procedures.uow import UnitOfWork
 
-from .histories import SUCCESSOR, make_history
+from .histories import LATER_SUCCESSOR, SUCCESSOR, make_history
 
 
 @contextmanager
@@ -57,10 +57,17 @@ def test_reads_take_what_each_version_changed_from_the_version_not_from_whole_co
     assert entry.replaces == history.replaced and {c.component for c in entry.changes or []} == {"name"}
     assert [c.changes for c in decisions[history.last_amendment].changes] == [amended.history[-1].changes]
     new, replace = decisions[history.replacing].changes
-    (pending,) = decisions[history.scheduled].changes  # against the content in force now
+    # A scheduled decision's: against the content in force now.
+    pending, later, replaced_later = decisions[history.scheduled].changes
     assert [(c.component, c.before, c.after) for c in pending.changes or []] == [
         ("processing_time", history.times[-1], {"value": 44, "unit": "working_days"})
     ]
+    assert (later.procedure_code, later.replaces, replaced_later.changes) == (
+        LATER_SUCCESSOR,
+        sample_payload["procedures"][2]["code"],
+        None,
+    )
+    assert [c.component for c in later.changes or []] == ["name"]
     assert (new.replaces, new.changes, replace.changes) == (history.replaced, entry.changes, None)
     reads = [s for s in sent if s.startswith("SELECT")]
     assert reads, "the reads sent no statement"
