@@ -80,8 +80,8 @@ def test_a_run_reads_only_the_rows_updated_lately(settings):
         put(session, "A", 1, "A", T0)
         put(session, "B", 1, "B", T0 + timedelta(minutes=5))
         cache.load(session)
-        # Committed after B, stamped a second before it: inside the window.
-        put(session, "C", 1, "C", T0 + timedelta(minutes=5) - timedelta(seconds=1))
+        # Committed after B, stamped a little before it: inside the window.
+        put(session, "C", 1, "C", T0 + timedelta(minutes=5) - repo.SubjectCache.WINDOW / 2)
         assert cache.load(session).get(("procedure", "C")) is not None
         # Far older than anything seen: not read until the next sweep...
         put(session, "A", 2, "A2", T0)
