@@ -6,7 +6,7 @@ it, and a wake-up for the relay only when there are events; a refusal changes no
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,47 +17,13 @@ from procedures import errors, schemas, services
 from procedures.domain import DecisionStatus
 from procedures.uow import UnitOfWork
 
-Units = UnitsOfWork[UnitOfWork]
+from ..decisions import APPROVER, EDITOR, NOW, TODAY, TOMORROW, approve, decide, publish, submit
 
-# 10:00 in Vietnam on 27 Nov 2026: a decision effective that day applies at once.
-NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
-TODAY = date(2026, 11, 27)
-TOMORROW = TODAY + timedelta(days=1)
-EDITOR, APPROVER = "editor-an", "approver-binh"
+Units = UnitsOfWork[UnitOfWork]
 
 
 def create(units: Units, sample: dict[str, dict[str, Any]], code: str, **changes: Any) -> None:
     services.create_procedure(units(), schemas.ProcedureCreate(**{**sample[code], **changes}), actor=EDITOR)
-
-
-def decide(units: Units, *changes: tuple[str, str], effective_on: date = TODAY, number: str = "1") -> int:
-    """A draft decision of (action, procedure_code) changes; its id."""
-    return services.create_decision(
-        units(),
-        schemas.DecisionCreate(
-            number=f"{number}/QĐ-SXD",
-            title="Công bố thủ tục hành chính",
-            issuer="Sở Xây dựng tỉnh Thái Bình",
-            signed_on=TODAY,
-            effective_on=effective_on,
-            changes=[schemas.ChangeCreate(action=a, procedure_code=c) for a, c in changes],
-        ),
-        actor=EDITOR,
-    )
-
-
-def submit(units: Units, decision_id: int, now: datetime = NOW) -> str:
-    return services.submit_decision(units(), decision_id, actor=EDITOR, now=now).status.value
-
-
-def approve(units: Units, decision_id: int, now: datetime = NOW, *, actor: str = APPROVER) -> str:
-    return services.publish_decision(units(), decision_id, actor=actor, now=now).status.value
-
-
-def publish(units: Units, decision_id: int, now: datetime = NOW) -> str:
-    """The review: the editor submits, an approver publishes."""
-    submit(units, decision_id, now)
-    return approve(units, decision_id, now)
 
 
 def in_force(units: Units, sample: dict[str, dict[str, Any]], *codes: str) -> None:
