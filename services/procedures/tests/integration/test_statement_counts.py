@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
@@ -20,7 +18,8 @@ from minhbach_testing.uow import UnitsOfWork
 from procedures import schemas, services
 from procedures.uow import UnitOfWork
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+from ..decisions import EDITOR, approve, decide, submit
+
 T = TypeVar("T")
 
 
@@ -49,26 +48,11 @@ def sent_by(engine: Engine, call: Callable[[], T]) -> tuple[T, int]:
 def publish_new(units: UnitsOfWork[UnitOfWork], procedures: list[dict[str, Any]]) -> tuple[int, int]:
     """Put `procedures` in force by one decision: its id, and the statements its publishing sent."""
     for p in procedures:
-        services.create_procedure(units(), schemas.ProcedureCreate(**p), actor="editor")
-    now = datetime.now(UTC)
-    today = now.astimezone(VIETNAM).date()
-    decision_id = services.create_decision(
-        units(),
-        schemas.DecisionCreate(
-            number=f"{len(procedures)}/QĐ-SXD",
-            title="Công bố thủ tục hành chính",
-            issuer="Sở Xây dựng",
-            signed_on=today,
-            effective_on=today,
-            changes=[schemas.ChangeCreate(action="new", procedure_code=p["code"]) for p in procedures],
-        ),
-        actor="editor",
-    )
-    services.submit_decision(units(), decision_id, actor="editor", now=now)
-    decision, sent = sent_by(
-        units.engine, lambda: services.publish_decision(units(), decision_id, actor="approver", now=now)
-    )
-    assert decision.status.value == "in_effect"
+        services.create_procedure(units(), schemas.ProcedureCreate(**p), actor=EDITOR)
+    decision_id = decide(units, *(("new", p["code"]) for p in procedures), number=str(len(procedures)))
+    submit(units, decision_id)
+    status, sent = sent_by(units.engine, lambda: approve(units, decision_id))
+    assert status == "in_effect"
     return decision_id, sent
 
 
