@@ -13,7 +13,7 @@ export MB_VAR_DIR ?= var
 .PHONY: help install system-deps up migrate demo test test-fast test-compose lint format bench token user backup restore schema lock clean
 
 help:
-	@echo "make up      run the whole system locally with demo data (Ctrl-C stops all)"
+	@echo "make up      run the whole system locally with demo data (Ctrl-C stops all; EVENTS_WORKERS=3 for three events workers)"
 	@echo "make test    install what is needed and run the whole suite"
 	@echo "make test-fast   the unit tests only: no process started, seconds"
 	@echo "make test-compose   build the images and boot docker-compose.yml for real (needs root or a Docker engine)"
@@ -55,11 +55,17 @@ demo: migrate
 # NOTIFIER_DVC_URL says otherwise; only here, so tests never inherit it.
 DVC_URL ?= http://127.0.0.1:$${DVC_STANDIN_PORT:-8010}/webhooks/dvc
 
+# Events workers `make up` starts: `make up EVENTS_WORKERS=3` runs three, each its own node
+# on the events queue, as `docker compose up --scale notifier-events=3` does
+# (scripts/procfile_up.py writes the Procfile it starts).
+EVENTS_WORKERS ?= 1
+
 # No proxy in front locally: uvicorn believes no X-Forwarded-For (it would from 127.0.0.1).
 up: demo
 	@PATH="$(CURDIR)/$(BIN):$$PATH" $(PY) scripts/banner.py
+	$(PY) scripts/procfile_up.py --events-workers $(EVENTS_WORKERS) > $(MB_VAR_DIR)/Procfile.up
 	PATH="$(CURDIR)/$(BIN):$$PATH" NOTIFIER_DVC_URL="$${NOTIFIER_DVC_URL-$(DVC_URL)}" \
-		FORWARDED_ALLOW_IPS="$${FORWARDED_ALLOW_IPS-}" $(BIN)/honcho start -f Procfile
+		FORWARDED_ALLOW_IPS="$${FORWARDED_ALLOW_IPS-}" $(BIN)/honcho start -f $(MB_VAR_DIR)/Procfile.up
 
 system-deps:
 	scripts/install-system-deps.sh

@@ -124,3 +124,20 @@ def test_make_demo_fills_a_fresh_portal_once(tmp_path):
         and "hotline: database not empty, demo skipped" in again
     )
     assert published(var) == first
+
+
+def test_make_up_starts_the_procfile_and_more_events_workers_when_asked():
+    """`make up` starts the Procfile as it is; `EVENTS_WORKERS=3` adds two events workers
+    with node names of their own (services/notifier/tests/integration/test_scale_out.py
+    starts them); nonsense is refused with the reason."""
+    procfile = (REPO_ROOT / "Procfile").read_text(encoding="utf-8")
+    script = [sys.executable, "scripts/procfile_up.py"]
+    assert run(*script) == procfile
+    three = run(*script, "--events-workers", "3").splitlines()
+    added = [line for line in three if line not in procfile.splitlines()]
+    assert [line.split(":", 1)[0] for line in added] == ["notifier-events-2", "notifier-events-3"]
+    assert [line.split(" -n ", 1)[1] for line in added] == ["events-2@%h", "events-3@%h"]
+    refused = subprocess.run(
+        [*script, "--events-workers", "0"], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    assert refused.returncode == 2 and "at least 1" in refused.stderr

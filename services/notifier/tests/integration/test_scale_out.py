@@ -4,9 +4,12 @@ the newest version, no version disclosed twice to a channel (issue 15)."""
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import shutil
+import socket
+import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -18,7 +21,7 @@ from sqlalchemy import create_engine, text
 from minhbach_shared import names
 from minhbach_shared.celery import seen_workers
 from minhbach_testing.notifier import envelope, procedure_state, worker_env
-from minhbach_testing.plugin import ServiceProcess, wait_until
+from minhbach_testing.plugin import REPO_ROOT, ServiceProcess, wait_until
 
 CODES = [f"MB.SO.{n:03d}" for n in range(30)]
 VERSIONS = 4
@@ -134,3 +137,44 @@ def test_three_events_workers_end_at_the_newest_version_each_disclosed_once(
     twice = [key for key, n in Counter(rows).items() if n > 1]
     assert twice == [], f"disclosed twice: {twice}"
     assert ledger == dict.fromkeys(CODES, VERSIONS)
+
+
+def test_make_up_starts_as_many_events_workers_as_asked(tmp_path, settings, owner_server, redis_client):
+    """`make up EVENTS_WORKERS=3` starts the Procfile scripts/procfile_up.py writes: three
+    events workers, each a node of its own consuming the events queue (one name shared by
+    three would share one mailbox: Flower and `celery inspect` would see one)."""
+    procfile = tmp_path / "Procfile.up"
+    written = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / "procfile_up.py"), "--events-workers", "3"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    procfile.write_text(written.stdout, encoding="utf-8")
+    bin_dir = Path(sys.executable).parent
+    honcho = ServiceProcess(
+        "honcho",
+        [
+            str(bin_dir / "honcho"),
+            "start",
+            "-f",
+            str(procfile),
+            *(f"notifier-events{n}" for n in ("", "-2", "-3")),
+        ],
+        {**worker_env(settings, owner_server), "PATH": f"{bin_dir}:{os.environ['PATH']}"},
+        tmp_path / "honcho.log",
+    ).start()
+    host = socket.gethostname()
+
+    def consuming_events() -> set[str]:
+        honcho.assert_alive()
+        return {name for name, w in seen_workers(redis_client).items() if names.EVENTS_QUEUE in w["queues"]}
+
+    try:
+        wait_until(
+            lambda: consuming_events() == {f"events@{host}", f"events-2@{host}", f"events-3@{host}"},
+            timeout=60,
+            message="three events nodes on the events queue",
+        )
+    finally:
+        honcho.stop()
