@@ -251,8 +251,7 @@ class CenterChannel:
             ):
                 continue
             # (At the centre's root, linh-vuc-<slug>...html: where the rows' relative links hold.)
-            pages = self.field_pages.of(f)
-            for page in pages:
+            for page in self.field_pages.of(f):
                 listed = page.listed
                 written = self._field_pages_written.get(page.name)
                 if (

@@ -672,8 +672,7 @@ class PortalChannel:
         """Write the field's pages whose rows (or neighbours) changed since they were written;
         the first page also when the field's count or its pages did."""
         template = self.env.get_template("field.html")
-        pages = self.field_pages.of(field)
-        for page in pages:
+        for page in self.field_pages.of(field):
             listed = page.listed
             # A page wiped since it was written: deliver's _lists_present saw it and rebuilt all.
             if self._list_pages.get(page.name) == listed and not refresh.codes.intersection(page.codes):
