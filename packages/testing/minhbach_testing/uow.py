@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
 from minhbach_shared.db import make_engine
@@ -87,3 +87,19 @@ def sqlite_units_of_work(uow_class: type[U], path: Path, migrations: Path) -> It
 def types(envelopes: list[dict[str, Any]]) -> list[str]:
     """The envelopes' event types, in order: what most assertions compare."""
     return [e["type"] for e in envelopes]
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements sent to `engine` inside the block, as sent (an executemany
+    counts once): what a test of how a use case reads or writes counts or looks into."""
+    sent: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

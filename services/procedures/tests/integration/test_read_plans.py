@@ -8,32 +8,15 @@ of the procedures API's CPU under load, and grew with each version a procedure g
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
-from minhbach_testing.uow import UnitsOfWork
+from minhbach_testing.uow import UnitsOfWork, statements
 from procedures import services
 from procedures.uow import UnitOfWork
 
 from .histories import LATER_SUCCESSOR, SUCCESSOR, make_history
-
-
-@contextmanager
-def statements(engine: Engine) -> Iterator[list[str]]:
-    sent: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        sent.append(" ".join(statement.split()))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def test_reads_take_what_each_version_changed_from_the_version_not_from_whole_contents(

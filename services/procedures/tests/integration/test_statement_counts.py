@@ -7,35 +7,19 @@ the notifier's batch read. Both are now a few statements for the whole batch."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from minhbach_testing.uow import UnitsOfWork
+from minhbach_testing.uow import UnitsOfWork, statements
 from procedures import schemas, services
 from procedures.uow import UnitOfWork
 
 from ..decisions import EDITOR, approve, decide, submit
 
 T = TypeVar("T")
-
-
-@contextmanager
-def statements(engine: Engine) -> Iterator[list[str]]:
-    """The SQL statements sent to `engine` inside the block (an executemany counts once)."""
-    sent: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        sent.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def sent_by(engine: Engine, call: Callable[[], T]) -> tuple[T, int]:

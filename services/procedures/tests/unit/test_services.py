@@ -12,14 +12,11 @@ from typing import Any
 import pytest
 
 from minhbach_shared.text import fold
-from minhbach_testing.uow import UnitsOfWork, types
+from minhbach_testing.uow import types
 from procedures import errors, schemas, services
 from procedures.domain import DecisionStatus
-from procedures.uow import UnitOfWork
 
-from ..decisions import APPROVER, EDITOR, NOW, TODAY, TOMORROW, approve, decide, publish, submit
-
-Units = UnitsOfWork[UnitOfWork]
+from ..decisions import APPROVER, EDITOR, NOW, TODAY, TOMORROW, Units, approve, decide, publish, submit
 
 
 def create(units: Units, sample: dict[str, dict[str, Any]], code: str, **changes: Any) -> None:
