@@ -205,6 +205,23 @@ class ComposeStack(SystemClient):
         argv = [self.binary, "-f", str(REPO_ROOT / "docker-compose.yml"), "-p", PROJECT, "--profile", "demo"]
         return run([*argv, *args], env=self.env, timeout=timeout)
 
+    def down(self, *options: str) -> None:
+        """`docker compose down --volumes --remove-orphans`, and the project's network with it.
+
+        The Docker engine can keep a removed container's endpoint on the network (on a busy
+        machine) and then refuses to remove it ("has active endpoints"). Waiting does not
+        always clear it (CI, 2026-12-05), so the endpoints the engine still lists, whose
+        containers `down` has removed, are let go by force, as Docker advises for a stale
+        endpoint, and `down` runs again. Any other failure is the caller's."""
+        for attempt in range(3):
+            try:
+                self.compose("down", "--volumes", "--remove-orphans", *options, timeout=300)
+                return
+            except AssertionError as error:
+                if "has active endpoints" not in str(error) or attempt == 2:
+                    raise
+                release_stale_endpoints(f"{PROJECT}_default")
+
     def up(self) -> None:
         """Start everything, then wait until every long-running service is healthy.
 
@@ -282,7 +299,7 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         if ca := host_ca_bundle():
             env["MB_BUILD_CA_BUNDLE"] = ca
         stack = ComposeStack(env=env, ports=ports)
-        stack.compose("down", "--volumes", "--remove-orphans", timeout=300)  # a crashed run's leftovers
+        stack.down()  # a crashed run's leftovers
         # ... and volumes an older docker-compose.yml declared (down removes only today's).
         label = f"label=com.docker.compose.project={PROJECT}"
         if leftovers := run(["docker", "volume", "ls", "--quiet", "--filter", label]).split():
@@ -297,7 +314,7 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             yield stack
         finally:
             with contextlib.suppress(AssertionError, subprocess.TimeoutExpired):
-                stack.compose("down", "--volumes", "--remove-orphans", "--timeout", "20", timeout=300)
+                stack.down("--timeout", "20")
 
 
 # --- it boots ----------------------------------------------------------------------------
@@ -878,21 +895,7 @@ def test_a_backup_restored_over_the_stopped_stack_brings_its_time_back(
 
 
 def test_down_with_volumes_leaves_nothing(stack: ComposeStack) -> None:
-    down = ("down", "--volumes", "--remove-orphans", "--timeout", "20")
-    for attempt in range(3):
-        try:
-            stack.compose(*down, timeout=300)
-            break
-        except AssertionError as error:
-            # The Docker engine can keep a removed container's endpoint on the network (on
-            # a busy machine) and then refuses to remove it ("has active endpoints"). Waiting
-            # does not always clear it (CI, 2026-12-05), so the endpoints the engine still
-            # lists, whose containers `down` has removed, are let go by force, as Docker's
-            # own advice for a stale endpoint, and `down` runs again. Any other failure is
-            # the test's.
-            if "has active endpoints" not in str(error) or attempt == 2:
-                raise
-            release_stale_endpoints(f"{PROJECT}_default")
+    stack.down("--timeout", "20")
     label = f"label=com.docker.compose.project={PROJECT}"
     assert run(["docker", "ps", "--all", "--quiet", "--filter", label]).split() == []
     assert run(["docker", "volume", "ls", "--quiet", "--filter", label]).split() == []
